@@ -1,0 +1,57 @@
+// RapidJSON configured for this project, plus small safe accessors. RapidJSON asserts (and
+// in release builds misbehaves) when a value is read as the wrong type; here a failed
+// assertion throws, and code reading server data uses the accessors below, which check
+// types, so malformed server data can never crash the daemon.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace bisync::kube::detail {
+[[noreturn]] void jsonAssertFailed(const char* expression);
+}
+
+#ifndef RAPIDJSON_ASSERT
+#define RAPIDJSON_ASSERT(x) \
+  ((x) ? static_cast<void>(0) : ::bisync::kube::detail::jsonAssertFailed(#x))
+#endif
+#ifndef RAPIDJSON_HAS_STDSTRING
+#define RAPIDJSON_HAS_STDSTRING 1
+#endif
+#include <rapidjson/document.h>
+#include <rapidjson/pointer.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "syncer/kube/error.hpp"
+
+namespace bisync::kube {
+
+using Json = rapidjson::Document;
+using JsonValue = rapidjson::Value;
+
+// nullptr unless `object` is an object with a member `name`.
+const JsonValue* member(const JsonValue& object, std::string_view name);
+// The member as a string, or "" when absent or not a string.
+std::string_view stringMember(const JsonValue& object, std::string_view name);
+std::optional<std::int64_t> intMember(const JsonValue& object, std::string_view name);
+// Resolves a JSON pointer ("/metadata/name"); nullptr when any step is missing.
+const JsonValue* at(const JsonValue& root, std::string_view jsonPointer);
+std::string_view stringAt(const JsonValue& root, std::string_view jsonPointer);
+
+// metadata shortcuts
+inline std::string_view nameOf(const JsonValue& o) { return stringAt(o, "/metadata/name"); }
+inline std::string_view namespaceOf(const JsonValue& o) {
+  return stringAt(o, "/metadata/namespace");
+}
+inline std::string_view uidOf(const JsonValue& o) { return stringAt(o, "/metadata/uid"); }
+inline std::string_view resourceVersionOf(const JsonValue& o) {
+  return stringAt(o, "/metadata/resourceVersion");
+}
+
+std::string toJson(const JsonValue& value);
+Result<Json> parseJson(std::string_view text, std::string_view origin);
+
+}  // namespace bisync::kube

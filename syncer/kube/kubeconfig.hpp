@@ -1,0 +1,90 @@
+// Finding and reading the connection settings of a cluster, the way kubectl does:
+// an explicit file, else the KUBECONFIG list (merged, first file wins per entry), else
+// ~/.kube/config, else the in-cluster service account. The result is a RestConfig: where
+// the server is, how to trust it, and how to authenticate. Pure file reading, no network.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "syncer/kube/error.hpp"
+
+namespace bisync::kube {
+
+// users[].user.exec: a credential plugin (client.authentication.k8s.io v1beta1 or v1).
+struct ExecConfig {
+  std::string apiVersion;
+  std::string command;  // a relative path with a '/' is resolved against the kubeconfig's folder
+  std::vector<std::string> args;
+  std::vector<std::pair<std::string, std::string>> env;
+  bool provideClusterInfo = false;
+  std::string installHint;
+};
+
+struct RestConfig {
+  std::string server;  // "https://127.0.0.1:6443", no trailing slash
+  std::string tlsServerName;
+  std::string caData;  // PEM; empty means the system trust store
+  bool insecureSkipTlsVerify = false;
+  std::string clientCertData;  // PEM
+  std::string clientKeyData;   // PEM
+  std::string bearerToken;
+  std::string bearerTokenFile;  // re-read on change and after a 401 (token rotation)
+  std::string username;         // basic auth, for completeness
+  std::string password;
+  std::optional<ExecConfig> exec;
+  // Where this came from, for messages: "kubeconfig /path, context ctx" or "in-cluster".
+  std::string origin;
+};
+
+struct KubeconfigLoadOptions {
+  std::string explicitPath;  // --kubeconfig: when set, only this file is read and it must exist
+  std::string context;       // --context: overrides current-context
+  // The KUBECONFIG list; std::nullopt means "read the environment variable".
+  std::optional<std::string> kubeconfigEnv;
+  // Home folder for ~/.kube/config; empty means $HOME.
+  std::string homeDir;
+  bool allowInCluster = true;
+};
+
+// Every problem names the file and the field, e.g.
+// "/etc/kc.yaml: users[admin].user.client-key-data: not valid base64".
+Result<RestConfig> loadRestConfig(const KubeconfigLoadOptions& options);
+
+struct InClusterPaths {
+  std::string tokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+  std::string caFile = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+};
+// KUBERNETES_SERVICE_HOST/PORT plus the mounted service account token and CA.
+Result<RestConfig> inClusterConfig(const InClusterPaths& paths = {});
+
+// What goes on the wire for one request.
+struct Credentials {
+  std::string bearerToken;
+  std::string clientCertData;  // PEM; from the config or an exec plugin
+  std::string clientKeyData;
+  std::string username;
+  std::string password;
+  std::optional<std::chrono::system_clock::time_point> expiry;
+};
+
+// Produces the credentials of a RestConfig: static ones as they are, a token file's current
+// content, or an exec plugin's answer, cached until its expirationTimestamp. After a 401 the
+// client calls invalidate() once so the next current() re-reads or re-runs the plugin.
+// Not thread-safe: used from the client's event loop only.
+class CredentialProvider {
+ public:
+  explicit CredentialProvider(RestConfig config);
+  Result<Credentials> current();
+  void invalidate();
+
+ private:
+  Result<Credentials> runExecPlugin();
+  RestConfig config_;
+  std::optional<Credentials> cached_;
+};
+
+}  // namespace bisync::kube

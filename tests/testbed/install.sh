@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Installs what the real-API-server testbed needs and builds kube-apiserver from Debian's
+# `kubernetes` source package. The binary is cached outside the checkout, keyed by the
+# package version, so only the first run on a machine pays for the build (~5 minutes).
+#
+# Prints the path of the cached kube-apiserver binary on its last line.
+# Environment: KUBE_BISYNC_CACHE (default /var/cache/kube-bisync).
+set -euo pipefail
+
+cache_root=${KUBE_BISYNC_CACHE:-/var/cache/kube-bisync}
+log() { echo "testbed-install: $*" >&2; }
+
+apt_updated=0
+apt_update_once() {
+  if [ "$apt_updated" = 0 ]; then
+    log "apt-get update"
+    apt-get update -qq >&2
+    apt_updated=1
+  fi
+}
+
+ensure_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt_update_once
+    log "installing ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  fi
+}
+
+# deb-src for the suites this machine already uses, so `apt-get source` finds the package.
+ensure_deb_src() {
+  if grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    return
+  fi
+  local src=/etc/apt/sources.list.d/debian.sources
+  if [ -f "$src" ]; then
+    sed -e 's/^Types: deb$/Types: deb-src/' "$src" >/etc/apt/sources.list.d/kube-bisync-deb-src.sources
+  else
+    local codename
+    codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+    echo "deb-src http://deb.debian.org/debian $codename main" >/etc/apt/sources.list.d/kube-bisync-deb-src.list
+  fi
+  apt_updated=0
+  apt_update_once
+}
+
+ensure_packages etcd-server golang-1.19-go rsync openssl dpkg-dev ca-certificates make
+ensure_deb_src
+if [ "$apt_updated" = 0 ] && ! apt-cache showsrc kubernetes >/dev/null 2>&1; then
+  apt_update_once
+fi
+
+version=$(apt-cache showsrc kubernetes | awk '/^Version:/ {print $2; exit}')
+[ -n "$version" ] || { log "no source package 'kubernetes' in the configured deb-src suites"; exit 1; }
+bin="$cache_root/kube-apiserver-$version/kube-apiserver"
+if [ -x "$bin" ] && [ -s "$bin" ]; then
+  echo "$bin"
+  exit 0
+fi
+
+work="$cache_root/build-$version"
+rm -rf "$work"
+mkdir -p "$work"
+log "fetching the kubernetes $version source package"
+(cd "$work" && apt-get source -qq --download-only kubernetes >&2 && dpkg-source -x --skip-patches ./*.dsc src >&2)
+
+# The Debian way (debian/rules): a GOPATH whose src/k8s.io/kubernetes is the source tree.
+gopath="$work/gopath"
+mkdir -p "$gopath/src/k8s.io"
+ln -s "$work/src" "$gopath/src/k8s.io/kubernetes"
+log "building cmd/kube-apiserver (takes a few minutes)"
+(
+  cd "$gopath/src/k8s.io/kubernetes"
+  export GOPATH="$gopath" GOCACHE="$work/gocache" CGO_ENABLED=0 GO111MODULE=off GOFLAGS=
+  export PATH="/usr/lib/go-1.19/bin:$PATH"
+  export KUBE_GIT_VERSION="v${version%%-*}" KUBE_GIT_TREE_STATE=clean
+  make WHAT=cmd/kube-apiserver >&2
+)
+built=$(find "$work/src/_output" -type f -name kube-apiserver -perm -u+x | head -n1)
+if [ -z "$built" ] || [ ! -s "$built" ]; then
+  log "the build left no usable kube-apiserver binary"
+  exit 1
+fi
+mkdir -p "$(dirname "$bin")"
+cp "$built" "$bin.tmp" && mv "$bin.tmp" "$bin"
+rm -rf "$work"
+log "cached $bin"
+echo "$bin"
