@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -82,9 +83,21 @@ class CredentialProvider {
   void invalidate();
 
  private:
+  // What the token file looked like when it was read; any difference means "read it again".
+  struct FileStamp {
+    std::int64_t modifiedNs = -1;
+    std::uint64_t inode = 0;
+    std::int64_t size = -1;
+    bool operator==(const FileStamp&) const = default;
+  };
+
+  bool cacheIsStale() const;
+  Result<std::string> readTokenFile();
+  // Runs the plugin synchronously (argv, no shell) with a timeout; see credentials.cpp.
   Result<Credentials> runExecPlugin();
   RestConfig config_;
   std::optional<Credentials> cached_;
+  FileStamp tokenFileStamp_;
 };
 
 }  // namespace bisync::kube
