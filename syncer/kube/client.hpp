@@ -5,6 +5,11 @@
 // thread. Every method is an Asio coroutine that must be awaited on that io_context's
 // thread; the Client is not thread-safe and needs no locks.
 //
+// Coroutine rule (g++ 12): a class temporary holding a std::string that appears in a co_await
+// expression, a defaulted "= {}" argument included, is relocated bitwise and its destructor
+// frees a bad pointer (GCC PR 95599 family). So these methods take no defaulted options:
+// overloads without them exist, and callers inside coroutines pass named objects.
+//
 // Errors come back as Result values (see error.hpp). Requests are throttled by a
 // client-side token bucket (qps/burst, like client-go). Retryable failures (429, 5xx,
 // transport errors) are retried with exponential backoff and jitter, honouring
@@ -97,13 +102,13 @@ struct WriteOptions {
 };
 
 struct DeleteOptions {
-  std::string uid;              // precondition: delete only this incarnation
-  std::string resourceVersion;  // precondition: delete only this version
+  std::string uid;                // precondition: delete only this incarnation
+  std::string resourceVersion;    // precondition: delete only this version
   std::string propagationPolicy;  // "Background" | "Foreground" | "Orphan" | ""
   std::optional<std::int64_t> gracePeriodSeconds;
 };
 
-enum class PatchType { Merge, Json, Strategic, Apply };
+enum class PatchType { Merge, JsonPatch, Strategic, Apply };
 
 struct PatchOptions {
   std::string fieldManager;
@@ -139,8 +144,9 @@ class Client {
 
   asio::awaitable<Result<Json>> get(const ResourceInfo& resource, std::string_view ns,
                                     std::string_view name, std::string_view subresource = {});
+  asio::awaitable<Result<ListResult>> list(const ResourceInfo& resource, std::string_view ns);
   asio::awaitable<Result<ListResult>> list(const ResourceInfo& resource, std::string_view ns,
-                                           const ListOptions& options = {});
+                                           const ListOptions& options);
   // Streams events to onEvent (on the loop thread) until the server ends the watch (returns
   // success), the stream breaks or the server refuses (returns the error; a 410 is
   // Error::isGone()), or `cancel` fires (returns a Canceled error). An ERROR event is
@@ -150,16 +156,24 @@ class Client {
                                       std::function<void(WatchEvent&&)> onEvent,
                                       std::shared_ptr<WatchCancel> cancel = nullptr);
   asio::awaitable<Result<Json>> create(const ResourceInfo& resource, std::string_view ns,
-                                       const JsonValue& object, const WriteOptions& options = {});
+                                       const JsonValue& object);
+  asio::awaitable<Result<Json>> create(const ResourceInfo& resource, std::string_view ns,
+                                       const JsonValue& object, const WriteOptions& options);
   // PUT; the object's metadata.resourceVersion is the optimistic-concurrency precondition.
   asio::awaitable<Result<Json>> update(const ResourceInfo& resource, std::string_view ns,
-                                       const JsonValue& object, std::string_view subresource = {},
-                                       const WriteOptions& options = {});
+                                       const JsonValue& object, std::string_view subresource = {});
+  asio::awaitable<Result<Json>> update(const ResourceInfo& resource, std::string_view ns,
+                                       const JsonValue& object, std::string_view subresource,
+                                       const WriteOptions& options);
   asio::awaitable<Result<void>> remove(const ResourceInfo& resource, std::string_view ns,
-                                       std::string_view name, const DeleteOptions& options = {});
+                                       std::string_view name);
+  asio::awaitable<Result<void>> remove(const ResourceInfo& resource, std::string_view ns,
+                                       std::string_view name, const DeleteOptions& options);
   asio::awaitable<Result<Json>> patch(const ResourceInfo& resource, std::string_view ns,
-                                      std::string_view name, PatchType type,
-                                      std::string_view body, const PatchOptions& options = {});
+                                      std::string_view name, PatchType type, std::string_view body);
+  asio::awaitable<Result<Json>> patch(const ResourceInfo& resource, std::string_view ns,
+                                      std::string_view name, PatchType type, std::string_view body,
+                                      const PatchOptions& options);
   // Server-side apply with a JSON body (YAML is a superset, JSON is what we send).
   asio::awaitable<Result<Json>> apply(const ResourceInfo& resource, std::string_view ns,
                                       std::string_view name, const JsonValue& object,

@@ -1,0 +1,575 @@
+#include "syncer/kube/client.hpp"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+#include <utility>
+
+#include "syncer/kube/http_transport.hpp"
+#include "syncer/kube/watch_stream.hpp"
+
+namespace bisync::kube {
+
+namespace {
+
+using detail::HttpRequest;
+using detail::HttpResponse;
+using Query = std::vector<std::pair<std::string, std::string>>;
+using Clock = std::chrono::steady_clock;
+
+struct Call {
+  std::string method = "GET";
+  std::string path;
+  Query query;
+  std::string body;
+  std::string contentType;
+  // Safe to send twice: reads, and writes guarded by preconditions or apply semantics.
+  bool idempotent = true;
+};
+
+std::string escape(std::string_view text) {
+  char* escaped = curl_easy_escape(nullptr, text.data(), static_cast<int>(text.size()));
+  if (escaped == nullptr) return {};
+  std::string result(escaped);
+  curl_free(escaped);
+  return result;
+}
+
+std::string withQuery(std::string path, const Query& query) {
+  char separator = '?';
+  for (const auto& [key, value] : query) {
+    path += separator;
+    path += key;
+    path += '=';
+    path += escape(value);
+    separator = '&';
+  }
+  return path;
+}
+
+Error transportError(const HttpResponse& response, const std::string& server) {
+  Error error;
+  error.origin = server;
+  error.message = response.curlMessage;
+  switch (response.curlCode) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      error.kind = ErrorKind::Transport;
+      error.reason = "ConnectFailed";
+      break;
+    case CURLE_OPERATION_TIMEDOUT:
+      error.kind = ErrorKind::Timeout;
+      error.reason = "Timeout";
+      break;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED:
+      error.kind = ErrorKind::Tls;
+      error.reason = "TlsFailed";
+      break;
+    case CURLE_FAILED_INIT:
+    case CURLE_OUT_OF_MEMORY:
+      error.kind = ErrorKind::Config;
+      error.reason = "RequestSetupFailed";
+      break;
+    default:
+      error.kind = ErrorKind::Transport;
+      error.reason = "ConnectionBroken";
+      break;
+  }
+  if (error.message.empty()) error.message = curl_easy_strerror(response.curlCode);
+  return error;
+}
+
+Error canceledError(const std::string& server) {
+  Error error;
+  error.kind = ErrorKind::Canceled;
+  error.reason = "Canceled";
+  error.origin = server;
+  error.message = "the request was canceled";
+  return error;
+}
+
+std::chrono::seconds parseRetryAfter(const std::string& header) {
+  if (header.empty() ||
+      !std::all_of(header.begin(), header.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::chrono::seconds(0);
+  }
+  constexpr int kMaxSeconds = 600;
+  return std::chrono::seconds(std::min(kMaxSeconds, std::stoi(header.substr(0, 6))));
+}
+
+bool shouldRetry(const Error& error, bool idempotent) {
+  switch (error.kind) {
+    case ErrorKind::Transport:
+      // A refused connection never reached the server: resending cannot duplicate a write.
+      return idempotent || error.reason == "ConnectFailed";
+    case ErrorKind::Timeout: return idempotent;
+    case ErrorKind::Api:
+      if (error.httpStatus == 429) return true;
+      return error.isRetryable() && (idempotent || error.retryAfter.count() > 0);
+    default: return false;
+  }
+}
+
+void addWriteOptions(Query& query, const std::string& fieldManager, bool dryRun) {
+  if (!fieldManager.empty()) query.emplace_back("fieldManager", fieldManager);
+  if (dryRun) query.emplace_back("dryRun", "All");
+}
+
+}  // namespace
+
+void WatchCancel::cancel() {
+  if (canceled_) return;
+  canceled_ = true;
+  if (callback_) std::exchange(callback_, nullptr)();
+}
+
+void WatchCancel::onCancel(std::function<void()> callback) { callback_ = std::move(callback); }
+
+const JsonValue& ListResult::items() const {
+  static const JsonValue kEmpty(rapidjson::kArrayType);
+  const JsonValue* found = member(document, "items");
+  return found != nullptr && found->IsArray() ? *found : kEmpty;
+}
+
+JsonValue& ListResult::items() {
+  auto found = document.IsObject() ? document.FindMember("items") : document.MemberEnd();
+  if (!document.IsObject()) document.SetObject();
+  if (found == document.MemberEnd() || !found->value.IsArray()) {
+    document.RemoveMember("items");
+    document.AddMember("items", JsonValue(rapidjson::kArrayType), document.GetAllocator());
+    found = document.FindMember("items");
+  }
+  return found->value;
+}
+
+struct Client::Impl {
+  Impl(asio::io_context& ioContext, RestConfig restConfig, ClientOptions clientOptions)
+      : io(ioContext),
+        config(std::move(restConfig)),
+        options(std::move(clientOptions)),
+        credentials(config),
+        transport(ioContext),
+        tokens(options.burst),
+        lastRefill(Clock::now()),
+        random(std::random_device{}()) {}
+
+  asio::awaitable<void> throttle() {
+    if (options.qps <= 0) co_return;
+    // Token bucket with reservations, like client-go's flowcontrol: take a token now and
+    // wait until the bucket would have held it.
+    Clock::time_point now = Clock::now();
+    std::chrono::duration<double> elapsed = now - lastRefill;
+    lastRefill = now;
+    tokens = std::min<double>(options.burst, tokens + elapsed.count() * options.qps);
+    tokens -= 1;
+    if (tokens >= 0) co_return;
+    ++stats.throttledWaits;
+    asio::steady_timer timer(io);
+    timer.expires_after(std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(-tokens / options.qps)));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+
+  std::chrono::milliseconds backoff(int attempt, std::chrono::seconds retryAfter) {
+    auto base = options.retryBaseDelay * (1LL << std::min(attempt, 16));
+    auto capped = std::min<std::chrono::milliseconds>(base, options.retryMaxDelay);
+    std::uniform_real_distribution<double> jitter(0.5, 1.5);
+    auto delay = std::chrono::milliseconds(
+        static_cast<std::int64_t>(static_cast<double>(capped.count()) * jitter(random)));
+    return std::max<std::chrono::milliseconds>(delay, retryAfter);
+  }
+
+  Result<HttpRequest> buildRequest(const Call& call) {
+    Result<Credentials> creds = credentials.current();
+    if (!creds) return fail(creds.error());
+    HttpRequest request;
+    request.method = call.method;
+    request.url = config.server + withQuery(call.path, call.query);
+    request.body = call.body;
+    request.http2 = options.http2;
+    request.caData = config.caData;
+    request.insecureSkipTlsVerify = config.insecureSkipTlsVerify;
+    request.clientCertData = creds->clientCertData;
+    request.clientKeyData = creds->clientKeyData;
+    request.username = creds->username;
+    request.password = creds->password;
+    request.headers.push_back("Accept: application/json");
+    request.headers.push_back("User-Agent: " + options.userAgent);
+    if (!creds->bearerToken.empty()) {
+      request.headers.push_back("Authorization: Bearer " + creds->bearerToken);
+    }
+    if (!call.contentType.empty()) request.headers.push_back("Content-Type: " + call.contentType);
+    return request;
+  }
+
+  // Runs one HTTP exchange on the loop; `cancel` (may be null) aborts it. Takes references
+  // and moves the request out before suspending: g++ 12 destroys by-value coroutine
+  // arguments built inside a co_await expression twice.
+  asio::awaitable<HttpResponse> perform(HttpRequest& request,
+                                        const std::shared_ptr<WatchCancel>& cancel) {
+    ++stats.requests;
+    if (cancel && cancel->canceled()) {
+      HttpResponse response;
+      response.canceled = true;
+      co_return response;
+    }
+    // The initiation captures references only (it runs before the coroutine suspends), so
+    // no object with a destructor is built inside the co_await expression.
+    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(HttpResponse)>(
+        [this, &request, &cancel](auto handler) {
+          auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+          detail::TransferId id =
+              transport.start(std::move(request),
+                              [shared](HttpResponse response) { (*shared)(std::move(response)); });
+          if (cancel) cancel->onCancel([this, id] { transport.cancel(id); });
+        },
+        asio::use_awaitable);
+  }
+
+  // One API call with throttling, retries and credential refresh. Returns the 2xx body.
+  asio::awaitable<Result<std::string>> send(const Call& call) {
+    bool refreshedCredentials = false;
+    for (int attempt = 0;; ++attempt) {
+      co_await throttle();
+      Result<HttpRequest> request = buildRequest(call);
+      if (!request) co_return fail(request.error());
+      request->timeout = options.requestTimeout;
+      const std::shared_ptr<WatchCancel> noCancel;
+      HttpResponse response = co_await perform(*request, noCancel);
+      Error error;
+      if (response.curlCode != CURLE_OK) {
+        error = transportError(response, config.server);
+      } else if (response.status >= 200 && response.status < 300) {
+        co_return std::move(response.body);
+      } else {
+        error = decodeApiError(static_cast<int>(response.status), response.body, config.server);
+        if (auto header = parseRetryAfter(response.retryAfter); header.count() > 0) {
+          error.retryAfter = header;
+        }
+      }
+      if (error.isUnauthorized() && !refreshedCredentials) {
+        refreshedCredentials = true;
+        credentials.invalidate();
+        continue;
+      }
+      if (attempt >= options.maxRetries || !shouldRetry(error, call.idempotent)) {
+        co_return fail(std::move(error));
+      }
+      ++stats.retries;
+      auto delay = backoff(attempt, error.retryAfter);
+      spdlog::debug("{} {}: {}; retry {} in {} ms", call.method, call.path, error.describe(),
+                    attempt + 1, delay.count());
+      asio::steady_timer timer(io);
+      timer.expires_after(delay);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+  }
+
+  asio::awaitable<Result<Json>> sendForObject(const Call& call) {
+    Result<std::string> body = co_await send(call);
+    if (!body) co_return fail(body.error());
+    co_return parseJson(*body, config.server + call.path);
+  }
+
+  asio::io_context& io;
+  RestConfig config;
+  ClientOptions options;
+  CredentialProvider credentials;
+  detail::HttpTransport transport;
+  ClientStats stats;
+  double tokens;
+  Clock::time_point lastRefill;
+  std::mt19937_64 random;
+  std::map<std::string, Json, std::less<>> discoveryCache;  // group-version path -> resources
+};
+
+Client::Client(asio::io_context& io, RestConfig config, ClientOptions options)
+    : impl_(std::make_unique<Impl>(io, std::move(config), std::move(options))) {}
+
+Client::~Client() = default;
+
+const RestConfig& Client::config() const { return impl_->config; }
+const std::string& Client::server() const { return impl_->config.server; }
+asio::io_context& Client::ioContext() { return impl_->io; }
+const ClientStats& Client::stats() const { return impl_->stats; }
+
+asio::awaitable<Result<Json>> Client::get(const ResourceInfo& resource, std::string_view ns,
+                                          std::string_view name, std::string_view subresource) {
+  Call call;
+  call.path = resource.objectPath(ns, name, subresource);
+  co_return co_await impl_->sendForObject(call);
+}
+
+asio::awaitable<Result<ListResult>> Client::list(const ResourceInfo& resource,
+                                                 std::string_view ns) {
+  const ListOptions defaults;
+  co_return co_await list(resource, ns, defaults);
+}
+
+asio::awaitable<Result<ListResult>> Client::list(const ResourceInfo& resource, std::string_view ns,
+                                                 const ListOptions& options) {
+  Call call;
+  call.path = resource.collectionPath(ns);
+  if (!options.labelSelector.empty())
+    call.query.emplace_back("labelSelector", options.labelSelector);
+  if (!options.fieldSelector.empty())
+    call.query.emplace_back("fieldSelector", options.fieldSelector);
+  if (options.limit > 0) call.query.emplace_back("limit", std::to_string(options.limit));
+  if (!options.continueToken.empty()) call.query.emplace_back("continue", options.continueToken);
+  if (!options.resourceVersion.empty()) {
+    call.query.emplace_back("resourceVersion", options.resourceVersion);
+  }
+  if (!options.resourceVersionMatch.empty()) {
+    call.query.emplace_back("resourceVersionMatch", options.resourceVersionMatch);
+  }
+  Result<Json> document = co_await impl_->sendForObject(call);
+  if (!document) co_return fail(document.error());
+  ListResult result;
+  result.document = std::move(*document);
+  result.resourceVersion = std::string(stringAt(result.document, "/metadata/resourceVersion"));
+  result.continueToken = std::string(stringAt(result.document, "/metadata/continue"));
+  co_return result;
+}
+
+asio::awaitable<Result<void>> Client::watch(const ResourceInfo& resource, std::string_view ns,
+                                            const WatchOptions& options,
+                                            std::function<void(WatchEvent&&)> onEvent,
+                                            std::shared_ptr<WatchCancel> cancel) {
+  Call call;
+  call.path = resource.collectionPath(ns);
+  call.query.emplace_back("watch", "true");
+  if (!options.resourceVersion.empty()) {
+    call.query.emplace_back("resourceVersion", options.resourceVersion);
+  }
+  if (options.allowWatchBookmarks) call.query.emplace_back("allowWatchBookmarks", "true");
+  if (options.timeoutSeconds > 0) {
+    call.query.emplace_back("timeoutSeconds", std::to_string(options.timeoutSeconds));
+  }
+  if (!options.labelSelector.empty())
+    call.query.emplace_back("labelSelector", options.labelSelector);
+  if (!options.fieldSelector.empty())
+    call.query.emplace_back("fieldSelector", options.fieldSelector);
+
+  // A local, not the parameter: g++ 12 releases a reassigned by-value coroutine parameter
+  // once too often.
+  const std::shared_ptr<WatchCancel> stopper = cancel ? cancel : std::make_shared<WatchCancel>();
+  co_await impl_->throttle();
+  Result<HttpRequest> request = impl_->buildRequest(call);
+  if (!request) co_return fail(request.error());
+  if (options.timeoutSeconds > 0) {
+    // The server ends the watch at timeoutSeconds; this only catches a server that hangs.
+    request->timeout = std::chrono::seconds(options.timeoutSeconds + 60);
+  }
+
+  // The stream callback runs inside curl; an ERROR event or undecodable data ends the
+  // watch by canceling the transfer, and the reason is kept here.
+  struct StreamState {
+    WatchStreamParser parser;
+    std::optional<Error> endedBy;
+  };
+  auto state =
+      std::make_shared<StreamState>(StreamState{WatchStreamParser(impl_->config.server), {}});
+  const std::string& server = impl_->config.server;
+  request->onStreamData = [state, stopper, onEvent, &server](std::string_view chunk) {
+    if (state->endedBy) return;
+    Result<void> fed = state->parser.feed(chunk, [&](WatchEvent&& event) {
+      if (state->endedBy) return;
+      if (event.type == WatchEventType::Error) {
+        Error error = decodeApiError(0, toJson(event.object), server);
+        if (error.httpStatus == 0) error.httpStatus = 500;
+        state->endedBy = std::move(error);
+      }
+      onEvent(std::move(event));
+    });
+    if (!fed) state->endedBy = fed.error();
+    if (state->endedBy) stopper->cancel();
+  };
+  ++impl_->stats.watchesStarted;
+  HttpResponse response = co_await impl_->perform(*request, stopper);
+  if (state->endedBy) co_return fail(std::move(*state->endedBy));
+  if (response.canceled) co_return fail(canceledError(server));
+  if (response.curlCode != CURLE_OK) co_return fail(transportError(response, server));
+  if (response.status < 200 || response.status >= 300) {
+    co_return fail(decodeApiError(static_cast<int>(response.status), response.body, server));
+  }
+  if (state->parser.pendingBytes() > 0) {
+    co_return fail(decodeError(server, "the watch stream ended inside an event"));
+  }
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<Json>> Client::create(const ResourceInfo& resource, std::string_view ns,
+                                             const JsonValue& object) {
+  const WriteOptions defaults;
+  co_return co_await create(resource, ns, object, defaults);
+}
+
+asio::awaitable<Result<Json>> Client::create(const ResourceInfo& resource, std::string_view ns,
+                                             const JsonValue& object, const WriteOptions& options) {
+  Call call;
+  call.method = "POST";
+  call.path = resource.collectionPath(ns);
+  call.body = toJson(object);
+  call.contentType = "application/json";
+  call.idempotent = false;  // a resent create may answer AlreadyExists
+  addWriteOptions(call.query, options.fieldManager, options.dryRun);
+  co_return co_await impl_->sendForObject(call);
+}
+
+asio::awaitable<Result<Json>> Client::update(const ResourceInfo& resource, std::string_view ns,
+                                             const JsonValue& object,
+                                             std::string_view subresource) {
+  const WriteOptions defaults;
+  co_return co_await update(resource, ns, object, subresource, defaults);
+}
+
+asio::awaitable<Result<Json>> Client::update(const ResourceInfo& resource, std::string_view ns,
+                                             const JsonValue& object, std::string_view subresource,
+                                             const WriteOptions& options) {
+  Call call;
+  call.method = "PUT";
+  call.path = resource.objectPath(ns, nameOf(object), subresource);
+  call.body = toJson(object);
+  call.contentType = "application/json";
+  // With a resourceVersion precondition, a resent update is refused, never applied twice.
+  call.idempotent = !resourceVersionOf(object).empty();
+  addWriteOptions(call.query, options.fieldManager, options.dryRun);
+  co_return co_await impl_->sendForObject(call);
+}
+
+asio::awaitable<Result<void>> Client::remove(const ResourceInfo& resource, std::string_view ns,
+                                             std::string_view name) {
+  const DeleteOptions defaults;
+  co_return co_await remove(resource, ns, name, defaults);
+}
+
+asio::awaitable<Result<void>> Client::remove(const ResourceInfo& resource, std::string_view ns,
+                                             std::string_view name, const DeleteOptions& options) {
+  Json body(rapidjson::kObjectType);
+  auto& allocator = body.GetAllocator();
+  body.AddMember("kind", "DeleteOptions", allocator);
+  body.AddMember("apiVersion", "v1", allocator);
+  if (!options.uid.empty() || !options.resourceVersion.empty()) {
+    JsonValue preconditions(rapidjson::kObjectType);
+    if (!options.uid.empty())
+      preconditions.AddMember("uid", JsonValue(options.uid, allocator), allocator);
+    if (!options.resourceVersion.empty()) {
+      preconditions.AddMember("resourceVersion", JsonValue(options.resourceVersion, allocator),
+                              allocator);
+    }
+    body.AddMember("preconditions", preconditions, allocator);
+  }
+  if (!options.propagationPolicy.empty()) {
+    body.AddMember("propagationPolicy", JsonValue(options.propagationPolicy, allocator), allocator);
+  }
+  if (options.gracePeriodSeconds) {
+    body.AddMember("gracePeriodSeconds", *options.gracePeriodSeconds, allocator);
+  }
+  Call call;
+  call.method = "DELETE";
+  call.path = resource.objectPath(ns, name);
+  call.body = toJson(body);
+  call.contentType = "application/json";
+  Result<std::string> answer = co_await impl_->send(call);
+  if (!answer) co_return fail(answer.error());
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<Json>> Client::patch(const ResourceInfo& resource, std::string_view ns,
+                                            std::string_view name, PatchType type,
+                                            std::string_view body) {
+  const PatchOptions defaults;
+  co_return co_await patch(resource, ns, name, type, body, defaults);
+}
+
+asio::awaitable<Result<Json>> Client::patch(const ResourceInfo& resource, std::string_view ns,
+                                            std::string_view name, PatchType type,
+                                            std::string_view body, const PatchOptions& options) {
+  Call call;
+  call.method = "PATCH";
+  call.path = resource.objectPath(ns, name, options.subresource);
+  call.body = std::string(body);
+  switch (type) {
+    case PatchType::Merge: call.contentType = "application/merge-patch+json"; break;
+    case PatchType::JsonPatch: call.contentType = "application/json-patch+json"; break;
+    case PatchType::Strategic: call.contentType = "application/strategic-merge-patch+json"; break;
+    case PatchType::Apply: call.contentType = "application/apply-patch+yaml"; break;
+  }
+  // Merge and apply patches state the end result, so sending one twice is harmless; a JSON
+  // patch may add to a list twice.
+  call.idempotent = type != PatchType::JsonPatch;
+  addWriteOptions(call.query, options.fieldManager, options.dryRun);
+  if (type == PatchType::Apply && options.force) call.query.emplace_back("force", "true");
+  co_return co_await impl_->sendForObject(call);
+}
+
+asio::awaitable<Result<Json>> Client::apply(const ResourceInfo& resource, std::string_view ns,
+                                            std::string_view name, const JsonValue& object,
+                                            const ApplyOptions& options) {
+  if (options.fieldManager.empty()) {
+    co_return fail(configError(impl_->config.server, "server-side apply needs a field manager"));
+  }
+  PatchOptions patchOptions;
+  patchOptions.fieldManager = options.fieldManager;
+  patchOptions.force = options.force;
+  patchOptions.subresource = options.subresource;
+  const std::string body = toJson(object);
+  co_return co_await patch(resource, ns, name, PatchType::Apply, body, patchOptions);
+}
+
+asio::awaitable<Result<Json>> Client::getPath(std::string_view path) {
+  Call call;
+  call.path = std::string(path);
+  co_return co_await impl_->sendForObject(call);
+}
+
+asio::awaitable<Result<ResourceInfo>> Client::discover(const GroupVersionKind& gvk) {
+  ResourceInfo probe{gvk.group, gvk.version, "", gvk.kind, true};
+  std::string path = probe.groupVersionPath();
+  auto cached = impl_->discoveryCache.find(path);
+  if (cached == impl_->discoveryCache.end()) {
+    Result<Json> document = co_await getPath(path);
+    if (!document) co_return fail(document.error());
+    cached = impl_->discoveryCache.emplace(path, std::move(*document)).first;
+  }
+  if (const JsonValue* list = member(cached->second, "resources"); list && list->IsArray()) {
+    for (const JsonValue& entry : list->GetArray()) {
+      std::string_view name = stringMember(entry, "name");
+      if (stringMember(entry, "kind") != gvk.kind || name.find('/') != std::string_view::npos) {
+        continue;
+      }
+      const JsonValue* namespaced = member(entry, "namespaced");
+      probe.resource = std::string(name);
+      probe.namespaced = namespaced != nullptr && namespaced->IsBool() && namespaced->GetBool();
+      co_return probe;
+    }
+  }
+  Error error;
+  error.kind = ErrorKind::Api;
+  error.httpStatus = 404;
+  error.reason = "NotFound";
+  error.origin = impl_->config.server;
+  error.message = "the server does not serve kind " + gvk.kind + " in " + probe.apiVersion();
+  co_return fail(std::move(error));
+}
+
+}  // namespace bisync::kube
