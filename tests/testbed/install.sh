@@ -48,7 +48,7 @@ ensure_deb_src() {
   apt_update_once
 }
 
-ensure_packages etcd-server golang-1.19-go rsync openssl dpkg-dev ca-certificates make
+ensure_packages etcd-server etcd-client golang-1.19-go rsync openssl dpkg-dev ca-certificates make
 ensure_deb_src
 if [ "$apt_updated" = 0 ] && ! apt-cache showsrc kubernetes >/dev/null 2>&1; then
   apt_update_once
@@ -56,7 +56,18 @@ fi
 
 version=$(apt-cache showsrc kubernetes | awk '/^Version:/ {print $2; exit}')
 [ -n "$version" ] || { log "no source package 'kubernetes' in the configured deb-src suites"; exit 1; }
-bin="$cache_root/kube-apiserver-$version/kube-apiserver"
+# Bump when the build recipe or patches/ change, so machines rebuild instead of reusing.
+recipe=2
+bin="$cache_root/kube-apiserver-$version-r$recipe/kube-apiserver"
+if [ -x "$bin" ] && [ -s "$bin" ]; then
+  echo "$bin"
+  exit 0
+fi
+
+# One build at a time per machine: parallel test binaries may all ask for the binary.
+mkdir -p "$cache_root"
+exec 9>"$cache_root/build.lock"
+flock 9
 if [ -x "$bin" ] && [ -s "$bin" ]; then
   echo "$bin"
   exit 0
@@ -66,7 +77,13 @@ work="$cache_root/build-$version"
 rm -rf "$work"
 mkdir -p "$work"
 log "fetching the kubernetes $version source package"
-(cd "$work" && apt-get source -qq --download-only kubernetes >&2 && dpkg-source -x --skip-patches ./*.dsc src >&2)
+(cd "$work" && apt-get source -qq --download-only kubernetes >&2 && dpkg-source -x ./*.dsc src >&2)
+# Fixes the vendored code needs to run when built with Go 1.19 (see patches/README.md).
+here=$(cd "$(dirname "$0")" && pwd)
+for p in "$here"/patches/*.patch; do
+  log "applying $(basename "$p")"
+  patch -s -p1 -d "$work/src" <"$p" >&2
+done
 
 # The Debian way (debian/rules): a GOPATH whose src/k8s.io/kubernetes is the source tree.
 gopath="$work/gopath"
@@ -75,7 +92,7 @@ ln -s "$work/src" "$gopath/src/k8s.io/kubernetes"
 log "building cmd/kube-apiserver (takes a few minutes)"
 (
   cd "$gopath/src/k8s.io/kubernetes"
-  export GOPATH="$gopath" GOCACHE="$work/gocache" CGO_ENABLED=0 GO111MODULE=off GOFLAGS=
+  export GOPATH="$gopath" GOCACHE="$cache_root/gocache" CGO_ENABLED=0 GO111MODULE=off GOFLAGS=
   export PATH="/usr/lib/go-1.19/bin:$PATH"
   export KUBE_GIT_VERSION="v${version%%-*}" KUBE_GIT_TREE_STATE=clean
   make WHAT=cmd/kube-apiserver >&2

@@ -1,0 +1,177 @@
+// The real-API-server testbed: one etcd and two kube-apiservers ("source" and "target",
+// etcd prefixes /source and /target) on loopback ports, with token and client-certificate
+// authentication and RBAC. See tests/testbed/README.md.
+//
+// A Testbed owns its processes and its folder (under /dev/shm when possible): the constructor
+// starts everything and waits until both servers are ready, the destructor stops everything
+// and removes the folder. Children also die with the test process (PR_SET_PDEATHSIG), and
+// SignalTeardown (process.hpp) cleans up on SIGINT/SIGTERM.
+//
+// Process control (stop/start/pause/resume, of either server or of etcd) is thread-safe, so a
+// test may run an outage in the background while it watches the syncer from another thread;
+// the calls are serialized (a start() holds the others back until the server is ready).
+// Servers restart on the same port with the same serving certificate and etcd prefix.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "syncer/kube/kubeconfig.hpp"
+#include "tests/support/process.hpp"
+
+namespace bisync::testing {
+
+enum class Side { Source, Target };
+std::string_view toString(Side side);
+
+// How a client authenticates against a testbed server.
+enum class Auth {
+  AdminToken,      // bearer token of user "admin" (group system:masters)
+  AdminTokenFile,  // the same token, read from a file (tokenFile in a kubeconfig)
+  ViewerToken,     // bearer token of user "viewer": authenticated, no RBAC grants
+  ClientCert,      // client certificate of user "admin-cert" (group system:masters)
+};
+
+struct TestbedOptions {
+  // Empty: $KUBE_BISYNC_APISERVER, else what tests/testbed/install.sh prints.
+  std::string apiserverBinary;
+  std::string etcdBinary = "/usr/bin/etcd";
+  std::string etcdctlBinary = "/usr/bin/etcdctl";
+  std::string kubectlBinary = "kubectl";
+  // Parent of the testbed's folder. Empty: /dev/shm when writable, else $TMPDIR or /tmp.
+  std::string baseDir;
+  bool keepDir = false;  // leave the folder (logs, certificates, etcd data) for post-mortems
+  // false: watches and lists are served by etcd, so a compacted resourceVersion is always 410.
+  bool watchCache = true;
+  std::vector<std::string> extraApiserverFlags;
+  std::chrono::seconds startTimeout{120};
+  // SIGTERM, then SIGKILL after this: an API server with open watches otherwise takes 60 s.
+  std::chrono::milliseconds stopGrace{3000};
+
+  // Defaults overridden by the environment: KUBE_BISYNC_TESTBED_KEEP=1 keeps the folder,
+  // KUBE_BISYNC_TESTBED_DIR picks the parent folder.
+  static TestbedOptions fromEnvironment();
+};
+
+struct ApiServerInfo {
+  std::string name;  // "source" or "target"
+  std::string url;   // "https://127.0.0.1:<port>"
+  int port = 0;
+  std::string etcdPrefix;  // "/source"
+  std::string caFile;      // <cert-dir>/apiserver.crt: the self-signed serving cert and its CA
+  std::string kubeconfig;  // admin kubeconfig (token auth)
+  std::string logFile;
+};
+
+struct TestbedUsers {
+  std::string adminToken;
+  std::string adminTokenFile;  // holds adminToken
+  std::string viewerToken;
+  std::string tokenAuthFile;   // the --token-auth-file CSV
+  std::string clientCaFile;    // the --client-ca-file
+  std::string clientCertFile;  // user "admin-cert", group system:masters
+  std::string clientKeyFile;
+};
+
+class Testbed {
+ public:
+  // Starts etcd and both API servers; throws std::runtime_error (with the failing process's
+  // log tail) when they do not get ready within options.startTimeout.
+  explicit Testbed(TestbedOptions options = TestbedOptions::fromEnvironment());
+  ~Testbed();
+  Testbed(const Testbed&) = delete;
+  Testbed& operator=(const Testbed&) = delete;
+
+  const std::filesystem::path& dir() const { return dir_.path(); }
+  const ApiServerInfo& server(Side side) const;
+  const TestbedUsers& users() const { return users_; }
+  std::string etcdEndpoint() const;
+  const std::string& apiserverBinary() const { return apiserverBinary_; }
+
+  // Connection settings for a client of `side`, with the serving CA as trust anchor.
+  kube::RestConfig restConfig(Side side, Auth auth = Auth::AdminToken) const;
+  // Writes a kubeconfig for `side` and `auth` (files referenced by path) and returns `path`.
+  std::filesystem::path writeKubeconfig(Side side, Auth auth,
+                                        const std::filesystem::path& path) const;
+
+  // Stops the server: SIGTERM, SIGKILL after options.stopGrace. No-op when already stopped.
+  void stop(Side side);
+  // SIGKILL: a crash, without any graceful shutdown.
+  void kill(Side side);
+  // Starts the server again on the same port, prefix and certificate (resumes it when it is
+  // paused); waits until it is ready.
+  void start(Side side);
+  void restart(Side side);
+  // SIGSTOP/SIGCONT: the server keeps its connections but answers nothing.
+  void pause(Side side);
+  void resume(Side side);
+  bool running(Side side);
+  // Stops the server, waits `downFor`, starts it again (and waits until it is ready).
+  void outage(Side side, std::chrono::milliseconds downFor);
+  // The same on a background thread; the future throws what start() threw.
+  std::future<void> outageInBackground(Side side, std::chrono::milliseconds downFor);
+
+  void stopEtcd();
+  void startEtcd();
+  void pauseEtcd();
+  void resumeEtcd();
+
+  // etcd's current revision (the newest resourceVersion of either server).
+  std::int64_t etcdRevision();
+  // Compacts etcd up to its current revision, so that every older resourceVersion is gone:
+  // requests served by etcd (watches and Exact lists without the watch cache, continue
+  // tokens) answer 410. Returns the revision compacted to.
+  std::int64_t compactEtcd();
+
+  // Runs kubectl against `side` as admin (token kubeconfig); args follow "kubectl".
+  CommandResult kubectl(Side side, const std::vector<std::string>& args,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
+
+  // The last lines of the server's log, for failure messages.
+  std::string logTail(Side side, std::size_t lines = 40) const;
+  std::string etcdLogTail(std::size_t lines = 40) const;
+
+ private:
+  struct Server {
+    ApiServerInfo info;
+    ChildProcess process;
+  };
+
+  Server& serverFor(Side side);
+  const Server& serverFor(Side side) const;
+  void prepareFiles();
+  void startEtcdLocked();
+  void waitEtcdHealthy();
+  ChildProcess spawnApiserver(const ApiServerInfo& info);
+  void waitReady(Server& server);
+  CommandResult runEtcdctl(const std::vector<std::string>& args);
+
+  TestbedOptions options_;
+  std::string apiserverBinary_;
+  // Declared before the children: its thread must outlive them (see process.hpp).
+  ProcessLauncher launcher_;
+  TempDir dir_;
+  std::mutex mutex_;  // guards the processes below
+  int etcdClientPort_ = 0;
+  int etcdPeerPort_ = 0;
+  ChildProcess etcd_;
+  Server source_;
+  Server target_;
+  TestbedUsers users_;
+};
+
+// The testbed of this test binary, started on first use and shared by all its tests.
+// Throws the start-up failure (again, without retrying) when it could not start.
+Testbed& sharedTestbed();
+// Tears the shared testbed down (if it was started); integration main() calls it.
+void shutdownSharedTestbed();
+
+}  // namespace bisync::testing
