@@ -5,7 +5,13 @@
 // deletes. Reconnects back off exponentially with jitter. A watch the server ends normally
 // (its timeout) is resumed from the last resourceVersion without relisting.
 //
-// Loop-affine: runs as a coroutine on the Client's io_context; handlers are called there.
+// A relist swaps in the complete fresh list, then calls onAdd for new keys, onUpdate for a
+// changed resourceVersion (or uid) and onDelete for keys the list no longer has; objects whose
+// version did not change are kept as they are and reported to no handler. onDelete gets the
+// object's final state from a DELETED event, or the last cached state after a relist.
+//
+// Loop-affine: runs as a coroutine on the Client's io_context; handlers are called there, with
+// the Store already updated. Destroy the Informer before that io_context.
 #pragma once
 
 #include <chrono>
@@ -39,6 +45,8 @@ struct InformerOptions {
   std::int64_t pageSize = 500;
   std::chrono::milliseconds backoffInitial{800};
   std::chrono::milliseconds backoffMax{30000};
+  // A watch that stayed up this long resets the backoff to backoffInitial.
+  std::chrono::milliseconds backoffResetAfter{60000};
   // Server-side watch timeout, randomised in [min, 2*min) like client-go's reflector.
   std::chrono::seconds watchTimeoutMin{300};
   ObjectTransform transform = stripManagedFields;
@@ -64,11 +72,17 @@ class Informer {
   // Starts the list/watch loop on the client's io_context. Call once, from the loop thread
   // or before the loop runs.
   void start();
-  // Ends the loop: cancels the watch and any backoff wait. Handlers are not called after.
+  // Ends the loop: cancels the watch and any backoff wait. Handlers are not called after
+  // (when stop() runs on the loop thread; from another thread, a handler already running
+  // finishes). The destructor calls it.
   void stop();
 
+  // True from start() until the loop coroutine has returned, which may be a little after
+  // stop(): a list request in flight is not interrupted. Destroy the Client only after.
+  bool running() const;
   bool hasSynced() const;  // true once the first list has been stored
-  // Completes when hasSynced() is true (immediately if already so).
+  // Completes when hasSynced() is true (immediately if already so), or when the informer is
+  // stopped before it synced: check hasSynced() after.
   boost::asio::awaitable<void> waitForSync();
 
   const Store& store() const;
