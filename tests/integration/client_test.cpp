@@ -1,0 +1,458 @@
+// The Kubernetes client against the testbed's real kube-apiservers.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <atomic>
+#include <fstream>
+#include <future>
+#include <random>
+#include <set>
+
+#include "syncer/kube/client.hpp"
+#include "syncer/kube/kubeconfig.hpp"
+#include "tests/support/catch.hpp"
+#include "tests/support/kube_fixture.hpp"
+#include "tests/support/loop_thread.hpp"
+#include "tests/support/testbed.hpp"
+
+using namespace bisync::kube;
+using bisync::testing::Auth;
+using bisync::testing::KubeFixture;
+using bisync::testing::LoopThread;
+using bisync::testing::sharedTestbed;
+using bisync::testing::Side;
+using bisync::testing::uniqueName;
+namespace asio = boost::asio;
+
+namespace {
+
+// A client with connection settings of its own (for the auth tests), on its own loop
+// thread. The client is created and destroyed on the loop.
+struct Api {
+  explicit Api(RestConfig config, ClientOptions options = {}) {
+    loop.call([&] { client = std::make_unique<Client>(loop.io(), std::move(config), options); });
+  }
+  ~Api() {
+    loop.call([&] { client.reset(); });
+  }
+  static ClientOptions fastOptions() {
+    ClientOptions options;
+    options.qps = 500;
+    options.burst = 500;
+    return options;
+  }
+  template <class T>
+  T run(asio::awaitable<T> task) {
+    return loop.run(std::move(task));
+  }
+
+  LoopThread loop;
+  std::unique_ptr<Client> client;
+};
+
+Json configMap(std::string_view ns, std::string_view name, std::string_view value) {
+  Json object(rapidjson::kObjectType);
+  auto& a = object.GetAllocator();
+  object.AddMember("apiVersion", "v1", a);
+  object.AddMember("kind", "ConfigMap", a);
+  JsonValue metadata(rapidjson::kObjectType);
+  metadata.AddMember("name", JsonValue(std::string(name), a), a);
+  if (!ns.empty()) metadata.AddMember("namespace", JsonValue(std::string(ns), a), a);
+  object.AddMember("metadata", metadata, a);
+  JsonValue data(rapidjson::kObjectType);
+  data.AddMember("key", JsonValue(std::string(value), a), a);
+  object.AddMember("data", data, a);
+  return object;
+}
+
+Json namespaceObject(std::string_view name) {
+  Json object(rapidjson::kObjectType);
+  auto& a = object.GetAllocator();
+  object.AddMember("apiVersion", "v1", a);
+  object.AddMember("kind", "Namespace", a);
+  JsonValue metadata(rapidjson::kObjectType);
+  metadata.AddMember("name", JsonValue(std::string(name), a), a);
+  object.AddMember("metadata", metadata, a);
+  return object;
+}
+
+}  // namespace
+
+TEST_CASE("configmaps can be created, read, updated and deleted", "[client]") {
+  KubeFixture api(Api::fastOptions());
+  Client& client = api.source();
+  auto ns = api.makeNamespace(Side::Source, "crud");
+  const ResourceInfo cm = resources::configMaps();
+
+  Result<Json> created = api.run(client.create(cm, ns.name(), configMap(ns.name(), "a", "one")));
+  REQUIRE(created);
+  CHECK(nameOf(*created) == "a");
+  CHECK_FALSE(uidOf(*created).empty());
+
+  Result<Json> read = api.run(client.get(cm, ns.name(), "a"));
+  REQUIRE(read);
+  CHECK(stringAt(*read, "/data/key") == "one");
+  CHECK(uidOf(*read) == uidOf(*created));
+
+  rapidjson::Pointer("/data/key").Set(*read, "two");
+  Result<Json> updated = api.run(client.update(cm, ns.name(), *read));
+  REQUIRE(updated);
+  CHECK(stringAt(*updated, "/data/key") == "two");
+  CHECK(resourceVersionOf(*updated) != resourceVersionOf(*read));
+
+  Result<void> removed = api.run(client.remove(cm, ns.name(), "a"));
+  REQUIRE(removed);
+  Result<Json> gone = api.run(client.get(cm, ns.name(), "a"));
+  REQUIRE_FALSE(gone);
+  CHECK(gone.error().isNotFound());
+  CHECK(gone.error().origin == client.server());
+}
+
+TEST_CASE("a cluster-scoped namespace can be created, read, labelled and deleted", "[client]") {
+  KubeFixture api(Api::fastOptions());
+  Client& client = api.target();
+  const ResourceInfo namespaces = resources::namespaces();
+  std::string name = uniqueName("scoped");
+  REQUIRE(api.run(client.create(namespaces, "", namespaceObject(name))));
+  Result<Json> read = api.run(client.get(namespaces, "", name));
+  REQUIRE(read);
+  CHECK(stringAt(*read, "/status/phase") == "Active");
+  Result<Json> patched = api.run(client.patch(namespaces, "", name, PatchType::Merge,
+                                              R"({"metadata":{"labels":{"team":"a"}}})"));
+  REQUIRE(patched);
+  CHECK(stringAt(*patched, "/metadata/labels/team") == "a");
+  REQUIRE(api.run(client.remove(namespaces, "", name)));
+  Result<Json> terminating = api.run(client.get(namespaces, "", name));
+  // Deletion is accepted at once; the namespace is Terminating (or already gone).
+  if (terminating) {
+    CHECK(stringAt(*terminating, "/status/phase") == "Terminating");
+  } else {
+    CHECK(terminating.error().isNotFound());
+  }
+}
+
+TEST_CASE("an update with a stale resourceVersion gets a typed 409 Conflict", "[client]") {
+  KubeFixture api(Api::fastOptions());
+  Client& client = api.source();
+  auto ns = api.makeNamespace(Side::Source, "stale");
+  const ResourceInfo cm = resources::configMaps();
+  Result<Json> created = api.run(client.create(cm, ns.name(), configMap(ns.name(), "a", "1")));
+  REQUIRE(created);
+  Json stale;
+  stale.CopyFrom(*created, stale.GetAllocator());
+  rapidjson::Pointer("/data/key").Set(*created, "2");
+  REQUIRE(api.run(client.update(cm, ns.name(), *created)));
+
+  rapidjson::Pointer("/data/key").Set(stale, "3");
+  Result<Json> refused = api.run(client.update(cm, ns.name(), stale));
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().kind == ErrorKind::Api);
+  CHECK(refused.error().httpStatus == 409);
+  CHECK(refused.error().isConflict());
+  CHECK(refused.error().reason == "Conflict");
+  CHECK_FALSE(refused.error().isRetryable());
+}
+
+TEST_CASE("delete preconditions protect another incarnation of an object", "[client]") {
+  KubeFixture api(Api::fastOptions());
+  Client& client = api.source();
+  auto ns = api.makeNamespace(Side::Source, "precond");
+  const ResourceInfo cm = resources::configMaps();
+  Result<Json> first = api.run(client.create(cm, ns.name(), configMap(ns.name(), "a", "1")));
+  REQUIRE(first);
+  std::string oldUid(uidOf(*first));
+  REQUIRE(api.run(client.remove(cm, ns.name(), "a")));
+  REQUIRE(api.run(client.create(cm, ns.name(), configMap(ns.name(), "a", "2"))));
+
+  DeleteOptions options;
+  options.uid = oldUid;
+  Result<void> refused = api.run(client.remove(cm, ns.name(), "a", options));
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().isConflict());
+  CHECK(api.run(client.get(cm, ns.name(), "a")));
+}
+
+TEST_CASE("server-side apply by two managers gives a typed conflict; force takes ownership",
+          "[client]") {
+  KubeFixture api(Api::fastOptions());
+  Client& client = api.source();
+  auto ns = api.makeNamespace(Side::Source, "ssa");
+  const ResourceInfo cm = resources::configMaps();
+  ApplyOptions first;
+  first.fieldManager = "first-manager";
+  REQUIRE(
+      api.run(client.apply(cm, ns.name(), "shared", configMap(ns.name(), "shared", "1"), first)));
+
+  ApplyOptions second;
+  second.fieldManager = "second-manager";
+  Result<Json> conflict =
+      api.run(client.apply(cm, ns.name(), "shared", configMap(ns.name(), "shared", "2"), second));
+  REQUIRE_FALSE(conflict);
+  const Error& error = conflict.error();
+  INFO(error.describe());
+  CHECK(error.isConflict());
+  REQUIRE(error.causes.size() == 1);
+  CHECK(error.causes[0].type == "FieldManagerConflict");
+  CHECK(error.causes[0].field == ".data.key");
+  CHECK(error.causes[0].message.find("first-manager") != std::string::npos);
+
+  second.force = true;
+  Result<Json> forced =
+      api.run(client.apply(cm, ns.name(), "shared", configMap(ns.name(), "shared", "2"), second));
+  REQUIRE(forced);
+  CHECK(stringAt(*forced, "/data/key") == "2");
+  std::set<std::string> owners;
+  if (const JsonValue* managed = at(*forced, "/metadata/managedFields");
+      managed && managed->IsArray()) {
+    for (const JsonValue& entry : managed->GetArray()) {
+      if (at(entry, "/fieldsV1/f:data/f:key") != nullptr) {
+        owners.insert(std::string(stringMember(entry, "manager")));
+      }
+    }
+  }
+  CHECK(owners == std::set<std::string>{"second-manager"});
+}
+
+TEST_CASE("list with limit pages through 1,000 objects with continue", "[client]") {
+  KubeFixture api(Api::fastOptions());
+  Client& client = api.source();
+  auto ns = api.makeNamespace(Side::Source, "paging");
+  const ResourceInfo cm = resources::configMaps();
+  constexpr int kObjects = 1000;
+  constexpr int kWorkers = 20;
+  std::vector<std::future<int>> workers;
+  for (int w = 0; w < kWorkers; ++w) {
+    workers.push_back(asio::co_spawn(
+        api.loop().io(),
+        [&, w]() -> asio::awaitable<int> {
+          int failures = 0;
+          for (int i = w; i < kObjects; i += kWorkers) {
+            std::string name = "cm-" + std::to_string(i);
+            Json object = configMap(ns.name(), name, name);
+            if (!co_await client.create(cm, ns.name(), object)) {
+              ++failures;
+            }
+          }
+          co_return failures;
+        },
+        asio::use_future));
+  }
+  int failures = 0;
+  for (auto& worker : workers) failures += worker.get();
+  REQUIRE(failures == 0);
+
+  std::set<std::string> seen;
+  int pages = 0;
+  ListOptions options;
+  options.limit = 100;
+  do {
+    Result<ListResult> page = api.run(client.list(cm, ns.name(), options));
+    REQUIRE(page);
+    ++pages;
+    CHECK(page->items().Size() <= 100);
+    for (const JsonValue& item : page->items().GetArray()) {
+      CHECK(seen.insert(std::string(nameOf(item))).second);
+    }
+    options.continueToken = page->continueToken;
+  } while (!options.continueToken.empty());
+  CHECK(pages == 10);
+  CHECK(seen.size() == kObjects);
+}
+
+TEST_CASE("a watch sees ADDED, MODIFIED and DELETED in order", "[client][watch]") {
+  KubeFixture api(Api::fastOptions());
+  Client& client = api.source();
+  auto ns = api.makeNamespace(Side::Source, "watch");
+  const ResourceInfo cm = resources::configMaps();
+  Result<ListResult> start = api.run(client.list(cm, ns.name()));
+  REQUIRE(start);
+
+  struct Seen {
+    WatchEventType type;
+    std::string name;
+    std::string value;
+  };
+  std::vector<Seen> events;  // touched on the loop only, read after the watch ends
+  auto cancel = std::make_shared<WatchCancel>();
+  WatchOptions options;
+  options.resourceVersion = start->resourceVersion;
+  std::future<Result<void>> watching =
+      asio::co_spawn(api.loop().io(),
+                     client.watch(
+                         cm, ns.name(), options,
+                         [&](WatchEvent&& event) {
+                           events.push_back({event.type, std::string(nameOf(event.object)),
+                                             std::string(stringAt(event.object, "/data/key"))});
+                           if (event.type == WatchEventType::Deleted) cancel->cancel();
+                         },
+                         cancel),
+                     asio::use_future);
+
+  Result<Json> created = api.run(client.create(cm, ns.name(), configMap(ns.name(), "w", "1")));
+  REQUIRE(created);
+  rapidjson::Pointer("/data/key").Set(*created, "2");
+  REQUIRE(api.run(client.update(cm, ns.name(), *created)));
+  REQUIRE(api.run(client.remove(cm, ns.name(), "w")));
+
+  REQUIRE(watching.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  Result<void> ended = watching.get();
+  REQUIRE_FALSE(ended);
+  CHECK(ended.error().isCanceled());
+  REQUIRE(events.size() == 3);
+  CHECK(events[0].type == WatchEventType::Added);
+  CHECK(events[0].value == "1");
+  CHECK(events[1].type == WatchEventType::Modified);
+  CHECK(events[1].value == "2");
+  CHECK(events[2].type == WatchEventType::Deleted);
+  for (const Seen& seen : events) CHECK(seen.name == "w");
+}
+
+TEST_CASE("a watch that asks for bookmarks gets them, one that does not gets none",
+          "[client][watch]") {
+  KubeFixture api(Api::fastOptions());
+  Client& client = api.source();
+  auto ns = api.makeNamespace(Side::Source, "bookmark");
+  auto elsewhere = api.makeNamespace(Side::Source, "bookmark-other");
+  const ResourceInfo cm = resources::configMaps();
+  Result<ListResult> start = api.run(client.list(cm, ns.name()));
+  REQUIRE(start);
+  // kube-apiserver 1.20 bookmarks carry the newest resourceVersion its configmap cache has
+  // processed, and only when that is newer than anything the watcher has seen: a write in
+  // another namespace (invisible to this namespace's watch) during the watch makes one.
+  auto watchBookmarks = [&](bool allow) {
+    std::vector<std::int64_t> versions;  // touched on the loop only, read after the watch
+    int otherEvents = 0;
+    WatchOptions options;
+    options.resourceVersion = start->resourceVersion;
+    options.allowWatchBookmarks = allow;
+    // The server sends a watcher's bookmark 2 s before its timeout.
+    options.timeoutSeconds = 5;
+    std::future<Result<void>> watching =
+        asio::co_spawn(api.loop().io(),
+                       client.watch(cm, ns.name(), options,
+                                    [&](WatchEvent&& event) {
+                                      if (event.type != WatchEventType::Bookmark) {
+                                        ++otherEvents;
+                                        return;
+                                      }
+                                      std::string version(resourceVersionOf(event.object));
+                                      versions.push_back(version.empty() ? 0 : std::stoll(version));
+                                    }),
+                       asio::use_future);
+    std::string name = uniqueName("x");
+    REQUIRE(api.run(client.create(cm, elsewhere.name(), configMap(elsewhere.name(), name, "1"))));
+    REQUIRE(watching.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    Result<void> ended = watching.get();
+    INFO((ended ? std::string("ended normally") : ended.error().describe()));
+    CHECK(ended);  // the server ends the watch at its timeout
+    CHECK(otherEvents == 0);
+    return versions;
+  };
+  const std::int64_t startVersion = std::stoll(start->resourceVersion);
+  std::vector<std::int64_t> withBookmarks = watchBookmarks(true);
+  REQUIRE(withBookmarks.size() >= 1);
+  CHECK(withBookmarks.back() > startVersion);
+  CHECK(watchBookmarks(false).empty());
+}
+
+TEST_CASE("discovery maps a kind to its resource and scope", "[client]") {
+  KubeFixture api(Api::fastOptions());
+  Client& client = api.target();
+  Result<ResourceInfo> configMaps = api.run(client.discover({"", "v1", "ConfigMap"}));
+  REQUIRE(configMaps);
+  CHECK(configMaps->resource == "configmaps");
+  CHECK(configMaps->namespaced);
+  Result<ResourceInfo> roles =
+      api.run(client.discover({"rbac.authorization.k8s.io", "v1", "ClusterRole"}));
+  REQUIRE(roles);
+  CHECK(roles->resource == "clusterroles");
+  CHECK_FALSE(roles->namespaced);
+  CHECK(roles->collectionPath("ignored") == "/apis/rbac.authorization.k8s.io/v1/clusterroles");
+  Result<ResourceInfo> missing = api.run(client.discover({"", "v1", "NoSuchKind"}));
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().isNotFound());
+}
+
+TEST_CASE("token, token-file and client-certificate auth each reach a real server", "[auth]") {
+  for (Auth auth : {Auth::AdminToken, Auth::AdminTokenFile, Auth::ClientCert}) {
+    auto& testbed = sharedTestbed();
+    auto path = testbed.dir() / ("auth-" + std::to_string(static_cast<int>(auth)) + ".kubeconfig");
+    testbed.writeKubeconfig(Side::Source, auth, path);
+    KubeconfigLoadOptions load;
+    load.explicitPath = path.string();
+    Result<RestConfig> config = loadRestConfig(load);
+    REQUIRE(config);
+    Api api(*config);
+    Result<ListResult> listed = api.run(api.client->list(resources::namespaces(), ""));
+    INFO("auth kind " << static_cast<int>(auth) << ": "
+                      << (listed ? std::string("ok") : listed.error().describe()));
+    CHECK(listed);
+  }
+}
+
+TEST_CASE("an exec credential plugin's token reaches a real server", "[auth]") {
+  auto& testbed = sharedTestbed();
+  auto dir = testbed.dir();
+  auto plugin = dir / "exec-plugin.sh";
+  {
+    std::ofstream script(plugin);
+    script << "#!/bin/sh\n"
+           << "echo \"$@\" >> '" << (dir / "exec-plugin.calls").string() << "'\n"
+           << "cat <<EOF\n"
+           << R"({"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",)"
+           << R"("status":{"token":")" << testbed.users().adminToken << "\"}}\n"
+           << "EOF\n";
+  }
+  std::filesystem::permissions(plugin, std::filesystem::perms::owner_all);
+  auto path = dir / "exec.kubeconfig";
+  {
+    std::ofstream kubeconfig(path);
+    kubeconfig << "apiVersion: v1\nkind: Config\ncurrent-context: exec\n"
+               << "clusters:\n- name: c\n  cluster:\n    server: "
+               << testbed.server(Side::Target).url
+               << "\n    certificate-authority: " << testbed.server(Side::Target).caFile << "\n"
+               << "users:\n- name: u\n  user:\n    exec:\n"
+               << "      apiVersion: client.authentication.k8s.io/v1\n"
+               << "      command: ./exec-plugin.sh\n      args: [from-test]\n"
+               << "      interactiveMode: Never\n"
+               << "contexts:\n- name: exec\n  context: {cluster: c, user: u}\n";
+  }
+  KubeconfigLoadOptions load;
+  load.explicitPath = path.string();
+  Result<RestConfig> config = loadRestConfig(load);
+  REQUIRE(config);
+  Api api(*config);
+  Result<ListResult> listed = api.run(api.client->list(resources::namespaces(), ""));
+  INFO((listed ? std::string("ok") : listed.error().describe()));
+  CHECK(listed);
+  std::ifstream calls(dir / "exec-plugin.calls");
+  std::string firstCall;
+  std::getline(calls, firstCall);
+  CHECK(firstCall == "from-test");
+}
+
+TEST_CASE("a wrong CA gives a clear TLS error naming the server", "[auth]") {
+  auto& testbed = sharedTestbed();
+  RestConfig config = testbed.restConfig(Side::Source);
+  // The client CA is a real CA, just not the one that signed the serving certificate.
+  std::ifstream wrongCa(testbed.users().clientCaFile);
+  config.caData.assign(std::istreambuf_iterator<char>(wrongCa), {});
+  REQUIRE_FALSE(config.caData.empty());
+  Api api(config);
+  Result<Json> answer = api.run(api.client->getPath("/version"));
+  REQUIRE_FALSE(answer);
+  INFO(answer.error().describe());
+  CHECK(answer.error().kind == ErrorKind::Tls);
+  CHECK(answer.error().origin == testbed.server(Side::Source).url);
+  CHECK(answer.error().describe().find("certificate") != std::string::npos);
+}
+
+TEST_CASE("a restricted user gets a typed 403 Forbidden", "[auth]") {
+  Api api(sharedTestbed().restConfig(Side::Source, Auth::ViewerToken));
+  Result<ListResult> listed = api.run(api.client->list(resources::configMaps(), "default"));
+  REQUIRE_FALSE(listed);
+  CHECK(listed.error().isForbidden());
+  CHECK(listed.error().reason == "Forbidden");
+  CHECK(listed.error().message.find("viewer") != std::string::npos);
+  CHECK(api.client->stats().retries == 0);
+}
