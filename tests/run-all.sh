@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The one test command: installs what is missing, builds, and runs every test (unit and
+# integration against real kube-apiservers) twice: in a normal build with warnings as
+# errors, then under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Usage: bash tests/run-all.sh [--quick]   (--quick: skip the sanitizer pass)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+bash tests/setup.sh
+jobs=${BISYNC_JOBS:-2}
+
+echo "== format check"
+git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
+
+run_suite() {
+  local dir=$1; shift
+  echo "== configure $dir ($*)"
+  cmake -S . -B "$dir" -G Ninja -DBISYNC_WERROR=ON "$@" >/dev/null
+  echo "== build $dir"
+  cmake --build "$dir" -j"$jobs"
+  echo "== test $dir"
+  (cd "$dir" && ctest --output-on-failure --timeout 900 -j1)
+}
+
+if [ "$quick" = 0 ]; then
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DBISYNC_SANITIZE=address,undefined
+fi
+# The normal build runs last so that the test output ends with its CTest summary.
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
