@@ -12,6 +12,8 @@ quick=0
 
 bash tests/setup.sh
 jobs=${BISYNC_JOBS:-2}
+# Let ccache share results between checkouts at different paths (CI clones afresh).
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 
 echo "== format check"
 git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
