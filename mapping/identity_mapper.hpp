@@ -1,0 +1,152 @@
+// The identity mapper: where a source object lives on the target (namespace and name), and
+// the origin metadata that ties a target object back to its source.
+//
+// Deterministic: the same configuration and input give the same output on every run and
+// machine (hash suffixes are SHA-256, see names.hpp). Reversible: a target object maps back
+// to its source through its annotations, never by parsing its name, so shortened names
+// round-trip. Pure: no I/O and no mutable state; a const IdentityMapper may be shared by
+// threads, and objects passed in belong to the caller.
+//
+// Namespace modes:
+//   Prefix (default): source namespace `ns` -> target namespace `<cluster>-<ns>`, name kept.
+//   Single:           everything into MapperConfig::targetNamespace, names become
+//                     `<name>-x-<ns>-x-<cluster>`.
+// Cluster-scoped sources (empty namespace) stay cluster-scoped and keep their name.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include <tl/expected.hpp>
+
+#include "mapping/names.hpp"
+#include "syncer/kube/error.hpp"
+#include "syncer/kube/json.hpp"
+
+namespace bisync::mapping {
+
+using kube::JsonValue;
+using JsonAllocator = kube::Json::AllocatorType;
+
+inline constexpr std::string_view kManagedByLabel = "kube-bisync.io/managed-by";
+inline constexpr std::string_view kSourceNamespaceLabel = "kube-bisync.io/source-namespace";
+inline constexpr std::string_view kSourceNameLabel = "kube-bisync.io/source-name";
+inline constexpr std::string_view kSourceClusterAnnotation = "kube-bisync.io/source-cluster";
+inline constexpr std::string_view kSourceNamespaceAnnotation = "kube-bisync.io/source-namespace";
+inline constexpr std::string_view kSourceNameAnnotation = "kube-bisync.io/source-name";
+inline constexpr std::string_view kSourceUidAnnotation = "kube-bisync.io/source-uid";
+inline constexpr std::string_view kLastSyncedAnnotation = "kube-bisync.io/last-synced";
+
+// Leaves at least 11 characters of the source namespace readable in `<cluster>-<ns>` before
+// a 63-character namespace needs its hash suffix.
+inline constexpr std::size_t kMaxClusterNameLength = 40;
+
+struct SourceKey {
+  std::string ns;  // empty for cluster-scoped objects
+  std::string name;
+  bool operator==(const SourceKey&) const = default;
+};
+
+struct TargetKey {
+  std::string ns;
+  std::string name;
+  bool operator==(const TargetKey&) const = default;
+};
+
+// Where a target object came from, read back from its annotations.
+struct Origin {
+  std::string cluster;
+  std::string ns;
+  std::string name;
+  std::string uid;
+  SourceKey key() const { return {ns, name}; }
+  bool operator==(const Origin&) const = default;
+};
+
+// Why a target object has no usable origin; the reconciler must not touch such an object
+// (unless a policy adopts it) and reports the clash.
+enum class OriginProblem {
+  NotManaged,     // no kube-bisync.io/managed-by label: a user's object
+  OtherInstance,  // managed by another syncer instance
+  Incomplete,     // ours, but origin annotations are missing, malformed or contradictory
+};
+
+struct OriginError {
+  OriginProblem problem = OriginProblem::NotManaged;
+  std::string message;
+};
+
+enum class NamespaceMode { Prefix, Single };
+
+struct MapperConfig {
+  std::string clusterName;  // the syncer instance name; a DNS-1123 label of <= 40 chars
+  NamespaceMode mode = NamespaceMode::Prefix;
+  std::string targetNamespace;  // Single mode only (must be empty in Prefix mode)
+};
+
+// Label or annotation key -> value, ordered so output is deterministic.
+using Metadata = std::map<std::string, std::string, std::less<>>;
+
+class IdentityMapper {
+ public:
+  // Config errors name the offending field ("MapperConfig.clusterName: ...").
+  static kube::Result<void> validate(const MapperConfig& config);
+  static kube::Result<IdentityMapper> create(MapperConfig config);
+  // Throws std::invalid_argument for a config validate() rejects (a programming error:
+  // start-up code validates first or uses create()).
+  explicit IdentityMapper(MapperConfig config);
+
+  const MapperConfig& config() const { return config_; }
+
+  // The namespace a source namespace maps to, a DNS-1123 label of at most 63 characters.
+  std::string targetNamespace(std::string_view sourceNamespace) const;
+  // `limit` is the naming rule of the object's kind: kSubdomainName (ConfigMap, Secret,
+  // most kinds) or kLabelName (Service) or any other NameLimit.
+  TargetKey toTarget(const SourceKey& source, NameLimit limit = kSubdomainName) const;
+
+  // managed-by, source-namespace and source-name, values made label-safe (fitLabelValue).
+  Metadata originLabels(const SourceKey& source) const;
+  // source-cluster, source-namespace, source-name (full) and source-uid. Not last-synced:
+  // the reconciler sets that (setLastSynced) once it knows what it applies.
+  Metadata originAnnotations(const SourceKey& source, std::string_view uid) const;
+  // Adds originLabels/originAnnotations to targetObject's metadata, overwriting those keys
+  // and keeping every other label and annotation. Fails (changing nothing) when the object,
+  // its metadata, labels or annotations exist but are not JSON objects.
+  kube::Result<void> stampOrigin(JsonValue& targetObject, JsonAllocator& allocator,
+                                 const SourceKey& source, std::string_view uid) const;
+
+  // The source of a target object, from its origin annotations; an error says why not.
+  tl::expected<Origin, OriginError> originOf(const JsonValue& targetObject) const;
+  bool isManagedByUs(const JsonValue& targetObject) const;
+
+  // Metadata for a namespace the syncer creates on the target. Prefix mode records the
+  // source namespace; a Single-mode namespace is shared, so it carries managed-by only.
+  Metadata namespaceLabels(std::string_view sourceNamespace) const;
+  Metadata namespaceAnnotations(std::string_view sourceNamespace) const;
+
+  // "kube-bisync.io/managed-by=<cluster>": lists what this instance created.
+  std::string managedBySelector() const;
+
+ private:
+  MapperConfig config_;
+};
+
+// The object serialised with object keys sorted (byte order) at every level and no
+// whitespace: equal for JSON values that differ only in key order.
+std::string canonicalJson(const JsonValue& value);
+// "sha256:" + the SHA-256 (64 lower-case hex digits) of canonicalJson(value). This is the
+// value of the last-synced annotation.
+std::string contentHash(const JsonValue& value);
+
+// The last-synced annotation of an object, "" when absent or not a string.
+std::string_view lastSyncedOf(const JsonValue& object);
+kube::Result<void> setLastSynced(JsonValue& object, JsonAllocator& allocator,
+                                 std::string_view hash);
+
+// Sets each entry of `entries` in object.metadata.<field> ("labels" or "annotations"),
+// creating the maps as needed and keeping other keys.
+kube::Result<void> mergeMetadata(JsonValue& object, JsonAllocator& allocator,
+                                 std::string_view field, const Metadata& entries);
+
+}  // namespace bisync::mapping
