@@ -234,15 +234,18 @@ struct Client::Impl {
     }
     // The initiation captures references only (it runs before the coroutine suspends), so
     // no object with a destructor is built inside the co_await expression.
-    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(HttpResponse)>(
-        [this, &request, &cancel](auto handler) {
-          auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-          detail::TransferId id =
-              transport.start(std::move(request),
-                              [shared](HttpResponse response) { (*shared)(std::move(response)); });
-          if (cancel) cancel->onCancel([this, id] { transport.cancel(id); });
-        },
-        asio::use_awaitable);
+    HttpResponse answer =
+        co_await asio::async_initiate<decltype(asio::use_awaitable), void(HttpResponse)>(
+            [this, &request, &cancel](auto handler) {
+              auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+              detail::TransferId id = transport.start(
+                  std::move(request),
+                  [shared](HttpResponse response) { (*shared)(std::move(response)); });
+              if (cancel) cancel->onCancel([this, id] { transport.cancel(id); });
+            },
+            asio::use_awaitable);
+    if (answer.http2) ++stats.http2Responses;
+    co_return answer;
   }
 
   // One API call with throttling, retries and credential refresh. Returns the 2xx body.

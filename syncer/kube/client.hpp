@@ -125,6 +125,7 @@ struct ApplyOptions {
 
 struct ClientStats {
   std::uint64_t requests = 0;
+  std::uint64_t http2Responses = 0;  // answers that came over HTTP/2
   std::uint64_t retries = 0;
   std::uint64_t watchesStarted = 0;
   std::uint64_t throttledWaits = 0;

@@ -286,6 +286,11 @@ void HttpTransport::finish(TransferId id, CURLcode code, bool canceled) {
   if (transfer->easy != nullptr && response.status == 0) {
     curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &response.status);
   }
+  long version = 0;
+  if (transfer->easy != nullptr &&
+      curl_easy_getinfo(transfer->easy, CURLINFO_HTTP_VERSION, &version) == CURLE_OK) {
+    response.http2 = version == CURL_HTTP_VERSION_2_0;
+  }
   if (code != CURLE_OK && !canceled) {
     response.curlMessage = transfer->errorBuffer[0] != '\0' ? std::string(transfer->errorBuffer)
                                                             : curl_easy_strerror(code);

@@ -46,6 +46,7 @@ struct HttpResponse {
   std::string body;        // collected body (for streams: only a non-2xx body)
   std::string retryAfter;  // Retry-After header, if any
   bool canceled = false;
+  bool http2 = false;  // the exchange ran over HTTP/2
 };
 
 using TransferId = std::uint64_t;
