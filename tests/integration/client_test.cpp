@@ -2,10 +2,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
 
-#include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <future>
-#include <random>
 #include <set>
 
 #include "syncer/kube/client.hpp"
@@ -13,12 +12,17 @@
 #include "tests/support/catch.hpp"
 #include "tests/support/kube_fixture.hpp"
 #include "tests/support/loop_thread.hpp"
+#include "tests/support/objects.hpp"
 #include "tests/support/testbed.hpp"
+#include "tests/support/wait.hpp"
 
 using namespace bisync::kube;
 using bisync::testing::Auth;
+using bisync::testing::configMapObject;
 using bisync::testing::KubeFixture;
+using bisync::testing::LoopClient;
 using bisync::testing::LoopThread;
+using bisync::testing::namespaceObject;
 using bisync::testing::sharedTestbed;
 using bisync::testing::Side;
 using bisync::testing::uniqueName;
@@ -26,65 +30,35 @@ namespace asio = boost::asio;
 
 namespace {
 
-// A client with connection settings of its own (for the auth tests), on its own loop
-// thread. The client is created and destroyed on the loop.
-struct Api {
-  explicit Api(RestConfig config, ClientOptions options = {}) {
-    loop.call([&] { client = std::make_unique<Client>(loop.io(), std::move(config), options); });
-  }
-  ~Api() {
-    loop.call([&] { client.reset(); });
-  }
-  static ClientOptions fastOptions() {
-    ClientOptions options;
-    options.qps = 500;
-    options.burst = 500;
-    return options;
-  }
-  template <class T>
-  T run(asio::awaitable<T> task) {
-    return loop.run(std::move(task));
-  }
-
-  LoopThread loop;
-  std::unique_ptr<Client> client;
-};
-
-Json configMap(std::string_view ns, std::string_view name, std::string_view value) {
-  Json object(rapidjson::kObjectType);
-  auto& a = object.GetAllocator();
-  object.AddMember("apiVersion", "v1", a);
-  object.AddMember("kind", "ConfigMap", a);
-  JsonValue metadata(rapidjson::kObjectType);
-  metadata.AddMember("name", JsonValue(std::string(name), a), a);
-  if (!ns.empty()) metadata.AddMember("namespace", JsonValue(std::string(ns), a), a);
-  object.AddMember("metadata", metadata, a);
-  JsonValue data(rapidjson::kObjectType);
-  data.AddMember("key", JsonValue(std::string(value), a), a);
-  object.AddMember("data", data, a);
-  return object;
+// No client-side rate limit to speak of: some tests write a thousand objects.
+ClientOptions fastOptions() {
+  ClientOptions options;
+  options.qps = 500;
+  options.burst = 500;
+  return options;
 }
 
-Json namespaceObject(std::string_view name) {
-  Json object(rapidjson::kObjectType);
-  auto& a = object.GetAllocator();
-  object.AddMember("apiVersion", "v1", a);
-  object.AddMember("kind", "Namespace", a);
-  JsonValue metadata(rapidjson::kObjectType);
-  metadata.AddMember("name", JsonValue(std::string(name), a), a);
-  object.AddMember("metadata", metadata, a);
-  return object;
+// Lists namespaces through a client of its own, configured by the kubeconfig at `path`.
+Result<ListResult> listNamespacesWith(const std::filesystem::path& path) {
+  KubeconfigLoadOptions load;
+  load.explicitPath = path.string();
+  Result<RestConfig> config = loadRestConfig(load);
+  REQUIRE(config);
+  LoopThread loop;
+  LoopClient api(loop, *config);
+  return api.run(api->list(resources::namespaces(), ""));
 }
 
 }  // namespace
 
 TEST_CASE("configmaps can be created, read, updated and deleted", "[client]") {
-  KubeFixture api(Api::fastOptions());
+  KubeFixture api(fastOptions());
   Client& client = api.source();
   auto ns = api.makeNamespace(Side::Source, "crud");
   const ResourceInfo cm = resources::configMaps();
 
-  Result<Json> created = api.run(client.create(cm, ns.name(), configMap(ns.name(), "a", "one")));
+  Result<Json> created =
+      api.run(client.create(cm, ns.name(), configMapObject(ns.name(), "a", "key", "one")));
   REQUIRE(created);
   CHECK(nameOf(*created) == "a");
   CHECK_FALSE(uidOf(*created).empty());
@@ -106,10 +80,33 @@ TEST_CASE("configmaps can be created, read, updated and deleted", "[client]") {
   REQUIRE_FALSE(gone);
   CHECK(gone.error().isNotFound());
   CHECK(gone.error().origin == client.server());
+  // kube-apiserver offers HTTP/2 over TLS, and the client takes it.
+  CHECK(api.loop().call([&] { return client.stats().http2Responses; }) > 0);
+}
+
+TEST_CASE("a read during a short server outage is retried until the server is back", "[client]") {
+  ClientOptions patient = fastOptions();
+  patient.maxRetries = 12;
+  KubeFixture api(patient);
+  Client& client = api.source();
+  auto& testbed = api.testbed();
+  std::future<void> outage = testbed.outageInBackground(Side::Source, std::chrono::seconds(3));
+  REQUIRE(bisync::testing::waitFor("the source API server is stopped", std::chrono::seconds(30),
+                                   [&](std::string& seen) {
+                                     bool running = testbed.running(Side::Source);
+                                     seen = running ? "running" : "stopped";
+                                     return !running;
+                                   }));
+  Result<Json> version = api.run(client.getPath("/version"));
+  outage.get();
+  INFO((version ? std::string("answered") : version.error().describe()));
+  REQUIRE(version);
+  CHECK(stringMember(*version, "gitVersion").substr(0, 5) == "v1.20");
+  CHECK(api.loop().call([&] { return client.stats().retries; }) > 0);
 }
 
 TEST_CASE("a cluster-scoped namespace can be created, read, labelled and deleted", "[client]") {
-  KubeFixture api(Api::fastOptions());
+  KubeFixture api(fastOptions());
   Client& client = api.target();
   const ResourceInfo namespaces = resources::namespaces();
   std::string name = uniqueName("scoped");
@@ -121,6 +118,28 @@ TEST_CASE("a cluster-scoped namespace can be created, read, labelled and deleted
                                               R"({"metadata":{"labels":{"team":"a"}}})"));
   REQUIRE(patched);
   CHECK(stringAt(*patched, "/metadata/labels/team") == "a");
+  Result<Json> jsonPatched = api.run(
+      client.patch(namespaces, "", name, PatchType::JsonPatch,
+                   R"([{"op":"add","path":"/metadata/annotations","value":{"note":"b"}}])"));
+  REQUIRE(jsonPatched);
+  CHECK(stringAt(*jsonPatched, "/metadata/annotations/note") == "b");
+
+  // The status subresource: read it, and apply a condition to it.
+  Result<Json> status = api.run(client.get(namespaces, "", name, "status"));
+  REQUIRE(status);
+  CHECK(stringAt(*status, "/status/phase") == "Active");
+  Result<Json> condition = parseJson(
+      R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":")" + name +
+          R"("},"status":{"conditions":[{"type":"NamespaceContentRemaining","status":"False","reason":"ContentRemoved"}]}})",
+      "test");
+  REQUIRE(condition);
+  ApplyOptions statusApply;
+  statusApply.fieldManager = "status-writer";
+  statusApply.subresource = "status";
+  Result<Json> withCondition = api.run(client.apply(namespaces, "", name, *condition, statusApply));
+  INFO((withCondition ? std::string("applied") : withCondition.error().describe()));
+  REQUIRE(withCondition);
+  CHECK(stringAt(*withCondition, "/status/conditions/0/reason") == "ContentRemoved");
   REQUIRE(api.run(client.remove(namespaces, "", name)));
   Result<Json> terminating = api.run(client.get(namespaces, "", name));
   // Deletion is accepted at once; the namespace is Terminating (or already gone).
@@ -132,11 +151,12 @@ TEST_CASE("a cluster-scoped namespace can be created, read, labelled and deleted
 }
 
 TEST_CASE("an update with a stale resourceVersion gets a typed 409 Conflict", "[client]") {
-  KubeFixture api(Api::fastOptions());
+  KubeFixture api(fastOptions());
   Client& client = api.source();
   auto ns = api.makeNamespace(Side::Source, "stale");
   const ResourceInfo cm = resources::configMaps();
-  Result<Json> created = api.run(client.create(cm, ns.name(), configMap(ns.name(), "a", "1")));
+  Result<Json> created =
+      api.run(client.create(cm, ns.name(), configMapObject(ns.name(), "a", "key", "1")));
   REQUIRE(created);
   Json stale;
   stale.CopyFrom(*created, stale.GetAllocator());
@@ -154,15 +174,16 @@ TEST_CASE("an update with a stale resourceVersion gets a typed 409 Conflict", "[
 }
 
 TEST_CASE("delete preconditions protect another incarnation of an object", "[client]") {
-  KubeFixture api(Api::fastOptions());
+  KubeFixture api(fastOptions());
   Client& client = api.source();
   auto ns = api.makeNamespace(Side::Source, "precond");
   const ResourceInfo cm = resources::configMaps();
-  Result<Json> first = api.run(client.create(cm, ns.name(), configMap(ns.name(), "a", "1")));
+  Result<Json> first =
+      api.run(client.create(cm, ns.name(), configMapObject(ns.name(), "a", "key", "1")));
   REQUIRE(first);
   std::string oldUid(uidOf(*first));
   REQUIRE(api.run(client.remove(cm, ns.name(), "a")));
-  REQUIRE(api.run(client.create(cm, ns.name(), configMap(ns.name(), "a", "2"))));
+  REQUIRE(api.run(client.create(cm, ns.name(), configMapObject(ns.name(), "a", "key", "2"))));
 
   DeleteOptions options;
   options.uid = oldUid;
@@ -174,19 +195,19 @@ TEST_CASE("delete preconditions protect another incarnation of an object", "[cli
 
 TEST_CASE("server-side apply by two managers gives a typed conflict; force takes ownership",
           "[client]") {
-  KubeFixture api(Api::fastOptions());
+  KubeFixture api(fastOptions());
   Client& client = api.source();
   auto ns = api.makeNamespace(Side::Source, "ssa");
   const ResourceInfo cm = resources::configMaps();
   ApplyOptions first;
   first.fieldManager = "first-manager";
-  REQUIRE(
-      api.run(client.apply(cm, ns.name(), "shared", configMap(ns.name(), "shared", "1"), first)));
+  REQUIRE(api.run(client.apply(cm, ns.name(), "shared",
+                               configMapObject(ns.name(), "shared", "key", "1"), first)));
 
   ApplyOptions second;
   second.fieldManager = "second-manager";
-  Result<Json> conflict =
-      api.run(client.apply(cm, ns.name(), "shared", configMap(ns.name(), "shared", "2"), second));
+  Result<Json> conflict = api.run(client.apply(
+      cm, ns.name(), "shared", configMapObject(ns.name(), "shared", "key", "2"), second));
   REQUIRE_FALSE(conflict);
   const Error& error = conflict.error();
   INFO(error.describe());
@@ -197,8 +218,8 @@ TEST_CASE("server-side apply by two managers gives a typed conflict; force takes
   CHECK(error.causes[0].message.find("first-manager") != std::string::npos);
 
   second.force = true;
-  Result<Json> forced =
-      api.run(client.apply(cm, ns.name(), "shared", configMap(ns.name(), "shared", "2"), second));
+  Result<Json> forced = api.run(client.apply(
+      cm, ns.name(), "shared", configMapObject(ns.name(), "shared", "key", "2"), second));
   REQUIRE(forced);
   CHECK(stringAt(*forced, "/data/key") == "2");
   std::set<std::string> owners;
@@ -214,7 +235,7 @@ TEST_CASE("server-side apply by two managers gives a typed conflict; force takes
 }
 
 TEST_CASE("list with limit pages through 1,000 objects with continue", "[client]") {
-  KubeFixture api(Api::fastOptions());
+  KubeFixture api(fastOptions());
   Client& client = api.source();
   auto ns = api.makeNamespace(Side::Source, "paging");
   const ResourceInfo cm = resources::configMaps();
@@ -228,7 +249,7 @@ TEST_CASE("list with limit pages through 1,000 objects with continue", "[client]
           int failures = 0;
           for (int i = w; i < kObjects; i += kWorkers) {
             std::string name = "cm-" + std::to_string(i);
-            Json object = configMap(ns.name(), name, name);
+            Json object = configMapObject(ns.name(), name, "key", name);
             if (!co_await client.create(cm, ns.name(), object)) {
               ++failures;
             }
@@ -260,7 +281,7 @@ TEST_CASE("list with limit pages through 1,000 objects with continue", "[client]
 }
 
 TEST_CASE("a watch sees ADDED, MODIFIED and DELETED in order", "[client][watch]") {
-  KubeFixture api(Api::fastOptions());
+  KubeFixture api(fastOptions());
   Client& client = api.source();
   auto ns = api.makeNamespace(Side::Source, "watch");
   const ResourceInfo cm = resources::configMaps();
@@ -288,7 +309,8 @@ TEST_CASE("a watch sees ADDED, MODIFIED and DELETED in order", "[client][watch]"
                          cancel),
                      asio::use_future);
 
-  Result<Json> created = api.run(client.create(cm, ns.name(), configMap(ns.name(), "w", "1")));
+  Result<Json> created =
+      api.run(client.create(cm, ns.name(), configMapObject(ns.name(), "w", "key", "1")));
   REQUIRE(created);
   rapidjson::Pointer("/data/key").Set(*created, "2");
   REQUIRE(api.run(client.update(cm, ns.name(), *created)));
@@ -309,7 +331,7 @@ TEST_CASE("a watch sees ADDED, MODIFIED and DELETED in order", "[client][watch]"
 
 TEST_CASE("a watch that asks for bookmarks gets them, one that does not gets none",
           "[client][watch]") {
-  KubeFixture api(Api::fastOptions());
+  KubeFixture api(fastOptions());
   Client& client = api.source();
   auto ns = api.makeNamespace(Side::Source, "bookmark");
   auto elsewhere = api.makeNamespace(Side::Source, "bookmark-other");
@@ -340,7 +362,8 @@ TEST_CASE("a watch that asks for bookmarks gets them, one that does not gets non
                                     }),
                        asio::use_future);
     std::string name = uniqueName("x");
-    REQUIRE(api.run(client.create(cm, elsewhere.name(), configMap(elsewhere.name(), name, "1"))));
+    REQUIRE(api.run(
+        client.create(cm, elsewhere.name(), configMapObject(elsewhere.name(), name, "key", "1"))));
     REQUIRE(watching.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
     Result<void> ended = watching.get();
     INFO((ended ? std::string("ended normally") : ended.error().describe()));
@@ -356,7 +379,7 @@ TEST_CASE("a watch that asks for bookmarks gets them, one that does not gets non
 }
 
 TEST_CASE("discovery maps a kind to its resource and scope", "[client]") {
-  KubeFixture api(Api::fastOptions());
+  KubeFixture api(fastOptions());
   Client& client = api.target();
   Result<ResourceInfo> configMaps = api.run(client.discover({"", "v1", "ConfigMap"}));
   REQUIRE(configMaps);
@@ -378,12 +401,7 @@ TEST_CASE("token, token-file and client-certificate auth each reach a real serve
     auto& testbed = sharedTestbed();
     auto path = testbed.dir() / ("auth-" + std::to_string(static_cast<int>(auth)) + ".kubeconfig");
     testbed.writeKubeconfig(Side::Source, auth, path);
-    KubeconfigLoadOptions load;
-    load.explicitPath = path.string();
-    Result<RestConfig> config = loadRestConfig(load);
-    REQUIRE(config);
-    Api api(*config);
-    Result<ListResult> listed = api.run(api.client->list(resources::namespaces(), ""));
+    Result<ListResult> listed = listNamespacesWith(path);
     INFO("auth kind " << static_cast<int>(auth) << ": "
                       << (listed ? std::string("ok") : listed.error().describe()));
     CHECK(listed);
@@ -417,12 +435,7 @@ TEST_CASE("an exec credential plugin's token reaches a real server", "[auth]") {
                << "      interactiveMode: Never\n"
                << "contexts:\n- name: exec\n  context: {cluster: c, user: u}\n";
   }
-  KubeconfigLoadOptions load;
-  load.explicitPath = path.string();
-  Result<RestConfig> config = loadRestConfig(load);
-  REQUIRE(config);
-  Api api(*config);
-  Result<ListResult> listed = api.run(api.client->list(resources::namespaces(), ""));
+  Result<ListResult> listed = listNamespacesWith(path);
   INFO((listed ? std::string("ok") : listed.error().describe()));
   CHECK(listed);
   std::ifstream calls(dir / "exec-plugin.calls");
@@ -438,8 +451,9 @@ TEST_CASE("a wrong CA gives a clear TLS error naming the server", "[auth]") {
   std::ifstream wrongCa(testbed.users().clientCaFile);
   config.caData.assign(std::istreambuf_iterator<char>(wrongCa), {});
   REQUIRE_FALSE(config.caData.empty());
-  Api api(config);
-  Result<Json> answer = api.run(api.client->getPath("/version"));
+  LoopThread loop;
+  LoopClient api(loop, config);
+  Result<Json> answer = api.run(api->getPath("/version"));
   REQUIRE_FALSE(answer);
   INFO(answer.error().describe());
   CHECK(answer.error().kind == ErrorKind::Tls);
@@ -448,11 +462,35 @@ TEST_CASE("a wrong CA gives a clear TLS error naming the server", "[auth]") {
 }
 
 TEST_CASE("a restricted user gets a typed 403 Forbidden", "[auth]") {
-  Api api(sharedTestbed().restConfig(Side::Source, Auth::ViewerToken));
-  Result<ListResult> listed = api.run(api.client->list(resources::configMaps(), "default"));
+  LoopThread loop;
+  LoopClient api(loop, sharedTestbed().restConfig(Side::Source, Auth::ViewerToken));
+  Result<ListResult> listed = api.run(api->list(resources::configMaps(), "default"));
   REQUIRE_FALSE(listed);
   CHECK(listed.error().isForbidden());
   CHECK(listed.error().reason == "Forbidden");
   CHECK(listed.error().message.find("viewer") != std::string::npos);
-  CHECK(api.client->stats().retries == 0);
+  CHECK(api->stats().retries == 0);
+}
+
+TEST_CASE("the client-side rate limit makes requests beyond the burst wait for tokens",
+          "[client]") {
+  ClientOptions limited;
+  limited.qps = 2;  // a token every 500 ms: far slower than a request to a local server
+  limited.burst = 3;
+  KubeFixture api(limited);
+  Client& client = api.target();
+  constexpr int kRequests = 10;
+  for (int i = 0; i < kRequests; ++i) REQUIRE(api.run(client.getPath("/version")));
+  // The bucket starts full: the first `burst` requests pass and the rest wait for tokens
+  // (a slow request may let one refill spare a wait, hence the lower bound).
+  const auto waits =
+      static_cast<int>(api.loop().call([&] { return client.stats().throttledWaits; }));
+  CHECK(waits >= kRequests - limited.burst - 2);
+  CHECK(waits <= kRequests - limited.burst);
+
+  ClientOptions unlimited;
+  unlimited.qps = 0;
+  KubeFixture free(unlimited);
+  for (int i = 0; i < kRequests; ++i) REQUIRE(free.run(free.target().getPath("/version")));
+  CHECK(free.loop().call([&] { return free.target().stats().throttledWaits; }) == 0);
 }

@@ -20,16 +20,23 @@
 #include "syncer/kube/client.hpp"
 #include "syncer/kube/informer.hpp"
 #include "tests/support/catch.hpp"
+#include "tests/support/kube_fixture.hpp"
 #include "tests/support/loop_thread.hpp"
+#include "tests/support/objects.hpp"
 #include "tests/support/testbed.hpp"
+#include "tests/support/wait.hpp"
 
 namespace {
 
 namespace asio = boost::asio;
 namespace kube = bisync::kube;
+using bisync::testing::configMapObject;
+using bisync::testing::LoopClient;
 using bisync::testing::LoopThread;
+using bisync::testing::namespaceObject;
 using bisync::testing::Side;
 using bisync::testing::Testbed;
+using bisync::testing::waitFor;
 using kube::CachedObjectPtr;
 using namespace std::chrono_literals;
 
@@ -55,19 +62,6 @@ void must(kube::Result<void> result, const std::string& what) {
   REQUIRE(result);
 }
 
-// Polls `done` every 100 ms; fails with what `seen` reports when `timeout` passes first.
-void waitUntil(const std::string& what, std::chrono::seconds timeout,
-               const std::function<bool()>& done, const std::function<std::string()>& seen) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      FAIL("timed out after " << timeout.count() << " s waiting until " << what
-                              << "; saw: " << seen());
-    }
-    std::this_thread::sleep_for(100ms);
-  }
-}
-
 std::int64_t versionNumber(const std::string& version) {
   try {
     return std::stoll(version);
@@ -76,41 +70,17 @@ std::int64_t versionNumber(const std::string& version) {
   }
 }
 
-kube::Json configMap(const std::string& ns, const std::string& name, const std::string& value) {
-  kube::Json object(rapidjson::kObjectType);
-  auto& alloc = object.GetAllocator();
-  kube::JsonValue metadata(rapidjson::kObjectType);
-  metadata.AddMember("name", kube::JsonValue(name, alloc), alloc);
-  metadata.AddMember("namespace", kube::JsonValue(ns, alloc), alloc);
-  kube::JsonValue data(rapidjson::kObjectType);
-  data.AddMember("value", kube::JsonValue(value, alloc), alloc);
-  object.AddMember("apiVersion", "v1", alloc);
-  object.AddMember("kind", "ConfigMap", alloc);
-  object.AddMember("metadata", metadata, alloc);
-  object.AddMember("data", data, alloc);
-  return object;
-}
-
-// A Client made and destroyed on the loop thread, which owns its sockets.
-class LoopClient {
+// A client on the test's loop with the configmap writes these tests make; each write must
+// succeed and returns the object's new resourceVersion.
+class ConfigMapClient : public LoopClient {
  public:
-  LoopClient(LoopThread& loop, kube::RestConfig config, kube::ClientOptions options = {})
-      : loop_(loop) {
-    client_ =
-        loop_.call([&] { return std::make_unique<kube::Client>(loop_.io(), config, options); });
-  }
-  ~LoopClient() {
-    loop_.call([this] { client_.reset(); });
-  }
-  kube::Client& operator*() { return *client_; }
-  kube::Client* operator->() { return client_.get(); }
+  using LoopClient::LoopClient;
 
-  // Writes for the tests; each returns the object's new resourceVersion.
   std::string createConfigMap(const std::string& ns, const std::string& name,
                               const std::string& value) {
-    kube::Json created = must(
-        loop_.run(client_->create(kube::resources::configMaps(), ns, configMap(ns, name, value))),
-        "create configmap " + ns + "/" + name);
+    kube::Json created = must(run(client().create(kube::resources::configMaps(), ns,
+                                                  configMapObject(ns, name, "value", value))),
+                              "create configmap " + ns + "/" + name);
     return std::string(kube::resourceVersionOf(created));
   }
   std::string updateConfigMap(const std::string& ns, const std::string& name,
@@ -119,29 +89,24 @@ class LoopClient {
     kube::JsonValue data(rapidjson::kObjectType);
     data.AddMember("value", kube::JsonValue(value, patch.GetAllocator()), patch.GetAllocator());
     patch.AddMember("data", data, patch.GetAllocator());
-    kube::Json patched =
-        must(loop_.run(client_->patch(kube::resources::configMaps(), ns, name,
-                                      kube::PatchType::Merge, kube::toJson(patch))),
-             "patch configmap " + ns + "/" + name);
+    kube::Json patched = must(run(client().patch(kube::resources::configMaps(), ns, name,
+                                                 kube::PatchType::Merge, kube::toJson(patch))),
+                              "patch configmap " + ns + "/" + name);
     return std::string(kube::resourceVersionOf(patched));
   }
   void deleteConfigMap(const std::string& ns, const std::string& name) {
-    must(loop_.run(client_->remove(kube::resources::configMaps(), ns, name)),
+    must(run(client().remove(kube::resources::configMaps(), ns, name)),
          "delete configmap " + ns + "/" + name);
   }
   Versions listConfigMaps(const std::string& ns) {
-    kube::ListResult list = must(loop_.run(client_->list(kube::resources::configMaps(), ns)),
-                                 "list configmaps in " + ns);
+    kube::ListResult list =
+        must(run(client().list(kube::resources::configMaps(), ns)), "list configmaps in " + ns);
     Versions versions;
     for (const kube::JsonValue& item : list.items().GetArray()) {
       versions[kube::objectKey(item)] = std::string(kube::resourceVersionOf(item));
     }
     return versions;
   }
-
- private:
-  LoopThread& loop_;
-  std::unique_ptr<kube::Client> client_;
 };
 
 // A namespace of the test's own; removed with its configmaps. The testbed runs no
@@ -149,22 +114,14 @@ class LoopClient {
 // controller would after emptying it.
 class TestNamespace {
  public:
-  TestNamespace(LoopThread& loop, LoopClient& client, const std::string& prefix)
-      : loop_(loop),
-        client_(client),
-        name_("it-informer-" + prefix + "-" + bisync::testing::randomHex(3)) {
-    kube::Json ns(rapidjson::kObjectType);
-    kube::JsonValue metadata(rapidjson::kObjectType);
-    metadata.AddMember("name", kube::JsonValue(name_, ns.GetAllocator()), ns.GetAllocator());
-    ns.AddMember("apiVersion", "v1", ns.GetAllocator());
-    ns.AddMember("kind", "Namespace", ns.GetAllocator());
-    ns.AddMember("metadata", metadata, ns.GetAllocator());
-    must(loop_.run(client_->create(kube::resources::namespaces(), "", ns)),
+  TestNamespace(LoopClient& client, const std::string& prefix)
+      : client_(client), name_("it-informer-" + prefix + "-" + bisync::testing::randomHex(3)) {
+    must(client_.run(client_->create(kube::resources::namespaces(), "", namespaceObject(name_))),
          "create namespace " + name_);
   }
   ~TestNamespace() {
     // Best effort: a failed test may leave the server down; errors are ignored.
-    loop_.run(cleanup(*client_, name_));
+    client_.run(cleanup(*client_, name_));
   }
   const std::string& name() const { return name_; }
 
@@ -197,7 +154,6 @@ class TestNamespace {
     co_await client.remove(namespaces, "", ns, plainDelete);
   }
 
-  LoopThread& loop_;
   LoopClient& client_;
   std::string name_;
 };
@@ -298,18 +254,14 @@ class InformerUnderTest {
     return out.str();
   }
   // Waits until the cache holds exactly what a fresh list of `ns` returns.
-  void waitForExactCache(LoopClient& client, const std::string& ns, std::chrono::seconds timeout) {
-    Versions server;
-    waitUntil(
-        "the cache equals the server's list", timeout,
-        [&] {
-          server = client.listConfigMaps(ns);
-          return cache() == server;
-        },
-        [&] {
-          return "server " + describe(server) + ", cache " + describe(cache()) + ", " +
-                 describeStats();
-        });
+  void waitForExactCache(ConfigMapClient& client, const std::string& ns,
+                         std::chrono::seconds timeout) {
+    REQUIRE(waitFor("the cache equals the server's list", timeout, [&](std::string& seen) {
+      const Versions server = client.listConfigMaps(ns);
+      const Versions cached = cache();
+      seen = "server " + describe(server) + ", cache " + describe(cached) + ", " + describeStats();
+      return cached == server;
+    }));
   }
 
  private:
@@ -339,8 +291,8 @@ kube::InformerOptions optionsFor(const std::string& ns) {
 TEST_CASE("an informer lists, then delivers add, update and delete events in order", "[informer]") {
   Testbed& testbed = bisync::testing::sharedTestbed();
   LoopThread loop;
-  LoopClient client(loop, testbed.restConfig(Side::Source));
-  TestNamespace ns(loop, client, "order");
+  ConfigMapClient client(loop, testbed.restConfig(Side::Source));
+  TestNamespace ns(client, "order");
   const std::string rvA = client.createConfigMap(ns.name(), "listed-a", "1");
   const std::string rvB = client.createConfigMap(ns.name(), "listed-b", "1");
   const std::string rvC = client.createConfigMap(ns.name(), "listed-c", "1");
@@ -361,9 +313,11 @@ TEST_CASE("an informer lists, then delivers add, update and delete events in ord
   const std::string created = client.createConfigMap(ns.name(), "live", "first");
   const std::string updated = client.updateConfigMap(ns.name(), "live", "second");
   client.deleteConfigMap(ns.name(), "live");
-  waitUntil(
-      "the delete of " + key + " is delivered", 30s, [&] { return recorder.saw("delete " + key); },
-      [&] { return recorder.describe() + "\n" + informer.describeStats(); });
+  REQUIRE(waitFor("the delete of " + key + " is delivered", 30s, [&](std::string& seen) {
+    const bool delivered = recorder.saw("delete " + key);
+    seen = recorder.describe() + "\n" + informer.describeStats();
+    return delivered;
+  }));
 
   const std::vector<std::string> all = recorder.events();
   REQUIRE(all.size() >= 3);
@@ -390,11 +344,11 @@ TEST_CASE(
   std::unique_ptr<Testbed> ownTestbed = etcdServedTestbed();
   Testbed& testbed = *ownTestbed;
   LoopThread loop;
-  LoopClient client(loop, testbed.restConfig(Side::Source));
+  ConfigMapClient client(loop, testbed.restConfig(Side::Source));
   kube::ClientOptions noRetries;
   noRetries.maxRetries = 0;
   LoopClient informerClient(loop, testbed.restConfig(Side::Source), noRetries);
-  TestNamespace ns(loop, client, "compacted");
+  TestNamespace ns(client, "compacted");
   for (const char* name : {"kept", "deleted-1", "deleted-2"}) {
     client.createConfigMap(ns.name(), name, "before");
   }
@@ -412,13 +366,11 @@ TEST_CASE(
   const std::size_t eventsBefore = recorder.events().size();
 
   testbed.stop(Side::Source);
-  waitUntil(
-      "the informer notices its server is gone", 30s,
-      [&] {
-        kube::InformerStats stats = informer.stats();
-        return stats.relistsAfterError + stats.relistsAfterGone > 0;
-      },
-      [&] { return informer.describeStats(); });
+  REQUIRE(waitFor("the informer notices its server is gone", 30s, [&](std::string& seen) {
+    const kube::InformerStats stats = informer.stats();
+    seen = informer.describeStats();
+    return stats.relistsAfterError + stats.relistsAfterGone > 0;
+  }));
   testbed.start(Side::Source);
 
   client.deleteConfigMap(ns.name(), "deleted-1");
@@ -466,8 +418,8 @@ TEST_CASE(
     "[informer]") {
   Testbed& testbed = bisync::testing::sharedTestbed();
   LoopThread loop;
-  LoopClient client(loop, testbed.restConfig(Side::Source));
-  TestNamespace ns(loop, client, "outage");
+  ConfigMapClient client(loop, testbed.restConfig(Side::Source));
+  TestNamespace ns(client, "outage");
   for (const char* name : {"a", "b", "c"}) client.createConfigMap(ns.name(), name, "before");
 
   Recorder recorder;
@@ -501,9 +453,9 @@ TEST_CASE(
 TEST_CASE("bookmarks advance the informer's resourceVersion", "[informer]") {
   Testbed& testbed = bisync::testing::sharedTestbed();
   LoopThread loop;
-  LoopClient client(loop, testbed.restConfig(Side::Source));
-  TestNamespace quiet(loop, client, "quiet");
-  TestNamespace busy(loop, client, "busy");
+  ConfigMapClient client(loop, testbed.restConfig(Side::Source));
+  TestNamespace quiet(client, "quiet");
+  TestNamespace busy(client, "busy");
 
   Recorder recorder;
   kube::InformerOptions options = optionsFor(quiet.name());
@@ -512,13 +464,14 @@ TEST_CASE("bookmarks advance the informer's resourceVersion", "[informer]") {
   informer.waitForSync(30s);
   const std::string elsewhere = client.createConfigMap(busy.name(), "elsewhere", "x");
 
-  waitUntil(
-      "a bookmark moves the informer to resourceVersion " + elsewhere, 30s,
-      [&] {
-        return informer.stats().bookmarks > 0 &&
-               versionNumber(informer.lastResourceVersion()) >= versionNumber(elsewhere);
-      },
-      [&] { return informer.describeStats(); });
+  REQUIRE(waitFor("a bookmark moves the informer to resourceVersion " + elsewhere, 30s,
+                  [&](std::string& seen) {
+                    const bool advanced =
+                        informer.stats().bookmarks > 0 &&
+                        versionNumber(informer.lastResourceVersion()) >= versionNumber(elsewhere);
+                    seen = informer.describeStats();
+                    return advanced;
+                  }));
   CHECK(recorder.events().empty());
   CHECK(informer.stats().relistsAfterGone + informer.stats().relistsAfterError == 0);
 }
@@ -535,9 +488,9 @@ TEST_CASE(
   std::unique_ptr<Testbed> ownTestbed = etcdServedTestbed();
   Testbed& testbed = *ownTestbed;
   LoopThread loop;
-  LoopClient client(loop, testbed.restConfig(Side::Source));
-  TestNamespace quiet(loop, client, "gone");
-  TestNamespace busy(loop, client, "gone-busy");
+  ConfigMapClient client(loop, testbed.restConfig(Side::Source));
+  TestNamespace quiet(client, "gone");
+  TestNamespace busy(client, "gone-busy");
   for (const char* name : {"x", "y", "z"}) client.createConfigMap(quiet.name(), name, "v");
 
   Recorder recorder;
@@ -553,10 +506,11 @@ TEST_CASE(
   const std::int64_t compactedTo = testbed.compactEtcd();
   REQUIRE(compactedTo > versionNumber(listedAt) + 1);
 
-  waitUntil(
-      "the informer relists after a 410", 30s,
-      [&] { return informer.stats().relistsAfterGone > 0 && informer.stats().lists >= 2; },
-      [&] { return informer.describeStats(); });
+  REQUIRE(waitFor("the informer relists after a 410", 30s, [&](std::string& seen) {
+    const bool relisted = informer.stats().relistsAfterGone > 0 && informer.stats().lists >= 2;
+    seen = informer.describeStats();
+    return relisted;
+  }));
   informer.waitForExactCache(client, quiet.name(), 10s);
   CHECK(informer.stats().relistsAfterError == 0);
   INFO("handler calls:" << recorder.describe());

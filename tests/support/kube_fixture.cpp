@@ -6,6 +6,7 @@
 
 #include "syncer/kube/json.hpp"
 #include "syncer/kube/resource.hpp"
+#include "tests/support/objects.hpp"
 
 namespace bisync::testing {
 
@@ -26,14 +27,7 @@ std::string uniqueName(std::string_view prefix) {
 
 ScopedNamespace::ScopedNamespace(LoopThread& loop, kube::Client& client, std::string_view prefix)
     : loop_(loop), client_(client), name_(uniqueName(prefix)) {
-  kube::Json object;
-  object.SetObject();
-  auto& allocator = object.GetAllocator();
-  object.AddMember("apiVersion", "v1", allocator);
-  object.AddMember("kind", "Namespace", allocator);
-  kube::JsonValue metadata(rapidjson::kObjectType);
-  metadata.AddMember("name", kube::JsonValue(name_, allocator), allocator);
-  object.AddMember("metadata", metadata, allocator);
+  const kube::Json object = namespaceObject(name_);
   kube::Result<kube::Json> created =
       loop_.run(client_.create(kube::resources::namespaces(), "", object));
   if (!created) {
@@ -59,22 +53,19 @@ ScopedNamespace::~ScopedNamespace() {
   }
 }
 
-KubeFixture::KubeFixture(kube::ClientOptions options) : testbed_(sharedTestbed()) {
-  kube::RestConfig sourceConfig = testbed_.restConfig(Side::Source);
-  kube::RestConfig targetConfig = testbed_.restConfig(Side::Target);
-  loop_.call([&] {
-    source_ = std::make_unique<kube::Client>(loop_.io(), std::move(sourceConfig), options);
-    target_ = std::make_unique<kube::Client>(loop_.io(), std::move(targetConfig), options);
-    return 0;
-  });
+LoopClient::LoopClient(LoopThread& loop, kube::RestConfig config, kube::ClientOptions options)
+    : loop_(loop) {
+  client_ = loop_.call(
+      [&] { return std::make_unique<kube::Client>(loop_.io(), std::move(config), options); });
 }
 
-KubeFixture::~KubeFixture() {
-  loop_.call([this] {
-    source_.reset();
-    target_.reset();
-    return 0;
-  });
+LoopClient::~LoopClient() {
+  loop_.call([this] { client_.reset(); });
 }
+
+KubeFixture::KubeFixture(const kube::ClientOptions& options)
+    : testbed_(sharedTestbed()),
+      source_(loop_, testbed_.restConfig(Side::Source), options),
+      target_(loop_, testbed_.restConfig(Side::Target), options) {}
 
 }  // namespace bisync::testing

@@ -1,6 +1,6 @@
 // What an integration test needs to talk to the testbed with the project's own client: an
-// event loop on a background thread, one admin kube::Client per side, and namespaces that
-// are deleted again at scope end.
+// event loop on a background thread, kube::Clients that live on it (one admin client per
+// side, or any client of the test's own), and namespaces that are deleted again at scope end.
 //
 // The clients live on the loop (they are created, used and destroyed on its thread); test
 // code calls them through run(), which blocks until the coroutine finishes.
@@ -43,20 +43,44 @@ class ScopedNamespace {
   std::vector<kube::Client*> alsoFrom_;
 };
 
+// A kube::Client with connection settings of its own, living on `loop`: created and destroyed
+// on the loop thread, which owns its sockets. Several may share one loop; none may outlive it.
+class LoopClient {
+ public:
+  LoopClient(LoopThread& loop, kube::RestConfig config, kube::ClientOptions options = {});
+  ~LoopClient();
+  LoopClient(const LoopClient&) = delete;
+  LoopClient& operator=(const LoopClient&) = delete;
+
+  LoopThread& loop() { return loop_; }
+  kube::Client& client() { return *client_; }
+  kube::Client& operator*() { return *client_; }
+  kube::Client* operator->() { return client_.get(); }
+
+  // Runs a coroutine on the loop and waits for its result.
+  template <class T>
+  T run(boost::asio::awaitable<T> task) {
+    return loop_.run(std::move(task));
+  }
+
+ private:
+  LoopThread& loop_;
+  std::unique_ptr<kube::Client> client_;
+};
+
 // A lowercase DNS label "<prefix>-<random hex>" that no other test run will pick.
 std::string uniqueName(std::string_view prefix);
 
 class KubeFixture {
  public:
   // Starts the shared testbed if needed; both clients authenticate as admin with `options`.
-  explicit KubeFixture(kube::ClientOptions options = {});
-  ~KubeFixture();
+  explicit KubeFixture(const kube::ClientOptions& options = {});
   KubeFixture(const KubeFixture&) = delete;
   KubeFixture& operator=(const KubeFixture&) = delete;
 
   Testbed& testbed() { return testbed_; }
   LoopThread& loop() { return loop_; }
-  kube::Client& client(Side side) { return side == Side::Source ? *source_ : *target_; }
+  kube::Client& client(Side side) { return side == Side::Source ? source() : target(); }
   kube::Client& source() { return *source_; }
   kube::Client& target() { return *target_; }
 
@@ -74,8 +98,8 @@ class KubeFixture {
  private:
   Testbed& testbed_;
   LoopThread loop_;  // before the clients: they are destroyed (on it) first
-  std::unique_ptr<kube::Client> source_;
-  std::unique_ptr<kube::Client> target_;
+  LoopClient source_;
+  LoopClient target_;
 };
 
 }  // namespace bisync::testing
