@@ -20,6 +20,7 @@
 #include <thread>
 #include <utility>
 
+#include "syncer/kube/base64.hpp"
 #include "syncer/kube/json.hpp"
 #include "syncer/kube/kubeconfig.hpp"
 
@@ -41,25 +42,6 @@ std::string trimmed(std::string_view text) {
   const auto begin = text.find_first_not_of(kSpace);
   if (begin == std::string_view::npos) return {};
   return std::string(text.substr(begin, text.find_last_not_of(kSpace) - begin + 1));
-}
-
-std::string encodeBase64(std::string_view data) {
-  static constexpr std::string_view kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  for (std::size_t i = 0; i < data.size(); i += 3) {
-    const std::size_t n = std::min<std::size_t>(3, data.size() - i);
-    unsigned chunk = 0;
-    for (std::size_t j = 0; j < 3; ++j) {
-      chunk <<= 8U;
-      if (j < n) chunk |= static_cast<unsigned char>(data[i + j]);
-    }
-    for (std::size_t j = 0; j < 4; ++j) {
-      out.push_back(j <= n ? kAlphabet[(chunk >> (18U - 6U * j)) & 0x3FU] : '=');
-    }
-  }
-  return out;
 }
 
 // RFC 3339 as metav1.Time writes it: "2024-05-01T12:00:00Z", optionally with fractional

@@ -1,5 +1,7 @@
 #include "syncer/kube/kubeconfig.hpp"
 
+#include "syncer/kube/base64.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -54,42 +56,6 @@ std::string trimmed(std::string_view text) {
   const auto begin = text.find_first_not_of(kSpace);
   if (begin == std::string_view::npos) return {};
   return std::string(text.substr(begin, text.find_last_not_of(kSpace) - begin + 1));
-}
-
-int base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// Standard alphabet with padding, line breaks ignored (what Go's base64.StdEncoding takes).
-std::optional<std::string> decodeBase64(std::string_view text) {
-  std::string out;
-  unsigned buffer = 0;
-  int bits = 0;
-  std::size_t symbols = 0;
-  std::size_t padding = 0;
-  for (const char c : text) {
-    if (c == '\n' || c == '\r' || c == ' ' || c == '\t') continue;
-    ++symbols;
-    if (c == '=') {
-      ++padding;
-      continue;
-    }
-    const int value = base64Value(c);
-    if (value < 0 || padding > 0) return std::nullopt;
-    buffer = ((buffer << 6U) | static_cast<unsigned>(value)) & 0xFFFFFFU;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> static_cast<unsigned>(bits)) & 0xFFU));
-    }
-  }
-  if (symbols % 4 != 0 || padding > 2) return std::nullopt;
-  return out;
 }
 
 bool looksLikePem(std::string_view data) {
