@@ -98,15 +98,6 @@ Error transportError(const HttpResponse& response, const std::string& server) {
   return error;
 }
 
-Error canceledError(const std::string& server) {
-  Error error;
-  error.kind = ErrorKind::Canceled;
-  error.reason = "Canceled";
-  error.origin = server;
-  error.message = "the request was canceled";
-  return error;
-}
-
 std::chrono::seconds parseRetryAfter(const std::string& header) {
   if (header.empty() ||
       !std::all_of(header.begin(), header.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -409,7 +400,7 @@ asio::awaitable<Result<void>> Client::watch(const ResourceInfo& resource, std::s
   ++impl_->stats.watchesStarted;
   HttpResponse response = co_await impl_->perform(*request, stopper);
   if (state->endedBy) co_return fail(std::move(*state->endedBy));
-  if (response.canceled) co_return fail(canceledError(server));
+  if (response.canceled) co_return fail(canceledError(server, "the request was canceled"));
   if (response.curlCode != CURLE_OK) co_return fail(transportError(response, server));
   if (response.status < 200 || response.status >= 300) {
     co_return fail(decodeApiError(static_cast<int>(response.status), response.body, server));

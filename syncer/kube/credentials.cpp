@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "syncer/kube/base64.hpp"
+#include "syncer/kube/files.hpp"
 #include "syncer/kube/json.hpp"
 #include "syncer/kube/kubeconfig.hpp"
 
@@ -36,13 +37,6 @@ using std::chrono::system_clock;
 constexpr std::chrono::seconds kExecTimeout{30};
 constexpr std::size_t kMaxPluginOutput = 1U << 20U;
 constexpr std::size_t kMaxStderrInMessage = 2000;
-
-std::string trimmed(std::string_view text) {
-  constexpr std::string_view kSpace = " \t\r\n";
-  const auto begin = text.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return {};
-  return std::string(text.substr(begin, text.find_last_not_of(kSpace) - begin + 1));
-}
 
 // RFC 3339 as metav1.Time writes it: "2024-05-01T12:00:00Z", optionally with fractional
 // seconds and a numeric offset.
@@ -98,22 +92,6 @@ std::optional<system_clock::time_point> parseRfc3339(std::string_view text) {
                    offset;
   return std::chrono::time_point_cast<system_clock::duration>(utc);
 }
-
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
 
 // A spawned plugin leading its own process group. Unless it was reaped, the destructor
 // kills the whole group and reaps the child, so no path leaves a zombie or a stray plugin.
@@ -371,14 +349,18 @@ bool CredentialProvider::cacheIsStale() const {
   if (!cached_) return true;
   if (cached_->expiry && system_clock::now() >= *cached_->expiry) return true;
   if (!config_.bearerTokenFile.empty()) {
-    struct stat info {};
-    if (::stat(config_.bearerTokenFile.c_str(), &info) != 0) return true;
-    const FileStamp stamp{
-        static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec,
-        static_cast<std::uint64_t>(info.st_ino), static_cast<std::int64_t>(info.st_size)};
-    if (stamp != tokenFileStamp_) return true;
+    const std::optional<FileStamp> stamp = stampOf(config_.bearerTokenFile);
+    if (!stamp || *stamp != tokenFileStamp_) return true;
   }
   return false;
+}
+
+std::optional<CredentialProvider::FileStamp> CredentialProvider::stampOf(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return std::nullopt;
+  return FileStamp{
+      static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec,
+      static_cast<std::uint64_t>(info.st_ino), static_cast<std::int64_t>(info.st_size)};
 }
 
 Result<std::string> CredentialProvider::readTokenFile() {
@@ -386,25 +368,16 @@ Result<std::string> CredentialProvider::readTokenFile() {
   auto failure = [&](const std::string& why) {
     return fail(configError(config_.origin, "tokenFile " + path + ": " + why));
   };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return failure(std::strerror(errno));
-  const UniqueFd file(fd);
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) return failure(std::strerror(errno));
-  std::string content;
-  std::array<char, 4096> buffer{};
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return failure(std::strerror(errno));
-    if (n == 0) break;
-    content.append(buffer.data(), static_cast<std::size_t>(n));
-  }
-  std::string token = trimmed(content);
+  // Stamp before reading: a file replaced meanwhile only shows a newer stamp next time, so
+  // it is read again rather than missed.
+  const std::optional<FileStamp> stamp = stampOf(path);
+  if (!stamp) return failure(std::strerror(errno));
+  std::string why;
+  const std::optional<std::string> content = readWholeFile(path, why);
+  if (!content) return failure(why);
+  std::string token = trimmed(*content);
   if (token.empty()) return failure("the file is empty");
-  tokenFileStamp_ = {
-      static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec,
-      static_cast<std::uint64_t>(info.st_ino), static_cast<std::int64_t>(info.st_size)};
+  tokenFileStamp_ = *stamp;
   return token;
 }
 

@@ -94,6 +94,15 @@ Error decodeError(std::string origin, std::string message) {
   return error;
 }
 
+Error canceledError(std::string origin, std::string message) {
+  Error error;
+  error.kind = ErrorKind::Canceled;
+  error.reason = "Canceled";
+  error.origin = std::move(origin);
+  error.message = std::move(message);
+  return error;
+}
+
 Error decodeApiError(int httpStatus, std::string_view body, std::string origin) {
   Error error;
   error.kind = ErrorKind::Api;

@@ -66,6 +66,7 @@ inline tl::unexpected<Error> fail(Error error) { return tl::unexpected<Error>(st
 
 Error configError(std::string origin, std::string message);
 Error decodeError(std::string origin, std::string message);
+Error canceledError(std::string origin, std::string message);
 
 // Decodes an error answer. `body` is normally a metav1.Status; anything else (a proxy's HTML
 // page, an empty body) still yields an Api error with the HTTP status and a message.

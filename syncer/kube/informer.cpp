@@ -59,14 +59,6 @@ struct WatchOutcome {
   std::uint64_t events = 0;
 };
 
-Error canceledError() {
-  Error error;
-  error.kind = ErrorKind::Canceled;
-  error.reason = "Canceled";
-  error.message = "informer stopped";
-  return error;
-}
-
 }  // namespace
 
 struct Informer::Impl : std::enable_shared_from_this<Impl> {
@@ -218,7 +210,7 @@ asio::awaitable<Result<void>> Informer::Impl::relist() {
   std::string resourceVersion;
   Result<Store> listed = co_await listAll(resourceVersion);
   if (!listed) co_return fail(std::move(listed.error()));
-  if (stopped) co_return fail(canceledError());
+  if (stopped) co_return fail(canceledError(client.server(), "informer stopped"));
 
   Store previous = std::exchange(store, std::move(*listed));
   lastResourceVersion = std::move(resourceVersion);
@@ -250,7 +242,7 @@ asio::awaitable<Result<Store>> Informer::Impl::listAll(std::string& resourceVers
   Store next;
   for (;;) {
     Result<ListResult> page = co_await client.list(resource, options.ns, request);
-    if (stopped) co_return fail(canceledError());
+    if (stopped) co_return fail(canceledError(client.server(), "informer stopped"));
     if (!page) {
       if (page.error().isGone() && !request.continueToken.empty()) {
         // The snapshot behind the continue token was compacted away. Like client-go's pager,

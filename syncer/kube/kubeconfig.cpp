@@ -1,14 +1,9 @@
 #include "syncer/kube/kubeconfig.hpp"
 
 #include "syncer/kube/base64.hpp"
+#include "syncer/kube/files.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <array>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -26,37 +21,6 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kExecApiV1 = "client.authentication.k8s.io/v1";
 constexpr std::string_view kExecApiV1beta1 = "client.authentication.k8s.io/v1beta1";
-
-// Reads a whole file; on failure returns std::nullopt and sets `why` to strerror's text.
-std::optional<std::string> readWholeFile(const std::string& path, std::string& why) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    why = std::strerror(errno);
-    return std::nullopt;
-  }
-  std::string content;
-  std::array<char, 8192> buffer{};
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      why = std::strerror(errno);
-      ::close(fd);
-      return std::nullopt;
-    }
-    if (n == 0) break;
-    content.append(buffer.data(), static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return content;
-}
-
-std::string trimmed(std::string_view text) {
-  constexpr std::string_view kSpace = " \t\r\n";
-  const auto begin = text.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return {};
-  return std::string(text.substr(begin, text.find_last_not_of(kSpace) - begin + 1));
-}
 
 bool looksLikePem(std::string_view data) {
   return data.find("-----BEGIN ") != std::string_view::npos;

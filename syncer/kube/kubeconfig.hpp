@@ -91,6 +91,7 @@ class CredentialProvider {
     bool operator==(const FileStamp&) const = default;
   };
 
+  static std::optional<FileStamp> stampOf(const std::string& path);
   bool cacheIsStale() const;
   Result<std::string> readTokenFile();
   // Runs the plugin synchronously (argv, no shell) with a timeout; see credentials.cpp.
