@@ -60,6 +60,16 @@ std::optional<std::string> stringEntry(const JsonValue* map, std::string_view na
   return std::string(value->GetString(), value->GetStringLength());
 }
 
+// Occurrences of the separator in `text`, overlapping ones included ("-x-x-" holds two).
+std::size_t separatorCount(std::string_view text) {
+  std::size_t count = 0;
+  for (std::size_t at = text.find(kSingleModeSeparator); at != std::string_view::npos;
+       at = text.find(kSingleModeSeparator, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
 tl::unexpected<OriginError> originError(OriginProblem problem, std::string message) {
   return tl::unexpected<OriginError>(OriginError{problem, std::move(message)});
 }
@@ -132,6 +142,14 @@ TargetKey IdentityMapper::toTarget(const SourceKey& source, NameLimit limit) con
   std::string candidate = source.name;
   candidate += kSingleModeSeparator;
   candidate += source.ns;
+  // `<name>-x-<ns>` splits back into one (name, namespace) only when it holds the separator
+  // once; otherwise ("a-x-b" in "c", "a" in "b-x-c") several sources would share it. Those
+  // get "-<hash of ns/name>": it tells them apart, and what it extends still holds the
+  // separator more than once, so it never equals an unambiguous source's `<name>-x-<ns>`.
+  if (separatorCount(candidate) != 1) {
+    candidate += '-';
+    candidate += stableHash(source.ns + "/" + source.name).substr(0, kHashSuffixLength);
+  }
   candidate += kSingleModeSeparator;
   candidate += config_.clusterName;
   return {config_.targetNamespace, fitName(candidate, limit)};

@@ -10,7 +10,10 @@
 // Namespace modes:
 //   Prefix (default): source namespace `ns` -> target namespace `<cluster>-<ns>`, name kept.
 //   Single:           everything into MapperConfig::targetNamespace, names become
-//                     `<name>-x-<ns>-x-<cluster>`.
+//                     `<name>-x-<ns>-x-<cluster>`, or `<name>-x-<ns>-<hash>-x-<cluster>`
+//                     when `<name>-x-<ns>` holds "-x-" more than once (it would not split
+//                     back into one name and namespace).
+// Distinct sources never share a target key (short of a SHA-256 prefix collision).
 // Cluster-scoped sources (empty namespace) stay cluster-scoped and keep their name.
 #pragma once
 

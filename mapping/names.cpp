@@ -64,6 +64,20 @@ std::string joinWithHash(std::string prefix, const std::string& hash, std::size_
   return prefix;
 }
 
+bool isLowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+// The shape joinWithHash gives an over-long string: exactly `maxLength` characters ending in
+// '-' and 10 or 11 hex digits. A valid name of that shape is hashed too, so that no name can
+// be chosen to equal another one's shortened form (a 58-character namespace spelling out the
+// shortened `<cluster>-<long namespace>` would otherwise share its target namespace).
+bool looksShortened(std::string_view text, std::size_t maxLength) {
+  if (text.size() != maxLength) return false;
+  std::size_t hexDigits = 0;
+  while (hexDigits < text.size() && isLowerHex(text[text.size() - 1 - hexDigits])) ++hexDigits;
+  return (hexDigits == kHashSuffixLength || hexDigits == kHashSuffixLength + 1) &&
+         hexDigits < text.size() && text[text.size() - 1 - hexDigits] == '-';
+}
+
 bool isDnsLabelPart(std::string_view part) {
   if (part.empty() || part.size() > kMaxLabelLength) return false;
   if (!isLowerAlnum(part.front()) || !isLowerAlnum(part.back())) return false;
@@ -110,7 +124,9 @@ bool isLabelValue(std::string_view text) {
 }
 
 std::string fitName(std::string_view candidate, NameLimit limit) {
-  if (isValidName(candidate, limit)) return std::string(candidate);
+  if (isValidName(candidate, limit) && !looksShortened(candidate, limit.maxLength)) {
+    return std::string(candidate);
+  }
   return joinWithHash(sanitizeName(candidate, limit.allowDots), stableHash(candidate),
                       limit.maxLength, true);
 }

@@ -1,10 +1,12 @@
 // Kubernetes naming rules and the stable shortening the identity mapper applies to names,
 // namespaces and label values. Pure functions, no state: safe from any thread.
 //
-// A string that already satisfies the rule is returned unchanged. Anything else (too long,
-// or containing characters the rule forbids) is never truncated silently: it becomes a
-// readable, sanitised prefix of the original, '-', and the first hex digits of the SHA-256
-// of the full original. When the original was too long the result is exactly the limit.
+// A string that already satisfies the rule is returned unchanged, unless it is exactly the
+// limit long and ends like a shortened name ('-' and 10 or 11 hex digits): hashed too, it
+// can never equal another string's shortened form. Anything else (too long, or containing
+// characters the rule forbids) is never truncated silently: it becomes a readable, sanitised
+// prefix of the original, '-', and the first hex digits of the SHA-256 of the full
+// original. When the original was too long the result is exactly the limit.
 #pragma once
 
 #include <cstddef>

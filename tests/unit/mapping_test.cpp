@@ -1,4 +1,5 @@
 #include <cstddef>
+#include <map>
 #include <random>
 #include <regex>
 #include <set>
@@ -465,4 +466,119 @@ TEST_CASE("created namespaces carry managed-by, plus the source namespace in pre
   CHECK(singleMapper().namespaceLabels("team-a") ==
         Metadata{{"kube-bisync.io/managed-by", "east"}});
   CHECK(prefix.managedBySelector() == "kube-bisync.io/managed-by=east");
+}
+
+namespace {
+
+// Every split of `body` into `<name>-x-<ns>` at an occurrence of "-x-" (overlapping ones too)
+// whose parts are a valid name and namespace: sources whose single-mode candidates
+// `<name>-x-<ns>-x-<cluster>` are all the same string.
+std::vector<SourceKey> separatorSplits(const std::string& body) {
+  std::vector<SourceKey> keys;
+  for (std::size_t at = body.find("-x-"); at != std::string::npos; at = body.find("-x-", at + 1)) {
+    SourceKey key{body.substr(at + 3), body.substr(0, at)};
+    if (validDnsLabel(key.ns) && validDnsSubdomain(key.name)) keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
+// Many distinct valid sources chosen to attack injectivity: random ones of every length,
+// long ones differing only after the point where shortening cuts, namespaces spelling out
+// another namespace's shortened target, and names and namespaces holding the single-mode
+// separator "-x-" (also overlapping the join: a name ending in "-x", a namespace starting
+// with "x-").
+std::vector<SourceKey> adversarialSources(std::mt19937& rng, const IdentityMapper& prefix) {
+  std::vector<SourceKey> keys;
+  for (int i = 0; i < 1500; ++i) {
+    keys.push_back({randomName(rng, randomLength(rng, 63), false),
+                    randomName(rng, randomLength(rng, 253), true)});
+  }
+  for (int i = 0; i < 100; ++i) {
+    const std::string nsBase = randomName(rng, 58, false);
+    const std::string nameBase = randomName(rng, 245, true);
+    for (const char* tail : {"a", "b", "0a", "0b", "z-y", "z-z"}) {
+      const std::string ns = nsBase.substr(0, 63 - std::string(tail).size()) + tail;
+      keys.push_back({ns, nameBase + tail});
+      keys.push_back({ns, nameBase + "-" + tail});
+      keys.push_back({nsBase + tail, nameBase});
+      // A 58-character namespace whose `<cluster>-<ns>` is exactly the 63-character
+      // shortened target of another namespace.
+      const std::string shortened = prefix.targetNamespace(ns);
+      const std::string cluster = prefix.config().clusterName;
+      if (shortened.size() == 63) {
+        keys.push_back({ns, "cfg"});
+        keys.push_back({shortened.substr(cluster.size() + 1), "cfg"});
+      }
+    }
+  }
+  const std::vector<std::string> pieces = {"a", "b", "x", "x-x", "ab-x", "x-cd", "0"};
+  std::uniform_int_distribution<std::size_t> pickPiece(0, pieces.size() - 1);
+  std::uniform_int_distribution<int> pieceCount(2, 5);
+  for (int i = 0; i < 600; ++i) {
+    std::string body;
+    const int count = pieceCount(rng);
+    for (int p = 0; p < count; ++p) {
+      if (p > 0) body += "-x-";
+      body += pickPiece(rng) % 2 == 0 ? pieces[pickPiece(rng)]
+                                      : randomName(rng, randomLength(rng, 12), false);
+    }
+    for (SourceKey& key : separatorSplits(body)) keys.push_back(std::move(key));
+    // The same kind of attack near the length limit, where the name gets shortened.
+    for (SourceKey& key : separatorSplits(randomName(rng, 230, true) + "-x-" + body)) {
+      keys.push_back(std::move(key));
+    }
+  }
+  return keys;
+}
+
+}  // namespace
+
+TEST_CASE("no two distinct sources map to one target", "[mapping]") {
+  std::mt19937 rng(424242);
+  const IdentityMapper prefix = prefixMapper();
+  const IdentityMapper single = singleMapper();
+
+  // The two shapes that once collided, spelled out: a separator inside a name or namespace,
+  // and a namespace that spells out another one's shortened target namespace.
+  CHECK(single.toTarget({"c", "a-x-b"}) != single.toTarget({"b-x-c", "a"}));
+  CHECK(single.toTarget({"b", "a-x"}) != single.toTarget({"x-b", "a"}));
+  CHECK(single.toTarget({"c", "a-x-b"}).name ==
+        "a-x-b-x-c-" + stableHash("c/a-x-b").substr(0, 10) + "-x-east");
+  const std::string longNs = std::string(60, 'n');
+  const std::string shortenedNs = prefix.targetNamespace(longNs);
+  REQUIRE(shortenedNs.size() == 63);
+  CHECK(prefix.targetNamespace(shortenedNs.substr(5)) != shortenedNs);
+  CHECK(validDnsLabel(prefix.targetNamespace(shortenedNs.substr(5))));
+
+  const std::vector<SourceKey> keys = adversarialSources(rng, prefix);
+  std::set<std::pair<std::string, std::string>> distinct;
+  for (const SourceKey& key : keys) distinct.emplace(key.ns, key.name);
+  REQUIRE(distinct.size() > 3000);
+
+  for (const IdentityMapper* mapper : {&prefix, &single}) {
+    for (const NameLimit limit : {kSubdomainName, kLabelName}) {
+      std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> owner;
+      std::size_t sources = 0;
+      std::vector<std::string> collisions;
+      for (const auto& [ns, name] : distinct) {
+        // Label-named kinds (Service) only ever have DNS-1123 label names.
+        if (!limit.allowDots && !validDnsLabel(name)) continue;
+        ++sources;
+        const TargetKey target = mapper->toTarget({ns, name}, limit);
+        const auto [it, added] =
+            owner.emplace(std::pair{target.ns, target.name}, std::pair{ns, name});
+        if (!added) {
+          collisions.push_back(ns + "/" + name + " and " + it->second.first + "/" +
+                               it->second.second + " -> " + target.ns + "/" + target.name);
+        }
+      }
+      std::string examples;
+      for (std::size_t i = 0; i < collisions.size() && i < 5; ++i) examples += collisions[i] + "\n";
+      INFO((mapper == &single ? "single" : "prefix")
+           << " mode, name limit " << limit.maxLength << ", " << collisions.size()
+           << " collisions, e.g.\n"
+           << examples);
+      CHECK(owner.size() == sources);
+    }
+  }
 }

@@ -1,0 +1,15 @@
+#include <memory>
+
+#include "translators/configmap/configmap_translator.hpp"
+#include "translators/secret/secret_translator.hpp"
+#include "translators/translator.hpp"
+
+namespace bisync::translators {
+
+// One line per built-in kind; resourceNames() keeps this order.
+void registerBuiltins(Registry& registry) {
+  registry.add(std::make_unique<ConfigMapTranslator>());
+  registry.add(std::make_unique<SecretTranslator>());
+}
+
+}  // namespace bisync::translators

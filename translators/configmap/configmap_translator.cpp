@@ -1,0 +1,39 @@
+#include "translators/configmap/configmap_translator.hpp"
+
+#include <string_view>
+
+#include "translators/internal/object_copy.hpp"
+
+namespace bisync::translators {
+namespace {
+
+using internal::ContentField;
+using internal::FieldType;
+
+constexpr ContentField kFields[] = {
+    {"data", FieldType::StringMap},
+    {"binaryData", FieldType::StringMap},
+    {"immutable", FieldType::Bool},
+};
+
+// kube-controller-manager publishes this ConfigMap (the cluster's CA bundle) into every
+// namespace of a cluster and resets it when it differs. The target has its own, and its own
+// CA: a synced copy would name another cluster's CA and clash with (or be fought over by) the
+// target's controller. Only the name matters: the controller owns it in every namespace.
+constexpr std::string_view kRootCaConfigMap = "kube-root-ca.crt";
+
+}  // namespace
+
+ConfigMapTranslator::ConfigMapTranslator()
+    : resource_(kube::resources::configMaps()), contentFields_(internal::fieldNames(kFields)) {}
+
+bool ConfigMapTranslator::shouldSync(const JsonValue& source) const {
+  return kube::nameOf(source) != kRootCaConfigMap;
+}
+
+kube::Result<Json> ConfigMapTranslator::toTarget(const JsonValue& source,
+                                                 const mapping::IdentityMapper& mapper) const {
+  return internal::translateObject(source, mapper, resource_, nameLimit(), kFields);
+}
+
+}  // namespace bisync::translators

@@ -1,0 +1,54 @@
+// What every built-in translator does the same way: check the source's shape, map its name and
+// namespace, copy its labels and annotations minus the syncer's own keys, stamp the origin
+// metadata, and copy the kind's content fields. A plugin only lists its fields and decides
+// what it skips. Pure functions, safe from any thread.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mapping/identity_mapper.hpp"
+#include "syncer/kube/error.hpp"
+#include "syncer/kube/json.hpp"
+#include "syncer/kube/resource.hpp"
+
+namespace bisync::translators::internal {
+
+// Source labels and annotations with this prefix are never copied: on the target they are
+// the origin metadata, which only stampOrigin writes (a source could otherwise forge its own
+// origin, or carry another instance's when it was itself synced from somewhere else).
+inline constexpr std::string_view kSyncerKeyPrefix = "kube-bisync.io/";
+// kubectl's record of the source-side apply; on the target it would describe an apply that
+// never happened there and mislead `kubectl apply` against the target.
+inline constexpr std::string_view kLastAppliedAnnotation =
+    "kubectl.kubernetes.io/last-applied-configuration";
+
+enum class FieldType {
+  StringMap,  // an object whose values are strings ("data"); omitted when empty
+  String,     // omitted when empty
+  Bool,
+};
+
+struct ContentField {
+  std::string_view name;
+  FieldType type;
+};
+
+// The desired target object of `source` (see Translator::toTarget): apiVersion and kind of
+// `resource`, metadata.name/namespace from mapper.toTarget(SourceKey, limit), labels and
+// annotations copied without the keys above, the origin metadata, then each field of
+// `fields` that the source has (null counts as absent), in that order. Anything whose type
+// the API does not allow (the object, metadata, labels, annotations, a field; a missing
+// name, namespace of a namespaced kind, or uid) is a Decode error naming the field.
+kube::Result<kube::Json> translateObject(const kube::JsonValue& source,
+                                         const mapping::IdentityMapper& mapper,
+                                         const kube::ResourceInfo& resource,
+                                         mapping::NameLimit limit,
+                                         std::span<const ContentField> fields);
+
+// The names of `fields`, for Translator::contentFields().
+std::vector<std::string> fieldNames(std::span<const ContentField> fields);
+
+}  // namespace bisync::translators::internal

@@ -1,0 +1,78 @@
+// Translators: one plugin per resource kind that turns a source object into the object the
+// target should hold. The engine only sees this interface and the Registry; each plugin lives
+// in translators/<kind>/ and is added by registerBuiltins() (static self-registration would
+// be dropped by the linker from a static library).
+//
+// A translator is pure: no I/O, no state that changes after construction; objects passed in
+// belong to the caller. So a const Translator may be shared by threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mapping/identity_mapper.hpp"
+#include "syncer/kube/error.hpp"
+#include "syncer/kube/json.hpp"
+#include "syncer/kube/resource.hpp"
+
+namespace bisync::translators {
+
+using kube::Json;
+using kube::JsonValue;
+
+class Translator {
+ public:
+  virtual ~Translator() = default;
+
+  // The resource this plugin translates ("configmaps" in v1, namespaced).
+  virtual const kube::ResourceInfo& resource() const = 0;
+  // The name rule of the kind on the target (mapping::kSubdomainName for most kinds).
+  virtual mapping::NameLimit nameLimit() const = 0;
+
+  // False for source objects that are never synced (a Secret of type
+  // kubernetes.io/service-account-token, the per-namespace kube-root-ca.crt ConfigMap).
+  virtual bool shouldSync(const JsonValue& source) const = 0;
+
+  // The desired target object: apiVersion, kind, metadata (mapped name and namespace, the
+  // source's labels and annotations minus kube-bisync.io/* and
+  // kubectl.kubernetes.io/last-applied-configuration, plus the origin metadata from
+  // mapper.stampOrigin) and the kind's content fields. Never runtime fields (uid,
+  // resourceVersion, generation, managedFields, creationTimestamp, deletionTimestamp,
+  // ownerReferences, finalizers, selfLink) and no status. Not the last-synced annotation:
+  // the reconciler adds that. Content fields are copied only when the source has them (null
+  // counts as absent) and empty maps are omitted, so the result equals what the target's API
+  // server returns for it. A Decode error (origin "<Kind> <ns>/<name>", message naming the
+  // JSON pointer) when the source is malformed: not an object; metadata.name, the namespace
+  // of a namespaced kind or metadata.uid missing; labels, annotations or a content field of
+  // the wrong type.
+  virtual kube::Result<Json> toTarget(const JsonValue& source,
+                                      const mapping::IdentityMapper& mapper) const = 0;
+
+  // The top-level fields the target copy owns besides metadata ("data", "binaryData",
+  // "immutable" for a ConfigMap). The reconciler compares these exactly (a field absent from
+  // the desired object must be absent on the target) to detect drift.
+  virtual const std::vector<std::string>& contentFields() const = 0;
+};
+
+// Plugins by resource ("configmaps") and by group/version/kind. Built once at start-up, then
+// read-only. A resource is known by its plural name alone (what findByResource takes), so one
+// plural cannot be registered for two groups.
+class Registry {
+ public:
+  // Throws std::logic_error for a null translator or when its resource or kind is already
+  // registered (a programming error in registerBuiltins).
+  void add(std::unique_ptr<Translator> translator);
+  const Translator* findByResource(std::string_view resource) const;  // nullptr if none
+  const Translator* findByKind(const kube::GroupVersionKind& gvk) const;
+  std::vector<std::string> resourceNames() const;  // registration order
+
+ private:
+  std::vector<std::unique_ptr<Translator>> translators_;
+};
+
+// Adds every built-in plugin: configmaps, secrets.
+void registerBuiltins(Registry& registry);
+
+}  // namespace bisync::translators
