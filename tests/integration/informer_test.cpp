@@ -109,9 +109,9 @@ class ConfigMapClient : public LoopClient {
   }
 };
 
-// A namespace of the test's own; removed with its configmaps. The testbed runs no
-// controller-manager, so the namespace's finalizer is cleared by hand, as the namespace
-// controller would after emptying it.
+// A namespace of the test's own; removed with its configmaps. The finalizer is cleared by
+// hand, as the namespace controller would after emptying it, so the namespace is gone at once
+// instead of whenever the testbed's controller manager gets to it.
 class TestNamespace {
  public:
   TestNamespace(LoopClient& client, const std::string& prefix)

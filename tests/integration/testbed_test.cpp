@@ -1,7 +1,7 @@
 // The testbed itself (tests/support/testbed.hpp): two real API servers that store separately,
-// authenticate the testbed's users, and can be stopped, paused and compacted on demand.
-// Checked with kubectl and plain HTTP, independently of the project's client, plus one test
-// of the client fixture.
+// authenticate the testbed's users, and can be stopped, paused and compacted on demand, each
+// with a controller manager that finalizes deleted namespaces. Checked with kubectl and plain
+// HTTP, independently of the project's client, plus tests that use the client fixture.
 #include <chrono>
 #include <exception>
 #include <future>
@@ -14,6 +14,7 @@
 #include "tests/support/catch.hpp"
 #include "tests/support/http_probe.hpp"
 #include "tests/support/kube_fixture.hpp"
+#include "tests/support/objects.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/testbed.hpp"
 #include "tests/support/wait.hpp"
@@ -77,7 +78,8 @@ struct KeepsRunning {
   }
 };
 
-// Deletes a namespace made with kubectl (it then stays Terminating: no controller-manager).
+// Deletes a namespace made with kubectl at scope end, without waiting for the controller
+// manager to finalize it.
 struct KubectlNamespace {
   Side side;
   std::string name = uniqueName("it-testbed");
@@ -245,4 +247,54 @@ TEST_CASE("the kube fixture's clients create and delete scoped namespaces", "[te
                                : bisync::kube::stringAt(*after, "/status/phase") == "Terminating";
   INFO((after ? bisync::kube::toJson(*after) : after.error().describe()));
   CHECK(deleting);
+}
+
+TEST_CASE("a deleted namespace is finalized and disappears on both sides",
+          "[testbed][controller-manager]") {
+  namespace kube = bisync::kube;
+  bisync::testing::KubeFixture fixture;
+  Testbed& testbed = fixture.testbed();
+  const kube::ResourceInfo namespaces = kube::resources::namespaces();
+  const kube::ResourceInfo configMaps = kube::resources::configMaps();
+  const std::string name = uniqueName("it-finalize");
+  for (Side side : {Side::Source, Side::Target}) {
+    INFO(toString(side) << " namespace " << name);
+    REQUIRE(testbed.controllerManagerRunning(side));
+    kube::Client& client = fixture.client(side);
+    auto created =
+        fixture.run(client.create(namespaces, "", bisync::testing::namespaceObject(name)));
+    INFO((created ? "created" : created.error().describe()));
+    REQUIRE(created);
+    // Content, so that the namespace controller has something to delete before it finalizes.
+    auto content = fixture.run(client.create(
+        configMaps, name, bisync::testing::configMapObject(name, "content", "key", "1")));
+    INFO((content ? "created" : content.error().describe()));
+    REQUIRE(content);
+  }
+  for (Side side : {Side::Source, Side::Target}) {
+    auto removed = fixture.run(fixture.client(side).remove(namespaces, "", name));
+    INFO(toString(side) << ": " << (removed ? "deleted" : removed.error().describe()));
+    REQUIRE(removed);
+  }
+  for (Side side : {Side::Source, Side::Target}) {
+    kube::Client& client = fixture.client(side);
+    const auto gone = waitFor(
+        std::string(toString(side)) + " namespace " + name + " is gone", 60s,
+        [&](std::string& seen) {
+          auto got = fixture.run(client.get(namespaces, "", name));
+          if (got) {
+            seen = "still there: " + kube::toJson(*got);
+            return false;
+          }
+          seen = got.error().describe();
+          return got.error().isNotFound();
+        },
+        250ms);
+    INFO("--- controller manager log (tail) ---\n" << testbed.controllerManagerLogTail(side));
+    REQUIRE(gone);
+    auto configMap = fixture.run(client.get(configMaps, name, "content"));
+    INFO((configMap ? kube::toJson(*configMap) : configMap.error().describe()));
+    REQUIRE_FALSE(configMap);
+    CHECK(configMap.error().isNotFound());
+  }
 }

@@ -21,8 +21,9 @@
 namespace bisync::testing {
 
 // A namespace with a unique name ("<prefix>-<random>") created on one server and deleted
-// when the object goes out of scope. Without kube-controller-manager a deleted namespace
-// stays Terminating; that is expected and not an error. Must not outlive `loop` or `client`.
+// when the object goes out of scope (the testbed's kube-controller-manager then empties and
+// removes it in the background; deletion is not waited for). Must not outlive `loop` or
+// `client`.
 class ScopedNamespace {
  public:
   // Throws std::runtime_error when the server refuses to create it.

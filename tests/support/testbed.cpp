@@ -53,6 +53,32 @@ std::string findApiserver(const TestbedOptions& options) {
   return last;
 }
 
+// The controllers the controller managers run: namespace deletes a deleted namespace's
+// contents and then removes its finalizer; garbagecollector removes dependents (and clears the
+// foregroundDeletion finalizer) of objects deleted with propagation.
+constexpr std::string_view kControllers = "namespace,garbagecollector";
+
+std::string findControllerManager(const TestbedOptions& options,
+                                  const std::string& apiserverBinary) {
+  if (!options.controllerManager) {
+    return {};
+  }
+  std::string binary = options.controllerManagerBinary;
+  if (binary.empty()) {
+    binary = envOr("KUBE_BISYNC_CONTROLLER_MANAGER", "");
+  }
+  if (binary.empty()) {
+    binary = (fs::path(apiserverBinary).parent_path() / "kube-controller-manager").string();
+  }
+  if (::access(binary.c_str(), X_OK) != 0) {
+    throw std::runtime_error(
+        "testbed: no kube-controller-manager binary at " + binary +
+        " (tests/testbed/install.sh builds it next to kube-apiserver); set "
+        "KUBE_BISYNC_CONTROLLER_MANAGER, or TestbedOptions::controllerManager = false");
+  }
+  return binary;
+}
+
 fs::path baseDirFor(const TestbedOptions& options) {
   if (!options.baseDir.empty()) {
     return options.baseDir;
@@ -106,6 +132,7 @@ TestbedOptions TestbedOptions::fromEnvironment() {
 Testbed::Testbed(TestbedOptions options)
     : options_(std::move(options)),
       apiserverBinary_(findApiserver(options_)),
+      controllerManagerBinary_(findControllerManager(options_, apiserverBinary_)),
       dir_(makeDir(options_)) {
   const auto started = Clock::now();
   etcdClientPort_ = pickFreePort();
@@ -120,10 +147,19 @@ Testbed::Testbed(TestbedOptions options)
     info.caFile = (dir() / info.name / "certs" / "apiserver.crt").string();
     info.logFile = (dir() / info.name / "apiserver.log").string();
     info.kubeconfig = (dir() / info.name / "admin.kubeconfig").string();
+    if (options_.controllerManager) {
+      info.controllerManagerPort = pickFreePort();
+      info.controllerManagerLogFile = (dir() / info.name / "controller-manager.log").string();
+      info.controllerManagerKubeconfig =
+          (dir() / info.name / "controller-manager.kubeconfig").string();
+    }
   }
   prepareFiles();
   for (Side side : {Side::Source, Side::Target}) {
     writeKubeconfig(side, Auth::AdminToken, server(side).kubeconfig);
+    if (options_.controllerManager) {
+      writeKubeconfig(side, Auth::AdminToken, server(side).controllerManagerKubeconfig);
+    }
   }
   std::lock_guard lock(mutex_);
   startEtcdLocked();
@@ -131,14 +167,29 @@ Testbed::Testbed(TestbedOptions options)
   target_.process = spawnApiserver(target_.info);
   waitReady(source_);
   waitReady(target_);
+  if (options_.controllerManager) {
+    // After the servers are ready: a controller manager gives up when its server does not
+    // answer /healthz within 10 s of its start.
+    source_.controllerManager = spawnControllerManager(source_.info);
+    target_.controllerManager = spawnControllerManager(target_.info);
+    waitControllerManagerReady(source_);
+    waitControllerManagerReady(target_);
+  }
   std::cerr << "testbed: ready in " << ms(Clock::now() - started) << ": source " << source_.info.url
-            << ", target " << target_.info.url << ", etcd " << etcdEndpoint() << ", folder "
-            << dir().string() << "\n";
+            << ", target " << target_.info.url << ", etcd " << etcdEndpoint() << ", "
+            << (options_.controllerManager
+                    ? "kube-controller-manager per side (" + std::string(kControllers) + ")"
+                    : std::string("no kube-controller-manager"))
+            << ", folder " << dir().string() << "\n";
 }
 
 Testbed::~Testbed() {
   std::lock_guard lock(mutex_);
-  // Servers first, so that they do not spend their shutdown retrying a vanished etcd.
+  // Controller managers first (a 1.20 one dies at once on SIGTERM: it installs no handler),
+  // so that they do not spend the teardown retrying vanished servers. Servers next, so that
+  // they do not spend their shutdown retrying a vanished etcd.
+  source_.controllerManager.stop(options_.stopGrace);
+  target_.controllerManager.stop(options_.stopGrace);
   std::thread sourceStop([this] { source_.process.stop(options_.stopGrace); });
   target_.process.stop(options_.stopGrace);
   sourceStop.join();
@@ -207,8 +258,8 @@ ChildProcess Testbed::spawnApiserver(const ApiServerInfo& info) {
       "--service-account-issuer=https://kubernetes.default.svc",
       "--service-cluster-ip-range=10.96.0.0/16",
       "--enable-priority-and-fairness=false",
-      // No kube-controller-manager makes the "default" service accounts, so the
-      // ServiceAccount admission plugin would reject every pod.
+      // The controller managers run no service-account controllers, so no "default"
+      // service accounts exist and the ServiceAccount admission plugin would reject every pod.
       "--disable-admission-plugins=ServiceAccount",
       // The lease reconciler would write (and fail: a loopback address is not a valid
       // endpoint) every 10 s; without it etcd changes only when tests write.
@@ -257,6 +308,63 @@ void Testbed::waitReady(Server& server) {
                            " (tail) ---\n" + fileTail(server.info.logFile, 40));
 }
 
+ChildProcess Testbed::spawnControllerManager(const ApiServerInfo& info) {
+  const fs::path certDir = dir() / info.name / "controller-manager-certs";
+  std::vector<std::string> argv = {
+      controllerManagerBinary_,
+      "--kubeconfig=" + info.controllerManagerKubeconfig,
+      "--controllers=" + std::string(kControllers),
+      "--leader-elect=false",
+      // Every controller uses the admin kubeconfig (no service-account tokens are issued).
+      "--use-service-account-credentials=false",
+      // /healthz on a free loopback port (self-signed certificate written to --cert-dir)...
+      "--bind-address=127.0.0.1",
+      "--secure-port=" + std::to_string(info.controllerManagerPort),
+      "--cert-dir=" + certDir.string(),
+      // ...and no insecure port: 1.20 would serve one on 0.0.0.0:10252, both sides the same.
+      "--port=0",
+      "--profiling=false",
+  };
+  return launcher_.spawn(
+      ProcessSpec{.argv = argv, .env = {}, .logFile = info.controllerManagerLogFile});
+}
+
+// Ready means: it serves /healthz, so its flags were accepted and it runs; it starts its
+// controllers right after (they then need a few seconds for discovery and informers).
+void Testbed::waitControllerManagerReady(Server& server) {
+  const auto started = Clock::now();
+  const auto deadline = started + options_.startTimeout;
+  const std::string name = server.info.name + " kube-controller-manager";
+  const fs::path cert =
+      dir() / server.info.name / "controller-manager-certs" / "kube-controller-manager.crt";
+  std::string seen = "no answer yet";
+  while (Clock::now() < deadline) {
+    if (!server.controllerManager.running()) {
+      seen = "the process " + server.controllerManager.describeStatus();
+      break;
+    }
+    if (!fs::exists(cert)) {
+      seen = "no serving certificate yet";
+    } else {
+      const ProbeResult health =
+          httpGet({.url = "https://127.0.0.1:" + std::to_string(server.info.controllerManagerPort) +
+                          "/healthz",
+                   .caFile = cert.string(),
+                   .bearerToken = {}});
+      if (health.status == 200) {
+        return;
+      }
+      seen = health.status == 0 ? health.error
+                                : "/healthz " + std::to_string(health.status) + ": " + health.body;
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  throw std::runtime_error("testbed: the " + name + " is not ready after " +
+                           ms(Clock::now() - started) + "; last seen: " + seen + "\n--- " +
+                           server.info.controllerManagerLogFile + " (tail) ---\n" +
+                           fileTail(server.info.controllerManagerLogFile, 40));
+}
+
 void Testbed::stop(Side side) {
   std::lock_guard lock(mutex_);
   serverFor(side).process.stop(options_.stopGrace);
@@ -296,6 +404,11 @@ void Testbed::resume(Side side) {
 bool Testbed::running(Side side) {
   std::lock_guard lock(mutex_);
   return serverFor(side).process.running();
+}
+
+bool Testbed::controllerManagerRunning(Side side) {
+  std::lock_guard lock(mutex_);
+  return serverFor(side).controllerManager.running();
 }
 
 void Testbed::outage(Side side, milliseconds downFor) {
@@ -383,6 +496,11 @@ std::string Testbed::logTail(Side side, std::size_t lines) const {
 
 std::string Testbed::etcdLogTail(std::size_t lines) const {
   return fileTail(dir() / "etcd.log", lines);
+}
+
+std::string Testbed::controllerManagerLogTail(Side side, std::size_t lines) const {
+  const std::string& log = server(side).controllerManagerLogFile;
+  return log.empty() ? std::string("(no kube-controller-manager)") : fileTail(log, lines);
 }
 
 namespace {

@@ -1,16 +1,19 @@
 // The real-API-server testbed: one etcd and two kube-apiservers ("source" and "target",
 // etcd prefixes /source and /target) on loopback ports, with token and client-certificate
-// authentication and RBAC. See tests/testbed/README.md.
+// authentication and RBAC, and for each server a kube-controller-manager running the
+// namespace and garbage-collector controllers (so that a deleted namespace really goes away).
+// See tests/testbed/README.md.
 //
 // A Testbed owns its processes and its folder (under /dev/shm when possible): the constructor
-// starts everything and waits until both servers are ready, the destructor stops everything
-// and removes the folder. Children also die with the test process (PR_SET_PDEATHSIG), and
-// SignalTeardown (process.hpp) cleans up on SIGINT/SIGTERM.
+// starts everything and waits until both servers (and their controller managers) are ready,
+// the destructor stops everything and removes the folder. Children also die with the test
+// process (PR_SET_PDEATHSIG), and SignalTeardown (process.hpp) cleans up on SIGINT/SIGTERM.
 //
 // Process control (stop/start/pause/resume, of either server or of etcd) is thread-safe, so a
 // test may run an outage in the background while it watches the syncer from another thread;
 // the calls are serialized (a start() holds the others back until the server is ready).
-// Servers restart on the same port with the same serving certificate and etcd prefix.
+// Servers restart on the same port with the same serving certificate and etcd prefix. The
+// controller managers are left alone by all of it: they reconnect by themselves.
 #pragma once
 
 #include <chrono>
@@ -43,6 +46,11 @@ enum class Auth {
 struct TestbedOptions {
   // Empty: $KUBE_BISYNC_APISERVER, else what tests/testbed/install.sh prints.
   std::string apiserverBinary;
+  // Runs a kube-controller-manager (controllers namespace and garbagecollector) per server.
+  bool controllerManager = true;
+  // Empty: $KUBE_BISYNC_CONTROLLER_MANAGER, else the kube-controller-manager next to the
+  // kube-apiserver binary (where install.sh puts it).
+  std::string controllerManagerBinary;
   std::string etcdBinary = "/usr/bin/etcd";
   std::string etcdctlBinary = "/usr/bin/etcdctl";
   std::string kubectlBinary = "kubectl";
@@ -69,6 +77,12 @@ struct ApiServerInfo {
   std::string caFile;      // <cert-dir>/apiserver.crt: the self-signed serving cert and its CA
   std::string kubeconfig;  // admin kubeconfig (token auth)
   std::string logFile;
+  // Its kube-controller-manager (empty and 0 without one): log, admin kubeconfig, and the
+  // loopback https port of its /healthz (serving certificate
+  // <cert-dir>/kube-controller-manager.crt).
+  std::string controllerManagerLogFile;
+  std::string controllerManagerKubeconfig;
+  int controllerManagerPort = 0;
 };
 
 struct TestbedUsers {
@@ -95,6 +109,8 @@ class Testbed {
   const TestbedUsers& users() const { return users_; }
   std::string etcdEndpoint() const;
   const std::string& apiserverBinary() const { return apiserverBinary_; }
+  // Empty when options.controllerManager is false.
+  const std::string& controllerManagerBinary() const { return controllerManagerBinary_; }
 
   // Connection settings for a client of `side`, with the serving CA as trust anchor.
   kube::RestConfig restConfig(Side side, Auth auth = Auth::AdminToken) const;
@@ -102,6 +118,7 @@ class Testbed {
   std::filesystem::path writeKubeconfig(Side side, Auth auth,
                                         const std::filesystem::path& path) const;
 
+  // Process control of a server; none of it touches the side's controller manager.
   // Stops the server: SIGTERM, SIGKILL after options.stopGrace. No-op when already stopped.
   void stop(Side side);
   // SIGKILL: a crash, without any graceful shutdown.
@@ -114,6 +131,8 @@ class Testbed {
   void pause(Side side);
   void resume(Side side);
   bool running(Side side);
+  // False also when the testbed runs no controller managers.
+  bool controllerManagerRunning(Side side);
   // Stops the server, waits `downFor`, starts it again (and waits until it is ready).
   void outage(Side side, std::chrono::milliseconds downFor);
   // The same on a background thread; the future throws what start() threw.
@@ -138,11 +157,13 @@ class Testbed {
   // The last lines of the server's log, for failure messages.
   std::string logTail(Side side, std::size_t lines = 40) const;
   std::string etcdLogTail(std::size_t lines = 40) const;
+  std::string controllerManagerLogTail(Side side, std::size_t lines = 40) const;
 
  private:
   struct Server {
     ApiServerInfo info;
     ChildProcess process;
+    ChildProcess controllerManager;
   };
 
   Server& serverFor(Side side);
@@ -152,10 +173,13 @@ class Testbed {
   void waitEtcdHealthy();
   ChildProcess spawnApiserver(const ApiServerInfo& info);
   void waitReady(Server& server);
+  ChildProcess spawnControllerManager(const ApiServerInfo& info);
+  void waitControllerManagerReady(Server& server);
   CommandResult runEtcdctl(const std::vector<std::string>& args);
 
   TestbedOptions options_;
   std::string apiserverBinary_;
+  std::string controllerManagerBinary_;
   // Declared before the children: its thread must outlive them (see process.hpp).
   ProcessLauncher launcher_;
   TempDir dir_;

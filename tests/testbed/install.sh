@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs what the real-API-server testbed needs and builds kube-apiserver from Debian's
-# `kubernetes` source package. The binary is cached outside the checkout, keyed by the
-# package version, so only the first run on a machine pays for the build (~5 minutes).
+# Installs what the real-API-server testbed needs and builds kube-apiserver and
+# kube-controller-manager from Debian's `kubernetes` source package. The binaries are cached
+# outside the checkout, in one folder keyed by the package version and the recipe number, so
+# only the first run on a machine pays for the build (several minutes).
 #
-# Prints the path of the cached kube-apiserver binary on its last line.
-# Environment: KUBE_BISYNC_CACHE (default /var/cache/kube-bisync).
+# Prints the path of the cached kube-apiserver binary on its last line; kube-controller-manager
+# is the sibling file of the same folder.
+# Environment: KUBE_BISYNC_CACHE (default /var/cache/kube-bisync),
+# KUBE_BISYNC_BUILD_JOBS (Go build parallelism, default 2).
 set -euo pipefail
 
 cache_root=${KUBE_BISYNC_CACHE:-/var/cache/kube-bisync}
@@ -57,18 +60,32 @@ fi
 version=$(apt-cache showsrc kubernetes | awk '/^Version:/ {print $2; exit}')
 [ -n "$version" ] || { log "no source package 'kubernetes' in the configured deb-src suites"; exit 1; }
 # Bump when the build recipe or patches/ change, so machines rebuild instead of reusing.
-recipe=2
-bin="$cache_root/kube-apiserver-$version-r$recipe/kube-apiserver"
-if [ -x "$bin" ] && [ -s "$bin" ]; then
+# r3: adds kube-controller-manager.
+recipe=3
+dest="$cache_root/kube-apiserver-$version-r$recipe"
+bin="$dest/kube-apiserver"
+binaries=(kube-apiserver kube-controller-manager)
+
+usable() { [ -x "$1" ] && [ -s "$1" ]; }
+# The binaries of `binaries` not in the cache yet, as make targets (cmd/NAME).
+missing_targets() {
+  local b
+  for b in "${binaries[@]}"; do
+    usable "$dest/$b" || echo "cmd/$b"
+  done
+}
+
+if [ -z "$(missing_targets)" ]; then
   echo "$bin"
   exit 0
 fi
 
-# One build at a time per machine: parallel test binaries may all ask for the binary.
+# One build at a time per machine: parallel test binaries may all ask for the binaries.
 mkdir -p "$cache_root"
 exec 9>"$cache_root/build.lock"
 flock 9
-if [ -x "$bin" ] && [ -s "$bin" ]; then
+mapfile -t targets < <(missing_targets)
+if [ ${#targets[@]} -eq 0 ]; then
   echo "$bin"
   exit 0
 fi
@@ -86,24 +103,38 @@ for p in "$here"/patches/*.patch; do
 done
 
 # The Debian way (debian/rules): a GOPATH whose src/k8s.io/kubernetes is the source tree.
+# All missing binaries in one `go install`, so the packages they share compile once. The
+# build cache outlives the work folder, so a later build (a binary added, a recipe bump)
+# reuses them too: hack/lib/golang.sh sets GOCACHE=_output/local/go/cache whatever the
+# environment says, so that folder is a link to the cache (`rm -rf "$work"` keeps it).
 gopath="$work/gopath"
 mkdir -p "$gopath/src/k8s.io"
 ln -s "$work/src" "$gopath/src/k8s.io/kubernetes"
-log "building cmd/kube-apiserver (takes a few minutes)"
+mkdir -p "$cache_root/gocache" "$work/src/_output/local/go"
+ln -s "$cache_root/gocache" "$work/src/_output/local/go/cache"
+log "building ${targets[*]} (takes several minutes)"
+started=$SECONDS
 (
   cd "$gopath/src/k8s.io/kubernetes"
+  # GOFLAGS stays empty: hack/lib/golang.sh reads build tags out of it. GOMAXPROCS bounds
+  # the go command's parallel jobs (-p) and the compiler's threads instead.
   export GOPATH="$gopath" GOCACHE="$cache_root/gocache" CGO_ENABLED=0 GO111MODULE=off GOFLAGS=
+  export GOMAXPROCS="${KUBE_BISYNC_BUILD_JOBS:-2}"
   export PATH="/usr/lib/go-1.19/bin:$PATH"
   export KUBE_GIT_VERSION="v${version%%-*}" KUBE_GIT_TREE_STATE=clean
-  make WHAT=cmd/kube-apiserver >&2
+  make WHAT="${targets[*]}" >&2
 )
-built=$(find "$work/src/_output" -type f -name kube-apiserver -perm -u+x | head -n1)
-if [ -z "$built" ] || [ ! -s "$built" ]; then
-  log "the build left no usable kube-apiserver binary"
-  exit 1
-fi
-mkdir -p "$(dirname "$bin")"
-cp "$built" "$bin.tmp" && mv "$bin.tmp" "$bin"
+log "built ${targets[*]} in $((SECONDS - started)) s"
+mkdir -p "$dest"
+for target in "${targets[@]}"; do
+  name=${target#cmd/}
+  built=$(find "$work/src/_output" -type f -name "$name" -perm -u+x | head -n1)
+  if [ -z "$built" ] || [ ! -s "$built" ]; then
+    log "the build left no usable $name binary"
+    exit 1
+  fi
+  cp "$built" "$dest/$name.tmp" && mv "$dest/$name.tmp" "$dest/$name"
+  log "cached $dest/$name"
+done
 rm -rf "$work"
-log "cached $bin"
 echo "$bin"

@@ -1,5 +1,6 @@
-// kube-bisync-testbed: runs the integration testbed (etcd + source and target kube-apiservers)
-// in the foreground for demos, benchmarks and manual testing, until SIGINT or SIGTERM.
+// kube-bisync-testbed: runs the integration testbed (etcd + source and target kube-apiservers,
+// each with a kube-controller-manager) in the foreground for demos, benchmarks and manual
+// testing, until SIGINT or SIGTERM.
 #include <curl/curl.h>
 #include <unistd.h>
 
@@ -47,6 +48,9 @@ std::vector<fs::path> writeClientFiles(const Testbed& testbed, const fs::path& d
     set(prefix + "KUBECONFIG", kubeconfig.string());
     set(prefix + "CA_FILE", info.caFile);
     set(prefix + "LOG", info.logFile);
+    if (!info.controllerManagerLogFile.empty()) {
+      set(prefix + "CONTROLLER_MANAGER_LOG", info.controllerManagerLogFile);
+    }
   }
   const auto& users = testbed.users();
   set("ADMIN_TOKEN", users.adminToken);
@@ -87,8 +91,8 @@ int main(int argc, char* argv[]) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
   CLI::App app{
-      "Runs etcd and two kube-apiservers (source and target) on loopback ports for "
-      "kube-bisync demos and tests."};
+      "Runs etcd and two kube-apiservers (source and target), each with a "
+      "kube-controller-manager, on loopback ports for kube-bisync demos and tests."};
   app.require_subcommand(1);
   CLI::App* up = app.add_subcommand(
       "up",
@@ -97,6 +101,7 @@ int main(int argc, char* argv[]) {
   std::string dir = ".testbed";
   auto options = bisync::testing::TestbedOptions::fromEnvironment();
   bool noWatchCache = false;
+  bool noControllerManager = false;
   up->add_option("--dir", dir, "Folder for source.kubeconfig, target.kubeconfig and testbed.env")
       ->capture_default_str();
   up->add_option("--apiserver", options.apiserverBinary,
@@ -108,8 +113,14 @@ int main(int argc, char* argv[]) {
   up->add_flag("--keep", options.keepDir, "Keep the servers' folder after teardown");
   up->add_flag("--no-watch-cache", noWatchCache,
                "Serve watches and lists from etcd (compaction then always gives 410)");
+  up->add_option("--controller-manager", options.controllerManagerBinary,
+                 "kube-controller-manager binary (default: $KUBE_BISYNC_CONTROLLER_MANAGER, "
+                 "else the one next to the kube-apiserver binary)");
+  up->add_flag("--no-controller-manager", noControllerManager,
+               "Run no kube-controller-manager (deleted namespaces then stay Terminating)");
   CLI11_PARSE(app, argc, argv);
   options.watchCache = !noWatchCache;
+  options.controllerManager = !noControllerManager;
 
   int status = 1;
   try {
