@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's "run" command: installs what is missing (as root, on Debian 12), builds
-# kube-bisync, starts two local API servers (source and target, real kube-apiserver + etcd)
-# and runs the daemon between them in the foreground. Ctrl-C stops the daemon and then
-# tears the API servers down.
+# kube-bisync, starts two local API servers (source and target, real kube-apiserver + etcd,
+# each with a kube-controller-manager), seeds a few ConfigMaps and Secrets in the source and
+# runs the daemon between them in the foreground, syncing them as cluster "demo". Ctrl-C
+# stops the daemon (it finishes in-flight writes) and then tears the API servers down.
 #   bash examples/demo.sh [extra kube-bisync flags]
 set -euo pipefail
 
@@ -25,12 +26,25 @@ for _ in $(seq 1 180); do
 done
 grep -q '^ready' "$dir/testbed.log" || { echo "demo: the testbed did not become ready"; cat "$dir/testbed.log"; exit 1; }
 
+src="kubectl --kubeconfig $dir/source.kubeconfig"
+echo "demo: seeding namespaces team-a and team-b in the source"
+for ns in team-a team-b; do
+  $src create namespace "$ns" >/dev/null
+  for i in 1 2 3; do
+    $src -n "$ns" create configmap "settings-$i" --from-literal=color=blue \
+      --from-literal=replicas="$i" >/dev/null
+  done
+  $src -n "$ns" create secret generic credentials --from-literal=password="s3cret-$ns" >/dev/null
+done
+
 cat <<EOT
-demo: source API server: kubectl --kubeconfig $dir/source.kubeconfig get namespaces
-demo: target API server: kubectl --kubeconfig $dir/target.kubeconfig get namespaces
+demo: source: kubectl --kubeconfig $dir/source.kubeconfig get configmaps,secrets -A
+demo: target: kubectl --kubeconfig $dir/target.kubeconfig get configmaps,secrets -A -l kube-bisync.io/managed-by=demo
+demo: watch:  kubectl --kubeconfig $dir/target.kubeconfig get configmaps -n demo-team-a -w
 demo: running kube-bisync (Ctrl-C to stop)
 EOT
 ./build/syncer/kube-bisync \
   --source-kubeconfig "$dir/source.kubeconfig" \
-  --target-kubeconfig "$dir/target.kubeconfig" "$@" || status=$?
+  --target-kubeconfig "$dir/target.kubeconfig" \
+  --cluster-name demo --all-namespaces -v 2 "$@" || status=$?
 exit "${status:-0}"

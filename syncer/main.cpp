@@ -1,5 +1,5 @@
 // kube-bisync: the daemon's entry point. Parses flags, loads both kubeconfigs, connects to
-// both API servers and keeps an informer per side running until SIGTERM/SIGINT.
+// both API servers and runs the Syncer until SIGTERM/SIGINT, then drains in-flight writes.
 // Exit codes: 0 after a clean shutdown, 1 on a runtime failure, 2 on bad flags or config.
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
@@ -12,59 +12,41 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "mapping/identity_mapper.hpp"
+#include "syncer/engine/syncer.hpp"
 #include "syncer/kube/client.hpp"
-#include "syncer/kube/informer.hpp"
 #include "syncer/kube/kubeconfig.hpp"
+#include "translators/translator.hpp"
 
 namespace {
 
 namespace asio = boost::asio;
-using namespace bisync::kube;
+using namespace bisync;
+using kube::Result;
 
 struct Flags {
   std::string sourceKubeconfig;
   std::string targetKubeconfig;
   std::string sourceContext;
   std::string targetContext;
+  std::string clusterName;
+  std::string namespaceMode = "prefix";
+  std::string targetNamespace;
+  std::vector<std::string> namespaces;
+  bool allNamespaces = false;
+  std::vector<std::string> resources{"configmaps", "secrets"};
+  std::size_t workers = 4;
   double qps = 50;
   int burst = 100;
+  double requestTimeoutSeconds = 30;
   int verbosity = 0;
 };
 
-struct Side {
-  std::string name;  // "source" or "target"
-  std::unique_ptr<Client> client;
-  std::unique_ptr<Informer> namespaces;
-};
-
-asio::awaitable<void> connect(Side& side, int& pending) {
-  Result<Json> version = co_await side.client->getPath("/version");
-  if (!version) {
-    spdlog::error("{} API server is not reachable: {}", side.name, version.error().describe());
-  } else {
-    spdlog::info("{} API server {} is reachable (Kubernetes {})", side.name, side.client->server(),
-                 stringMember(*version, "gitVersion"));
-  }
-  side.namespaces->start();
-  co_await side.namespaces->waitForSync();
-  spdlog::info("{} informer synced: {} namespaces", side.name, side.namespaces->store().size());
-  if (--pending == 0) spdlog::info("both sides are reachable and synced; running until stopped");
-}
-
-Result<RestConfig> loadSide(const std::string& path, const std::string& context) {
-  KubeconfigLoadOptions options;
-  options.explicitPath = path;
-  options.context = context;
-  return loadRestConfig(options);
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"kube-bisync: bidirectional cluster-to-cluster syncer for Kubernetes"};
-  Flags flags;
+void defineFlags(CLI::App& app, Flags& flags, const translators::Registry& registry) {
   app.add_option("--source-kubeconfig", flags.sourceKubeconfig,
                  "kubeconfig of the source (virtual) cluster; empty: KUBECONFIG, "
                  "~/.kube/config, then in-cluster");
@@ -74,61 +56,159 @@ int main(int argc, char** argv) {
                  "context in the source kubeconfig (default: its current-context)");
   app.add_option("--target-context", flags.targetContext,
                  "context in the target kubeconfig (default: its current-context)");
+  app.add_option("--cluster-name", flags.clusterName,
+                 "name of this syncer instance: the target namespace prefix and the value of "
+                 "the kube-bisync.io/managed-by label (a DNS label of at most 40 characters)")
+      ->required();
+  app.add_option("--namespace-mode", flags.namespaceMode,
+                 "prefix: source namespace ns -> target namespace <cluster-name>-<ns>; single: "
+                 "everything into --target-namespace as <name>-x-<ns>-x-<cluster-name>")
+      ->check(CLI::IsMember({"prefix", "single"}))
+      ->capture_default_str();
+  app.add_option("--target-namespace", flags.targetNamespace,
+                 "the one target namespace of --namespace-mode=single");
+  auto* namespaces =
+      app.add_option("--namespaces", flags.namespaces, "source namespaces to sync, comma-separated")
+          ->delimiter(',');
+  auto* all = app.add_flag("--all-namespaces", flags.allNamespaces,
+                           "sync every source namespace except kube-system, kube-public and "
+                           "kube-node-lease (the default when --namespaces is not given)");
+  namespaces->excludes(all);
+  app.add_option("--resources", flags.resources, "resources to sync, comma-separated")
+      ->delimiter(',')
+      ->check(CLI::IsMember(registry.resourceNames()))
+      ->capture_default_str();
+  app.add_option("--workers", flags.workers, "objects reconciled in parallel")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   app.add_option("--qps", flags.qps, "client-side request rate limit per API server")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--burst", flags.burst, "requests allowed above --qps in a burst")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("-v,--v", flags.verbosity, "log verbosity: 0 info, 1 debug, 2 and up trace")
+  app.add_option("--request-timeout", flags.requestTimeoutSeconds,
+                 "seconds before a request (not a watch) without an answer fails and is retried")
+      ->check(CLI::Range(1.0, 3600.0))
+      ->capture_default_str();
+  app.add_option("-v,--v", flags.verbosity,
+                 "log verbosity: 0 info, 1 debug, 2 also every write, 3 and up trace")
       ->check(CLI::Range(0, 10))
       ->capture_default_str();
+}
+
+Result<kube::RestConfig> loadSide(const std::string& path, const std::string& context) {
+  kube::KubeconfigLoadOptions options;
+  options.explicitPath = path;
+  options.context = context;
+  return kube::loadRestConfig(options);
+}
+
+asio::awaitable<void> checkReachable(kube::Client& client, std::string side) {
+  Result<kube::Json> version = co_await client.getPath("/version");
+  if (!version) {
+    spdlog::error("{} API server is not reachable yet: {}", side, version.error().describe());
+    co_return;
+  }
+  spdlog::info("{} API server {} is Kubernetes {}", side, client.server(),
+               kube::stringMember(*version, "gitVersion"));
+}
+
+asio::awaitable<void> shutDown(engine::Syncer& syncer, asio::io_context& io) {
+  co_await syncer.shutdown();
+  const engine::SyncerStats& stats = syncer.stats();
+  spdlog::info("stopped: {} writes ({} applies, {} deletes, {} namespace writes), {} clashes",
+               stats.writes(), stats.applies, stats.deletes, stats.namespaceWrites, stats.clashes);
+  io.stop();
+}
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "kube-bisync: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  translators::Registry registry;
+  translators::registerBuiltins(registry);
+
+  CLI::App app{"kube-bisync: bidirectional cluster-to-cluster syncer for Kubernetes"};
+  Flags flags;
+  defineFlags(app, flags, registry);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    int code = app.exit(error);
-    return code == 0 ? 0 : 2;
+    if (error.get_exit_code() == 0) return app.exit(error);  // --help
+    return fail(error.what());                               // one line, unlike CLI11's own report
   }
-  spdlog::set_level(flags.verbosity >= 2   ? spdlog::level::trace
-                    : flags.verbosity == 1 ? spdlog::level::debug
+  spdlog::set_level(flags.verbosity >= 3   ? spdlog::level::trace
+                    : flags.verbosity >= 1 ? spdlog::level::debug
                                            : spdlog::level::info);
 
-  Result<RestConfig> sourceConfig = loadSide(flags.sourceKubeconfig, flags.sourceContext);
-  if (!sourceConfig) {
-    std::fprintf(stderr, "kube-bisync: source: %s\n", sourceConfig.error().describe().c_str());
-    return 2;
+  mapping::MapperConfig mapperConfig;
+  mapperConfig.clusterName = flags.clusterName;
+  mapperConfig.mode = flags.namespaceMode == "single" ? mapping::NamespaceMode::Single
+                                                      : mapping::NamespaceMode::Prefix;
+  mapperConfig.targetNamespace = flags.targetNamespace;
+  Result<mapping::IdentityMapper> mapper = mapping::IdentityMapper::create(mapperConfig);
+  if (!mapper) {
+    // Name the flag, not the struct field the mapper reports.
+    kube::Error error = mapper.error();
+    if (error.origin == "MapperConfig.clusterName") error.origin = "--cluster-name";
+    if (error.origin == "MapperConfig.targetNamespace") error.origin = "--target-namespace";
+    return fail(error.describe());
   }
-  Result<RestConfig> targetConfig = loadSide(flags.targetKubeconfig, flags.targetContext);
-  if (!targetConfig) {
-    std::fprintf(stderr, "kube-bisync: target: %s\n", targetConfig.error().describe().c_str());
-    return 2;
-  }
+
+  Result<kube::RestConfig> sourceConfig = loadSide(flags.sourceKubeconfig, flags.sourceContext);
+  if (!sourceConfig) return fail("source: " + sourceConfig.error().describe());
+  Result<kube::RestConfig> targetConfig = loadSide(flags.targetKubeconfig, flags.targetContext);
+  if (!targetConfig) return fail("target: " + targetConfig.error().describe());
+
+  engine::SyncerOptions options;
+  options.namespaces.names = flags.namespaces;
+  options.resources = flags.resources;
+  options.workers = flags.workers;
+  options.logWrites = flags.verbosity >= 2;
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
   {
     asio::io_context io;
-    ClientOptions clientOptions;
+    kube::ClientOptions clientOptions;
     clientOptions.qps = flags.qps;
     clientOptions.burst = flags.burst;
-    Side source{"source", std::make_unique<Client>(io, *sourceConfig, clientOptions), nullptr};
-    Side target{"target", std::make_unique<Client>(io, *targetConfig, clientOptions), nullptr};
-    for (Side* side : {&source, &target}) {
-      side->namespaces = std::make_unique<Informer>(*side->client, resources::namespaces(),
-                                                    InformerOptions{}, InformerHandlers{});
-      spdlog::info("{}: {} ({})", side->name, side->client->server(),
-                   side->client->config().origin);
+    // The engine retries a failed key with per-key backoff, and informers relist with theirs;
+    // long client-level retries under them would only hold workers and multiply attempts.
+    clientOptions.maxRetries = 2;
+    clientOptions.requestTimeout =
+        std::chrono::milliseconds(static_cast<std::int64_t>(flags.requestTimeoutSeconds * 1000));
+    kube::Client source(io, *sourceConfig, clientOptions);
+    kube::Client target(io, *targetConfig, clientOptions);
+    spdlog::info("source: {} ({})", source.server(), source.config().origin);
+    spdlog::info("target: {} ({})", target.server(), target.config().origin);
+    std::string resourceList;
+    for (const std::string& resource : flags.resources) {
+      resourceList += (resourceList.empty() ? "" : ", ") + resource;
     }
-    int pending = 2;
-    asio::co_spawn(io, connect(source, pending), asio::detached);
-    asio::co_spawn(io, connect(target, pending), asio::detached);
+    std::string namespaceList = "all namespaces except kube-system, kube-public, kube-node-lease";
+    if (!flags.namespaces.empty()) {
+      namespaceList = "namespaces";
+      for (const std::string& ns : flags.namespaces) namespaceList += " " + ns;
+    }
+    spdlog::info("syncing {} from {} as {} ({} mode{})", resourceList, namespaceList,
+                 flags.clusterName, flags.namespaceMode,
+                 flags.targetNamespace.empty() ? "" : ", into " + flags.targetNamespace);
+
+    engine::Syncer syncer(source, target, registry, std::move(*mapper), options);
+    asio::co_spawn(io, checkReachable(source, "source"), asio::detached);
+    asio::co_spawn(io, checkReachable(target, "target"), asio::detached);
+    syncer.start();
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {
       if (ec) return;
-      spdlog::info("received signal {}, shutting down", signal);
-      source.namespaces->stop();
-      target.namespaces->stop();
-      io.stop();
+      spdlog::info("received signal {}: finishing in-flight writes", signal);
+      asio::co_spawn(io, shutDown(syncer, io), asio::detached);
     });
     io.run();
   }

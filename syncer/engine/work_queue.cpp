@@ -255,6 +255,8 @@ struct WorkQueue::Impl : std::enable_shared_from_this<Impl> {
       ++stats.failed;
       const Nanos delay = addRateLimited(key);
       spdlog::debug("{}: {} failed, retry in {:.1f} ms", options.name, key, millis(delay));
+      if (options.onRetry && !shutdown)
+        options.onRetry(key, keys.find(key)->second.failures, delay);
     }
     it = keys.find(key);  // addRateLimited may have touched the map
     KeyState& state = it->second;

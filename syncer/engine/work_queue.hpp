@@ -51,6 +51,9 @@ struct WorkQueueOptions {
   double qps = 10;
   int burst = 100;
   std::uint64_t seed = 0;  // for the jitter; 0 picks a random seed
+  // Called when a handler's failure re-queues its key: the failure count so far and the delay
+  // chosen, for a log line that says when the next attempt comes.
+  std::function<void(const std::string& key, int attempt, std::chrono::nanoseconds delay)> onRetry;
 };
 
 // count, sum and max of a duration, enough for a mean and a Prometheus summary.

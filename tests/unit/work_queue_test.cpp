@@ -200,6 +200,36 @@ TEST_CASE("a failing key is retried with growing backoff until it succeeds", "[w
   CHECK(queue.stats().trackedKeys == 0);
 }
 
+TEST_CASE("onRetry reports each failure's attempt number and the delay chosen", "[workqueue]") {
+  asio::io_context io;
+  WorkQueueOptions options = fastOptions();
+  struct Report {
+    std::string key;
+    int attempt;
+    std::chrono::nanoseconds delay;
+  };
+  std::vector<Report> reports;
+  std::vector<std::chrono::nanoseconds> chosen;
+  WorkQueue* queuePointer = nullptr;
+  options.onRetry = [&](const std::string& key, int attempt, std::chrono::nanoseconds delay) {
+    reports.push_back({key, attempt, delay});
+    chosen.push_back(queuePointer->stats().lastRetryDelay);
+  };
+  WorkQueue queue(io, options);
+  queuePointer = &queue;
+  int calls = 0;
+  queue.run(1, [&](const std::string&) -> asio::awaitable<bool> { co_return ++calls > 2; });
+  queue.add("k");
+  REQUIRE(runUntil(io, [&] { return queue.stats().succeeded == 1; }));
+  REQUIRE(reports.size() == 2);
+  CHECK(reports[0].key == "k");
+  CHECK(reports[0].attempt == 1);
+  CHECK(reports[1].attempt == 2);
+  CHECK(reports[0].delay == chosen[0]);
+  CHECK(reports[1].delay == chosen[1]);
+  CHECK(reports[1].delay > reports[0].delay);
+}
+
 TEST_CASE("a handler that throws counts as a failure and is retried", "[workqueue]") {
   asio::io_context io;
   WorkQueue queue(io, fastOptions());

@@ -1,0 +1,54 @@
+// EventRecorder: reports problems where users look, as core/v1 Events on the *source* object
+// (`kubectl describe` shows them). Like client-go's recorder it rate-limits itself: the same
+// (object, reason, message) is recorded at most once per `repeatAfter`, so an object retried
+// with backoff does not flood the API server with Events.
+//
+// Loop-affine: call only on the io_context thread of the Client it writes with.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "syncer/kube/client.hpp"
+
+namespace bisync::engine {
+
+enum class EventType { Normal, Warning };
+
+// Event reasons the engine records.
+inline constexpr std::string_view kReasonNameClash = "NameClash";
+inline constexpr std::string_view kReasonSyncFailed = "SyncFailed";
+
+class EventRecorder {
+ public:
+  EventRecorder(kube::Client& client, std::string component, std::string instance,
+                std::chrono::seconds repeatAfter = std::chrono::minutes(10));
+
+  // Records an Event about `involved`, a source object of type `resource` as read from the
+  // cache (list items carry no apiVersion and kind, so the resource supplies them). Failures to
+  // record are logged, never returned: reporting must not stop syncing. Returns true when an Event
+  // was written.
+  boost::asio::awaitable<bool> record(const kube::ResourceInfo& resource,
+                                      const kube::JsonValue& involved, EventType type,
+                                      std::string_view reason, std::string_view message);
+
+  std::uint64_t recorded() const { return recorded_; }
+
+ private:
+  bool recentlyRecorded(const std::string& fingerprint);
+
+  kube::Client& client_;
+  std::string component_;
+  std::string instance_;
+  std::chrono::seconds repeatAfter_;
+  std::map<std::string, std::chrono::steady_clock::time_point> lastRecorded_;
+  std::uint64_t recorded_ = 0;
+};
+
+// "2026-11-23T10:00:00Z": metav1.Time's format.
+std::string rfc3339Now();
+
+}  // namespace bisync::engine

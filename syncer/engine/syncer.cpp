@@ -1,0 +1,364 @@
+#include "syncer/engine/syncer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "syncer/engine/internal/sync_state.hpp"
+
+namespace bisync::engine {
+
+namespace asio = boost::asio;
+using internal::Outcome;
+using internal::ResourceSync;
+using internal::SyncState;
+using kube::CachedObjectPtr;
+using kube::Json;
+
+bool NamespaceSelection::selects(std::string_view ns) const {
+  if (!names.empty()) return std::find(names.begin(), names.end(), ns) != names.end();
+  return std::find(excluded.begin(), excluded.end(), ns) == excluded.end();
+}
+
+namespace internal {
+
+kube::CachedObjectPtr ResourceSync::sourceObject(const std::string& ns,
+                                                 const std::string& name) const {
+  auto it = source.find(ns);
+  if (it == source.end()) it = source.find("");
+  if (it == source.end()) return nullptr;
+  return it->second->store().get(kube::objectKey(ns, name));
+}
+
+namespace {
+
+// The queue's options, plus a log line for every retry that says why and when.
+WorkQueueOptions withRetryLog(WorkQueueOptions options, SyncState& state) {
+  options.name = "sync";
+  options.onRetry = [&state](const std::string& key, int attempt, std::chrono::nanoseconds delay) {
+    const std::optional<SyncKey> parsed = SyncKey::parse(key);
+    const auto error = state.lastErrors.find(key);
+    spdlog::warn("retrying {} in {} ms (attempt {}): {}", parsed ? parsed->describe() : key,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(), attempt,
+                 error != state.lastErrors.end() ? error->second : "unknown error");
+  };
+  return options;
+}
+
+}  // namespace
+
+SyncState::SyncState(kube::Client& source, kube::Client& target,
+                     const translators::Registry& translators, mapping::IdentityMapper identity,
+                     SyncerOptions syncerOptions)
+    : sourceClient(source),
+      targetClient(target),
+      registry(translators),
+      mapper(std::move(identity)),
+      options(std::move(syncerOptions)),
+      queue(source.ioContext(), withRetryLog(options.queue, *this)),
+      recorder(source, "kube-bisync", mapper.config().clusterName),
+      progressTimer(source.ioContext()) {}
+
+void SyncState::enqueue(const SyncKey& key) {
+  if (!stopping) queue.add(key.str());
+}
+
+void SyncState::park(std::string_view targetNamespace, const SyncKey& key) {
+  auto it = waitingForNamespace.find(targetNamespace);
+  if (it == waitingForNamespace.end()) {
+    it = waitingForNamespace.emplace(std::string(targetNamespace), std::set<std::string>{}).first;
+  }
+  it->second.insert(key.str());
+}
+
+void SyncState::releaseWaiters(std::string_view targetNamespace) {
+  auto it = waitingForNamespace.find(targetNamespace);
+  if (it == waitingForNamespace.end()) return;
+  const std::set<std::string> keys = std::move(it->second);
+  waitingForNamespace.erase(it);
+  if (stopping) return;
+  for (const std::string& key : keys) queue.add(key);
+}
+
+}  // namespace internal
+
+namespace {
+
+// The source key a target object names in its origin annotations, if it is ours.
+std::optional<SyncKey> originKey(const SyncState& state, const ResourceSync& sync,
+                                 const kube::JsonValue& target) {
+  const auto origin = state.mapper.originOf(target);
+  if (!origin || origin->ns.empty()) return std::nullopt;
+  return SyncKey::object(sync.name(), origin->ns, origin->name);
+}
+
+void indexTarget(SyncState& state, ResourceSync& sync, const CachedObjectPtr& object, bool add) {
+  const Json json = object->parse();
+  const auto key = originKey(state, sync, json);
+  if (!key) return;
+  const std::string sourceKey = kube::objectKey(key->ns, key->name);
+  if (add) {
+    sync.targetsBySource[sourceKey].insert(object->key);
+    return;
+  }
+  auto it = sync.targetsBySource.find(sourceKey);
+  if (it == sync.targetsBySource.end()) return;
+  it->second.erase(object->key);
+  if (it->second.empty()) sync.targetsBySource.erase(it);
+}
+
+void enqueueOrigin(SyncState& state, ResourceSync& sync, const CachedObjectPtr& object) {
+  const Json json = object->parse();
+  if (const auto key = originKey(state, sync, json)) state.enqueue(*key);
+}
+
+kube::InformerHandlers sourceObjectHandlers(SyncState& state, ResourceSync& sync) {
+  auto enqueue = [&state, &sync](const CachedObjectPtr& object) {
+    const std::string_view key = object->key;
+    const auto slash = key.find('/');
+    if (slash == std::string_view::npos) return;  // cluster-scoped: not synced yet
+    const std::string ns(key.substr(0, slash));
+    if (state.options.namespaces.selects(ns)) {
+      state.enqueue(SyncKey::object(sync.name(), ns, key.substr(slash + 1)));
+    }
+  };
+  return {enqueue,
+          [enqueue](const CachedObjectPtr&, const CachedObjectPtr& current) { enqueue(current); },
+          enqueue};
+}
+
+kube::InformerHandlers targetObjectHandlers(SyncState& state, ResourceSync& sync) {
+  kube::InformerHandlers handlers;
+  handlers.onAdd = [&state, &sync](const CachedObjectPtr& object) {
+    indexTarget(state, sync, object, true);
+    enqueueOrigin(state, sync, object);
+  };
+  handlers.onUpdate = [&state, &sync](const CachedObjectPtr& old, const CachedObjectPtr& current) {
+    indexTarget(state, sync, old, false);
+    indexTarget(state, sync, current, true);
+    // Loop prevention: the event of our own write is not a change to react to.
+    auto pending = sync.pendingWrites.find(current->key);
+    if (pending != sync.pendingWrites.end()) {
+      const bool ours = pending->second.resourceVersion == current->resourceVersion;
+      sync.pendingWrites.erase(pending);
+      if (ours) {
+        ++state.stats.ownWritesSeen;
+        return;
+      }
+    }
+    enqueueOrigin(state, sync, current);
+    if (old->json != current->json) enqueueOrigin(state, sync, old);
+  };
+  handlers.onDelete = [&state, &sync](const CachedObjectPtr& last) {
+    indexTarget(state, sync, last, false);
+    sync.pendingWrites.erase(last->key);
+    enqueueOrigin(state, sync, last);
+  };
+  return handlers;
+}
+
+kube::InformerHandlers sourceNamespaceHandlers(SyncState& state) {
+  auto enqueue = [&state](const CachedObjectPtr& object) {
+    if (state.options.namespaces.selects(object->key)) {
+      state.enqueue(SyncKey::namespaceKey(object->key));
+    }
+  };
+  return {enqueue,
+          [enqueue](const CachedObjectPtr&, const CachedObjectPtr& current) { enqueue(current); },
+          enqueue};
+}
+
+kube::InformerHandlers targetNamespaceHandlers(SyncState& state) {
+  auto changed = [&state](const CachedObjectPtr& object) {
+    state.releaseWaiters(object->key);
+    if (state.mapper.config().mode == mapping::NamespaceMode::Single) {
+      if (object->key != state.mapper.config().targetNamespace) return;
+      for (const std::string& ns : state.sourceNamespaces->store().keys()) {
+        if (state.options.namespaces.selects(ns)) state.enqueue(SyncKey::namespaceKey(ns));
+      }
+      return;
+    }
+    const Json json = object->parse();
+    if (!internal::labelledAsOurs(state, json)) return;
+    const kube::JsonValue* annotations = kube::at(json, "/metadata/annotations");
+    const std::string_view source =
+        annotations ? kube::stringMember(*annotations, mapping::kSourceNamespaceAnnotation) : "";
+    if (!source.empty()) state.enqueue(SyncKey::namespaceKey(source));
+  };
+  return {changed,
+          [changed](const CachedObjectPtr&, const CachedObjectPtr& current) { changed(current); },
+          changed};
+}
+
+std::vector<kube::Informer*> allInformers(SyncState& state) {
+  std::vector<kube::Informer*> informers{state.sourceNamespaces.get(),
+                                         state.targetNamespaces.get()};
+  for (auto& [name, sync] : state.resources) {
+    for (auto& [ns, informer] : sync.source) informers.push_back(informer.get());
+    informers.push_back(sync.target.get());
+  }
+  return informers;
+}
+
+void checkReady(SyncState& state) {
+  if (state.ready || !state.workersStarted || !state.initialPending.empty()) return;
+  state.ready = true;
+  state.progressTimer.cancel();
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - state.startedAt);
+  spdlog::info("initial sync complete: {} objects in {} ms; ready", state.stats.initialTotal,
+               elapsed.count());
+}
+
+// The state outlives every handler: the Syncer drains the queue before it goes.
+asio::awaitable<bool> handleKey(SyncState* state, std::string text) {
+  const std::optional<SyncKey> key = SyncKey::parse(text);
+  if (!key) co_return true;
+  const Outcome outcome = co_await internal::reconcile(*state, *key);
+  if (outcome == Outcome::Retry) {
+    ++state->stats.failures;
+    co_return false;
+  }
+  state->lastErrors.erase(text);
+  if (outcome == Outcome::Done && state->initialPending.erase(text) > 0) {
+    state->stats.initialDone = state->stats.initialTotal - state->initialPending.size();
+    checkReady(*state);
+  }
+  co_return true;
+}
+
+asio::awaitable<void> reportProgress(std::shared_ptr<SyncState> state) {
+  while (!state->ready && !state->stopping) {
+    state->progressTimer.expires_after(state->options.progressInterval);
+    boost::system::error_code ec;
+    co_await state->progressTimer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (state->ready || state->stopping) break;
+    spdlog::info("initial sync: {}/{} objects", state->stats.initialDone,
+                 state->stats.initialTotal);
+  }
+}
+
+// Waits for every cache, then reconciles everything once and starts the workers.
+asio::awaitable<void> run(std::shared_ptr<SyncState> state) {
+  for (kube::Informer* informer : allInformers(*state)) {
+    co_await informer->waitForSync();
+    if (!informer->hasSynced()) co_return;  // stopped first
+  }
+  if (state->stopping) co_return;
+  // The initial sync: every selected source object, and every target object of ours (whose
+  // source may have gone while we were down). Their keys are already queued by the
+  // informers' first lists; this only counts them.
+  for (auto& [name, sync] : state->resources) {
+    for (auto& [ns, informer] : sync.source) {
+      for (const CachedObjectPtr& object : informer->store().list()) {
+        const auto slash = object->key.find('/');
+        if (slash == std::string::npos) continue;
+        const std::string objectNs = object->key.substr(0, slash);
+        if (!state->options.namespaces.selects(objectNs)) continue;
+        state->initialPending.insert(
+            SyncKey::object(name, objectNs, object->key.substr(slash + 1)).str());
+      }
+    }
+    for (const CachedObjectPtr& object : sync.target->store().list()) {
+      const Json json = object->parse();
+      if (const auto key = originKey(*state, sync, json)) state->initialPending.insert(key->str());
+    }
+  }
+  state->stats.initialTotal = state->initialPending.size();
+  spdlog::info("caches synced; initial sync of {} objects with {} workers",
+               state->stats.initialTotal, state->options.workers);
+  state->workersStarted = true;
+  // A raw pointer: the queue lives in the state, a shared_ptr here would be a cycle.
+  state->queue.run(state->options.workers,
+                   [raw = state.get()](const std::string& key) { return handleKey(raw, key); });
+  checkReady(*state);
+  if (!state->ready)
+    asio::co_spawn(state->sourceClient.ioContext(), reportProgress(state), asio::detached);
+}
+
+}  // namespace
+
+Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Registry& registry,
+               mapping::IdentityMapper mapper, SyncerOptions options) {
+  if (&source.ioContext() != &target.ioContext()) {
+    throw std::invalid_argument("Syncer: source and target clients must share one io_context");
+  }
+  state_ =
+      std::make_shared<SyncState>(source, target, registry, std::move(mapper), std::move(options));
+  SyncState& state = *state_;
+
+  state.sourceNamespaces =
+      std::make_unique<kube::Informer>(source, kube::resources::namespaces(),
+                                       kube::InformerOptions{}, sourceNamespaceHandlers(state));
+  state.targetNamespaces =
+      std::make_unique<kube::Informer>(target, kube::resources::namespaces(),
+                                       kube::InformerOptions{}, targetNamespaceHandlers(state));
+
+  for (const std::string& name : state.options.resources) {
+    const translators::Translator* translator = registry.findByResource(name);
+    if (translator == nullptr) {
+      throw std::invalid_argument("Syncer: no translator for resource \"" + name + "\"");
+    }
+    ResourceSync& sync = state.resources[name];
+    sync.translator = translator;
+    std::vector<std::string> namespaces = state.options.namespaces.names;
+    if (namespaces.empty()) namespaces.push_back("");  // one informer for all namespaces
+    for (const std::string& ns : namespaces) {
+      kube::InformerOptions sourceOptions;
+      sourceOptions.ns = ns;
+      sync.source[ns] = std::make_unique<kube::Informer>(
+          source, translator->resource(), sourceOptions, sourceObjectHandlers(state, sync));
+    }
+    kube::InformerOptions targetOptions;
+    targetOptions.labelSelector = state.mapper.managedBySelector();
+    if (state.mapper.config().mode == mapping::NamespaceMode::Single) {
+      targetOptions.ns = state.mapper.config().targetNamespace;
+    }
+    sync.target = std::make_unique<kube::Informer>(target, translator->resource(), targetOptions,
+                                                   targetObjectHandlers(state, sync));
+  }
+}
+
+Syncer::~Syncer() {
+  if (!state_) return;
+  state_->stopping = true;
+  for (kube::Informer* informer : allInformers(*state_)) informer->stop();
+}
+
+void Syncer::start() {
+  state_->startedAt = std::chrono::steady_clock::now();
+  for (kube::Informer* informer : allInformers(*state_)) informer->start();
+  asio::co_spawn(state_->sourceClient.ioContext(), run(state_), asio::detached);
+}
+
+asio::awaitable<void> Syncer::shutdown() {
+  std::shared_ptr<SyncState> state = state_;
+  state->stopping = true;
+  state->progressTimer.cancel();
+  co_await state->queue.drain();
+  for (kube::Informer* informer : allInformers(*state)) informer->stop();
+  // A list in flight is not interrupted; the clients must outlive the informers' loops.
+  asio::steady_timer poll(state->sourceClient.ioContext());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(35);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto informers = allInformers(*state);
+    if (std::none_of(informers.begin(), informers.end(),
+                     [](kube::Informer* informer) { return informer->running(); })) {
+      break;
+    }
+    poll.expires_after(std::chrono::milliseconds(20));
+    co_await poll.async_wait(asio::use_awaitable);
+  }
+}
+
+bool Syncer::ready() const { return state_->ready; }
+const SyncerStats& Syncer::stats() const { return state_->stats; }
+WorkQueueStats Syncer::queueStats() const { return state_->queue.stats(); }
+
+}  // namespace bisync::engine

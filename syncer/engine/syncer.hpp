@@ -1,0 +1,95 @@
+// Syncer: the sync engine for one source -> target pair. It owns the informers of both sides
+// (namespaces, and every synced resource), the work queue and the reconciler, and wires them
+// as client-go controllers do: informer events (from either side) become source keys in the
+// queue; workers reconcile each key from the current state of both caches (level-triggered,
+// events are only hints).
+//
+// Start-up: informers list and watch; once every cache has synced, the keys of all source
+// objects and of all managed target objects are reconciled once (the "initial sync": this
+// also deletes target objects whose source vanished while the syncer was down), with a
+// progress log line; then ready() turns true.
+//
+// Loop-affine: everything runs on the io_context of the two Clients (they must share it);
+// call start() and shutdown() from that thread (or start() before the loop runs).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "mapping/identity_mapper.hpp"
+#include "syncer/engine/work_queue.hpp"
+#include "syncer/kube/client.hpp"
+#include "translators/translator.hpp"
+
+namespace bisync::engine {
+
+namespace internal {
+struct SyncState;
+}
+
+// Which source namespaces are synced: the listed ones, or (when the list is empty) every
+// namespace except the excluded system ones.
+struct NamespaceSelection {
+  std::vector<std::string> names;
+  std::vector<std::string> excluded{"kube-system", "kube-public", "kube-node-lease"};
+  bool selects(std::string_view ns) const;
+};
+
+struct SyncerOptions {
+  NamespaceSelection namespaces;
+  std::vector<std::string> resources{"configmaps", "secrets"};  // registry names
+  std::size_t workers = 4;
+  std::string fieldManager = "kube-bisync";
+  bool logWrites = false;  // a log line per write (-v 2)
+  std::chrono::milliseconds progressInterval{2000};
+  // How often a key blocked by a clash (an object the syncer must not touch) is looked at
+  // again: the blocking object is not in the syncer's caches, so no event says it is gone.
+  std::chrono::milliseconds clashRecheck{60000};
+  WorkQueueOptions queue;
+};
+
+struct SyncerStats {
+  std::uint64_t applies = 0;          // server-side applies of target objects
+  std::uint64_t patches = 0;          // merge patches removing foreign keys
+  std::uint64_t deletes = 0;          // target objects deleted
+  std::uint64_t namespaceWrites = 0;  // target namespaces created or deleted
+  std::uint64_t lookups = 0;          // GETs of target objects missing from the cache
+  std::uint64_t unchanged = 0;        // reconciles that found nothing to write
+  std::uint64_t ownWritesSeen = 0;    // watch events recognised as the syncer's own writes
+  std::uint64_t clashes = 0;
+  std::uint64_t failures = 0;  // reconciles that ended in a retry
+  std::size_t initialTotal = 0;
+  std::size_t initialDone = 0;
+  std::uint64_t writes() const { return applies + patches + deletes + namespaceWrites; }
+};
+
+class Syncer {
+ public:
+  // Throws std::invalid_argument for a resource name the registry does not know (the CLI
+  // validates first) or when the two clients do not share one io_context.
+  Syncer(kube::Client& source, kube::Client& target, const translators::Registry& registry,
+         mapping::IdentityMapper mapper, SyncerOptions options);
+  ~Syncer();
+  Syncer(const Syncer&) = delete;
+  Syncer& operator=(const Syncer&) = delete;
+
+  void start();
+  // Stops taking work, waits for in-flight reconciles (their writes) to finish, stops the
+  // informers and waits until their loops have returned.
+  boost::asio::awaitable<void> shutdown();
+
+  bool ready() const;  // the initial sync is complete
+  const SyncerStats& stats() const;
+  WorkQueueStats queueStats() const;
+
+ private:
+  std::shared_ptr<internal::SyncState> state_;
+};
+
+}  // namespace bisync::engine

@@ -1,0 +1,116 @@
+#include "tests/support/daemon_process.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+namespace bisync::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string readLog(const std::filesystem::path& file) {
+  std::error_code ignored;
+  if (!std::filesystem::exists(file, ignored)) {
+    return {};
+  }
+  return readFile(file);
+}
+
+}  // namespace
+
+DaemonProcess::DaemonProcess(const Testbed& testbed, DaemonOptions options)
+    : dir_(testbed.dir(), "daemon-") {
+  if (options.binary.empty()) {
+    throw std::invalid_argument("DaemonOptions::binary is empty");
+  }
+  if (const char* keep = std::getenv("KUBE_BISYNC_TESTBED_KEEP");
+      keep != nullptr && std::string_view(keep) != "0") {
+    dir_.keep();
+  }
+  sourceKubeconfig_ =
+      testbed.writeKubeconfig(Side::Source, Auth::AdminToken, dir_.path() / "source.kubeconfig");
+  targetKubeconfig_ =
+      testbed.writeKubeconfig(Side::Target, Auth::AdminToken, dir_.path() / "target.kubeconfig");
+  argv_ = {std::move(options.binary), "--source-kubeconfig", sourceKubeconfig_.string(),
+           "--target-kubeconfig", targetKubeconfig_.string()};
+  argv_.insert(argv_.end(), std::make_move_iterator(options.args.begin()),
+               std::make_move_iterator(options.args.end()));
+  start();
+}
+
+DaemonProcess::~DaemonProcess() = default;  // child_ goes first: SIGKILL and reap
+
+void DaemonProcess::start() {
+  if (child_.running()) {
+    throw std::logic_error("DaemonProcess::start: the daemon is still running");
+  }
+  ++runs_;
+  logFile_ = dir_.path() / ("daemon-" + std::to_string(runs_) + ".log");
+  child_ = launcher_.spawn({.argv = argv_, .env = {}, .logFile = logFile_.string()});
+}
+
+bool DaemonProcess::running() { return child_.running(); }
+
+std::string DaemonProcess::waitExit(std::chrono::milliseconds timeout) {
+  child_.waitExit(timeout);
+  return child_.describeStatus();
+}
+
+std::string DaemonProcess::terminate(std::chrono::milliseconds timeout) {
+  child_.signal(SIGTERM);
+  if (!child_.waitExit(timeout)) {
+    child_.kill();
+    return "did not exit within " + std::to_string(timeout.count()) + " ms of SIGTERM (killed)";
+  }
+  return child_.describeStatus();
+}
+
+WaitOutcome DaemonProcess::waitForLog(std::string_view text, std::chrono::milliseconds timeout) {
+  const auto started = Clock::now();
+  WaitOutcome outcome;
+  outcome.what = "the daemon logs \"" + std::string(text) + "\"";
+  while (true) {
+    // Whether it still runs is asked first: a line logged just before the exit is then read.
+    const bool alive = child_.running();
+    ++outcome.checks;
+    outcome.met = log().find(text) != std::string::npos;
+    if (outcome.met || !alive || Clock::now() - started >= timeout) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  outcome.waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+  if (!outcome.met) {
+    outcome.lastSeen = describe();
+  }
+  return outcome;
+}
+
+std::size_t DaemonProcess::countLog(std::string_view text) const {
+  std::istringstream lines(log());
+  std::size_t count = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(text) != std::string::npos) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+std::string DaemonProcess::log() const { return readLog(logFile_); }
+
+std::string DaemonProcess::logTail(std::size_t lines) const { return fileTail(logFile_, lines); }
+
+std::string DaemonProcess::describe(std::size_t lines) {
+  std::ostringstream out;
+  out << "daemon run " << runs_ << " (pid " << child_.pid() << ", " << child_.describeStatus()
+      << "), log " << logFile_.string() << "; last " << lines << " lines:\n"
+      << logTail(lines);
+  return out.str();
+}
+
+}  // namespace bisync::testing

@@ -1,0 +1,79 @@
+// The real kube-bisync executable as a child process of a test, pointed at the testbed.
+//
+// The constructor writes an admin kubeconfig per side (token auth) and starts the daemon with
+// `--source-kubeconfig S --target-kubeconfig T <options.args...>`. Each run (the first, and
+// every start() after terminate()) logs stdout and stderr to a file of its own, so that log
+// checks only ever see the current run. The destructor kills the daemon (SIGKILL).
+//
+// Not thread-safe: one test thread drives it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tests/support/process.hpp"
+#include "tests/support/testbed.hpp"
+#include "tests/support/wait.hpp"
+
+namespace bisync::testing {
+
+struct DaemonOptions {
+  // The kube-bisync executable. Tests pass BISYNC_DAEMON_BINARY (defined for their targets
+  // only, not for this library).
+  std::string binary;
+  // Flags after the two kubeconfig flags: --cluster-name, --namespaces, -v, ...
+  std::vector<std::string> args;
+};
+
+class DaemonProcess {
+ public:
+  // Writes the kubeconfigs and starts the first run; throws std::system_error when the
+  // executable cannot be started.
+  DaemonProcess(const Testbed& testbed, DaemonOptions options);
+  ~DaemonProcess();
+  DaemonProcess(const DaemonProcess&) = delete;
+  DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+  // Starts a new run with the same arguments; the daemon must not be running.
+  void start();
+  bool running();
+  // Waits up to `timeout` for the daemon to exit by itself; returns its status ("exited with
+  // status 2"), or "running" when it did not exit.
+  std::string waitExit(std::chrono::milliseconds timeout);
+  // SIGTERM, then waits up to `timeout` for the exit. Returns how it ended: "exited with
+  // status 0" after a clean shutdown; "did not exit within N ms of SIGTERM (killed)" when it
+  // hung (it is then killed).
+  std::string terminate(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  // Polls the current run's log until it contains `text`. Not met when the timeout passes or
+  // the daemon exits without having logged it; the outcome then shows the log's tail.
+  WaitOutcome waitForLog(std::string_view text, std::chrono::milliseconds timeout);
+  // How many lines of the current run's log contain `text`.
+  std::size_t countLog(std::string_view text) const;
+  std::string log() const;
+  std::string logTail(std::size_t lines = 40) const;
+  // "run 2 (pid 1234, running), log <file>", then the log's tail: for failure messages.
+  std::string describe(std::size_t lines = 40);
+
+  const std::filesystem::path& logFile() const { return logFile_; }
+  const std::filesystem::path& sourceKubeconfig() const { return sourceKubeconfig_; }
+  const std::filesystem::path& targetKubeconfig() const { return targetKubeconfig_; }
+  const std::vector<std::string>& argv() const { return argv_; }
+
+ private:
+  // Declared before the child: its forking thread must outlive it (see process.hpp).
+  ProcessLauncher launcher_;
+  TempDir dir_;
+  std::filesystem::path sourceKubeconfig_;
+  std::filesystem::path targetKubeconfig_;
+  std::vector<std::string> argv_;
+  int runs_ = 0;
+  std::filesystem::path logFile_;
+  ChildProcess child_;
+};
+
+}  // namespace bisync::testing
