@@ -1,6 +1,8 @@
 // kube-bisync: the daemon's entry point. Parses flags, loads both kubeconfigs, connects to
 // both API servers and runs the Syncer until SIGTERM/SIGINT, then drains in-flight writes.
 // Exit codes: 0 after a clean shutdown, 1 on a runtime failure, 2 on bad flags or config.
+// `--validate-policies DIR` only checks policy files (0: valid, 2: problems) and connects
+// nowhere.
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -10,13 +12,16 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "mapping/identity_mapper.hpp"
+#include "policies/policy_loader.hpp"
 #include "syncer/engine/syncer.hpp"
 #include "syncer/kube/client.hpp"
 #include "syncer/kube/kubeconfig.hpp"
@@ -34,6 +39,7 @@ struct Flags {
   std::string sourceContext;
   std::string targetContext;
   std::string clusterName;
+  std::string validatePolicies;
   std::string namespaceMode = "prefix";
   std::string targetNamespace;
   std::vector<std::string> namespaces;
@@ -46,7 +52,13 @@ struct Flags {
   int verbosity = 0;
 };
 
-void defineFlags(CLI::App& app, Flags& flags, const translators::Registry& registry) {
+struct FlagOptions {
+  CLI::Option* clusterName = nullptr;
+  CLI::Option* validatePolicies = nullptr;
+};
+
+FlagOptions defineFlags(CLI::App& app, Flags& flags, const translators::Registry& registry) {
+  FlagOptions options;
   app.add_option("--source-kubeconfig", flags.sourceKubeconfig,
                  "kubeconfig of the source (virtual) cluster; empty: KUBECONFIG, "
                  "~/.kube/config, then in-cluster");
@@ -56,10 +68,11 @@ void defineFlags(CLI::App& app, Flags& flags, const translators::Registry& regis
                  "context in the source kubeconfig (default: its current-context)");
   app.add_option("--target-context", flags.targetContext,
                  "context in the target kubeconfig (default: its current-context)");
-  app.add_option("--cluster-name", flags.clusterName,
-                 "name of this syncer instance: the target namespace prefix and the value of "
-                 "the kube-bisync.io/managed-by label (a DNS label of at most 40 characters)")
-      ->required();
+  // Required unless validating policies; checked after parsing.
+  options.clusterName = app.add_option(
+      "--cluster-name", flags.clusterName,
+      "name of this syncer instance: the target namespace prefix and the value of the "
+      "kube-bisync.io/managed-by label (a DNS label of at most 40 characters); required");
   app.add_option("--namespace-mode", flags.namespaceMode,
                  "prefix: source namespace ns -> target namespace <cluster-name>-<ns>; single: "
                  "everything into --target-namespace as <name>-x-<ns>-x-<cluster-name>")
@@ -95,6 +108,39 @@ void defineFlags(CLI::App& app, Flags& flags, const translators::Registry& regis
                  "log verbosity: 0 info, 1 debug, 2 also every write, 3 and up trace")
       ->check(CLI::Range(0, 10))
       ->capture_default_str();
+  options.validatePolicies =
+      app.add_option(
+             "--validate-policies", flags.validatePolicies,
+             "check the SyncPolicy files (*.yaml, *.yml) in this directory together with the "
+             "built-in "
+             "defaults, print every problem as file:line: reason and exit (0: valid, 2: problems); "
+             "connects nowhere")
+          ->type_name("DIR");
+  return options;
+}
+
+// --validate-policies: the directory, the defaults it does not override, and a translator
+// for every kind.
+int validatePolicies(const std::string& dir, const translators::Registry& registry) {
+  policies::LoadedPolicies loaded = policies::withDefaults(policies::loadPolicyDirectory(dir));
+  std::vector<policies::PolicyProblem> problems = std::move(loaded.problems);
+  for (policies::PolicyProblem& problem : policies::checkKinds(loaded.policies, registry.kinds())) {
+    problems.push_back(std::move(problem));
+  }
+  std::stable_sort(problems.begin(), problems.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.file, a.line) < std::tie(b.file, b.line);
+  });
+  for (const policies::PolicyProblem& problem : problems) {
+    std::fprintf(stderr, "%s\n", problem.describe().c_str());
+  }
+  if (!problems.empty()) return 2;
+  std::string list;
+  for (const policies::SyncPolicy& policy : loaded.policies) {
+    list += (list.empty() ? "" : ", ") + policies::describeResource(policy.resource) + " from " +
+            policy.file;
+  }
+  std::printf("policies ok: %zu resource types (%s)\n", loaded.policies.size(), list.c_str());
+  return 0;
 }
 
 Result<kube::RestConfig> loadSide(const std::string& path, const std::string& context) {
@@ -135,13 +181,17 @@ int main(int argc, char** argv) {
 
   CLI::App app{"kube-bisync: bidirectional cluster-to-cluster syncer for Kubernetes"};
   Flags flags;
-  defineFlags(app, flags, registry);
+  const FlagOptions flagOptions = defineFlags(app, flags, registry);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     if (error.get_exit_code() == 0) return app.exit(error);  // --help
     return fail(error.what());                               // one line, unlike CLI11's own report
   }
+  if (flagOptions.validatePolicies->count() > 0) {
+    return validatePolicies(flags.validatePolicies, registry);
+  }
+  if (flagOptions.clusterName->count() == 0) return fail("--cluster-name is required");
   spdlog::set_level(flags.verbosity >= 3   ? spdlog::level::trace
                     : flags.verbosity >= 1 ? spdlog::level::debug
                                            : spdlog::level::info);

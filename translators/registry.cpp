@@ -47,4 +47,11 @@ std::vector<std::string> Registry::resourceNames() const {
   return names;
 }
 
+std::vector<kube::GroupVersionKind> Registry::kinds() const {
+  std::vector<kube::GroupVersionKind> kinds;
+  kinds.reserve(translators_.size());
+  for (const auto& translator : translators_) kinds.push_back(kindOf(translator->resource()));
+  return kinds;
+}
+
 }  // namespace bisync::translators

@@ -66,7 +66,8 @@ class Registry {
   void add(std::unique_ptr<Translator> translator);
   const Translator* findByResource(std::string_view resource) const;  // nullptr if none
   const Translator* findByKind(const kube::GroupVersionKind& gvk) const;
-  std::vector<std::string> resourceNames() const;  // registration order
+  std::vector<std::string> resourceNames() const;     // registration order
+  std::vector<kube::GroupVersionKind> kinds() const;  // registration order
 
  private:
   std::vector<std::unique_ptr<Translator>> translators_;

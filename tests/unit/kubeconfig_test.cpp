@@ -10,6 +10,7 @@
 
 #include "syncer/kube/json.hpp"
 #include "tests/support/catch.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 namespace {
 
@@ -38,31 +39,7 @@ std::string base64(std::string_view data) {
   return out;
 }
 
-// A fresh folder under /tmp, removed with everything in it at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "bisync-kubeconfig-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  std::string path(const std::string& name = "") const { return (path_ / name).string(); }
-  std::string write(const std::string& name, const std::string& content) const {
-    const fs::path file = path_ / name;
-    fs::create_directories(file.parent_path());
-    std::ofstream(file, std::ios::binary | std::ios::trunc) << content;
-    return file.string();
-  }
-
- private:
-  fs::path path_;
-};
+using bisync::unit::TempDir;
 
 // Sets (or unsets, with std::nullopt) an environment variable and restores it afterwards.
 class ScopedEnv {

@@ -1,0 +1,175 @@
+#include "policies/merge.hpp"
+
+#include <map>
+#include <utility>
+
+#include "policies/internal/json_tree.hpp"
+
+namespace bisync::policies {
+
+namespace {
+
+using internal::Allocator;
+using internal::copyValue;
+using internal::keyOf;
+using internal::sameValue;
+using kube::Json;
+using kube::JsonValue;
+using Path = std::vector<std::string>;
+
+// One field (or object) in the three versions; nullptr where it is absent.
+struct Versions {
+  const JsonValue* base = nullptr;
+  const JsonValue* source = nullptr;
+  const JsonValue* target = nullptr;
+};
+
+// Which version each output takes for one field; nullptr: the field is not set there.
+struct Resolution {
+  const JsonValue* merged = nullptr;
+  const JsonValue* forSource = nullptr;
+  const JsonValue* forTarget = nullptr;
+};
+
+bool isObjectOrAbsent(const JsonValue* value) { return value == nullptr || value->IsObject(); }
+
+std::optional<std::string> textOf(const JsonValue* value) {
+  if (value == nullptr) return std::nullopt;
+  return kube::toJson(*value);
+}
+
+// Walks the three versions together. Inputs are projections (sorted, no unset values), so a
+// member that is present is a field or an object holding fields.
+class Merger {
+ public:
+  Merger(const OwnershipMap& ownership, const WriteTimeFn& writeTime, MergeResult& result)
+      : ownership_(ownership), writeTime_(writeTime), result_(result) {}
+
+  void mergeObjects(const Versions& versions, Path& path, JsonValue& merged, JsonValue& forSource,
+                    JsonValue& forTarget) {
+    for (const auto& [key, member] : membersByKey(versions)) {
+      path.emplace_back(key);
+      if (isObjectOrAbsent(member.base) && isObjectOrAbsent(member.source) &&
+          isObjectOrAbsent(member.target)) {
+        JsonValue mergedChild(rapidjson::kObjectType);
+        JsonValue sourceChild(rapidjson::kObjectType);
+        JsonValue targetChild(rapidjson::kObjectType);
+        mergeObjects(member, path, mergedChild, sourceChild, targetChild);
+        adopt(merged, key, mergedChild, result_.merged.GetAllocator());
+        adopt(forSource, key, sourceChild, result_.forSource.GetAllocator());
+        adopt(forTarget, key, targetChild, result_.forTarget.GetAllocator());
+      } else {
+        const Resolution resolution = mergeField(member, path);
+        add(merged, key, resolution.merged, result_.merged.GetAllocator());
+        add(forSource, key, resolution.forSource, result_.forSource.GetAllocator());
+        add(forTarget, key, resolution.forTarget, result_.forTarget.GetAllocator());
+      }
+      path.pop_back();
+    }
+  }
+
+ private:
+  // The members of the three objects, matched by key, in key order (one pass over each object;
+  // looking every key up in the other two would be quadratic in the size of a large map).
+  static std::map<std::string_view, Versions> membersByKey(const Versions& versions) {
+    std::map<std::string_view, Versions> members;
+    const auto collect = [&members](const JsonValue* object, const JsonValue* Versions::*slot) {
+      if (object == nullptr || !object->IsObject()) return;
+      for (rapidjson::SizeType i = 0; i < object->MemberCount(); ++i) {
+        const JsonValue::Member& member = internal::memberAt(*object, i);
+        const JsonValue*& entry = members[keyOf(member.name)].*slot;
+        if (entry == nullptr) entry = &member.value;  // a duplicated key: the first one counts
+      }
+    };
+    collect(versions.base, &Versions::base);
+    collect(versions.source, &Versions::source);
+    collect(versions.target, &Versions::target);
+    return members;
+  }
+
+  static JsonValue keyValue(std::string_view key, Allocator& allocator) {
+    return {key.data(), static_cast<rapidjson::SizeType>(key.size()), allocator};
+  }
+
+  // Moves `object` (built with `allocator`) into `out` unless it is empty.
+  static void adopt(JsonValue& out, std::string_view key, JsonValue& object, Allocator& allocator) {
+    if (!object.ObjectEmpty()) out.AddMember(keyValue(key, allocator), object, allocator);
+  }
+
+  static void add(JsonValue& out, std::string_view key, const JsonValue* value,
+                  Allocator& allocator) {
+    if (!internal::isSet(value)) return;
+    out.AddMember(keyValue(key, allocator), copyValue(*value, allocator), allocator);
+  }
+
+  Resolution mergeField(const Versions& v, const Path& path) {
+    const bool sourceChanged = !sameValue(v.base, v.source);
+    const bool targetChanged = !sameValue(v.base, v.target);
+    if (!sourceChanged) return {v.target, v.target, v.target};
+    if (!targetChanged || sameValue(v.source, v.target)) return {v.source, v.source, v.source};
+
+    const FieldRule* rule = ownership_.ruleFor(path);
+    // The loader gives every `both` rule an onConflict; without one, writing nothing is safe.
+    const ConflictStrategy strategy =
+        rule != nullptr && rule->onConflict ? *rule->onConflict : ConflictStrategy::Reject;
+    const Winner winner = decide(strategy, path);
+    result_.conflicts.push_back(
+        FieldConflict{joinPointer(path), rule != nullptr ? rule->path.text() : std::string(),
+                      textOf(v.base), textOf(v.source), textOf(v.target), strategy, winner});
+    switch (winner) {
+      case Winner::Source: return {v.source, v.source, v.source};
+      case Winner::Target: return {v.target, v.target, v.target};
+      case Winner::None: return {v.base, v.source, v.target};
+    }
+    return {v.base, v.source, v.target};
+  }
+
+  Winner decide(ConflictStrategy strategy, const Path& path) const {
+    switch (strategy) {
+      case ConflictStrategy::SourceWins: return Winner::Source;
+      case ConflictStrategy::TargetWins: return Winner::Target;
+      case ConflictStrategy::Reject: return Winner::None;
+      case ConflictStrategy::NewestWins: break;
+    }
+    if (!writeTime_) return Winner::Source;
+    const auto sourceTime = writeTime_(Side::Source, path);
+    const auto targetTime = writeTime_(Side::Target, path);
+    return sourceTime && targetTime && *targetTime > *sourceTime ? Winner::Target : Winner::Source;
+  }
+
+  const OwnershipMap& ownership_;
+  const WriteTimeFn& writeTime_;
+  MergeResult& result_;
+};
+
+}  // namespace
+
+MergeResult threeWayMerge(const JsonValue* base, const JsonValue& source, const JsonValue& target,
+                          const OwnershipMap& ownership, const WriteTimeFn& writeTime) {
+  const Json baseFields =
+      base != nullptr ? projection(*base, Owner::Both, ownership) : Json(rapidjson::kObjectType);
+  const Json sourceFields = projection(source, Owner::Both, ownership);
+  const Json targetFields = projection(target, Owner::Both, ownership);
+
+  MergeResult result;
+  Merger merger(ownership, writeTime, result);
+  Path path;
+  merger.mergeObjects({&baseFields, &sourceFields, &targetFields}, path, result.merged,
+                      result.forSource, result.forTarget);
+  result.sourceChanged = !sameValue(result.forSource, sourceFields);
+  result.targetChanged = !sameValue(result.forTarget, targetFields);
+  return result;
+}
+
+std::string_view toString(Side side) { return side == Side::Source ? "source" : "target"; }
+
+std::string_view toString(Winner winner) {
+  switch (winner) {
+    case Winner::Source: return "source";
+    case Winner::Target: return "target";
+    case Winner::None: return "none";
+  }
+  return "none";
+}
+
+}  // namespace bisync::policies

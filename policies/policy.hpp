@@ -1,0 +1,55 @@
+// The SyncPolicy model: one per resource type, read from YAML (policy_loader.hpp), saying
+// which side owns each field and what happens when both sides change an `owner: both`
+// field. Plain data; no I/O. See docs/policies.md for the file format.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "policies/field_path.hpp"
+#include "syncer/kube/resource.hpp"
+
+namespace bisync::policies {
+
+enum class Direction { Down, Up, Bidirectional };
+enum class Owner { Source, Target, Both, Ignore };
+enum class ConflictStrategy { SourceWins, TargetWins, NewestWins, Reject };
+
+struct FieldRule {
+  FieldPath path;  // "/metadata/labels/app.kubernetes.io~1*"
+  Owner owner = Owner::Ignore;
+  std::optional<ConflictStrategy> onConflict;  // set exactly when owner is Both
+  int line = 0;                                // where the rule is, for messages
+};
+
+struct NamespaceFilter {
+  std::vector<std::string> include{"*"};  // glob patterns ('*' matches any run of characters)
+  std::vector<std::string> exclude;
+  bool selects(const std::string& ns) const;
+};
+
+struct Limits {
+  std::optional<std::int64_t> maxObjectsPerNamespace;
+  std::optional<std::int64_t> maxObjectBytes;
+};
+
+struct SyncPolicy {
+  std::string file;  // where it came from ("<built-in>/configmaps.yaml" for defaults)
+  kube::GroupVersionKind resource;
+  int line = 0;  // where `resource:` is, for messages
+  Direction direction = Direction::Down;
+  NamespaceFilter namespaces;
+  std::map<std::string, std::string> matchLabels;  // selector on the source; empty: all
+  std::vector<FieldRule> fields;
+  Limits limits;
+  bool createOnSource = false;  // objects made on the target flow up (direction up/both)
+};
+
+std::string_view toString(Direction direction);
+std::string_view toString(Owner owner);
+std::string_view toString(ConflictStrategy strategy);
+
+}  // namespace bisync::policies
