@@ -308,6 +308,7 @@ asio::awaitable<Outcome> reconcileNamespace(SyncState& state, const SyncKey& key
   }
 
   if (!cached) {
+    if (state.namespacesCreating.contains(targetName)) co_return Outcome::Done;
     const Json desired = namespaceObject(state, targetName, key.ns);
     kube::ApplyOptions options;
     options.fieldManager = state.options.fieldManager;
@@ -318,6 +319,7 @@ asio::awaitable<Outcome> reconcileNamespace(SyncState& state, const SyncKey& key
                      "create namespace " + targetName + ": " + applied.error().describe());
     }
     ++state.stats.namespaceWrites;
+    state.namespacesCreating.insert(targetName);
     logWrite(state, "created namespace " + targetName);
     co_return Outcome::Done;  // parked objects are released when the informer sees it
   }

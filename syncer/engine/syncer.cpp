@@ -176,6 +176,10 @@ kube::InformerHandlers sourceNamespaceHandlers(SyncState& state) {
 
 kube::InformerHandlers targetNamespaceHandlers(SyncState& state) {
   auto changed = [&state](const CachedObjectPtr& object) {
+    if (auto it = state.namespacesCreating.find(object->key);
+        it != state.namespacesCreating.end()) {
+      state.namespacesCreating.erase(it);
+    }
     state.releaseWaiters(object->key);
     if (state.mapper.config().mode == mapping::NamespaceMode::Single) {
       if (object->key != state.mapper.config().targetNamespace) return;

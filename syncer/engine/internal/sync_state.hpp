@@ -67,6 +67,9 @@ struct SyncState {
 
   WorkQueue queue;
   EventRecorder recorder;
+  // Target namespaces created by us that the target informer has not shown yet: another
+  // reconcile of the namespace key meanwhile must not create it again.
+  std::set<std::string, std::less<>> namespacesCreating;
   // Target namespace -> queue keys parked until it exists and is usable.
   std::map<std::string, std::set<std::string>, std::less<>> waitingForNamespace;
   // Queue key -> why its last reconcile failed, for the retry log line.
