@@ -10,10 +10,6 @@ namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-std::string_view nameOf(const JsonValue& name) {
-  return {name.GetString(), name.GetStringLength()};
-}
-
 // Indexing instead of iterator comparison keeps clang's C++20 reversed-operator warning on
 // RapidJSON's iterators away.
 void writeCanonical(const JsonValue& value, Writer& writer) {
@@ -43,7 +39,7 @@ void writeCanonical(const JsonValue& value, Writer& writer) {
         members.push_back(&*(value.MemberBegin() + i));
       }
       std::stable_sort(members.begin(), members.end(), [](const auto* a, const auto* b) {
-        return nameOf(a->name) < nameOf(b->name);
+        return kube::stringView(a->name) < kube::stringView(b->name);
       });
       writer.StartObject();
       for (const auto* m : members) {

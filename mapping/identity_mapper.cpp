@@ -11,17 +11,13 @@ using kube::Result;
 
 constexpr std::string_view kSingleModeSeparator = "-x-";
 
-JsonValue copyOf(std::string_view text, JsonAllocator& allocator) {
-  return {text.data(), static_cast<rapidjson::SizeType>(text.size()), allocator};
-}
-
 // Indexing instead of FindMember: comparing RapidJSON's mutable member iterators trips clang's
 // C++20 -Wambiguous-reversed-operator.
 JsonValue* mutableMember(JsonValue& object, std::string_view name) {
   if (!object.IsObject()) return nullptr;
   for (rapidjson::SizeType i = 0; i < object.MemberCount(); ++i) {
     auto& entry = *(object.MemberBegin() + i);
-    if (std::string_view(entry.name.GetString(), entry.name.GetStringLength()) == name) {
+    if (kube::stringView(entry.name) == name) {
       return &entry.value;
     }
   }
@@ -33,18 +29,19 @@ JsonValue* objectMember(JsonValue& object, std::string_view name, JsonAllocator&
   if (JsonValue* existing = mutableMember(object, name)) {
     return existing->IsObject() ? existing : nullptr;
   }
-  object.AddMember(copyOf(name, allocator), JsonValue(rapidjson::kObjectType), allocator);
+  object.AddMember(kube::stringValue(name, allocator), JsonValue(rapidjson::kObjectType),
+                   allocator);
   return mutableMember(object, name);
 }
 
 void setString(JsonValue& object, std::string_view name, std::string_view value,
                JsonAllocator& allocator) {
-  JsonValue copy = copyOf(value, allocator);
+  JsonValue copy = kube::stringValue(value, allocator);
   if (JsonValue* existing = mutableMember(object, name)) {
     *existing = std::move(copy);
     return;
   }
-  object.AddMember(copyOf(name, allocator), std::move(copy), allocator);
+  object.AddMember(kube::stringValue(name, allocator), std::move(copy), allocator);
 }
 
 const JsonValue* metadataMap(const JsonValue& object, std::string_view field) {

@@ -11,7 +11,6 @@ namespace {
 
 using internal::Allocator;
 using internal::copyValue;
-using internal::keyOf;
 using internal::sameValue;
 using kube::Json;
 using kube::JsonValue;
@@ -77,7 +76,7 @@ class Merger {
       if (object == nullptr || !object->IsObject()) return;
       for (rapidjson::SizeType i = 0; i < object->MemberCount(); ++i) {
         const JsonValue::Member& member = internal::memberAt(*object, i);
-        const JsonValue*& entry = members[keyOf(member.name)].*slot;
+        const JsonValue*& entry = members[kube::stringView(member.name)].*slot;
         if (entry == nullptr) entry = &member.value;  // a duplicated key: the first one counts
       }
     };
@@ -87,19 +86,15 @@ class Merger {
     return members;
   }
 
-  static JsonValue keyValue(std::string_view key, Allocator& allocator) {
-    return {key.data(), static_cast<rapidjson::SizeType>(key.size()), allocator};
-  }
-
   // Moves `object` (built with `allocator`) into `out` unless it is empty.
   static void adopt(JsonValue& out, std::string_view key, JsonValue& object, Allocator& allocator) {
-    if (!object.ObjectEmpty()) out.AddMember(keyValue(key, allocator), object, allocator);
+    if (!object.ObjectEmpty()) out.AddMember(kube::stringValue(key, allocator), object, allocator);
   }
 
   static void add(JsonValue& out, std::string_view key, const JsonValue* value,
                   Allocator& allocator) {
     if (!internal::isSet(value)) return;
-    out.AddMember(keyValue(key, allocator), copyValue(*value, allocator), allocator);
+    out.AddMember(kube::stringValue(key, allocator), copyValue(*value, allocator), allocator);
   }
 
   Resolution mergeField(const Versions& v, const Path& path) {

@@ -12,7 +12,6 @@ namespace {
 using internal::Allocator;
 using internal::copyValue;
 using internal::isSet;
-using internal::keyOf;
 using kube::Json;
 using kube::JsonValue;
 using Path = std::vector<std::string>;
@@ -23,7 +22,7 @@ void projectMembers(const JsonValue& node, Path& path, Owner owner, const Owners
   for (const JsonValue::Member* member : internal::sortedMembers(node)) {
     const JsonValue& value = member->value;
     if (!isSet(&value)) continue;
-    path.emplace_back(keyOf(member->name));
+    path.emplace_back(kube::stringView(member->name));
     if (value.IsObject()) {
       JsonValue child(rapidjson::kObjectType);
       projectMembers(value, path, owner, ownership, child, allocator);
@@ -47,7 +46,7 @@ std::optional<JsonValue> withoutOwned(const JsonValue& node, Path& path, Owner o
   JsonValue out(rapidjson::kObjectType);
   for (rapidjson::SizeType i = 0; i < node.MemberCount(); ++i) {
     const JsonValue::Member& member = internal::memberAt(node, i);
-    path.emplace_back(keyOf(member.name));
+    path.emplace_back(kube::stringView(member.name));
     std::optional<JsonValue> kept = withoutOwned(member.value, path, owner, ownership, allocator);
     path.pop_back();
     if (kept) out.AddMember(copyValue(member.name, allocator), *kept, allocator);
@@ -61,7 +60,7 @@ std::optional<JsonValue> withoutOwned(const JsonValue& node, Path& path, Owner o
 void overlay(JsonValue& out, const JsonValue& fields, Allocator& allocator) {
   for (rapidjson::SizeType i = 0; i < fields.MemberCount(); ++i) {
     const JsonValue::Member& field = internal::memberAt(fields, i);
-    JsonValue* existing = internal::findMember(out, keyOf(field.name));
+    JsonValue* existing = internal::findMember(out, kube::stringView(field.name));
     if (existing == nullptr) {
       out.AddMember(copyValue(field.name, allocator), copyValue(field.value, allocator), allocator);
     } else if (existing->IsObject() && field.value.IsObject()) {

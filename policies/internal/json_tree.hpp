@@ -14,10 +14,6 @@ namespace bisync::policies::internal {
 using kube::JsonValue;
 using Allocator = kube::Json::AllocatorType;
 
-inline std::string_view keyOf(const JsonValue& name) {
-  return {name.GetString(), name.GetStringLength()};
-}
-
 // Member `index` of an object (const or not). Loops index members rather than compare member
 // iterators: clang finds RapidJSON 1.1's iterator comparisons ambiguous in C++20.
 template <typename Value>
@@ -28,7 +24,7 @@ auto& memberAt(Value& object, rapidjson::SizeType index) {
 // The first member named `key` of a mutable object, nullptr when absent.
 inline JsonValue* findMember(JsonValue& object, std::string_view key) {
   for (rapidjson::SizeType i = 0; i < object.MemberCount(); ++i) {
-    if (keyOf(memberAt(object, i).name) == key) return &memberAt(object, i).value;
+    if (kube::stringView(memberAt(object, i).name) == key) return &memberAt(object, i).value;
   }
   return nullptr;
 }
@@ -49,11 +45,11 @@ inline std::vector<const JsonValue::Member*> sortedMembers(const JsonValue& obje
     members.push_back(&memberAt(object, i));
   }
   const auto byKey = [](const JsonValue::Member* a, const JsonValue::Member* b) {
-    return keyOf(a->name) < keyOf(b->name);
+    return kube::stringView(a->name) < kube::stringView(b->name);
   };
   std::stable_sort(members.begin(), members.end(), byKey);
   const auto sameKey = [](const JsonValue::Member* a, const JsonValue::Member* b) {
-    return keyOf(a->name) == keyOf(b->name);
+    return kube::stringView(a->name) == kube::stringView(b->name);
   };
   members.erase(std::unique(members.begin(), members.end(), sameKey), members.end());
   return members;
@@ -72,7 +68,7 @@ inline bool sameValue(const JsonValue& a, const JsonValue& b) {
     return a.IsUint64() && b.IsUint64() && a.GetUint64() == b.GetUint64();
   }
   if (a.GetType() != b.GetType()) return false;
-  if (a.IsString()) return keyOf(a) == keyOf(b);
+  if (a.IsString()) return kube::stringView(a) == kube::stringView(b);
   if (a.IsArray()) {
     if (a.Size() != b.Size()) return false;
     for (rapidjson::SizeType i = 0; i < a.Size(); ++i) {
@@ -85,7 +81,7 @@ inline bool sameValue(const JsonValue& a, const JsonValue& b) {
     const auto right = sortedMembers(b);
     if (left.size() != right.size()) return false;
     for (std::size_t i = 0; i < left.size(); ++i) {
-      if (keyOf(left[i]->name) != keyOf(right[i]->name)) return false;
+      if (kube::stringView(left[i]->name) != kube::stringView(right[i]->name)) return false;
       if (!sameValue(left[i]->value, right[i]->value)) return false;
     }
     return true;

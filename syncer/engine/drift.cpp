@@ -20,8 +20,7 @@ bool containsMetadata(const JsonValue& actual, const JsonValue& desired, const c
   if (have != nullptr) have = kube::member(*have, field);
   if (have == nullptr || !have->IsObject()) return false;
   for (const auto& entry : wanted->GetObject()) {
-    const JsonValue* value =
-        kube::member(*have, std::string_view(entry.name.GetString(), entry.name.GetStringLength()));
+    const JsonValue* value = kube::member(*have, kube::stringView(entry.name));
     if (value == nullptr || *value != entry.value) return false;
   }
   return true;
@@ -49,7 +48,7 @@ std::optional<std::string> foreignKeysRemovalPatch(const JsonValue& actual,
     const JsonValue* wanted = kube::member(desired, field);
     JsonValue removals(rapidjson::kObjectType);
     for (const auto& entry : have->GetObject()) {
-      const std::string_view key(entry.name.GetString(), entry.name.GetStringLength());
+      const std::string_view key = kube::stringView(entry.name);
       if (wanted != nullptr && kube::member(*wanted, key) != nullptr) continue;
       removals.AddMember(JsonValue(entry.name, allocator), JsonValue(rapidjson::kNullType),
                          allocator);

@@ -13,10 +13,7 @@ using kube::JsonValue;
 
 void addString(JsonValue& object, const char* name, std::string_view value,
                Json::AllocatorType& allocator) {
-  object.AddMember(
-      JsonValue(name, allocator),
-      JsonValue(value.data(), static_cast<rapidjson::SizeType>(value.size()), allocator),
-      allocator);
+  object.AddMember(JsonValue(name, allocator), kube::stringValue(value, allocator), allocator);
 }
 
 }  // namespace

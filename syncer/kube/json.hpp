@@ -51,6 +51,15 @@ inline std::string_view resourceVersionOf(const JsonValue& o) {
   return stringAt(o, "/metadata/resourceVersion");
 }
 
+// The characters of a JSON string (a member name or a string value; check IsString() first).
+inline std::string_view stringView(const JsonValue& string) {
+  return {string.GetString(), string.GetStringLength()};
+}
+// A JSON string holding a copy of `text`, allocated with `allocator`.
+inline JsonValue stringValue(std::string_view text, Json::AllocatorType& allocator) {
+  return {text.data(), static_cast<rapidjson::SizeType>(text.size()), allocator};
+}
+
 std::string toJson(const JsonValue& value);
 Result<Json> parseJson(std::string_view text, std::string_view origin);
 

@@ -2,8 +2,6 @@
 
 #include <string_view>
 
-#include "translators/internal/object_copy.hpp"
-
 namespace bisync::translators {
 namespace {
 
@@ -25,15 +23,10 @@ constexpr std::string_view kRootCaConfigMap = "kube-root-ca.crt";
 }  // namespace
 
 ConfigMapTranslator::ConfigMapTranslator()
-    : resource_(kube::resources::configMaps()), contentFields_(internal::fieldNames(kFields)) {}
+    : FieldCopyTranslator(kube::resources::configMaps(), kFields) {}
 
 bool ConfigMapTranslator::shouldSync(const JsonValue& source) const {
   return kube::nameOf(source) != kRootCaConfigMap;
-}
-
-kube::Result<Json> ConfigMapTranslator::toTarget(const JsonValue& source,
-                                                 const mapping::IdentityMapper& mapper) const {
-  return internal::translateObject(source, mapper, resource_, nameLimit(), kFields);
 }
 
 }  // namespace bisync::translators

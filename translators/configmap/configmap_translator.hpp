@@ -2,27 +2,14 @@
 // kube-root-ca.crt.
 #pragma once
 
-#include <string>
-#include <vector>
-
-#include "translators/translator.hpp"
+#include "translators/internal/object_copy.hpp"
 
 namespace bisync::translators {
 
-class ConfigMapTranslator final : public Translator {
+class ConfigMapTranslator final : public internal::FieldCopyTranslator {
  public:
   ConfigMapTranslator();
-
-  const kube::ResourceInfo& resource() const override { return resource_; }
-  mapping::NameLimit nameLimit() const override { return mapping::kSubdomainName; }
   bool shouldSync(const JsonValue& source) const override;
-  kube::Result<Json> toTarget(const JsonValue& source,
-                              const mapping::IdentityMapper& mapper) const override;
-  const std::vector<std::string>& contentFields() const override { return contentFields_; }
-
- private:
-  kube::ResourceInfo resource_;
-  std::vector<std::string> contentFields_;
 };
 
 }  // namespace bisync::translators

@@ -10,13 +10,8 @@ using kube::JsonValue;
 using kube::Result;
 using Allocator = Json::AllocatorType;
 
-std::string_view view(const JsonValue& string) {
-  return {string.GetString(), string.GetStringLength()};
-}
-
-JsonValue copyOf(std::string_view text, Allocator& allocator) {
-  return {text.data(), static_cast<rapidjson::SizeType>(text.size()), allocator};
-}
+using kube::stringValue;
+using kube::stringView;
 
 // The member, or nullptr when absent or JSON null (the API server's Go types decode null as
 // "not set").
@@ -70,10 +65,10 @@ Result<void> copyMetadataMap(const JsonValue& sourceMetadata, JsonValue& targetM
   JsonValue copy(rapidjson::kObjectType);
   for (rapidjson::SizeType i = 0; i < map->MemberCount(); ++i) {
     const auto& entry = *(map->MemberBegin() + i);
-    if (!copiedKey(view(entry.name), field == "annotations")) continue;
+    if (!copiedKey(stringView(entry.name), field == "annotations")) continue;
     copy.AddMember(JsonValue(entry.name, allocator), JsonValue(entry.value, allocator), allocator);
   }
-  targetMetadata.AddMember(copyOf(field, allocator), std::move(copy), allocator);
+  targetMetadata.AddMember(stringValue(field, allocator), std::move(copy), allocator);
   return {};
 }
 
@@ -96,7 +91,7 @@ bool copyContentField(const JsonValue& source, JsonValue& target, const ContentF
       if (!value->IsBool()) return false;
       break;
   }
-  target.AddMember(copyOf(field.name, allocator), JsonValue(*value, allocator), allocator);
+  target.AddMember(stringValue(field.name, allocator), JsonValue(*value, allocator), allocator);
   return true;
 }
 
@@ -129,12 +124,12 @@ Result<Json> translateObject(const JsonValue& source, const mapping::IdentityMap
 
   Json target(rapidjson::kObjectType);
   Allocator& allocator = target.GetAllocator();
-  target.AddMember("apiVersion", copyOf(resource.apiVersion(), allocator), allocator);
-  target.AddMember("kind", copyOf(resource.kind, allocator), allocator);
+  target.AddMember("apiVersion", stringValue(resource.apiVersion(), allocator), allocator);
+  target.AddMember("kind", stringValue(resource.kind, allocator), allocator);
   JsonValue targetMetadata(rapidjson::kObjectType);
-  targetMetadata.AddMember("name", copyOf(targetKey.name, allocator), allocator);
+  targetMetadata.AddMember("name", stringValue(targetKey.name, allocator), allocator);
   if (!targetKey.ns.empty()) {
-    targetMetadata.AddMember("namespace", copyOf(targetKey.ns, allocator), allocator);
+    targetMetadata.AddMember("namespace", stringValue(targetKey.ns, allocator), allocator);
   }
   for (const std::string_view field : {"labels", "annotations"}) {
     if (auto copied = copyMetadataMap(*metadata, targetMetadata, field, allocator, context);
@@ -163,6 +158,15 @@ std::vector<std::string> fieldNames(std::span<const ContentField> fields) {
   names.reserve(fields.size());
   for (const ContentField& field : fields) names.emplace_back(field.name);
   return names;
+}
+
+FieldCopyTranslator::FieldCopyTranslator(kube::ResourceInfo resource,
+                                         std::span<const ContentField> fields)
+    : resource_(std::move(resource)), fields_(fields), contentFields_(fieldNames(fields)) {}
+
+Result<Json> FieldCopyTranslator::toTarget(const JsonValue& source,
+                                           const mapping::IdentityMapper& mapper) const {
+  return translateObject(source, mapper, resource_, nameLimit(), fields_);
 }
 
 }  // namespace bisync::translators::internal

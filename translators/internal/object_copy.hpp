@@ -13,6 +13,7 @@
 #include "syncer/kube/error.hpp"
 #include "syncer/kube/json.hpp"
 #include "syncer/kube/resource.hpp"
+#include "translators/translator.hpp"
 
 namespace bisync::translators::internal {
 
@@ -50,5 +51,23 @@ kube::Result<kube::Json> translateObject(const kube::JsonValue& source,
 
 // The names of `fields`, for Translator::contentFields().
 std::vector<std::string> fieldNames(std::span<const ContentField> fields);
+
+// A Translator that copies `fields` of `resource` with translateObject: a plugin derives from
+// it, passes its resource and (static) field list, and says which objects it skips.
+class FieldCopyTranslator : public Translator {
+ public:
+  FieldCopyTranslator(kube::ResourceInfo resource, std::span<const ContentField> fields);
+
+  const kube::ResourceInfo& resource() const final { return resource_; }
+  mapping::NameLimit nameLimit() const final { return mapping::kSubdomainName; }
+  kube::Result<kube::Json> toTarget(const kube::JsonValue& source,
+                                    const mapping::IdentityMapper& mapper) const final;
+  const std::vector<std::string>& contentFields() const final { return contentFields_; }
+
+ private:
+  kube::ResourceInfo resource_;
+  std::span<const ContentField> fields_;  // must outlive the translator (a static array)
+  std::vector<std::string> contentFields_;
+};
 
 }  // namespace bisync::translators::internal

@@ -2,8 +2,6 @@
 
 #include <string_view>
 
-#include "translators/internal/object_copy.hpp"
-
 namespace bisync::translators {
 namespace {
 
@@ -25,16 +23,10 @@ constexpr std::string_view kServiceAccountTokenType = "kubernetes.io/service-acc
 
 }  // namespace
 
-SecretTranslator::SecretTranslator()
-    : resource_(kube::resources::secrets()), contentFields_(internal::fieldNames(kFields)) {}
+SecretTranslator::SecretTranslator() : FieldCopyTranslator(kube::resources::secrets(), kFields) {}
 
 bool SecretTranslator::shouldSync(const JsonValue& source) const {
   return kube::stringMember(source, "type") != kServiceAccountTokenType;
-}
-
-kube::Result<Json> SecretTranslator::toTarget(const JsonValue& source,
-                                              const mapping::IdentityMapper& mapper) const {
-  return internal::translateObject(source, mapper, resource_, nameLimit(), kFields);
 }
 
 }  // namespace bisync::translators
