@@ -24,15 +24,6 @@ bool isTerminating(const JsonValue& object) {
          kube::stringAt(object, "/status/phase") == "Terminating";
 }
 
-std::string_view annotationOf(const JsonValue& object, std::string_view key) {
-  const JsonValue* annotations = kube::at(object, "/metadata/annotations");
-  if (annotations == nullptr) return {};
-  const JsonValue* value = kube::member(*annotations, key);
-  return value != nullptr && value->IsString()
-             ? std::string_view(value->GetString(), value->GetStringLength())
-             : std::string_view();
-}
-
 // Kubernetes answers that retrying the same write cannot fix: the user must change something.
 bool isRejection(const kube::Error& error) {
   return error.kind == kube::ErrorKind::Api && error.httpStatus >= 400 && error.httpStatus < 500 &&
@@ -41,17 +32,23 @@ bool isRejection(const kube::Error& error) {
 
 enum class NamespaceState { Missing, Terminating, Foreign, Usable };
 
+// `ns` is the target namespace as cached, nullptr when the cache has none.
+NamespaceState namespaceState(const SyncState& state, const JsonValue* ns) {
+  if (ns == nullptr) return NamespaceState::Missing;
+  if (isTerminating(*ns)) return NamespaceState::Terminating;
+  // A prefix-mode namespace belongs to one source namespace, so it must be ours; the
+  // single-mode namespace is shared and may well be the user's.
+  if (state.mapper.config().mode == mapping::NamespaceMode::Prefix && !labelledAsOurs(state, *ns)) {
+    return NamespaceState::Foreign;
+  }
+  return NamespaceState::Usable;
+}
+
 NamespaceState targetNamespaceState(const SyncState& state, std::string_view name) {
   const kube::CachedObjectPtr cached = state.targetNamespaces->store().get(name);
   if (!cached) return NamespaceState::Missing;
   const Json ns = cached->parse();
-  if (isTerminating(ns)) return NamespaceState::Terminating;
-  // A prefix-mode namespace belongs to one source namespace, so it must be ours; the
-  // single-mode namespace is shared and may well be the user's.
-  if (state.mapper.config().mode == mapping::NamespaceMode::Prefix && !labelledAsOurs(state, ns)) {
-    return NamespaceState::Foreign;
-  }
-  return NamespaceState::Usable;
+  return namespaceState(state, &ns);
 }
 
 Outcome fail(SyncState& state, const SyncKey& key, std::string reason) {
@@ -202,8 +199,7 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
     if (existing) {
       const auto origin = state.mapper.originOf(*existing);
       if (!origin || origin->ns != key.ns || origin->name != key.name) {
-        const std::string owner(
-            kube::stringAt(*existing, "/metadata/labels/kube-bisync.io~1managed-by"));
+        const std::string owner(metadataEntry(*existing, "labels", mapping::kManagedByLabel));
         const std::string message =
             "target " + sync.name() + " " + targetKey + " exists and is not managed by " +
             state.mapper.config().clusterName +
@@ -290,7 +286,7 @@ asio::awaitable<Outcome> reconcileNamespace(SyncState& state, const SyncKey& key
     }
     const Json ns = cached->parse();
     if (!labelledAsOurs(state, ns) || isTerminating(ns) ||
-        annotationOf(ns, mapping::kSourceNamespaceAnnotation) != key.ns) {
+        metadataEntry(ns, "annotations", mapping::kSourceNamespaceAnnotation) != key.ns) {
       co_return Outcome::Done;
     }
     kube::DeleteOptions options;
@@ -324,8 +320,9 @@ asio::awaitable<Outcome> reconcileNamespace(SyncState& state, const SyncKey& key
     co_return Outcome::Done;  // parked objects are released when the informer sees it
   }
   const Json ns = cached->parse();
-  if (isTerminating(ns)) co_return Outcome::Done;  // its deletion event re-queues this key
-  if (targetNamespaceState(state, targetName) == NamespaceState::Foreign) {
+  const NamespaceState nsState = namespaceState(state, &ns);
+  if (nsState == NamespaceState::Terminating) co_return Outcome::Done;  // deletion re-queues it
+  if (nsState == NamespaceState::Foreign) {
     const Json source = sourceNs->parse();
     const std::string message = "target namespace " + targetName +
                                 " exists and is not managed by " +
@@ -338,10 +335,16 @@ asio::awaitable<Outcome> reconcileNamespace(SyncState& state, const SyncKey& key
 
 }  // namespace
 
+std::string_view metadataEntry(const JsonValue& object, std::string_view field,
+                               std::string_view key) {
+  const JsonValue* metadata = kube::member(object, "metadata");
+  const JsonValue* entries = metadata != nullptr ? kube::member(*metadata, field) : nullptr;
+  return entries != nullptr ? kube::stringMember(*entries, key) : std::string_view();
+}
+
 bool labelledAsOurs(const SyncState& state, const JsonValue& object) {
-  const JsonValue* labels = kube::at(object, "/metadata/labels");
-  return labels != nullptr &&
-         kube::stringMember(*labels, mapping::kManagedByLabel) == state.mapper.config().clusterName;
+  return metadataEntry(object, "labels", mapping::kManagedByLabel) ==
+         state.mapper.config().clusterName;
 }
 
 asio::awaitable<Outcome> reconcile(SyncState& state, const SyncKey& key) {

@@ -98,35 +98,45 @@ std::optional<SyncKey> originKey(const SyncState& state, const ResourceSync& syn
   return SyncKey::object(sync.name(), origin->ns, origin->name);
 }
 
-void indexTarget(SyncState& state, ResourceSync& sync, const CachedObjectPtr& object, bool add) {
-  const Json json = object->parse();
-  const auto key = originKey(state, sync, json);
-  if (!key) return;
-  const std::string sourceKey = kube::objectKey(key->ns, key->name);
+std::optional<SyncKey> originKey(const SyncState& state, const ResourceSync& sync,
+                                 const CachedObjectPtr& target) {
+  const Json json = target->parse();
+  return originKey(state, sync, json);
+}
+
+// Records (or forgets) that the target object `targetKey` is a copy of `origin`.
+void indexTarget(ResourceSync& sync, const std::optional<SyncKey>& origin,
+                 const std::string& targetKey, bool add) {
+  if (!origin) return;
+  const std::string sourceKey = kube::objectKey(origin->ns, origin->name);
   if (add) {
-    sync.targetsBySource[sourceKey].insert(object->key);
+    sync.targetsBySource[sourceKey].insert(targetKey);
     return;
   }
   auto it = sync.targetsBySource.find(sourceKey);
   if (it == sync.targetsBySource.end()) return;
-  it->second.erase(object->key);
+  it->second.erase(targetKey);
   if (it->second.empty()) sync.targetsBySource.erase(it);
 }
 
-void enqueueOrigin(SyncState& state, ResourceSync& sync, const CachedObjectPtr& object) {
-  const Json json = object->parse();
-  if (const auto key = originKey(state, sync, json)) state.enqueue(*key);
+void enqueue(SyncState& state, const std::optional<SyncKey>& key) {
+  if (key) state.enqueue(*key);
+}
+
+// The queue key of the object cached under `cacheKey` ("ns/name"), if it is in a selected
+// namespace (cluster-scoped objects are not synced yet).
+std::optional<SyncKey> selectedKey(const SyncState& state, std::string_view resource,
+                                   std::string_view cacheKey) {
+  const auto slash = cacheKey.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  const std::string_view ns = cacheKey.substr(0, slash);
+  if (!state.options.namespaces.selects(ns)) return std::nullopt;
+  return SyncKey::object(resource, ns, cacheKey.substr(slash + 1));
 }
 
 kube::InformerHandlers sourceObjectHandlers(SyncState& state, ResourceSync& sync) {
   auto enqueue = [&state, &sync](const CachedObjectPtr& object) {
-    const std::string_view key = object->key;
-    const auto slash = key.find('/');
-    if (slash == std::string_view::npos) return;  // cluster-scoped: not synced yet
-    const std::string ns(key.substr(0, slash));
-    if (state.options.namespaces.selects(ns)) {
-      state.enqueue(SyncKey::object(sync.name(), ns, key.substr(slash + 1)));
-    }
+    if (const auto key = selectedKey(state, sync.name(), object->key)) state.enqueue(*key);
   };
   return {enqueue,
           [enqueue](const CachedObjectPtr&, const CachedObjectPtr& current) { enqueue(current); },
@@ -136,12 +146,15 @@ kube::InformerHandlers sourceObjectHandlers(SyncState& state, ResourceSync& sync
 kube::InformerHandlers targetObjectHandlers(SyncState& state, ResourceSync& sync) {
   kube::InformerHandlers handlers;
   handlers.onAdd = [&state, &sync](const CachedObjectPtr& object) {
-    indexTarget(state, sync, object, true);
-    enqueueOrigin(state, sync, object);
+    const auto origin = originKey(state, sync, object);
+    indexTarget(sync, origin, object->key, true);
+    enqueue(state, origin);
   };
   handlers.onUpdate = [&state, &sync](const CachedObjectPtr& old, const CachedObjectPtr& current) {
-    indexTarget(state, sync, old, false);
-    indexTarget(state, sync, current, true);
+    const auto oldOrigin = originKey(state, sync, old);
+    const auto origin = originKey(state, sync, current);
+    indexTarget(sync, oldOrigin, old->key, false);
+    indexTarget(sync, origin, current->key, true);
     // Loop prevention: the event of our own write is not a change to react to.
     auto pending = sync.pendingWrites.find(current->key);
     if (pending != sync.pendingWrites.end()) {
@@ -152,13 +165,14 @@ kube::InformerHandlers targetObjectHandlers(SyncState& state, ResourceSync& sync
         return;
       }
     }
-    enqueueOrigin(state, sync, current);
-    if (old->json != current->json) enqueueOrigin(state, sync, old);
+    enqueue(state, origin);
+    if (oldOrigin != origin) enqueue(state, oldOrigin);  // its old source lost a copy
   };
   handlers.onDelete = [&state, &sync](const CachedObjectPtr& last) {
-    indexTarget(state, sync, last, false);
+    const auto origin = originKey(state, sync, last);
+    indexTarget(sync, origin, last->key, false);
     sync.pendingWrites.erase(last->key);
-    enqueueOrigin(state, sync, last);
+    enqueue(state, origin);
   };
   return handlers;
 }
@@ -190,9 +204,8 @@ kube::InformerHandlers targetNamespaceHandlers(SyncState& state) {
     }
     const Json json = object->parse();
     if (!internal::labelledAsOurs(state, json)) return;
-    const kube::JsonValue* annotations = kube::at(json, "/metadata/annotations");
     const std::string_view source =
-        annotations ? kube::stringMember(*annotations, mapping::kSourceNamespaceAnnotation) : "";
+        internal::metadataEntry(json, "annotations", mapping::kSourceNamespaceAnnotation);
     if (!source.empty()) state.enqueue(SyncKey::namespaceKey(source));
   };
   return {changed,
@@ -261,17 +274,16 @@ asio::awaitable<void> run(std::shared_ptr<SyncState> state) {
   for (auto& [name, sync] : state->resources) {
     for (auto& [ns, informer] : sync.source) {
       for (const CachedObjectPtr& object : informer->store().list()) {
-        const auto slash = object->key.find('/');
-        if (slash == std::string::npos) continue;
-        const std::string objectNs = object->key.substr(0, slash);
-        if (!state->options.namespaces.selects(objectNs)) continue;
-        state->initialPending.insert(
-            SyncKey::object(name, objectNs, object->key.substr(slash + 1)).str());
+        if (const auto key = selectedKey(*state, name, object->key)) {
+          state->initialPending.insert(key->str());
+        }
       }
     }
-    for (const CachedObjectPtr& object : sync.target->store().list()) {
-      const Json json = object->parse();
-      if (const auto key = originKey(*state, sync, json)) state->initialPending.insert(key->str());
+    // The target informer's handlers have indexed every copy by its source already.
+    for (const auto& [sourceKey, targets] : sync.targetsBySource) {
+      const auto slash = sourceKey.find('/');
+      state->initialPending.insert(
+          SyncKey::object(name, sourceKey.substr(0, slash), sourceKey.substr(slash + 1)).str());
     }
   }
   state->stats.initialTotal = state->initialPending.size();

@@ -88,6 +88,9 @@ struct SyncState {
   void park(std::string_view targetNamespace, const SyncKey& key);
 };
 
+// metadata.<field>[key] ("labels" or "annotations") as a string, "" when absent or malformed.
+std::string_view metadataEntry(const kube::JsonValue& object, std::string_view field,
+                               std::string_view key);
 // True when `object` carries kube-bisync.io/managed-by: <this instance>. Namespaces have no
 // per-object origin annotations (a Single-mode namespace is shared), so this is their test.
 bool labelledAsOurs(const SyncState& state, const kube::JsonValue& object);
