@@ -10,6 +10,7 @@
 #include "mapping/identity_mapper.hpp"
 #include "mapping/names.hpp"
 #include "tests/support/catch.hpp"
+#include "tests/unit/parse_json.hpp"
 
 namespace {
 
@@ -38,12 +39,7 @@ bool isLowerHex(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
-Json parse(const std::string& text) {
-  Json document;
-  document.Parse(text.c_str());
-  REQUIRE_FALSE(document.HasParseError());
-  return document;
-}
+using bisync::unit::parse;
 
 IdentityMapper prefixMapper(const std::string& cluster = "east") {
   return IdentityMapper(MapperConfig{cluster, NamespaceMode::Prefix, ""});

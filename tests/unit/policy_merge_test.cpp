@@ -9,6 +9,7 @@
 #include "policies/ownership.hpp"
 #include "policies/policy.hpp"
 #include "tests/support/catch.hpp"
+#include "tests/unit/parse_json.hpp"
 
 namespace {
 
@@ -19,12 +20,7 @@ using bisync::kube::toJson;
 using Clock = std::chrono::system_clock;
 using Strings = std::vector<std::string>;
 
-Json parse(const std::string& text) {
-  Json document;
-  document.Parse(text.c_str());
-  REQUIRE_FALSE(document.HasParseError());
-  return document;
-}
+using bisync::unit::parse;
 
 FieldPath pathOf(std::string_view pointer) {
   auto path = FieldPath::parse(pointer);

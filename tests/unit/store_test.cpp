@@ -4,6 +4,7 @@
 #include "syncer/kube/informer.hpp"
 #include "syncer/kube/store.hpp"
 #include "tests/support/catch.hpp"
+#include "tests/unit/parse_json.hpp"
 
 namespace {
 
@@ -14,12 +15,7 @@ using bisync::kube::makeCachedObject;
 using bisync::kube::objectKey;
 using bisync::kube::Store;
 
-Json parse(const std::string& text) {
-  Json document;
-  document.Parse(text.c_str());
-  REQUIRE_FALSE(document.HasParseError());
-  return document;
-}
+using bisync::unit::parse;
 
 CachedObjectPtr cached(const std::string& key, const std::string& version,
                        const std::string& json = R"({"a":1})") {

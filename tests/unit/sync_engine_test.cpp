@@ -6,6 +6,7 @@
 #include "syncer/engine/sync_key.hpp"
 #include "syncer/engine/syncer.hpp"
 #include "tests/support/catch.hpp"
+#include "tests/unit/parse_json.hpp"
 
 namespace {
 
@@ -15,11 +16,7 @@ using bisync::engine::NamespaceSelection;
 using bisync::engine::SyncKey;
 using bisync::kube::Json;
 
-Json parse(const std::string& text) {
-  auto parsed = bisync::kube::parseJson(text, "test");
-  REQUIRE(parsed);
-  return std::move(*parsed);
-}
+using bisync::unit::parse;
 
 const std::vector<std::string> kConfigMapFields{"data", "binaryData", "immutable"};
 

@@ -9,6 +9,7 @@
 #include "syncer/kube/json.hpp"
 #include "syncer/kube/resource.hpp"
 #include "tests/support/catch.hpp"
+#include "tests/unit/parse_json.hpp"
 #include "translators/configmap/configmap_translator.hpp"
 #include "translators/secret/secret_translator.hpp"
 #include "translators/translator.hpp"
@@ -24,12 +25,7 @@ using bisync::mapping::NamespaceMode;
 using bisync::mapping::Origin;
 using bisync::mapping::SourceKey;
 
-Json parse(const std::string& text) {
-  Json document;
-  document.Parse(text.c_str());
-  REQUIRE_FALSE(document.HasParseError());
-  return document;
-}
+using bisync::unit::parse;
 
 IdentityMapper prefixMapper() {
   return IdentityMapper(MapperConfig{"east", NamespaceMode::Prefix, ""});
