@@ -447,9 +447,19 @@ TEST_CASE(
 }
 
 // kube-apiserver 1.20 sends a watcher that allows bookmarks one BOOKMARK 2 s before its
-// timeoutSeconds, carrying the newest resourceVersion its watch cache has seen for the
-// resource. A write in another namespace moves that version while the informer's own
-// namespace stays quiet, so only a bookmark can advance the informer to it.
+// timeoutSeconds, carrying the resourceVersion of the last event its watch cache dispatched
+// for the resource type, and only when that version is newer than the watch's start. Writes
+// in another namespace move that version while the informer's own namespace stays quiet, so
+// only a bookmark can advance the informer past its list.
+//
+// One write is not enough: when it reaches the watch cache before a watch from the list's
+// version is registered, the cache moves that watch's start to the write's version (the
+// newest event it holds, although this watcher's filter drops it), so the bookmark carrying
+// that same version is never sent; the informer resumes from its list's version and the next
+// watch starts past the write again, forever. Whether the write or the watch comes first is a
+// race between two requests (lost in CI right after a test had restarted the server). So the
+// other namespace is written to throughout the wait, and a watch sees a newer version to
+// bookmark.
 TEST_CASE("bookmarks advance the informer's resourceVersion", "[informer]") {
   Testbed& testbed = bisync::testing::sharedTestbed();
   LoopThread loop;
@@ -462,17 +472,31 @@ TEST_CASE("bookmarks advance the informer's resourceVersion", "[informer]") {
   options.watchTimeoutMin = 3s;
   InformerUnderTest informer(loop, *client, options, recorder.handlers());
   informer.waitForSync(30s);
-  const std::string elsewhere = client.createConfigMap(busy.name(), "elsewhere", "x");
+  const std::string listedAt = informer.lastResourceVersion();
+  const std::string elsewhere = client.createConfigMap(busy.name(), "elsewhere", "0");
+  REQUIRE(versionNumber(elsewhere) > versionNumber(listedAt));
 
-  REQUIRE(waitFor("a bookmark moves the informer to resourceVersion " + elsewhere, 30s,
-                  [&](std::string& seen) {
-                    const bool advanced =
-                        informer.stats().bookmarks > 0 &&
-                        versionNumber(informer.lastResourceVersion()) >= versionNumber(elsewhere);
-                    seen = informer.describeStats();
-                    return advanced;
-                  }));
+  int writes = 1;
+  REQUIRE(waitFor(
+      "a bookmark moves the informer from its list's resourceVersion " + listedAt + " to " +
+          elsewhere + " or later",
+      30s,
+      [&](std::string& seen) {
+        const kube::InformerStats stats = informer.stats();
+        // Nothing but a bookmark moves the version: the informer's namespace has no events
+        // (checked below) and it has listed once.
+        const bool advanced =
+            stats.bookmarks > 0 && stats.lists == 1 &&
+            versionNumber(informer.lastResourceVersion()) >= versionNumber(elsewhere);
+        seen = informer.describeStats() + " writes elsewhere=" + std::to_string(writes);
+        if (!advanced) {
+          client.updateConfigMap(busy.name(), "elsewhere", std::to_string(writes++));
+        }
+        return advanced;
+      },
+      500ms));
   CHECK(recorder.events().empty());
+  CHECK(informer.stats().lists == 1);
   CHECK(informer.stats().relistsAfterGone + informer.stats().relistsAfterError == 0);
 }
 
