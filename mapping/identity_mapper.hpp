@@ -40,6 +40,18 @@ inline constexpr std::string_view kSourceNamespaceAnnotation = "kube-bisync.io/s
 inline constexpr std::string_view kSourceNameAnnotation = "kube-bisync.io/source-name";
 inline constexpr std::string_view kSourceUidAnnotation = "kube-bisync.io/source-uid";
 inline constexpr std::string_view kLastSyncedAnnotation = "kube-bisync.io/last-synced";
+// On the target: the `owner: both` fields as last synced (compact JSON), the base of the next
+// three-way merge. Kept with the object so that a restart loses nothing.
+inline constexpr std::string_view kMergeBaseAnnotation = "kube-bisync.io/merge-base";
+// On the source: the outcome of the last sync that needed the user's attention (a conflict, a
+// rejected write, a fight), and "Synced" once it is resolved.
+inline constexpr std::string_view kSyncStatusAnnotation = "kube-bisync.io/sync-status";
+// On the source: this object was created by the syncer instance named in the value from an
+// object made on the target (createOnSource); deleting the target object deletes it.
+inline constexpr std::string_view kCreatedFromTargetAnnotation =
+    "kube-bisync.io/created-from-target";
+// Every key of the syncer's own metadata starts with this; such keys never travel.
+inline constexpr std::string_view kSyncerKeyPrefix = "kube-bisync.io/";
 
 // Leaves at least 11 characters of the source namespace readable in `<cluster>-<ns>` before
 // a 63-character namespace needs its hash suffix.

@@ -1,8 +1,9 @@
-// kube-bisync: the daemon's entry point. Parses flags, loads both kubeconfigs, connects to
-// both API servers and runs the Syncer until SIGTERM/SIGINT, then drains in-flight writes.
-// Exit codes: 0 after a clean shutdown, 1 on a runtime failure, 2 on bad flags or config.
-// `--validate-policies DIR` only checks policy files (0: valid, 2: problems) and connects
-// nowhere.
+// kube-bisync: the daemon's entry point. Parses flags, loads the SyncPolicies (`--policies DIR`
+// and the built-in defaults) and both kubeconfigs, connects to both API servers, checks that
+// they serve every synced resource type, and runs the Syncer until SIGTERM/SIGINT, then drains
+// in-flight writes. Exit codes: 0 after a clean shutdown, 1 on a runtime failure, 2 on bad
+// flags, config or policies. `--validate-policies DIR` only checks policy files (0: valid, 2:
+// problems) and connects nowhere.
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -11,13 +12,17 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
-#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "mapping/identity_mapper.hpp"
@@ -25,6 +30,7 @@
 #include "syncer/engine/syncer.hpp"
 #include "syncer/kube/client.hpp"
 #include "syncer/kube/kubeconfig.hpp"
+#include "syncer/startup_checks.hpp"
 #include "translators/translator.hpp"
 
 namespace {
@@ -40,6 +46,7 @@ struct Flags {
   std::string targetContext;
   std::string clusterName;
   std::string validatePolicies;
+  std::string policies;
   std::string namespaceMode = "prefix";
   std::string targetNamespace;
   std::vector<std::string> namespaces;
@@ -55,6 +62,7 @@ struct Flags {
 struct FlagOptions {
   CLI::Option* clusterName = nullptr;
   CLI::Option* validatePolicies = nullptr;
+  CLI::Option* policies = nullptr;
 };
 
 FlagOptions defineFlags(CLI::App& app, Flags& flags, const translators::Registry& registry) {
@@ -116,31 +124,44 @@ FlagOptions defineFlags(CLI::App& app, Flags& flags, const translators::Registry
              "defaults, print every problem as file:line: reason and exit (0: valid, 2: problems); "
              "connects nowhere")
           ->type_name("DIR");
+  options.policies =
+      app.add_option("--policies", flags.policies,
+                     "sync with the SyncPolicy files (*.yaml, *.yml) in this directory; kinds "
+                     "without a file use their built-in policy. Any problem: printed as "
+                     "file:line: reason, exit 2")
+          ->type_name("DIR");
   return options;
+}
+
+// Policy problems on stderr, one line each, as `file:line: reason`.
+void printProblems(const std::vector<policies::PolicyProblem>& problems) {
+  for (const policies::PolicyProblem& problem : problems) {
+    std::fprintf(stderr, "%s\n", problem.describe().c_str());
+  }
 }
 
 // --validate-policies: the directory, the defaults it does not override, and a translator
 // for every kind.
 int validatePolicies(const std::string& dir, const translators::Registry& registry) {
-  policies::LoadedPolicies loaded = policies::withDefaults(policies::loadPolicyDirectory(dir));
-  std::vector<policies::PolicyProblem> problems = std::move(loaded.problems);
-  for (policies::PolicyProblem& problem : policies::checkKinds(loaded.policies, registry.kinds())) {
-    problems.push_back(std::move(problem));
-  }
-  std::stable_sort(problems.begin(), problems.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.file, a.line) < std::tie(b.file, b.line);
-  });
-  for (const policies::PolicyProblem& problem : problems) {
-    std::fprintf(stderr, "%s\n", problem.describe().c_str());
-  }
-  if (!problems.empty()) return 2;
-  std::string list;
-  for (const policies::SyncPolicy& policy : loaded.policies) {
-    list += (list.empty() ? "" : ", ") + policies::describeResource(policy.resource) + " from " +
-            policy.file;
-  }
-  std::printf("policies ok: %zu resource types (%s)\n", loaded.policies.size(), list.c_str());
+  const policies::LoadedPolicies loaded = startup::loadPolicies(dir, registry.kinds());
+  printProblems(loaded.problems);
+  if (!loaded.problems.empty()) return 2;
+  std::printf("policies ok: %zu resource types (%s)\n", loaded.policies.size(),
+              startup::describeSources(loaded.policies).c_str());
   return 0;
+}
+
+// The kinds of the resources named by --resources (checked against the registry by CLI11).
+std::vector<kube::GroupVersionKind> syncedKinds(const translators::Registry& registry,
+                                                const std::vector<std::string>& resources) {
+  std::vector<kube::GroupVersionKind> kinds;
+  for (const std::string& name : resources) {
+    if (const translators::Translator* translator = registry.findByResource(name)) {
+      const kube::ResourceInfo& resource = translator->resource();
+      kinds.push_back({resource.group, resource.version, resource.kind});
+    }
+  }
+  return kinds;
 }
 
 Result<kube::RestConfig> loadSide(const std::string& path, const std::string& context) {
@@ -150,14 +171,105 @@ Result<kube::RestConfig> loadSide(const std::string& path, const std::string& co
   return kube::loadRestConfig(options);
 }
 
-asio::awaitable<void> checkReachable(kube::Client& client, std::string side) {
-  Result<kube::Json> version = co_await client.getPath("/version");
-  if (!version) {
-    spdlog::error("{} API server is not reachable yet: {}", side, version.error().describe());
+// What runs on the loop: both clients, and the Syncer once the start-up checks have passed.
+struct Daemon {
+  Daemon(asio::io_context& loop, kube::Client& sourceClient, kube::Client& targetClient,
+         const translators::Registry& translators, mapping::IdentityMapper identityMapper,
+         engine::SyncerOptions syncerOptions)
+      : io(loop),
+        source(sourceClient),
+        target(targetClient),
+        registry(translators),
+        mapper(std::move(identityMapper)),
+        options(std::move(syncerOptions)) {}
+
+  asio::io_context& io;
+  kube::Client& source;
+  kube::Client& target;
+  const translators::Registry& registry;
+  std::optional<mapping::IdentityMapper> mapper;  // moved into the Syncer
+  engine::SyncerOptions options;
+  std::optional<engine::Syncer> syncer;
+  int exitCode = 0;
+};
+
+// A server that cannot be reached at start-up is waited for, as the informers would wait for
+// it: each failure is logged and the request is made again, 1 s later, doubling up to 30 s.
+class StartUpBackoff {
+ public:
+  explicit StartUpBackoff(asio::io_context& io) : timer_(io) {}
+
+  asio::awaitable<void> wait(const std::string& side, const kube::Error& error) {
+    spdlog::error("{} API server is not reachable yet: {} (asking again in {} s)", side,
+                  error.describe(), delay_.count());
+    timer_.expires_after(delay_);
+    co_await timer_.async_wait(asio::use_awaitable);
+    delay_ = std::min(delay_ * 2, std::chrono::seconds(30));
+  }
+
+ private:
+  asio::steady_timer timer_;
+  std::chrono::seconds delay_{1};
+};
+
+asio::awaitable<void> waitReachable(kube::Client& client, const std::string& side) {
+  StartUpBackoff backoff(client.ioContext());
+  const std::string path = "/version";
+  for (;;) {
+    Result<kube::Json> version = co_await client.getPath(path);
+    if (version) {
+      spdlog::info("{} API server {} is Kubernetes {}", side, client.server(),
+                   kube::stringMember(*version, "gitVersion"));
+      co_return;
+    }
+    co_await backoff.wait(side, version.error());
+  }
+}
+
+// Whether the server serves `kind`, by discovery. Only a NotFound answer means it does not;
+// any other failure is a connection problem, not an answer, and the question is asked again.
+asio::awaitable<bool> serves(kube::Client& client, const std::string& side,
+                             const kube::GroupVersionKind& kind) {
+  StartUpBackoff backoff(client.ioContext());
+  for (;;) {
+    Result<kube::ResourceInfo> found = co_await client.discover(kind);
+    if (found) co_return true;
+    if (found.error().isNotFound()) co_return false;
+    co_await backoff.wait(side, found.error());
+  }
+}
+
+// Waits for both servers, checks that both serve the resource type of every synced
+// resource's policy, then starts the Syncer. Unserved types: each printed as a policy problem,
+// exit code 2.
+asio::awaitable<void> startUp(Daemon& daemon) {
+  const std::string source = "source";
+  const std::string target = "target";
+  co_await waitReachable(daemon.source, source);
+  co_await waitReachable(daemon.target, target);
+
+  const std::vector<const policies::SyncPolicy*> checked = startup::policiesOf(
+      daemon.options.policies, syncedKinds(daemon.registry, daemon.options.resources));
+  std::vector<startup::ResourceDiscovery> discoveries;
+  for (const policies::SyncPolicy* policy : checked) {
+    startup::ResourceDiscovery discovery;
+    discovery.policy = policy;
+    discovery.servedBySource = co_await serves(daemon.source, source, policy->resource);
+    discovery.servedByTarget = co_await serves(daemon.target, target, policy->resource);
+    discoveries.push_back(discovery);
+  }
+  const std::vector<policies::PolicyProblem> problems =
+      startup::unservedResources(discoveries, {daemon.source.server(), daemon.target.server()});
+  if (!problems.empty()) {
+    printProblems(problems);
+    daemon.exitCode = 2;
+    daemon.io.stop();
     co_return;
   }
-  spdlog::info("{} API server {} is Kubernetes {}", side, client.server(),
-               kube::stringMember(*version, "gitVersion"));
+
+  daemon.syncer.emplace(daemon.source, daemon.target, daemon.registry, std::move(*daemon.mapper),
+                        std::move(daemon.options));
+  daemon.syncer->start();
 }
 
 asio::awaitable<void> shutDown(engine::Syncer& syncer, asio::io_context& io) {
@@ -210,6 +322,15 @@ int main(int argc, char** argv) {
     return fail(error.describe());
   }
 
+  // Before anything connects: a policy problem stops start-up with every problem listed.
+  policies::LoadedPolicies loaded = startup::loadPolicies(
+      flagOptions.policies->count() > 0 ? std::optional(flags.policies) : std::nullopt,
+      registry.kinds());
+  if (!loaded.problems.empty()) {
+    printProblems(loaded.problems);
+    return 2;
+  }
+
   Result<kube::RestConfig> sourceConfig = loadSide(flags.sourceKubeconfig, flags.sourceContext);
   if (!sourceConfig) return fail("source: " + sourceConfig.error().describe());
   Result<kube::RestConfig> targetConfig = loadSide(flags.targetKubeconfig, flags.targetContext);
@@ -220,7 +341,10 @@ int main(int argc, char** argv) {
   options.resources = flags.resources;
   options.workers = flags.workers;
   options.logWrites = flags.verbosity >= 2;
+  spdlog::info("policies: {}", startup::describeSources(loaded.policies));
+  options.policies = std::move(loaded.policies);
 
+  int exitCode = 0;
   curl_global_init(CURL_GLOBAL_DEFAULT);
   {
     asio::io_context io;
@@ -249,19 +373,27 @@ int main(int argc, char** argv) {
                  flags.clusterName, flags.namespaceMode,
                  flags.targetNamespace.empty() ? "" : ", into " + flags.targetNamespace);
 
-    engine::Syncer syncer(source, target, registry, std::move(*mapper), options);
-    asio::co_spawn(io, checkReachable(source, "source"), asio::detached);
-    asio::co_spawn(io, checkReachable(target, "target"), asio::detached);
-    syncer.start();
+    Daemon daemon(io, source, target, registry, std::move(*mapper), std::move(options));
+    // An exception here is a bug (the Syncer refusing options the CLI checked): let it out.
+    asio::co_spawn(io, startUp(daemon), [](const std::exception_ptr& error) {
+      if (error) std::rethrow_exception(error);
+    });
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {
       if (ec) return;
+      if (!daemon.syncer) {
+        // Still waiting for a server: there is nothing to drain.
+        spdlog::info("received signal {} during start-up: exiting", signal);
+        io.stop();
+        return;
+      }
       spdlog::info("received signal {}: finishing in-flight writes", signal);
-      asio::co_spawn(io, shutDown(syncer, io), asio::detached);
+      asio::co_spawn(io, shutDown(*daemon.syncer, io), asio::detached);
     });
     io.run();
+    exitCode = daemon.exitCode;
   }
   curl_global_cleanup();
-  return 0;
+  return exitCode;
 }

@@ -37,28 +37,4 @@ bool matchesDesired(const JsonValue& actual, const JsonValue& desired,
          containsMetadata(actual, desired, "annotations");
 }
 
-std::optional<std::string> foreignKeysRemovalPatch(const JsonValue& actual,
-                                                   const JsonValue& desired,
-                                                   const std::vector<std::string>& contentFields) {
-  kube::Json patch(rapidjson::kObjectType);
-  auto& allocator = patch.GetAllocator();
-  for (const std::string& field : contentFields) {
-    const JsonValue* have = kube::member(actual, field);
-    if (have == nullptr || !have->IsObject()) continue;
-    const JsonValue* wanted = kube::member(desired, field);
-    JsonValue removals(rapidjson::kObjectType);
-    for (const auto& entry : have->GetObject()) {
-      const std::string_view key = kube::stringView(entry.name);
-      if (wanted != nullptr && kube::member(*wanted, key) != nullptr) continue;
-      removals.AddMember(JsonValue(entry.name, allocator), JsonValue(rapidjson::kNullType),
-                         allocator);
-    }
-    if (removals.MemberCount() > 0) {
-      patch.AddMember(JsonValue(field.c_str(), allocator), removals, allocator);
-    }
-  }
-  if (patch.MemberCount() == 0) return std::nullopt;
-  return kube::toJson(patch);
-}
-
 }  // namespace bisync::engine

@@ -9,7 +9,6 @@
 //     Other labels and annotations (added by other controllers on the target) are theirs.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,12 +18,5 @@ namespace bisync::engine {
 
 bool matchesDesired(const kube::JsonValue& actual, const kube::JsonValue& desired,
                     const std::vector<std::string>& contentFields);
-
-// A JSON merge patch that removes what server-side apply cannot: keys of map-valued content
-// fields (data, binaryData) present on the target but not desired, which another field
-// manager owns. nullopt when there is nothing to remove.
-std::optional<std::string> foreignKeysRemovalPatch(const kube::JsonValue& actual,
-                                                   const kube::JsonValue& desired,
-                                                   const std::vector<std::string>& contentFields);
 
 }  // namespace bisync::engine

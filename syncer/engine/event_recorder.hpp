@@ -21,6 +21,13 @@ enum class EventType { Normal, Warning };
 // Event reasons the engine records.
 inline constexpr std::string_view kReasonNameClash = "NameClash";
 inline constexpr std::string_view kReasonSyncFailed = "SyncFailed";
+// Both sides changed an `owner: both` field, or the syncer took a field over from another
+// field manager.
+inline constexpr std::string_view kReasonSyncConflict = "SyncConflict";
+// A write was refused (by the API server, or by the policy: a field left to another manager).
+inline constexpr std::string_view kReasonSyncRejected = "SyncRejected";
+// Someone keeps rewriting a field the syncer restores: it backs off.
+inline constexpr std::string_view kReasonSyncFight = "SyncFight";
 
 class EventRecorder {
  public:

@@ -8,8 +8,10 @@
 #include <optional>
 #include <vector>
 
+#include "policies/sync_plan.hpp"
 #include "syncer/engine/drift.hpp"
 #include "syncer/engine/internal/sync_state.hpp"
+#include "syncer/engine/managed_fields.hpp"
 
 namespace bisync::engine::internal {
 
@@ -18,6 +20,10 @@ namespace {
 namespace asio = boost::asio;
 using kube::Json;
 using kube::JsonValue;
+
+// A pending write whose event has not come within this long is forgotten (a lost event, say
+// across a relist that skipped it), so that the key is never stalled.
+constexpr auto kPendingWriteExpiry = std::chrono::seconds(30);
 
 bool isTerminating(const JsonValue& object) {
   return kube::at(object, "/metadata/deletionTimestamp") != nullptr ||
@@ -99,25 +105,221 @@ asio::awaitable<Outcome> deleteTarget(SyncState& state, ResourceSync& sync,
   co_return Outcome::Done;
 }
 
+// True while our last write of the object cached under `key` has not reached the cache: a
+// reconcile now would merge against data older than what we wrote. The write's own watch event
+// re-queues the key.
+bool waitsForOwnWrite(std::unordered_map<std::string, PendingWrite>& pending,
+                      const std::string& key, const kube::CachedObjectPtr& cached) {
+  const auto it = pending.find(key);
+  if (it == pending.end()) return false;
+  const bool seen = cached && versionAtLeast(cached->resourceVersion, it->second.resourceVersion);
+  if (seen || std::chrono::steady_clock::now() - it->second.at > kPendingWriteExpiry) {
+    pending.erase(it);
+    return false;
+  }
+  it->second.deferred = true;
+  return true;
+}
+
+// Does the policy select this source object (namespace filter, label selector)?
+bool policySelects(const policies::SyncPolicy& policy, const JsonValue& source) {
+  if (!policy.namespaces.selects(std::string(kube::namespaceOf(source)))) return false;
+  for (const auto& [label, value] : policy.matchLabels) {
+    if (metadataEntry(source, "labels", label) != value) return false;
+  }
+  return true;
+}
+
+// Deep-copies every member of `fields` into `object`, merging objects.
+void overlay(JsonValue& object, const JsonValue& fields, kube::Json::AllocatorType& allocator) {
+  for (const auto& field : fields.GetObject()) {
+    auto existing = object.FindMember(field.name);
+    if (existing == object.MemberEnd()) {
+      object.AddMember(JsonValue(field.name, allocator), JsonValue(field.value, allocator),
+                       allocator);
+    } else if (existing->value.IsObject() && field.value.IsObject()) {
+      overlay(existing->value, field.value, allocator);
+    } else {
+      existing->value.CopyFrom(field.value, allocator);
+    }
+  }
+}
+
+// apiVersion, kind, metadata.name/namespace (and resourceVersion as a precondition when given)
+// of `object`: the start of an apply configuration.
+Json skeletonOf(const JsonValue& object, std::string_view ns, std::string_view name,
+                std::string_view resourceVersion) {
+  Json out(rapidjson::kObjectType);
+  auto& allocator = out.GetAllocator();
+  out.AddMember("apiVersion",
+                kube::stringValue(kube::stringMember(object, "apiVersion"), allocator), allocator);
+  out.AddMember("kind", kube::stringValue(kube::stringMember(object, "kind"), allocator),
+                allocator);
+  JsonValue metadata(rapidjson::kObjectType);
+  metadata.AddMember("name", kube::stringValue(name, allocator), allocator);
+  if (!ns.empty()) metadata.AddMember("namespace", kube::stringValue(ns, allocator), allocator);
+  if (!resourceVersion.empty()) {
+    metadata.AddMember("resourceVersion", kube::stringValue(resourceVersion, allocator), allocator);
+  }
+  out.AddMember("metadata", metadata, allocator);
+  return out;
+}
+
+std::string quoted(const std::optional<std::string>& value) {
+  return value ? *value : std::string("(absent)");
+}
+
+std::string managersText(const std::vector<std::string>& managers) {
+  if (managers.empty()) return "an unknown writer";
+  std::string text;
+  for (const std::string& manager : managers) text += (text.empty() ? "" : ", ") + manager;
+  return text;
+}
+
+// The Event and log text of one conflict of the merge.
+std::string describeConflict(const SyncState& state, const policies::FieldConflict& conflict,
+                             const JsonValue& source, const JsonValue& target) {
+  const auto field = policies::splitPointer(conflict.path);
+  const std::vector<std::string> none;
+  const auto& segments = field ? *field : none;
+  const std::string& ours = state.options.fieldManager;
+  std::string text = "both sides changed " + conflict.path + " (rule " + conflict.rule +
+                     "): source " + quoted(conflict.sourceValue) + " set by " +
+                     managersText(fieldManagers(source, segments, ours)) + ", target " +
+                     quoted(conflict.targetValue) + " set by " +
+                     managersText(fieldManagers(target, segments, ours)) + ", last synced " +
+                     quoted(conflict.baseValue) + "; onConflict " +
+                     std::string(policies::toString(conflict.strategy));
+  switch (conflict.winner) {
+    case policies::Winner::Source: return text + ": the source's value goes to both sides";
+    case policies::Winner::Target: return text + ": the target's value goes to both sides";
+    case policies::Winner::None: break;
+  }
+  return text + ": neither side is changed until one of them changes again";
+}
+
+// Fight detection: `rewritten` says whether this reconcile restores what someone else changed
+// since our last identical write. True when the key must be left alone for now (it is then
+// re-queued for when its backoff ends).
+asio::awaitable<bool> holdForFight(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                   const JsonValue& source, bool rewritten,
+                                   const std::string& what) {
+  const auto now = std::chrono::steady_clock::now();
+  const std::string sourceKey = kube::objectKey(key.ns, key.name);
+  auto it = sync.fights.find(sourceKey);
+  if (it != sync.fights.end() && now < it->second.backoffUntil) {
+    state.queue.addAfter(key.str(), it->second.backoffUntil - now);
+    co_return true;
+  }
+  if (!rewritten) co_return false;
+  FightState& fight = sync.fights[sourceKey];
+  const auto window = state.options.fightWindow;
+  while (!fight.rewrites.empty() && now - fight.rewrites.front() > window) {
+    fight.rewrites.pop_front();
+  }
+  fight.rewrites.push_back(now);
+  // Right after a backoff one more rewrite continues the fight; otherwise it takes more than
+  // fightThreshold within the window to start one.
+  const bool continuing = fight.level > 0 && now - fight.backoffUntil < window;
+  if (!continuing && fight.level > 0) fight.level = 0;
+  if (!continuing && static_cast<int>(fight.rewrites.size()) <= state.options.fightThreshold) {
+    co_return false;
+  }
+  ++fight.level;
+  auto delay = state.options.fightBackoff;
+  for (int i = 1; i < fight.level && delay < state.options.fightBackoffMax; ++i) delay *= 2;
+  delay = std::min(delay, state.options.fightBackoffMax);
+  fight.backoffUntil = now + delay;
+  const std::size_t count = fight.rewrites.size();
+  fight.rewrites.clear();
+  ++state.stats.fights;
+  const std::string message =
+      what + " was rewritten " + std::to_string(count) +
+      " time(s) since kube-bisync restored it (" +
+      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(window).count()) +
+      " s window, fight " + std::to_string(fight.level) + "); not restoring it for " +
+      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count()) + " ms";
+  co_await report(state, sync, source, kReasonSyncFight, message);
+  co_await setSyncStatus(state, sync, source, kStatusFight, message);
+  state.queue.addAfter(key.str(), delay);
+  co_return true;
+}
+
+// createOnSource: the object made on the target (`target`, not ours) becomes the source object
+// `key`, marked with its origin so that it never comes back down as a new object.
+asio::awaitable<Outcome> createOnSource(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                        const JsonValue& target) {
+  const Json view = syncView(target);
+  Json fields = policies::projection(view, policies::Owner::Source, *sync.ownership);
+  for (const policies::Owner owner : {policies::Owner::Target, policies::Owner::Both}) {
+    fields = policies::withProjection(fields, owner, view, *sync.ownership);
+  }
+  Json body = skeletonOf(target, key.ns, key.name, "");
+  overlay(body, fields, body.GetAllocator());
+  const mapping::Metadata marker{
+      {std::string(mapping::kCreatedFromTargetAnnotation), state.mapper.config().clusterName}};
+  if (auto marked = mapping::mergeMetadata(body, body.GetAllocator(), "annotations", marker);
+      !marked) {
+    co_return fail(state, key, marked.error().describe());
+  }
+  kube::WriteOptions options;
+  options.fieldManager = state.options.fieldManager;
+  const kube::Result<Json> created =
+      co_await state.sourceClient.create(sync.translator->resource(), key.ns, body, options);
+  if (!created) {
+    co_return fail(state, key, "create on the source: " + created.error().describe());
+  }
+  ++state.stats.sourceWrites;
+  // Its event must still be reconciled: that reconcile adopts the target object.
+  const std::string sourceKey = kube::objectKey(key.ns, key.name);
+  recordPendingWrite(sync.pendingSourceWrites, sourceKey, kube::resourceVersionOf(*created));
+  sync.pendingSourceWrites[sourceKey].deferred = true;
+  logWrite(state, "created " + sync.name() + " " + kube::objectKey(key.ns, key.name) +
+                      " on the source from target " + kube::objectKey(target));
+  co_return Outcome::Done;
+}
+
+// The source object came from the target (createOnSource) and its target object is gone.
+asio::awaitable<Outcome> deleteSource(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                      const kube::CachedObjectPtr& cached) {
+  kube::DeleteOptions options;
+  options.uid = cached->uid;
+  const kube::Result<void> removed =
+      co_await state.sourceClient.remove(sync.translator->resource(), key.ns, key.name, options);
+  if (!removed && !removed.error().isNotFound()) {
+    co_return fail(state, key, "delete on the source: " + removed.error().describe());
+  }
+  ++state.stats.sourceWrites;
+  logWrite(state, "deleted " + sync.name() + " " + cached->key +
+                      " on the source (made on the target, whose object is gone)");
+  co_return Outcome::Done;
+}
+
 asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, const SyncKey& key) {
   const translators::Translator& translator = *sync.translator;
   const kube::ResourceInfo& resource = translator.resource();
+  const policies::SyncPolicy& policy = sync.policy;
   const std::string sourceKey = kube::objectKey(key.ns, key.name);
+  const mapping::TargetKey target =
+      state.mapper.toTarget(mapping::SourceKey{key.ns, key.name}, translator.nameLimit());
+  const std::string targetKey = kube::objectKey(target.ns, target.name);
+
+  const kube::CachedObjectPtr sourceCached = sync.sourceObject(key.ns, key.name);
+  const kube::CachedObjectPtr targetCached = sync.target->store().get(targetKey);
+  if (waitsForOwnWrite(sync.pendingSourceWrites, sourceKey, sourceCached) ||
+      waitsForOwnWrite(sync.pendingWrites, targetKey, targetCached)) {
+    co_return Outcome::Done;
+  }
 
   // A source namespace being deleted takes its objects with it: do not copy them any more.
   // One the namespace cache has not seen yet (it lags the object's informer) is waited for.
   const kube::CachedObjectPtr sourceNamespace = state.sourceNamespaces->store().get(key.ns);
   const bool namespaceGoing = sourceNamespace && isTerminating(sourceNamespace->parse());
   std::optional<Json> source;
-  if (state.options.namespaces.selects(key.ns) && !namespaceGoing) {
-    if (const kube::CachedObjectPtr cached = sync.sourceObject(key.ns, key.name)) {
-      source = cached->parse();
-      if (!translator.shouldSync(*source)) source.reset();
-    }
+  if (state.options.namespaces.selects(key.ns) && !namespaceGoing && sourceCached) {
+    source = sourceCached->parse();
+    if (!translator.shouldSync(*source) || !policySelects(policy, *source)) source.reset();
   }
-  const mapping::TargetKey target =
-      state.mapper.toTarget(mapping::SourceKey{key.ns, key.name}, translator.nameLimit());
-  const std::string targetKey = kube::objectKey(target.ns, target.name);
 
   // Our target objects of this source that should not exist (any, once the source is gone;
   // ones at another name, after a mapping change).
@@ -133,7 +335,19 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
       }
     }
   }
-  if (!source || outcome == Outcome::Retry) co_return outcome;
+  if (outcome == Outcome::Retry) co_return outcome;
+  if (!source) {
+    // An object made on the target flows up when the policy says so.
+    const bool upward = policy.createOnSource && policy.direction != policies::Direction::Down;
+    if (!upward || !targetCached || sourceCached || !sourceNamespace || namespaceGoing ||
+        !state.options.namespaces.selects(key.ns) ||
+        targetNamespaceState(state, target.ns) != NamespaceState::Usable) {
+      co_return outcome;
+    }
+    const Json made = targetCached->parse();
+    if (state.mapper.originOf(made) || isTerminating(made)) co_return outcome;
+    co_return co_await createOnSource(state, sync, key, made);
+  }
   if (!sourceNamespace) {
     state.park(target.ns, key);  // released when the namespace key creates the target one
     co_return Outcome::Parked;
@@ -153,6 +367,52 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
       co_return Outcome::Done;
   }
 
+  const bool madeOnTarget =
+      policy.createOnSource &&
+      metadataEntry(*source, "annotations", mapping::kCreatedFromTargetAnnotation) ==
+          state.mapper.config().clusterName;
+  // The target object, if any. An object of someone else's is left alone (a clash), except the
+  // one a source made from it (createOnSource) came from: that one is adopted.
+  std::optional<Json> actual;
+  std::string cachedVersion;
+  if (targetCached) {
+    actual = targetCached->parse();
+    cachedVersion = targetCached->resourceVersion;
+  } else if (!sync.targetCachesAll) {
+    // Our cache holds only objects labelled as ours: look before writing, so that an object
+    // someone else created under this name is never taken over.
+    ++state.stats.lookups;
+    kube::Result<Json> existing = co_await state.targetClient.get(resource, target.ns, target.name);
+    if (existing) {
+      cachedVersion = std::string(kube::resourceVersionOf(*existing));
+      actual = std::move(*existing);
+    } else if (!existing.error().isNotFound()) {
+      co_return fail(state, key, "get " + targetKey + ": " + existing.error().describe());
+    }
+  }
+  if (actual) {
+    const auto origin = state.mapper.originOf(*actual);
+    if (origin && (origin->ns != key.ns || origin->name != key.name)) {
+      const std::string message = "target " + sync.name() + " " + targetKey +
+                                  " already holds the copy of " + origin->ns + "/" + origin->name;
+      co_return co_await reportClash(state, resource, key, *source, message);
+    }
+    if (!origin && !(madeOnTarget && !isTerminating(*actual))) {
+      const std::string owner(metadataEntry(*actual, "labels", mapping::kManagedByLabel));
+      const std::string message = "target " + sync.name() + " " + targetKey +
+                                  " exists and is not managed by " +
+                                  state.mapper.config().clusterName +
+                                  (owner.empty() ? std::string(" (no kube-bisync origin metadata)")
+                                                 : " (managed by " + owner + ")") +
+                                  "; leaving it untouched";
+      co_return co_await reportClash(state, resource, key, *source, message);
+    }
+  } else if (madeOnTarget) {
+    co_return co_await deleteSource(state, sync, key, sourceCached);  // deleted on the target
+  } else if (policy.direction == policies::Direction::Up) {
+    co_return Outcome::Done;  // objects are created downward only with down or bidirectional
+  }
+
   kube::Result<Json> translated = translator.toTarget(*source, state.mapper);
   if (!translated) {
     // Retrying cannot help; a change of the source re-queues the key.
@@ -162,95 +422,132 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
     co_await state.recorder.record(resource, *source, EventType::Warning, reason, message);
     co_return Outcome::Done;
   }
-  Json& desired = *translated;
-  const std::string hash = mapping::contentHash(desired);
-  if (auto stamped = mapping::setLastSynced(desired, desired.GetAllocator(), hash); !stamped) {
+  if (policy.limits.maxObjectBytes &&
+      static_cast<std::int64_t>(sourceCached->json.size()) > *policy.limits.maxObjectBytes) {
+    const std::string message = "not synced: " + std::to_string(sourceCached->json.size()) +
+                                " bytes is more than the policy's maxObjectBytes " +
+                                std::to_string(*policy.limits.maxObjectBytes);
+    co_await report(state, sync, *source, kReasonSyncRejected, message);
+    co_await setSyncStatus(state, sync, *source, kStatusRejected, message);
+    co_return Outcome::Done;
+  }
+
+  // The policy's plan: what each side should hold of the fields the syncer writes there.
+  const Json sourceView = syncView(*source);
+  const Json targetView = actual ? syncView(*actual) : Json(rapidjson::kObjectType);
+  std::optional<Json> base;
+  if (sync.sharedFields && actual) {
+    const std::string_view stored =
+        metadataEntry(*actual, "annotations", mapping::kMergeBaseAnnotation);
+    if (kube::Result<Json> parsed = kube::parseJson(stored, "merge-base");
+        parsed && parsed->IsObject()) {
+      base = std::move(*parsed);
+    }
+  }
+  const std::string& ours = state.options.fieldManager;
+  const JsonValue& sourceObject = *source;
+  const JsonValue* targetObject = actual ? &*actual : nullptr;
+  const policies::WriteTimeFn writeTime =
+      [&](policies::Side side, const std::vector<std::string>& field) -> std::optional<WriteTime> {
+    if (side == policies::Side::Source) return fieldWriteTime(sourceObject, field, ours);
+    if (targetObject == nullptr) return std::nullopt;
+    return fieldWriteTime(*targetObject, field, ours);
+  };
+  const policies::SyncPlan plan = policies::planSync(
+      sourceView, targetView, base ? &*base : nullptr, *sync.ownership, writeTime);
+  std::vector<std::string> contested;
+  for (const policies::FieldConflict& conflict : plan.conflicts) contested.push_back(conflict.path);
+  std::string statusResult(kStatusSynced);
+  std::string statusMessage;
+  if (actual) {
+    for (const policies::FieldConflict& conflict : plan.conflicts) {
+      ++state.stats.conflicts;
+      std::string message = describeConflict(state, conflict, *source, *actual);
+      co_await report(state, sync, *source, kReasonSyncConflict, message);
+      statusResult = kStatusConflict;
+      statusMessage = std::move(message);
+    }
+  }
+
+  // The source first: the target write stores the new merge base, and a base that runs ahead
+  // of the source would turn the source's old value into a change after a crash.
+  WriteReport writeReport;
+  if (actual && plan.sourceDiffers) {
+    const Json sourceHas =
+        policies::writtenFields(sourceView, policies::Side::Source, *sync.ownership);
+    SideWrite write{policies::Side::Source,
+                    key.ns,
+                    key.name,
+                    skeletonOf(*translated, key.ns, key.name, sourceCached->resourceVersion),
+                    &sourceHas,
+                    &plan.forSource,
+                    contested};
+    overlay(write.body, plan.forSource, write.body.GetAllocator());
+    const kube::Result<Json> written =
+        co_await applyFields(state, sync, *source, write, writeReport);
+    if (!written) {
+      co_return fail(state, key, "apply on the source: " + written.error().describe());
+    }
+    logWrite(state, "applied " + sync.name() + " " + targetKey + " -> source " + sourceKey);
+  }
+
+  // The target: the skeleton, the plan's fields, the origin metadata, the merge base, and the
+  // last-synced hash of all of it.
+  Json desired = skeletonOf(*translated, target.ns, target.name, cachedVersion);
+  auto& allocator = desired.GetAllocator();
+  overlay(desired, plan.forTarget, allocator);
+  if (auto stamped =
+          state.mapper.stampOrigin(desired, allocator, {key.ns, key.name}, kube::uidOf(*source));
+      !stamped) {
     co_return fail(state, key, stamped.error().describe());
   }
-  const std::vector<std::string>& fields = translator.contentFields();
-
-  bool force = true;  // take back fields other managers changed (drift)
-  std::string cachedVersion;
-  if (const kube::CachedObjectPtr cached = sync.target->store().get(targetKey)) {
-    const Json actual = cached->parse();
-    cachedVersion = cached->resourceVersion;
-    const auto origin = state.mapper.originOf(actual);
-    if (origin && (origin->ns != key.ns || origin->name != key.name)) {
-      const std::string message = "target " + sync.name() + " " + targetKey +
-                                  " already holds the copy of " + origin->ns + "/" + origin->name;
-      co_return co_await reportClash(state, resource, key, *source, message);
-    }
-    // A write of ours that the watch has not brought back yet: the cache is behind, not wrong.
-    if (auto pending = sync.pendingWrites.find(targetKey);
-        pending != sync.pendingWrites.end() && pending->second.hash == hash) {
-      ++state.stats.unchanged;
-      co_return Outcome::Done;
-    }
-    if (mapping::lastSyncedOf(actual) == hash && matchesDesired(actual, desired, fields)) {
-      ++state.stats.unchanged;
-      co_return Outcome::Done;
-    }
+  if (sync.sharedFields) {
+    const mapping::Metadata baseEntry{
+        {std::string(mapping::kMergeBaseAnnotation), mapping::canonicalJson(plan.base)}};
+    (void)mapping::mergeMetadata(desired, allocator, "annotations", baseEntry);
+  }
+  // The hash leaves the resourceVersion out: it names content, not a version.
+  desired["metadata"].RemoveMember("resourceVersion");
+  const std::string hash = mapping::contentHash(desired);
+  if (!cachedVersion.empty()) {
+    desired["metadata"].AddMember("resourceVersion", kube::stringValue(cachedVersion, allocator),
+                                  allocator);
+  }
+  if (auto stamped = mapping::setLastSynced(desired, allocator, hash); !stamped) {
+    co_return fail(state, key, stamped.error().describe());
+  }
+  const bool upToDate = actual && !plan.targetDiffers && matchesDesired(*actual, desired, {});
+  // Our last write was exactly this, yet the target differs: someone else changed it since.
+  const bool rewritten = actual && !upToDate && mapping::lastSyncedOf(*actual) == hash;
+  if (co_await holdForFight(state, sync, key, *source, rewritten,
+                            "the target " + sync.name() + " " + targetKey)) {
+    co_return Outcome::Done;
+  }
+  if (upToDate) {
+    ++state.stats.unchanged;
   } else {
-    // Our cache holds only objects labelled as ours: look before writing, so that an object
-    // someone else created under this name is never taken over.
-    ++state.stats.lookups;
-    const kube::Result<Json> existing =
-        co_await state.targetClient.get(resource, target.ns, target.name);
-    if (existing) {
-      const auto origin = state.mapper.originOf(*existing);
-      if (!origin || origin->ns != key.ns || origin->name != key.name) {
-        const std::string owner(metadataEntry(*existing, "labels", mapping::kManagedByLabel));
-        const std::string message =
-            "target " + sync.name() + " " + targetKey + " exists and is not managed by " +
-            state.mapper.config().clusterName +
-            (owner.empty() ? std::string(" (no kube-bisync origin metadata)")
-                           : " (managed by " + owner + ")") +
-            "; leaving it untouched";
-        co_return co_await reportClash(state, resource, key, *source, message);
+    const Json targetHas =
+        policies::writtenFields(targetView, policies::Side::Target, *sync.ownership);
+    SideWrite write{policies::Side::Target, target.ns, target.name, std::move(desired), &targetHas,
+                    &plan.forTarget,        contested};
+    const kube::Result<Json> written =
+        co_await applyFields(state, sync, *source, write, writeReport);
+    if (!written) {
+      const kube::Error& error = written.error();
+      if (isRejection(error)) {
+        const std::string message = "the target rejected " + targetKey + ": " + error.message;
+        co_await report(state, sync, *source, kReasonSyncRejected, message);
+        co_await setSyncStatus(state, sync, *source, kStatusRejected, message);
       }
-    } else if (existing.error().isNotFound()) {
-      force = false;  // creating: a conflict means someone created it since the GET
-    } else {
-      co_return fail(state, key, "get " + targetKey + ": " + existing.error().describe());
+      co_return fail(state, key, "apply " + targetKey + ": " + error.describe());
     }
+    logWrite(state, "applied " + sync.name() + " " + sourceKey + " -> " + targetKey);
   }
-
-  kube::ApplyOptions applyOptions;
-  applyOptions.fieldManager = state.options.fieldManager;
-  applyOptions.force = force;
-  kube::Result<Json> applied =
-      co_await state.targetClient.apply(resource, target.ns, target.name, desired, applyOptions);
-  if (!applied) {
-    const kube::Error& error = applied.error();
-    const std::string message = error.describe();
-    if (isRejection(error)) {
-      const std::string_view reason = kReasonSyncFailed;
-      const std::string eventMessage = "the target rejected " + targetKey + ": " + error.message;
-      co_await state.recorder.record(resource, *source, EventType::Warning, reason, eventMessage);
-    }
-    co_return fail(state, key, "apply " + targetKey + ": " + message);
+  if (!writeReport.result.empty() && statusResult == kStatusSynced) {
+    statusResult = writeReport.result;
+    statusMessage = writeReport.message;
   }
-  ++state.stats.applies;
-  logWrite(state, "applied " + sync.name() + " " + sourceKey + " -> " + targetKey);
-
-  // Keys another manager added to a map the source owns survive an apply: remove them.
-  if (!matchesDesired(*applied, desired, fields)) {
-    if (const auto patch = foreignKeysRemovalPatch(*applied, desired, fields)) {
-      kube::PatchOptions patchOptions;
-      patchOptions.fieldManager = state.options.fieldManager;
-      kube::Result<Json> patched = co_await state.targetClient.patch(
-          resource, target.ns, target.name, kube::PatchType::Merge, *patch, patchOptions);
-      if (!patched) {
-        co_return fail(state, key, "patch " + targetKey + ": " + patched.error().describe());
-      }
-      ++state.stats.patches;
-      logWrite(state, "removed foreign keys from " + sync.name() + " " + targetKey);
-      applied = std::move(patched);
-    }
-  }
-  // An apply that changed nothing keeps the resourceVersion and sends no watch event.
-  const std::string written(kube::resourceVersionOf(*applied));
-  if (written != cachedVersion) sync.pendingWrites[targetKey] = PendingWrite{hash, written};
+  co_await setSyncStatus(state, sync, *source, statusResult, statusMessage);
   co_return Outcome::Done;
 }
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <stdexcept>
 
 #include <boost/asio/co_spawn.hpp>
@@ -10,7 +11,10 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "policies/policy_loader.hpp"
+#include "policies/sync_plan.hpp"
 #include "syncer/engine/internal/sync_state.hpp"
+#include "syncer/engine/managed_fields.hpp"
 
 namespace bisync::engine {
 
@@ -34,6 +38,17 @@ kube::CachedObjectPtr ResourceSync::sourceObject(const std::string& ns,
   if (it == source.end()) it = source.find("");
   if (it == source.end()) return nullptr;
   return it->second->store().get(kube::objectKey(ns, name));
+}
+
+bool versionAtLeast(std::string_view version, std::string_view written) {
+  if (version == written) return true;
+  std::uint64_t have = 0;
+  std::uint64_t wrote = 0;
+  const auto parse = [](std::string_view text, std::uint64_t& out) {
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return error == std::errc() && end == text.data() + text.size() && !text.empty();
+  };
+  return parse(version, have) && parse(written, wrote) && have >= wrote;
 }
 
 namespace {
@@ -104,6 +119,21 @@ std::optional<SyncKey> originKey(const SyncState& state, const ResourceSync& syn
   return originKey(state, sync, json);
 }
 
+// The policy for `translator`'s kind: from the options, else its built-in default.
+policies::SyncPolicy policyFor(const SyncerOptions& options,
+                               const translators::Translator& translator) {
+  const kube::ResourceInfo& resource = translator.resource();
+  const kube::GroupVersionKind kind{resource.group, resource.version, resource.kind};
+  for (const policies::SyncPolicy& policy : options.policies) {
+    if (policy.resource == kind) return policy;
+  }
+  policies::LoadedPolicies defaults = policies::withDefaults({});
+  for (policies::SyncPolicy& policy : defaults.policies) {
+    if (policy.resource == kind) return std::move(policy);
+  }
+  throw std::invalid_argument("Syncer: no policy for " + translator.resource().resource);
+}
+
 // Records (or forgets) that the target object `targetKey` is a copy of `origin`.
 void indexTarget(ResourceSync& sync, const std::optional<SyncKey>& origin,
                  const std::string& targetKey, bool add) {
@@ -134,45 +164,87 @@ std::optional<SyncKey> selectedKey(const SyncState& state, std::string_view reso
   return SyncKey::object(resource, ns, cacheKey.substr(slash + 1));
 }
 
+// Loop prevention (layer 3) for events of objects we write: true when the event at
+// `resourceVersion` is the one of our own pending write, which needs no reconcile unless one
+// waited for it. Forgets the pending write once the cache has caught up with it.
+bool ownWriteSeen(SyncState& state,
+                  std::unordered_map<std::string, internal::PendingWrite>& pending,
+                  const std::string& key, const std::string& resourceVersion,
+                  const std::optional<SyncKey>& queueKey) {
+  auto it = pending.find(key);
+  if (it == pending.end()) return false;
+  if (!internal::versionAtLeast(resourceVersion, it->second.resourceVersion)) return false;
+  const bool ours = it->second.resourceVersion == resourceVersion;
+  const bool waited = it->second.deferred;
+  pending.erase(it);
+  if (!ours) return false;
+  ++state.stats.ownWritesSeen;
+  if (waited) enqueue(state, queueKey);
+  return true;
+}
+
 kube::InformerHandlers sourceObjectHandlers(SyncState& state, ResourceSync& sync) {
-  auto enqueue = [&state, &sync](const CachedObjectPtr& object) {
+  auto changed = [&state, &sync](const CachedObjectPtr& object) {
+    const auto key = selectedKey(state, sync.name(), object->key);
+    if (ownWriteSeen(state, sync.pendingSourceWrites, object->key, object->resourceVersion, key)) {
+      return;
+    }
+    if (key) state.enqueue(*key);
+  };
+  auto removed = [&state, &sync](const CachedObjectPtr& object) {
+    sync.pendingSourceWrites.erase(object->key);
     if (const auto key = selectedKey(state, sync.name(), object->key)) state.enqueue(*key);
   };
-  return {enqueue,
-          [enqueue](const CachedObjectPtr&, const CachedObjectPtr& current) { enqueue(current); },
-          enqueue};
+  return {changed,
+          [changed](const CachedObjectPtr&, const CachedObjectPtr& current) { changed(current); },
+          removed};
+}
+
+// The source key an object made on the target (not ours) would flow up to, for policies with
+// createOnSource: prefix mode only, in a target namespace of ours, under the same name.
+std::optional<SyncKey> upwardKey(const SyncState& state, const ResourceSync& sync,
+                                 const kube::JsonValue& target) {
+  if (!sync.targetCachesAll || state.mapper.config().mode != mapping::NamespaceMode::Prefix ||
+      state.mapper.isManagedByUs(target)) {
+    return std::nullopt;
+  }
+  const CachedObjectPtr ns = state.targetNamespaces->store().get(kube::namespaceOf(target));
+  if (!ns) return std::nullopt;
+  const Json json = ns->parse();
+  if (!internal::labelledAsOurs(state, json)) return std::nullopt;
+  const std::string_view source =
+      internal::metadataEntry(json, "annotations", mapping::kSourceNamespaceAnnotation);
+  if (source.empty() || !state.options.namespaces.selects(source)) return std::nullopt;
+  return SyncKey::object(sync.name(), source, kube::nameOf(target));
 }
 
 kube::InformerHandlers targetObjectHandlers(SyncState& state, ResourceSync& sync) {
   kube::InformerHandlers handlers;
   handlers.onAdd = [&state, &sync](const CachedObjectPtr& object) {
-    const auto origin = originKey(state, sync, object);
+    const Json json = object->parse();
+    const auto origin = originKey(state, sync, json);
     indexTarget(sync, origin, object->key, true);
-    enqueue(state, origin);
+    enqueue(state, origin ? origin : upwardKey(state, sync, json));
   };
   handlers.onUpdate = [&state, &sync](const CachedObjectPtr& old, const CachedObjectPtr& current) {
     const auto oldOrigin = originKey(state, sync, old);
-    const auto origin = originKey(state, sync, current);
+    const Json json = current->parse();
+    const auto origin = originKey(state, sync, json);
     indexTarget(sync, oldOrigin, old->key, false);
     indexTarget(sync, origin, current->key, true);
-    // Loop prevention: the event of our own write is not a change to react to.
-    auto pending = sync.pendingWrites.find(current->key);
-    if (pending != sync.pendingWrites.end()) {
-      const bool ours = pending->second.resourceVersion == current->resourceVersion;
-      sync.pendingWrites.erase(pending);
-      if (ours) {
-        ++state.stats.ownWritesSeen;
-        return;
-      }
+    const auto key = origin ? origin : upwardKey(state, sync, json);
+    if (ownWriteSeen(state, sync.pendingWrites, current->key, current->resourceVersion, key)) {
+      return;
     }
-    enqueue(state, origin);
+    enqueue(state, key);
     if (oldOrigin != origin) enqueue(state, oldOrigin);  // its old source lost a copy
   };
   handlers.onDelete = [&state, &sync](const CachedObjectPtr& last) {
-    const auto origin = originKey(state, sync, last);
+    const Json json = last->parse();
+    const auto origin = originKey(state, sync, json);
     indexTarget(sync, origin, last->key, false);
     sync.pendingWrites.erase(last->key);
-    enqueue(state, origin);
+    enqueue(state, origin ? origin : upwardKey(state, sync, json));
   };
   return handlers;
 }
@@ -323,16 +395,25 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
     }
     ResourceSync& sync = state.resources[name];
     sync.translator = translator;
+    sync.policy = policyFor(state.options, *translator);
+    sync.ownership.emplace(sync.policy.fields);
+    sync.sharedFields = policies::hasSharedFields(*sync.ownership);
+    sync.targetCachesAll = sync.policy.createOnSource &&
+                           sync.policy.direction != policies::Direction::Down &&
+                           state.mapper.config().mode == mapping::NamespaceMode::Prefix;
     std::vector<std::string> namespaces = state.options.namespaces.names;
     if (namespaces.empty()) namespaces.push_back("");  // one informer for all namespaces
     for (const std::string& ns : namespaces) {
       kube::InformerOptions sourceOptions;
       sourceOptions.ns = ns;
+      // The merge of `both` fields asks who wrote them and when.
+      if (sync.sharedFields) sourceOptions.transform = keepFieldOwners;
       sync.source[ns] = std::make_unique<kube::Informer>(
           source, translator->resource(), sourceOptions, sourceObjectHandlers(state, sync));
     }
     kube::InformerOptions targetOptions;
-    targetOptions.labelSelector = state.mapper.managedBySelector();
+    if (!sync.targetCachesAll) targetOptions.labelSelector = state.mapper.managedBySelector();
+    targetOptions.transform = keepFieldOwners;  // reports name who rewrote a field
     if (state.mapper.config().mode == mapping::NamespaceMode::Single) {
       targetOptions.ns = state.mapper.config().targetNamespace;
     }

@@ -23,6 +23,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "mapping/identity_mapper.hpp"
+#include "policies/policy.hpp"
 #include "syncer/engine/work_queue.hpp"
 #include "syncer/kube/client.hpp"
 #include "translators/translator.hpp"
@@ -44,6 +45,9 @@ struct NamespaceSelection {
 struct SyncerOptions {
   NamespaceSelection namespaces;
   std::vector<std::string> resources{"configmaps", "secrets"};  // registry names
+  // The SyncPolicy of each resource type (policies::withDefaults: one per kind). A synced
+  // resource whose kind has none here uses its built-in default policy.
+  std::vector<policies::SyncPolicy> policies;
   std::size_t workers = 4;
   std::string fieldManager = "kube-bisync";
   bool logWrites = false;  // a log line per write (-v 2)
@@ -51,6 +55,13 @@ struct SyncerOptions {
   // How often a key blocked by a clash (an object the syncer must not touch) is looked at
   // again: the blocking object is not in the syncer's caches, so no event says it is gone.
   std::chrono::milliseconds clashRecheck{60000};
+  // Fight detection: a key whose target copy someone else rewrites more than fightThreshold
+  // times within fightWindow (each time the syncer restores it) is left alone for
+  // fightBackoff, doubling with every further fight up to fightBackoffMax.
+  int fightThreshold = 5;
+  std::chrono::milliseconds fightWindow{30000};
+  std::chrono::milliseconds fightBackoff{5000};
+  std::chrono::milliseconds fightBackoffMax{300000};
   WorkQueueOptions queue;
 };
 
@@ -63,10 +74,16 @@ struct SyncerStats {
   std::uint64_t unchanged = 0;        // reconciles that found nothing to write
   std::uint64_t ownWritesSeen = 0;    // watch events recognised as the syncer's own writes
   std::uint64_t clashes = 0;
-  std::uint64_t failures = 0;  // reconciles that ended in a retry
+  std::uint64_t sourceWrites = 0;  // applies, patches, creations and deletions on the source
+  std::uint64_t conflicts = 0;     // `both` fields changed on both sides
+  std::uint64_t takeovers = 0;     // fields forced over another field manager
+  std::uint64_t fights = 0;        // backoffs for fights
+  std::uint64_t failures = 0;      // reconciles that ended in a retry
   std::size_t initialTotal = 0;
   std::size_t initialDone = 0;
-  std::uint64_t writes() const { return applies + patches + deletes + namespaceWrites; }
+  std::uint64_t writes() const {
+    return applies + patches + deletes + namespaceWrites + sourceWrites;
+  }
 };
 
 class Syncer {

@@ -29,7 +29,7 @@ bool isStringMap(const JsonValue& value) {
 }
 
 bool copiedKey(std::string_view key, bool annotation) {
-  if (key.starts_with(kSyncerKeyPrefix)) return false;
+  if (key.starts_with(mapping::kSyncerKeyPrefix)) return false;
   return !(annotation && key == kLastAppliedAnnotation);
 }
 

@@ -17,10 +17,10 @@
 
 namespace bisync::translators::internal {
 
-// Source labels and annotations with this prefix are never copied: on the target they are
-// the origin metadata, which only stampOrigin writes (a source could otherwise forge its own
-// origin, or carry another instance's when it was itself synced from somewhere else).
-inline constexpr std::string_view kSyncerKeyPrefix = "kube-bisync.io/";
+// Source labels and annotations with mapping::kSyncerKeyPrefix are never copied: on the
+// target they are the origin metadata, which only stampOrigin writes (a source could otherwise
+// forge its own origin, or carry another instance's when it was itself synced from somewhere
+// else).
 // kubectl's record of the source-side apply; on the target it would describe an apply that
 // never happened there and mislead `kubectl apply` against the target.
 inline constexpr std::string_view kLastAppliedAnnotation =

@@ -2,8 +2,10 @@
 // (what one key's reconcile does). Private to syncer/engine. Loop-affine, like the Syncer.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -12,6 +14,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "mapping/identity_mapper.hpp"
+#include "policies/ownership.hpp"
+#include "policies/policy.hpp"
 #include "syncer/engine/event_recorder.hpp"
 #include "syncer/engine/sync_key.hpp"
 #include "syncer/engine/syncer.hpp"
@@ -22,24 +26,49 @@
 
 namespace bisync::engine::internal {
 
-// A write of ours whose watch event has not come back yet (loop prevention, layer 3).
+// A write of ours whose watch event has not come back yet (loop prevention, layer 3). Until it
+// has, the cache is behind our own write: a reconcile then waits for the event (`deferred`)
+// instead of merging against stale data.
 struct PendingWrite {
-  std::string hash;             // last-synced of what was written
-  std::string resourceVersion;  // what the server answered
+  std::string resourceVersion;               // what the server answered
+  std::chrono::steady_clock::time_point at;  // a lost event must not stall the key for ever
+  bool deferred = false;                     // a reconcile waits for this event
 };
 
-// One synced resource type: its translator, the informers of both sides and the indexes the
-// reconciler needs.
+// Remembers our write of the object cached under `key` at `resourceVersion`.
+void recordPendingWrite(std::unordered_map<std::string, PendingWrite>& pending,
+                        const std::string& key, std::string_view resourceVersion);
+
+// Rewrites of a restored field by someone else, for fight detection.
+struct FightState {
+  std::deque<std::chrono::steady_clock::time_point> rewrites;  // within the window
+  int level = 0;  // backoffs so far; the delay doubles with each
+  std::chrono::steady_clock::time_point backoffUntil{};
+};
+
+// One synced resource type: its translator and policy, the informers of both sides and the
+// indexes the reconciler needs.
 struct ResourceSync {
   const translators::Translator* translator = nullptr;
+  policies::SyncPolicy policy;
+  std::optional<policies::OwnershipMap> ownership;
+  bool sharedFields = false;  // the policy has `owner: both` rules: a merge base is kept
+  // createOnSource: the target informer caches every object of the kind (not only ours), so
+  // that objects made on the target are seen and their absence is certain.
+  bool targetCachesAll = false;
   // Source informers by namespace: one per listed namespace, or one under "" for all.
   std::map<std::string, std::unique_ptr<kube::Informer>, std::less<>> source;
-  // Target informer: only objects labelled managed-by this instance.
+  // Target informer: objects labelled managed-by this instance (every object when
+  // targetCachesAll).
   std::unique_ptr<kube::Informer> target;
   // Source "ns/name" -> the target keys ("ns/name") whose origin annotations name it.
   std::unordered_map<std::string, std::set<std::string>> targetsBySource;
-  // Target key -> our write not yet seen on the watch.
+  // Target key -> our write not yet seen on the target watch.
   std::unordered_map<std::string, PendingWrite> pendingWrites;
+  // Source key -> our write not yet seen on the source watch.
+  std::unordered_map<std::string, PendingWrite> pendingSourceWrites;
+  // Source key -> fight detection state.
+  std::unordered_map<std::string, FightState> fights;
 
   const std::string& name() const { return translator->resource().resource; }
   kube::CachedObjectPtr sourceObject(const std::string& ns, const std::string& name) const;
@@ -94,6 +123,61 @@ std::string_view metadataEntry(const kube::JsonValue& object, std::string_view f
 // True when `object` carries kube-bisync.io/managed-by: <this instance>. Namespaces have no
 // per-object origin annotations (a Single-mode namespace is shared), so this is their test.
 bool labelledAsOurs(const SyncState& state, const kube::JsonValue& object);
+
+// resourceVersion `version` is at or after `written`: numerically where both are numbers (as
+// etcd's are), otherwise only when equal.
+bool versionAtLeast(std::string_view version, std::string_view written);
+
+// What the engine writes on the source object when a sync needs the user's attention
+// (kube-bisync.io/sync-status). `result` is "Synced", "Conflict", "Rejected" or "Fight".
+inline constexpr std::string_view kStatusSynced = "Synced";
+inline constexpr std::string_view kStatusConflict = "Conflict";
+inline constexpr std::string_view kStatusRejected = "Rejected";
+inline constexpr std::string_view kStatusFight = "Fight";
+
+// One write of the fields the policy gives one side (side_writes.cpp).
+struct SideWrite {
+  policies::Side side = policies::Side::Target;
+  std::string ns;
+  std::string name;
+  kube::Json body;  // the apply configuration (metadata.resourceVersion: precondition)
+  const kube::JsonValue* has = nullptr;     // the written fields the side holds now
+  const kube::JsonValue* wanted = nullptr;  // the fields the plan gives it
+  // The `both` fields the merge found in conflict (JSON pointers). Taking such a field, or a
+  // field the other side owns, from another manager is reported; taking a `both` field whose
+  // change simply travels from the other side is normal propagation and is not.
+  std::vector<std::string> contested;
+};
+
+// What applyFields found worth telling the user, besides the write itself.
+struct WriteReport {
+  std::string result;   // kStatusConflict after a takeover, kStatusRejected after a refusal
+  std::string message;  // for the sync-status annotation
+};
+
+// Server-side applies `write` (the /status part through the status subresource), first without
+// force; fields another manager owns are forced or left as the policy says (both reported on
+// `source`, the source object), then fields the side still holds but should not are removed
+// with a merge patch. Returns the object as written.
+boost::asio::awaitable<kube::Result<kube::Json>> applyFields(SyncState& state, ResourceSync& sync,
+                                                             const kube::JsonValue& source,
+                                                             SideWrite& write, WriteReport& report);
+
+// Sets the sync-status annotation of `source` when it would change (a "Synced" status is
+// only written over another one). Failures are logged: reporting never fails a sync.
+boost::asio::awaitable<void> setSyncStatus(SyncState& state, ResourceSync& sync,
+                                           const kube::JsonValue& source, std::string_view result,
+                                           std::string_view message);
+
+// Records a report: a log line, an Event on `source`.
+boost::asio::awaitable<void> report(SyncState& state, ResourceSync& sync,
+                                    const kube::JsonValue& source, std::string_view reason,
+                                    std::string message);
+
+// The fields of an object that may travel, in the coordinates of policy paths: everything but
+// apiVersion, kind and metadata, and of metadata only labels and annotations, without the
+// syncer's own keys and kubectl's last-applied-configuration.
+kube::Json syncView(const kube::JsonValue& object);
 
 // What a reconcile of one key does (reconciler.cpp).
 boost::asio::awaitable<Outcome> reconcile(SyncState& state, const SyncKey& key);

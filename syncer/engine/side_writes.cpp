@@ -1,0 +1,293 @@
+// Writing the fields a policy gives one side, and reporting what the user must know: takeovers,
+// refusals, conflicts, fights. See docs/sync-engine.md ("Policies at work").
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "policies/sync_plan.hpp"
+#include "syncer/engine/internal/sync_state.hpp"
+
+namespace bisync::engine::internal {
+
+namespace {
+
+namespace asio = boost::asio;
+using kube::Json;
+using kube::JsonValue;
+using policies::FieldSegments;
+using policies::Side;
+
+constexpr std::string_view kFieldManagerConflict = "FieldManagerConflict";
+
+std::string_view sideName(Side side) { return side == Side::Target ? "target" : "source"; }
+
+// The manager a conflict cause names: `conflict with "kubectl-edit" using v1`.
+std::string conflictingManager(const kube::StatusCause& cause) {
+  const auto open = cause.message.find('"');
+  const auto close = open == std::string::npos ? open : cause.message.find('"', open + 1);
+  if (close == std::string::npos) return "another field manager";
+  return cause.message.substr(open + 1, close - open - 1);
+}
+
+std::string describeRule(const policies::OwnershipMap& ownership, const FieldSegments& field) {
+  const policies::FieldRule* rule = ownership.ruleFor(field);
+  if (rule == nullptr) return "no rule: ignore";
+  std::string text =
+      "rule " + rule->path.text() + ": owner " + std::string(policies::toString(rule->owner));
+  if (rule->onConflict)
+    text += ", onConflict " + std::string(policies::toString(*rule->onConflict));
+  return text;
+}
+
+// Removes body[field...] (the applied configuration stops claiming the field).
+void removeField(JsonValue& body, const FieldSegments& field) {
+  JsonValue* node = &body;
+  for (std::size_t i = 0; i + 1 < field.size(); ++i) {
+    auto it = node->FindMember(field[i].c_str());
+    if (it == node->MemberEnd() || !it->value.IsObject()) return;
+    node = &it->value;
+  }
+  node->RemoveMember(field.back().c_str());
+}
+
+struct Decision {
+  FieldSegments field;
+  std::string manager;
+};
+
+kube::Client& clientOf(SyncState& state, Side side) {
+  return side == Side::Target ? state.targetClient : state.sourceClient;
+}
+
+// One apply of `body` (to `subresource`), forcing or leaving the fields other managers own as
+// the policy says.
+asio::awaitable<kube::Result<Json>> applyDeciding(SyncState& state, ResourceSync& sync,
+                                                  const JsonValue& source, SideWrite& write,
+                                                  JsonValue& body, const std::string& subresource,
+                                                  WriteReport& outcome) {
+  kube::Client& client = clientOf(state, write.side);
+  const kube::ResourceInfo& resource = sync.translator->resource();
+  kube::ApplyOptions options;
+  options.fieldManager = state.options.fieldManager;
+  options.subresource = subresource;
+  kube::Result<Json> applied = co_await client.apply(resource, write.ns, write.name, body, options);
+  if (applied || !applied.error().isConflict()) co_return applied;
+  const kube::Error conflict = applied.error();
+  std::vector<const kube::StatusCause*> causes;
+  for (const kube::StatusCause& cause : conflict.causes) {
+    if (cause.type == kFieldManagerConflict) causes.push_back(&cause);
+  }
+  if (causes.empty()) co_return applied;  // a resourceVersion precondition: the cache is stale
+
+  const std::vector<FieldSegments> changed = policies::changedFields(*write.has, *write.wanted);
+  std::vector<Decision> forced;
+  std::vector<Decision> left;
+  for (const kube::StatusCause* cause : causes) {
+    const auto match = std::find_if(changed.begin(), changed.end(), [&](const FieldSegments& f) {
+      return policies::managedFieldPath(f) == cause->field;
+    });
+    if (match == changed.end()) {
+      // Not a field this write means to change: nothing the policy can decide on.
+      co_return applied;
+    }
+    Decision decision{*match, conflictingManager(*cause)};
+    if (policies::mayForce(*sync.ownership, *match, write.side)) {
+      forced.push_back(std::move(decision));
+    } else {
+      left.push_back(std::move(decision));
+    }
+  }
+  const std::string object = std::string(sideName(write.side)) + " " + sync.name() + " " +
+                             kube::objectKey(write.ns, write.name);
+  for (const Decision& decision : left) {
+    removeField(body, decision.field);
+    const std::string message = "left " + policies::joinPointer(decision.field) + " of the " +
+                                object + " to field manager " + decision.manager + " (" +
+                                describeRule(*sync.ownership, decision.field) +
+                                "): the policy does not let kube-bisync take it over";
+    co_await report(state, sync, source, kReasonSyncRejected, message);
+    outcome = {std::string(kStatusRejected), message};
+  }
+  for (const Decision& decision : forced) {
+    ++state.stats.takeovers;
+    const std::string path = policies::joinPointer(decision.field);
+    const bool shared = sync.ownership->ownerOf(decision.field) == policies::Owner::Both;
+    if (shared &&
+        std::find(write.contested.begin(), write.contested.end(), path) == write.contested.end()) {
+      continue;
+    }
+    const std::string message = "took over " + path + " of the " + object + " from field manager " +
+                                decision.manager + " (" +
+                                describeRule(*sync.ownership, decision.field) + ")";
+    co_await report(state, sync, source, kReasonSyncConflict, message);
+    if (outcome.result.empty()) outcome = {std::string(kStatusConflict), message};
+  }
+  options.force = !forced.empty();
+  co_return co_await client.apply(resource, write.ns, write.name, body, options);
+}
+
+}  // namespace
+
+void recordPendingWrite(std::unordered_map<std::string, PendingWrite>& pending,
+                        const std::string& key, std::string_view resourceVersion) {
+  pending[key] = PendingWrite{std::string(resourceVersion), std::chrono::steady_clock::now()};
+}
+
+asio::awaitable<kube::Result<Json>> applyFields(SyncState& state, ResourceSync& sync,
+                                                const JsonValue& source, SideWrite& write,
+                                                WriteReport& outcome) {
+  const std::string precondition(kube::resourceVersionOf(write.body));
+  // /status is only written through its subresource (the main resource ignores it).
+  std::optional<Json> statusBody;
+  if (write.body.HasMember("status")) {
+    statusBody.emplace(rapidjson::kObjectType);
+    auto& allocator = statusBody->GetAllocator();
+    for (const char* field : {"apiVersion", "kind", "metadata"}) {
+      if (write.body.HasMember(field)) {
+        statusBody->AddMember(JsonValue(field, allocator), JsonValue(write.body[field], allocator),
+                              allocator);
+      }
+    }
+    statusBody->AddMember("status", JsonValue(write.body["status"], allocator), allocator);
+    write.body.RemoveMember("status");
+  }
+  kube::Result<Json> written =
+      co_await applyDeciding(state, sync, source, write, write.body, "", outcome);
+  if (written && statusBody) {
+    // The main write moved the resourceVersion on: the status write's precondition follows it.
+    JsonValue& metadata = (*statusBody)["metadata"];
+    if (metadata.HasMember("resourceVersion")) {
+      metadata["resourceVersion"].SetString(
+          kube::resourceVersionOf(*written).data(),
+          static_cast<rapidjson::SizeType>(kube::resourceVersionOf(*written).size()),
+          statusBody->GetAllocator());
+    }
+    written = co_await applyDeciding(state, sync, source, write, *statusBody, "status", outcome);
+  }
+  if (!written) co_return written;
+  if (write.side == Side::Target) {
+    ++state.stats.applies;
+  } else {
+    ++state.stats.sourceWrites;
+  }
+
+  // Fields the side still holds but should not: another manager owns them too, so the apply
+  // that dropped them left them in place.
+  const Json after = syncView(*written);
+  const Json held = policies::writtenFields(after, write.side, *sync.ownership);
+  if (const std::optional<Json> removal = policies::removalPatch(held, *write.wanted)) {
+    kube::PatchOptions options;
+    options.fieldManager = state.options.fieldManager;
+    const std::string body = kube::toJson(*removal);
+    kube::Result<Json> patched = co_await clientOf(state, write.side)
+                                     .patch(sync.translator->resource(), write.ns, write.name,
+                                            kube::PatchType::Merge, body, options);
+    if (!patched) co_return patched;
+    if (state.options.logWrites) {
+      spdlog::info("removed fields other managers keep from {} {} {}", sideName(write.side),
+                   sync.name(), kube::objectKey(write.ns, write.name));
+    }
+    if (write.side == Side::Target) {
+      ++state.stats.patches;
+    } else {
+      ++state.stats.sourceWrites;
+    }
+    written = std::move(patched);
+  }
+  const std::string_view version = kube::resourceVersionOf(*written);
+  if (version != precondition) {
+    auto& pending = write.side == Side::Target ? sync.pendingWrites : sync.pendingSourceWrites;
+    recordPendingWrite(pending, kube::objectKey(write.ns, write.name), version);
+  }
+  co_return written;
+}
+
+asio::awaitable<void> report(SyncState& state, ResourceSync& sync, const JsonValue& source,
+                             std::string_view reason, std::string message) {
+  spdlog::warn("{}: {} {}: {}", reason, sync.name(), kube::objectKey(source), message);
+  co_await state.recorder.record(sync.translator->resource(), source, EventType::Warning, reason,
+                                 message);
+}
+
+asio::awaitable<void> setSyncStatus(SyncState& state, ResourceSync& sync, const JsonValue& source,
+                                    std::string_view result, std::string_view message) {
+  const std::string_view current =
+      metadataEntry(source, "annotations", mapping::kSyncStatusAnnotation);
+  if (current.empty() && result == kStatusSynced) co_return;
+  // The value is JSON: {"result": ..., "message": ..., "time": ...}; the time alone changing is
+  // no reason to write.
+  if (const kube::Result<Json> parsed = kube::parseJson(current, "sync-status");
+      parsed && parsed->IsObject() && kube::stringMember(*parsed, "result") == result &&
+      kube::stringMember(*parsed, "message") == message) {
+    co_return;
+  }
+  Json status(rapidjson::kObjectType);
+  auto& allocator = status.GetAllocator();
+  status.AddMember("result", kube::stringValue(result, allocator), allocator);
+  status.AddMember("message", kube::stringValue(message, allocator), allocator);
+  status.AddMember("time", kube::stringValue(rfc3339Now(), allocator), allocator);
+  Json patch(rapidjson::kObjectType);
+  auto& patchAllocator = patch.GetAllocator();
+  JsonValue annotations(rapidjson::kObjectType);
+  const std::string value = kube::toJson(status);
+  annotations.AddMember(kube::stringValue(mapping::kSyncStatusAnnotation, patchAllocator),
+                        kube::stringValue(value, patchAllocator), patchAllocator);
+  JsonValue metadata(rapidjson::kObjectType);
+  metadata.AddMember("annotations", annotations, patchAllocator);
+  patch.AddMember("metadata", metadata, patchAllocator);
+
+  kube::PatchOptions options;
+  options.fieldManager = state.options.fieldManager;
+  const std::string body = kube::toJson(patch);
+  const std::string ns(kube::namespaceOf(source));
+  const std::string name(kube::nameOf(source));
+  const kube::Result<Json> patched = co_await state.sourceClient.patch(
+      sync.translator->resource(), ns, name, kube::PatchType::Merge, body, options);
+  if (!patched) {
+    spdlog::warn("cannot set {} on {} {}/{}: {}", mapping::kSyncStatusAnnotation, sync.name(), ns,
+                 name, patched.error().describe());
+    co_return;
+  }
+  ++state.stats.sourceWrites;
+  recordPendingWrite(sync.pendingSourceWrites, kube::objectKey(ns, name),
+                     kube::resourceVersionOf(*patched));
+}
+
+Json syncView(const JsonValue& object) {
+  Json view(rapidjson::kObjectType);
+  if (!object.IsObject()) return view;
+  auto& allocator = view.GetAllocator();
+  for (const auto& member : object.GetObject()) {
+    const std::string_view name = kube::stringView(member.name);
+    if (name == "apiVersion" || name == "kind" || name == "metadata") continue;
+    view.AddMember(JsonValue(member.name, allocator), JsonValue(member.value, allocator),
+                   allocator);
+  }
+  const JsonValue* metadata = kube::member(object, "metadata");
+  if (metadata == nullptr || !metadata->IsObject()) return view;
+  JsonValue kept(rapidjson::kObjectType);
+  for (const std::string_view field : {"labels", "annotations"}) {
+    const JsonValue* entries = kube::member(*metadata, field);
+    if (entries == nullptr || !entries->IsObject()) continue;
+    JsonValue copy(rapidjson::kObjectType);
+    for (const auto& entry : entries->GetObject()) {
+      const std::string_view key = kube::stringView(entry.name);
+      if (key.starts_with(mapping::kSyncerKeyPrefix) ||
+          key == "kubectl.kubernetes.io/last-applied-configuration") {
+        continue;
+      }
+      copy.AddMember(JsonValue(entry.name, allocator), JsonValue(entry.value, allocator),
+                     allocator);
+    }
+    if (copy.MemberCount() > 0) {
+      kept.AddMember(kube::stringValue(field, allocator), copy, allocator);
+    }
+  }
+  if (kept.MemberCount() > 0) view.AddMember("metadata", kept, allocator);
+  return view;
+}
+
+}  // namespace bisync::engine::internal
