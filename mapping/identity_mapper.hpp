@@ -52,6 +52,10 @@ inline constexpr std::string_view kCreatedFromTargetAnnotation =
     "kube-bisync.io/created-from-target";
 // Every key of the syncer's own metadata starts with this; such keys never travel.
 inline constexpr std::string_view kSyncerKeyPrefix = "kube-bisync.io/";
+// kubectl's record of an apply on one side; on the other it would describe an apply that never
+// happened there and mislead `kubectl apply`, so it never travels either.
+inline constexpr std::string_view kLastAppliedAnnotation =
+    "kubectl.kubernetes.io/last-applied-configuration";
 
 // Leaves at least 11 characters of the source namespace readable in `<cluster>-<ns>` before
 // a 63-character namespace needs its hash suffix.

@@ -275,8 +275,7 @@ Json syncView(const JsonValue& object) {
     JsonValue copy(rapidjson::kObjectType);
     for (const auto& entry : entries->GetObject()) {
       const std::string_view key = kube::stringView(entry.name);
-      if (key.starts_with(mapping::kSyncerKeyPrefix) ||
-          key == "kubectl.kubernetes.io/last-applied-configuration") {
+      if (key.starts_with(mapping::kSyncerKeyPrefix) || key == mapping::kLastAppliedAnnotation) {
         continue;
       }
       copy.AddMember(JsonValue(entry.name, allocator), JsonValue(entry.value, allocator),

@@ -28,9 +28,12 @@ bool isStringMap(const JsonValue& value) {
   return true;
 }
 
+// Source labels and annotations with the syncer's prefix are never copied: on the target they
+// are the origin metadata, which only stampOrigin writes (a source could otherwise forge its
+// own origin, or carry another instance's when it was itself synced from somewhere else).
 bool copiedKey(std::string_view key, bool annotation) {
   if (key.starts_with(mapping::kSyncerKeyPrefix)) return false;
-  return !(annotation && key == kLastAppliedAnnotation);
+  return !(annotation && key == mapping::kLastAppliedAnnotation);
 }
 
 // Where errors point: "ConfigMap team-a/settings" once the name is known.

@@ -17,15 +17,6 @@
 
 namespace bisync::translators::internal {
 
-// Source labels and annotations with mapping::kSyncerKeyPrefix are never copied: on the
-// target they are the origin metadata, which only stampOrigin writes (a source could otherwise
-// forge its own origin, or carry another instance's when it was itself synced from somewhere
-// else).
-// kubectl's record of the source-side apply; on the target it would describe an apply that
-// never happened there and mislead `kubectl apply` against the target.
-inline constexpr std::string_view kLastAppliedAnnotation =
-    "kubectl.kubernetes.io/last-applied-configuration";
-
 enum class FieldType {
   StringMap,  // an object whose values are strings ("data"); omitted when empty
   String,     // omitted when empty
