@@ -172,6 +172,13 @@ int versionChanges(PolicyScene& scene, const std::string& name, std::chrono::sec
 
 #define REQUIRE_READY(daemon) REQUIRE((daemon).waitForLog(kReadyLine, 60s))
 
+// Waits until the target copy of ConfigMap `name` exists.
+#define REQUIRE_COPY(daemon, scene, name)                                                  \
+  REQUIRE(waitLogged((daemon), std::string("the target copy of ") + name + " exists", 30s, \
+                     [&](std::string& observed) {                                          \
+                       return (scene).get(Side::Target, name, observed).has_value();       \
+                     }))
+
 // Waits until the label `key` of `name` is `value` on `side` ("<absent>" for a removed one).
 #define REQUIRE_LABEL(daemon, scene, side, name, key, value)                                     \
   REQUIRE(waitLogged(                                                                            \
@@ -218,9 +225,7 @@ TEST_CASE(
   DaemonProcess daemon(scene.testbed(), scene.daemon());
   REQUIRE_READY(daemon);
   std::string seen;
-  REQUIRE(waitLogged(daemon, "the target copy exists", 30s, [&](std::string& s) {
-    return scene.get(Side::Target, "raced", s).has_value();
-  }));
+  REQUIRE_COPY(daemon, scene, "raced");
 
   // Each writer merge-patches the label on its side as fast as its server answers, with a
   // pause that differs per side so that the writes interleave unevenly.
@@ -363,9 +368,7 @@ TEST_CASE(
   DaemonProcess daemon(scene.testbed(), scene.daemon());
   REQUIRE_READY(daemon);
   std::string seen;
-  REQUIRE(waitLogged(daemon, "the target copy exists", 30s, [&](std::string& s) {
-    return scene.get(Side::Target, "placed", s).has_value();
-  }));
+  REQUIRE_COPY(daemon, scene, "placed");
 
   scene.kubectl(Side::Target, {"annotate", "configmap", "placed", "host.io/zone=z1"});
   const std::string targetVersion = scene.resourceVersion(Side::Target, "placed");
@@ -392,9 +395,7 @@ TEST_CASE(
   DaemonProcess daemon(scene.testbed(), scene.daemon());
   REQUIRE_READY(daemon);
   std::string seen;
-  REQUIRE(
-      waitLogged(daemon, "the target namespace holds the anchor's copy", 30s,
-                 [&](std::string& s) { return scene.get(Side::Target, "anchor", s).has_value(); }));
+  REQUIRE_COPY(daemon, scene, "anchor");
 
   for (const Side deleteOn : {Side::Target, Side::Source}) {
     const std::string name = deleteOn == Side::Target ? "made-on-host" : "made-on-host-2";
