@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: installs what is missing, builds, and runs every test (unit and
 # integration against real kube-apiservers) twice: in a normal build with warnings as
-# errors, then under AddressSanitizer + UndefinedBehaviorSanitizer.
+# errors, then under AddressSanitizer + UndefinedBehaviorSanitizer; then a smoke run of the
+# benchmark driver (tests/bench) in the normal build.
 # Usage: bash tests/run-all.sh [--quick]   (--quick: skip the sanitizer pass)
 set -euo pipefail
 
@@ -32,5 +33,12 @@ if [ "$quick" = 0 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DBISYNC_SANITIZE=address,undefined
 fi
-# The normal build runs last so that the test output ends with its CTest summary.
+# The normal build's tests run last (only the short benchmark smoke run follows), so that the
+# output ends close to their CTest summary.
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+# The benchmark driver at tiny sizes (under a minute), so that it keeps working; it fails only
+# when a scenario cannot complete, never on a missed target. The full run is
+# `bash tests/bench/run.sh` (docs/benchmarks.md).
+echo "== benchmark smoke run (build)"
+build/tests/bench/kube-bisync-bench --smoke --output build/bench-smoke.json

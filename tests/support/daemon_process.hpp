@@ -59,6 +59,8 @@ class DaemonProcess {
   // "run 2 (pid 1234, running), log <file>", then the log's tail: for failure messages.
   std::string describe(std::size_t lines = 40);
 
+  // The current run's process id (for /proc readings); it stays valid until the next start().
+  pid_t pid() const { return child_.pid(); }
   const std::filesystem::path& logFile() const { return logFile_; }
   const std::filesystem::path& sourceKubeconfig() const { return sourceKubeconfig_; }
   const std::filesystem::path& targetKubeconfig() const { return targetKubeconfig_; }

@@ -1,0 +1,296 @@
+#include "tests/bench/bench.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <future>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "syncer/kube/json.hpp"
+#include "syncer/kube/resource.hpp"
+#include "tests/bench/workload.hpp"
+#include "tests/support/objects.hpp"
+#include "tests/support/sync_scene.hpp"
+
+namespace bisync::bench {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string seconds(double value) {
+  std::ostringstream out;
+  out.precision(1);
+  out << std::fixed << value << " s";
+  return out.str();
+}
+
+// The shortest text of a rate: "1000", "50", "0.5".
+std::string qpsText(double qps) {
+  std::ostringstream out;
+  out << qps;
+  return out.str();
+}
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+std::map<std::string, std::string> BenchOptions::describe() const {
+  return {{"objects", std::to_string(objects)},
+          {"memory-objects", std::to_string(memoryObjects)},
+          {"namespaces", std::to_string(namespaces)},
+          {"object-bytes", std::to_string(objectBytes)},
+          {"rate", qpsText(rate)},
+          {"duration", std::to_string(duration.count()) + "s"},
+          {"idle", std::to_string(idle.count()) + "s"},
+          {"settle", std::to_string(settle.count()) + "s"},
+          {"workers", std::to_string(workers)},
+          {"qps", qpsText(qps)},
+          {"burst", std::to_string(burst)},
+          {"seed-concurrency", std::to_string(seedConcurrency)},
+          {"probe-interval", std::to_string(probeInterval.count()) + "ms"}};
+}
+
+Bench::Bench(testing::Testbed& testbed, BenchOptions options)
+    : testbed_(testbed), options_(std::move(options)), started_(Clock::now()) {
+  kube::ClientOptions unthrottled;
+  unthrottled.qps = 0;
+  unthrottled.userAgent = "kube-bisync-bench";
+  source_ = std::make_unique<testing::LoopClient>(loop_, testbed_.restConfig(testing::Side::Source),
+                                                  unthrottled);
+  target_ = std::make_unique<testing::LoopClient>(loop_, testbed_.restConfig(testing::Side::Target),
+                                                  unthrottled);
+  // What the daemon's main() gives its clients.
+  kube::ClientOptions daemonLike;
+  daemonLike.qps = options_.qps;
+  daemonLike.burst = options_.burst;
+  daemonLike.maxRetries = 2;
+  daemonLike.userAgent = "kube-bisync-bench-baseline";
+  baselineSource_ = std::make_unique<testing::LoopClient>(
+      loop_, testbed_.restConfig(testing::Side::Source), daemonLike);
+  baselineTarget_ = std::make_unique<testing::LoopClient>(
+      loop_, testbed_.restConfig(testing::Side::Target), daemonLike);
+  const testing::ApiServerInfo& target = testbed_.server(testing::Side::Target);
+  targetServer_ = findProcess(
+      {"--etcd-prefix=" + target.etcdPrefix, "--secure-port=" + std::to_string(target.port)});
+}
+
+Bench::~Bench() {
+  daemon_.reset();  // SIGKILL, if still running
+  if (tracker_) stopTracker();
+}
+
+void Bench::run() {
+  startTracker();
+  createSourceNamespaces();
+  measureIdleDaemon();
+  seed(0, options_.objects);
+  scenarioInitialSync();
+  scenarioLatency();
+  scenarioIdleWrites();
+  scenarioRestart();
+  scenarioMemoryAtScale();
+  stopDaemon();
+  progress("done");
+}
+
+void Bench::progress(const std::string& message) const {
+  std::fprintf(stderr, "[bench %7.1f s] %s\n", secondsSince(started_), message.c_str());
+}
+
+void Bench::startTracker() {
+  tracker_ = loop_.call([this] {
+    auto tracker =
+        std::make_unique<SyncTracker>(**source_, **target_, kBenchSelector, options_.cluster);
+    tracker->start();
+    return tracker;
+  });
+  const auto synced = testing::waitFor(
+      "the driver's informers have listed", 60s,
+      [&](std::string&) { return loop_.call([this] { return tracker_->synced(); }); });
+  if (!synced) throw std::runtime_error("the driver's informers did not list within 60 s");
+}
+
+void Bench::stopTracker() {
+  loop_.call([this] { tracker_->stop(); });
+  testing::waitFor("the driver's informers have stopped", 60s, [&](std::string&) {
+    return !loop_.call([this] { return tracker_->running(); });
+  });
+  loop_.call([this] { tracker_.reset(); });
+}
+
+void Bench::createSourceNamespaces() {
+  for (std::size_t i = 0; i < options_.namespaces; ++i) {
+    const kube::Json object = testing::namespaceObject(sourceNamespace(i));
+    auto created =
+        source_->run(source_->client().create(kube::resources::namespaces(), "", object));
+    if (!created && !created.error().isAlreadyExists()) {
+      throw std::runtime_error("create namespace " + sourceNamespace(i) + ": " +
+                               created.error().describe());
+    }
+  }
+}
+
+void Bench::seed(std::size_t from, std::size_t to) {
+  progress("seeding " + std::to_string(to - from) + " ConfigMaps of " +
+           std::to_string(options_.objectBytes) + " bytes in the source");
+  const auto start = Clock::now();
+  const kube::ResourceInfo resource = kube::resources::configMaps();
+  const std::string failure =
+      runJobs(loop_, to - from, options_.seedConcurrency,
+              [&](std::size_t job) -> asio::awaitable<std::string> {
+                const std::size_t i = from + job;
+                const kube::Json object = benchConfigMap(sourceNamespace(i % options_.namespaces),
+                                                         objectName(i), i, options_.objectBytes);
+                co_return co_await createObject(source_->client(), resource, object);
+              });
+  if (!failure.empty()) throw std::runtime_error("seeding the source: " + failure);
+  waitForSourceCount(to);
+  const double took = secondsSince(start);
+  progress("seeded in " + seconds(took) + " (" +
+           formatNumber(static_cast<double>(to - from) / took) + " objects/s)");
+}
+
+void Bench::waitForSourceCount(std::size_t count) {
+  const auto seen = testing::waitFor(
+      "the driver's source informer holds " + std::to_string(count) + " objects", 120s,
+      [&](std::string& what) {
+        const std::size_t have = loop_.call([this] { return tracker_->sourceCount(); });
+        what = std::to_string(have);
+        return have == count;
+      });
+  if (!seen) throw std::runtime_error(seen.what + "; saw " + seen.lastSeen);
+}
+
+void Bench::startDaemon() {
+  if (!daemon_) {
+    testing::DaemonOptions options;
+    options.binary = options_.daemonBinary;
+    options.args = {"--cluster-name",
+                    options_.cluster,
+                    "--workers",
+                    std::to_string(options_.workers),
+                    "--qps",
+                    qpsText(options_.qps),
+                    "--burst",
+                    std::to_string(options_.burst),
+                    "-v",
+                    "2"};
+    daemonStarted_ = Clock::now();
+    daemon_ = std::make_unique<testing::DaemonProcess>(testbed_, options);
+  } else {
+    daemonStarted_ = Clock::now();
+    daemon_->start();
+  }
+  log_ = std::make_unique<WriteLog>(daemon_->logFile(), testing::kReadyLine);
+}
+
+void Bench::stopDaemon() {
+  if (!daemon_ || !daemon_->running()) return;
+  const std::string status = daemon_->terminate(60s);
+  pollWrites();
+  if (status != "exited with status 0") {
+    throw std::runtime_error("the daemon did not stop cleanly: " + status + "\n" +
+                             daemon_->describe());
+  }
+  const std::uint64_t counted = log_->counts().total();
+  if (const auto reported = log_->reportedWrites(); reported && *reported != counted) {
+    progress("note: the daemon reports " + std::to_string(*reported) + " writes, its log shows " +
+             std::to_string(counted) + " write lines");
+  }
+}
+
+double Bench::waitForReady() {
+  const auto deadline = Clock::now() + options_.timeout;
+  while (true) {
+    log_->poll();
+    if (log_->markerSeen()) return secondsSince(daemonStarted_);
+    if (!daemon_->running()) {
+      throw std::runtime_error("the daemon exited before it was ready\n" + daemon_->describe());
+    }
+    if (Clock::now() > deadline) {
+      throw std::runtime_error("the daemon was not ready after " +
+                               std::to_string(options_.timeout.count()) + " s\n" +
+                               daemon_->describe());
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+Clock::time_point Bench::waitForCopies(std::size_t count) {
+  std::size_t lastLogged = 0;
+  auto lastProgress = Clock::now();
+  const auto seen = testing::waitFor(
+      std::to_string(count) + " correct copies in the target", options_.timeout,
+      [&](std::string& what) {
+        const auto [correct, sources] = loop_.call(
+            [this] { return std::pair(tracker_->correctCount(), tracker_->sourceCount()); });
+        what = std::to_string(correct) + " correct of " + std::to_string(sources);
+        if (Clock::now() - lastProgress > 10s && correct != lastLogged) {
+          progress("  " + what);
+          lastProgress = Clock::now();
+          lastLogged = correct;
+        }
+        if (!daemon_->running())
+          throw std::runtime_error("the daemon exited\n" + daemon_->describe());
+        return correct == count && sources == count;
+      },
+      20ms);
+  if (!seen) {
+    const std::string problems = loop_.call([this] { return tracker_->describeProblems(5); });
+    throw std::runtime_error(seen.what + ": not met; " + seen.lastSeen + "; " + problems + "\n" +
+                             daemon_->describe());
+  }
+  return loop_.call([this] { return tracker_->lastCorrectAt(); });
+}
+
+ProcessSample Bench::sampleDaemon() {
+  const auto sample = sampleProcess(daemon_->pid());
+  if (!sample) throw std::runtime_error("cannot read /proc of the daemon\n" + daemon_->describe());
+  return *sample;
+}
+
+double Bench::targetServerCpu() const {
+  if (!targetServer_) return 0;
+  const auto sample = sampleProcess(*targetServer_);
+  return sample ? sample->cpuSeconds : 0;
+}
+
+WriteCounts Bench::pollWrites() {
+  log_->poll();
+  return log_->counts();
+}
+
+std::uint64_t Bench::targetEvents() {
+  return loop_.call([this] { return tracker_->targetEvents(); });
+}
+
+double Bench::meanObjectJsonBytes() {
+  // A spread sample of single GETs: the object as the server returns it, managedFields and
+  // all.
+  const std::vector<std::string> keys = loop_.call([this] { return tracker_->sourceKeys(); });
+  const std::size_t samples = std::min<std::size_t>(keys.size(), 200);
+  double total = 0;
+  const kube::ResourceInfo resource = kube::resources::configMaps();
+  for (std::size_t s = 0; s < samples; ++s) {
+    const std::string& key = keys[s * keys.size() / samples];
+    const std::string ns = key.substr(0, key.find('/'));
+    const std::string name = key.substr(key.find('/') + 1);
+    auto object = source_->run(source_->client().get(resource, ns, name));
+    if (!object) throw std::runtime_error("get " + key + ": " + object.error().describe());
+    total += static_cast<double>(kube::toJson(*object).size());
+  }
+  return samples == 0 ? 0 : total / static_cast<double>(samples);
+}
+
+void Bench::settle() { std::this_thread::sleep_for(options_.settle); }
+
+}  // namespace bisync::bench

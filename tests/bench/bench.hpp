@@ -1,0 +1,110 @@
+// The benchmark run of issue 5: every scenario against one testbed, with the kube-bisync
+// daemon as a separate process (tests/support/daemon_process.hpp) and the driver's own work
+// done with the project's client. What it measures and how: docs/benchmarks.md.
+//
+// Used from the main thread; the clients and informers live on a LoopThread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "tests/bench/daemon_meter.hpp"
+#include "tests/bench/report.hpp"
+#include "tests/bench/sync_tracker.hpp"
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/kube_fixture.hpp"
+#include "tests/support/loop_thread.hpp"
+#include "tests/support/testbed.hpp"
+
+namespace bisync::bench {
+
+struct BenchOptions {
+  std::string daemonBinary;
+  std::size_t objects = 10000;        // scenarios 1, 2, 4, 5, 6 and the first memory point
+  std::size_t memoryObjects = 50000;  // the second memory point (skipped when <= objects)
+  std::size_t namespaces = 20;
+  std::size_t objectBytes = 1024;  // data.payload of each object
+  double rate = 200;               // scenario 2 updates a second
+  std::chrono::seconds duration{60};
+  std::chrono::seconds idle{120};
+  // After a phase, how long to keep counting writes (late or spurious ones).
+  std::chrono::seconds settle{5};
+  // Daemon flags, and the limits of the baseline's client.
+  std::size_t workers = 4;
+  double qps = 1000;
+  int burst = 2000;
+  std::size_t seedConcurrency = 32;
+  std::chrono::milliseconds probeInterval{100};
+  std::chrono::seconds timeout{900};  // of each wait for the daemon
+  std::string cluster = "bench";
+
+  std::map<std::string, std::string> describe() const;
+};
+
+class Bench {
+ public:
+  Bench(testing::Testbed& testbed, BenchOptions options);
+  ~Bench();
+  Bench(const Bench&) = delete;
+  Bench& operator=(const Bench&) = delete;
+
+  // Runs every scenario; throws std::runtime_error when one cannot complete (the figures
+  // measured until then stay in report()).
+  void run();
+  const Report& report() const { return report_; }
+
+ private:
+  // Set-up and helpers (bench.cpp).
+  void startTracker();
+  void stopTracker();
+  void createSourceNamespaces();
+  void seed(std::size_t from, std::size_t to);
+  void waitForSourceCount(std::size_t count);
+  void startDaemon();
+  void stopDaemon();
+  double waitForReady();  // seconds from startDaemon() to the ready line
+  Clock::time_point waitForCopies(std::size_t count);
+  ProcessSample sampleDaemon();
+  // CPU seconds of the target kube-apiserver so far; 0 when it was not found.
+  double targetServerCpu() const;
+  WriteCounts pollWrites();
+  std::uint64_t targetEvents();
+  double meanObjectJsonBytes();
+  void settle();
+  void progress(const std::string& message) const;
+
+  // Scenarios (scenarios.cpp), in the order run() calls them.
+  void measureIdleDaemon();
+  void scenarioInitialSync();
+  void scenarioLatency();
+  void scenarioIdleWrites();
+  void scenarioRestart();
+  void scenarioMemoryAtScale();
+  void addMemoryFigure(std::size_t objects, const ProcessSample& sample, bool withTarget);
+
+  testing::Testbed& testbed_;
+  BenchOptions options_;
+  Report report_;
+  Clock::time_point started_;
+  // Declared before the clients: they are destroyed (on it) first.
+  testing::LoopThread loop_;
+  // The driver's own clients: unthrottled for set-up, load and watching; and with the daemon's
+  // limits for the baselines.
+  std::unique_ptr<testing::LoopClient> source_;
+  std::unique_ptr<testing::LoopClient> target_;
+  std::unique_ptr<testing::LoopClient> baselineSource_;
+  std::unique_ptr<testing::LoopClient> baselineTarget_;
+  std::unique_ptr<SyncTracker> tracker_;
+  std::unique_ptr<testing::DaemonProcess> daemon_;
+  std::unique_ptr<WriteLog> log_;
+  Clock::time_point daemonStarted_{};
+  std::uint64_t idleRssBytes_ = 0;
+  std::optional<pid_t> targetServer_;  // the target kube-apiserver
+};
+
+}  // namespace bisync::bench

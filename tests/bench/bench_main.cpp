@@ -1,0 +1,158 @@
+// kube-bisync-bench: starts the testbed (etcd and two real kube-apiservers), runs every
+// benchmark scenario of issue 5 against the kube-bisync daemon (a separate process), prints
+// one table on stdout and writes the figures to a JSON file. docs/benchmarks.md explains each
+// figure. Exit status: 0 when every scenario ran (whether or not targets were met), 1 when one
+// could not complete, 2 for bad flags.
+#include <curl/curl.h>
+
+#include <chrono>
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include "tests/bench/bench.hpp"
+#include "tests/bench/report.hpp"
+#include "tests/support/signal_teardown.hpp"
+#include "tests/support/testbed.hpp"
+
+namespace {
+
+namespace bench = bisync::bench;
+
+struct Flags {
+  bench::BenchOptions options;
+  std::string output = "bench-results.json";
+  bool smoke = false;
+  int durationSeconds = 60;
+  int idleSeconds = 120;
+  int settleSeconds = 5;
+  int timeoutSeconds = 900;
+  int probeIntervalMs = 100;
+};
+
+// --smoke: tiny sizes for CI (about a minute with the testbed's start), unless a flag names
+// its own value.
+void applySmoke(Flags& flags, const CLI::App& app) {
+  auto unset = [&app](const char* name) { return app.count(name) == 0; };
+  if (unset("--objects")) flags.options.objects = 200;
+  if (unset("--memory-objects")) flags.options.memoryObjects = 400;
+  if (unset("--namespaces")) flags.options.namespaces = 4;
+  if (unset("--rate")) flags.options.rate = 20;
+  if (unset("--duration")) flags.durationSeconds = 5;
+  if (unset("--idle")) flags.idleSeconds = 5;
+  if (unset("--settle")) flags.settleSeconds = 1;
+  if (unset("--timeout")) flags.timeoutSeconds = 120;
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  // First, before any thread exists: SIGINT/SIGTERM then tear the testbed down.
+  bisync::testing::SignalTeardown signals;
+
+  CLI::App app{
+      "kube-bisync-bench: throughput, latency, memory, restart, write amplification "
+      "and CPU of the kube-bisync daemon against a real testbed (see docs/benchmarks.md)"};
+  Flags flags;
+  bench::BenchOptions& o = flags.options;
+  o.daemonBinary = BISYNC_DAEMON_BINARY;
+  app.add_option("--objects", o.objects, "source ConfigMaps for scenarios 1, 2, 4, 5, 6")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--memory-objects", o.memoryObjects,
+                 "source ConfigMaps at the second memory point (0 or <= --objects: skipped)")
+      ->capture_default_str();
+  app.add_option("--namespaces", o.namespaces, "source namespaces the objects are spread over")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  app.add_option("--object-bytes", o.objectBytes, "data bytes of each ConfigMap")
+      ->check(CLI::Range(1, 900000))
+      ->capture_default_str();
+  app.add_option("--rate", o.rate, "scenario 2: source updates a second")
+      ->check(CLI::Range(0.1, 100000.0))
+      ->capture_default_str();
+  app.add_option("--duration", flags.durationSeconds, "scenario 2: seconds of updates")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  app.add_option("--idle", flags.idleSeconds, "scenario 5: idle seconds counted for writes")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
+  app.add_option("--settle", flags.settleSeconds,
+                 "seconds writes are still counted after a phase (late or spurious writes)")
+      ->check(CLI::Range(0, 600))
+      ->capture_default_str();
+  app.add_option("--workers", o.workers, "daemon --workers; the baseline's concurrency")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--qps", o.qps, "daemon --qps; the baseline client's rate limit")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--burst", o.burst, "daemon --burst; the baseline client's burst")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--seed-concurrency", o.seedConcurrency,
+                 "concurrent creates when the driver fills the source")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--probe-interval-ms", flags.probeIntervalMs,
+                 "scenario 2: milliseconds between the baseline's target applies")
+      ->check(CLI::Range(10, 60000))
+      ->capture_default_str();
+  app.add_option("--timeout", flags.timeoutSeconds, "seconds any one wait for the daemon may take")
+      ->check(CLI::Range(10, 36000))
+      ->capture_default_str();
+  app.add_option("--daemon", o.daemonBinary, "the kube-bisync executable")->capture_default_str();
+  app.add_option("--output", flags.output, "the JSON file of the figures")->capture_default_str();
+  app.add_flag("--smoke", flags.smoke,
+               "tiny sizes for CI: 200 objects (400 for memory) in 4 namespaces, 20 updates/s "
+               "for 5 s, 5 s idle; flags given explicitly still win");
+  CLI11_PARSE(app, argc, argv);
+  if (flags.smoke) applySmoke(flags, app);
+  o.duration = std::chrono::seconds(flags.durationSeconds);
+  o.idle = std::chrono::seconds(flags.idleSeconds);
+  o.settle = std::chrono::seconds(flags.settleSeconds);
+  o.timeout = std::chrono::seconds(flags.timeoutSeconds);
+  o.probeInterval = std::chrono::milliseconds(flags.probeIntervalMs);
+
+  // The project's client and informers log at info; the driver's own progress is enough.
+  spdlog::set_level(spdlog::level::warn);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  int status = 1;
+  const auto started = std::chrono::steady_clock::now();
+  bench::RunInfo info{.date = bench::utcNow(),
+                      .commit = bench::describeCommit(BISYNC_SOURCE_DIR),
+                      .machine = bench::describeMachine(),
+                      .settings = o.describe()};
+  bench::Report report;
+  try {
+    std::cerr << "[bench] starting the testbed\n";
+    bisync::testing::Testbed testbed;
+    bench::Bench run(testbed, o);
+    try {
+      run.run();
+      status = 0;
+    } catch (const std::exception& e) {
+      std::cerr << "kube-bisync-bench: " << e.what() << "\n";
+    }
+    report = run.report();
+  } catch (const std::exception& e) {
+    std::cerr << "kube-bisync-bench: " << e.what() << "\n";
+  }
+  info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::cout << "kube-bisync benchmark, " << info.date << ", " << info.machine << ", commit "
+            << info.commit << "\n\n";
+  report.printTable(std::cout);
+  try {
+    report.writeJson(flags.output, info);
+    std::cout << "\nfigures written to " << flags.output << " (" << static_cast<int>(info.seconds)
+              << " s)\n";
+  } catch (const std::exception& e) {
+    std::cerr << "kube-bisync-bench: " << e.what() << "\n";
+    status = 1;
+  }
+  curl_global_cleanup();
+  return status;
+}

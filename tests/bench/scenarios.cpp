@@ -1,0 +1,350 @@
+// The scenarios of issue 5, in the order Bench::run() calls them. Every figure is taken from
+// what the daemon does observably: objects in the target, its log at -v 2, /proc.
+#include <algorithm>
+#include <functional>
+#include <future>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <tuple>
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "syncer/kube/json.hpp"
+#include "syncer/kube/resource.hpp"
+#include "tests/bench/bench.hpp"
+#include "tests/bench/update_load.hpp"
+#include "tests/bench/workload.hpp"
+#include "tests/support/objects.hpp"
+#include "tests/support/sync_scene.hpp"
+#include "tests/support/wait.hpp"
+
+namespace bisync::bench {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kInitial = "1 initial sync";
+constexpr const char* kLatency = "2 latency";
+constexpr const char* kMemory = "3 memory";
+constexpr const char* kRestart = "4 restart";
+constexpr const char* kWrites = "5 write amplification";
+constexpr const char* kCpu = "6 CPU";
+
+double secondsBetween(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+double perThousand(double cpuSeconds, std::size_t count) {
+  return count == 0 ? 0 : cpuSeconds * 1000.0 / static_cast<double>(count);
+}
+
+std::string count(std::size_t n) { return std::to_string(n); }
+
+// Runs `undo` when the scope ends, also by an exception.
+class ScopeExit {
+ public:
+  explicit ScopeExit(std::function<void()> undo) : undo_(std::move(undo)) {}
+  ~ScopeExit() { undo_(); }
+  ScopeExit(const ScopeExit&) = delete;
+  ScopeExit& operator=(const ScopeExit&) = delete;
+
+ private:
+  std::function<void()> undo_;
+};
+
+}  // namespace
+
+void Bench::measureIdleDaemon() {
+  progress("idle daemon: started against a source without benchmark objects");
+  startDaemon();
+  waitForReady();
+  settle();
+  idleRssBytes_ = sampleDaemon().rssBytes;
+  progress("idle daemon: " + formatNumber(static_cast<double>(idleRssBytes_) / 1048576.0) +
+           " MiB resident");
+  stopDaemon();
+}
+
+void Bench::scenarioInitialSync() {
+  const std::size_t n = options_.objects;
+
+  // Baseline: the driver lists the source and creates the same objects in fresh target
+  // namespaces, with the daemon's worker count and client limits.
+  progress("1 initial sync: baseline (list + create " + count(n) + " with " +
+           count(options_.workers) + " workers, qps " + formatNumber(options_.qps) + ")");
+  const double cpuBefore = ownCpuSeconds();
+  const double serverBefore = targetServerCpu();
+  const auto baseStart = Clock::now();
+  const kube::ResourceInfo configMaps = kube::resources::configMaps();
+  auto pages = baselineSource_->run(
+      listPages(baselineSource_->client(), configMaps, "", kBenchSelector, 500));
+  if (!pages) throw std::runtime_error("baseline list: " + pages.error().describe());
+  std::vector<const kube::JsonValue*> items;
+  for (const kube::ListResult& page : *pages) {
+    for (const kube::JsonValue& item : page.items().GetArray()) items.push_back(&item);
+  }
+  std::set<std::string> sourceNamespaces;
+  for (const kube::JsonValue* item : items) sourceNamespaces.emplace(kube::namespaceOf(*item));
+  const kube::ResourceInfo namespaces = kube::resources::namespaces();
+  for (const std::string& ns : sourceNamespaces) {
+    const kube::Json object = testing::namespaceObject("baseline-" + ns);
+    const std::string failure =
+        baselineTarget_->run(createObject(baselineTarget_->client(), namespaces, object));
+    if (!failure.empty()) throw std::runtime_error("baseline: " + failure);
+  }
+  const std::string failure = runJobs(
+      loop_, items.size(), options_.workers, [&](std::size_t i) -> asio::awaitable<std::string> {
+        const std::string ns = "baseline-" + std::string(kube::namespaceOf(*items[i]));
+        const kube::Json copy = baselineCopy(*items[i], ns, "bench-baseline");
+        co_return co_await createObject(baselineTarget_->client(), configMaps, copy);
+      });
+  if (!failure.empty()) throw std::runtime_error("baseline: " + failure);
+  const double baseSeconds = secondsBetween(baseStart, Clock::now());
+  const double baseCpu = ownCpuSeconds() - cpuBefore;
+  const double baseServerCpu = targetServerCpu() - serverBefore;
+  const double baseRate = static_cast<double>(items.size()) / baseSeconds;
+  pages->clear();
+  progress("1 initial sync: baseline " + formatNumber(baseRate) + " objects/s");
+
+  progress("1 initial sync: daemon");
+  const double serverBeforeDaemon = targetServerCpu();
+  startDaemon();
+  const Clock::time_point done = waitForCopies(n);
+  const ProcessSample atDone = sampleDaemon();
+  const double daemonServerCpu = targetServerCpu() - serverBeforeDaemon;
+  const double syncSeconds = secondsBetween(daemonStarted_, done);
+  waitForReady();
+  const double daemonRate = static_cast<double>(n) / syncSeconds;
+  progress("1 initial sync: daemon " + formatNumber(daemonRate) + " objects/s");
+  report_.add(Figure(kInitial, "throughput", "objects/s", daemonRate)
+                  .withBaseline(baseRate,
+                                "driver lists the source and creates the copies, same workers "
+                                "and client limits")
+                  .withTarget(Target::ratioAtLeast(0.9))
+                  .withNote("daemon: start to the last correct copy in " +
+                            formatNumber(syncSeconds) + " s"));
+  report_.add(Figure(kCpu, "daemon CPU per 1,000 objects, initial sync", "s",
+                     perThousand(atDone.cpuSeconds, n))
+                  .withBaseline(perThousand(baseCpu, items.size()),
+                                "the driver's own CPU for the baseline copy"));
+
+  if (targetServer_) {
+    report_.add(Figure(kCpu, "target API server CPU per 1,000 objects, initial sync", "s",
+                       perThousand(daemonServerCpu, n))
+                    .withBaseline(perThousand(baseServerCpu, items.size()),
+                                  "the same for the baseline copy"));
+  }
+
+  settle();
+  const WriteCounts writes = pollWrites();
+  report_.add(Figure(kWrites, "writes per object, initial sync", "writes/object",
+                     static_cast<double>(writes.total()) / static_cast<double>(n))
+                  .withDecimals(2)
+                  .withNote(count(writes.applies) + " applies, " + count(writes.creates) +
+                            " creations (namespaces)"));
+  addMemoryFigure(n, sampleDaemon(), false);
+}
+
+void Bench::addMemoryFigure(std::size_t objects, const ProcessSample& sample, bool withTarget) {
+  const double meanJson = meanObjectJsonBytes();
+  const double perObject =
+      (static_cast<double>(sample.rssBytes) - static_cast<double>(idleRssBytes_)) /
+      static_cast<double>(objects);
+  progress("3 memory at " + count(objects) + ": " + formatNumber(perObject) +
+           " bytes per object, mean object JSON " + formatNumber(meanJson) + " bytes");
+  report_.add(
+      Figure(kMemory, "RSS per object at " + count(objects), "bytes", perObject)
+          .withBaseline(meanJson, "mean JSON size of one source object as the server returns it")
+          .withTarget(withTarget ? Target::ratioAtMost(1.5) : Target::none())
+          .withDecimals(0)
+          .withNote("RSS " + formatNumber(static_cast<double>(sample.rssBytes) / 1048576.0) +
+                    " MiB (peak " +
+                    formatNumber(static_cast<double>(sample.peakRssBytes) / 1048576.0) +
+                    " MiB), idle daemon " +
+                    formatNumber(static_cast<double>(idleRssBytes_) / 1048576.0) + " MiB"));
+}
+
+void Bench::scenarioLatency() {
+  std::vector<std::string> keys = loop_.call([this] { return tracker_->sourceKeys(); });
+  std::mt19937 random(5);
+  std::shuffle(keys.begin(), keys.end(), random);
+  const auto duration = std::chrono::duration_cast<std::chrono::milliseconds>(options_.duration);
+  UpdateLoad load(source_->client(), std::move(keys), options_.rate, duration, 1);
+  ApplyProbe probe(target_->client(), "bench-probe", options_.probeInterval, options_.objectBytes);
+  const kube::Json probeNamespace = testing::namespaceObject("bench-probe");
+  const std::string failure =
+      target_->run(createObject(target_->client(), kube::resources::namespaces(), probeNamespace));
+  if (!failure.empty()) throw std::runtime_error(failure);
+
+  progress("2 latency: " + count(load.total()) + " updates at " + formatNumber(options_.rate) +
+           "/s for " + std::to_string(options_.duration.count()) + " s");
+  loop_.call([&] {
+    tracker_->setSourceHook([&](const std::string& key, std::uint64_t seq, Clock::time_point at) {
+      load.sourceSeen(key, seq, at);
+    });
+    tracker_->setTargetHook([&](const std::string& key, std::uint64_t seq, Clock::time_point at) {
+      load.targetSeen(key, seq, at);
+    });
+  });
+  auto probing = asio::co_spawn(loop_.io(), probe.run(), asio::use_future);
+  // The hooks and the probe use `load` and `probe`: both end before they do.
+  const ScopeExit unhook([&] {
+    loop_.call([&] {
+      probe.stop();
+      tracker_->setSourceHook(nullptr);
+      tracker_->setTargetHook(nullptr);
+    });
+    probing.wait();
+  });
+  const WriteCounts writesBefore = pollWrites();
+  const std::uint64_t eventsBefore = targetEvents();
+  const double cpuBefore = sampleDaemon().cpuSeconds;
+  loop_.run(load.run());
+  const auto drained =
+      testing::waitFor("every update seen in the target", options_.timeout, [&](std::string& seen) {
+        const std::size_t pending = loop_.call([&] { return load.targetPending(); });
+        seen = count(pending) + " not seen yet";
+        return pending == 0;
+      });
+  const double cpu = sampleDaemon().cpuSeconds - cpuBefore;
+  loop_.call([&] { probe.stop(); });
+  probing.wait();
+  settle();
+  const WriteCounts writes = pollWrites() - writesBefore;
+  const std::uint64_t events = targetEvents() - eventsBefore;
+
+  const auto [targetMs, sourceMs, succeeded, failed, folded, pending, achieved, arrived,
+              firstError] = loop_.call([&] {
+    return std::tuple(load.targetLatenciesMs(), load.sourceLatenciesMs(), load.succeeded(),
+                      load.failed(), load.folded(), load.targetPending(), load.achievedRate(),
+                      load.arrivalRate(), load.firstError());
+  });
+  if (succeeded == 0) throw std::runtime_error("no update succeeded: " + firstError);
+  const std::vector<double> applyMs = loop_.call([&] { return probe.latenciesMs(); });
+  const double applyMedian = percentile(applyMs, 50);
+  const std::string seen =
+      count(targetMs.size()) + " of " + count(succeeded) + " updates seen in the target" +
+      (drained ? "" : " (" + count(pending) + " never arrived)") + "; " + count(failed) +
+      " updates failed" + (failed == 0 ? "" : " (" + firstError + ")") + "; sent at " +
+      formatNumber(achieved) + "/s";
+  progress("2 latency: " + seen);
+  const std::string baselineWhat =
+      "source watch latency of the same write + median target apply (" + formatNumber(applyMedian) +
+      " ms over " + count(applyMs.size()) + " applies)";
+  for (const auto& [name, p] :
+       {std::pair("p50", 50.0), std::pair("p99", 99.0), std::pair("max", 100.0)}) {
+    report_.add(
+        Figure(kLatency, name, "ms", percentile(targetMs, p))
+            .withBaseline(percentile(sourceMs, p) + applyMedian, baselineWhat)
+            .withTarget(std::string(name) == "p99" ? Target::ratioAtMost(2.0) : Target::none())
+            .withNote(seen));
+  }
+  report_.add(Figure(kLatency, "changes reaching the target", "changes/s", arrived)
+                  .withBaseline(achieved, "source updates sent a second")
+                  .withNote("below the rate sent, a backlog builds up and latency grows with it"));
+  // An update the daemon folded into a later one of the same object (it was behind) is not an
+  // effective change: the target never had to show it.
+  const std::size_t effective = succeeded - folded;
+  const std::string changes = count(effective) + " effective changes (" + count(succeeded) +
+                              " source updates, " + count(folded) + " folded into later ones)";
+  report_.add(Figure(kWrites, "writes per change (daemon log)", "writes/change",
+                     static_cast<double>(writes.total()) / static_cast<double>(effective))
+                  .withTarget(Target::valueExactly(1.0))
+                  .withDecimals(2)
+                  .withNote(count(writes.total()) + " write lines for " + changes));
+  report_.add(Figure(kWrites, "target versions per change (watch)", "writes/change",
+                     static_cast<double>(events) / static_cast<double>(effective))
+                  .withTarget(Target::valueExactly(1.0))
+                  .withDecimals(2)
+                  .withNote(count(events) + " new target resourceVersions for " + changes));
+  report_.add(
+      Figure(kCpu, "daemon CPU per 1,000 updates, steady state", "s", perThousand(cpu, succeeded)));
+  if (!drained) {
+    throw std::runtime_error("2 latency: " + seen + "\n" + daemon_->describe());
+  }
+}
+
+void Bench::scenarioIdleWrites() {
+  progress("5 write amplification: " + std::to_string(options_.idle.count()) + " s idle");
+  const WriteCounts before = pollWrites();
+  const std::uint64_t eventsBefore = targetEvents();
+  std::this_thread::sleep_for(options_.idle);
+  const WriteCounts writes = pollWrites() - before;
+  const std::uint64_t events = targetEvents() - eventsBefore;
+  const std::string idle = std::to_string(options_.idle.count()) + " s idle";
+  report_.add(Figure(kWrites, "writes in " + idle + " (daemon log)", "writes",
+                     static_cast<double>(writes.total()))
+                  .withTarget(Target::valueExactly(0))
+                  .withDecimals(0));
+  report_.add(Figure(kWrites, "target versions in " + idle + " (watch)", "writes",
+                     static_cast<double>(events))
+                  .withTarget(Target::valueExactly(0))
+                  .withDecimals(0));
+}
+
+void Bench::scenarioRestart() {
+  // Baseline: the driver lists both sides (the objects the daemon caches) at once, with the
+  // daemon's client limits; the median of three.
+  std::vector<double> listSeconds;
+  const kube::ResourceInfo configMaps = kube::resources::configMaps();
+  const std::string targetSelector = std::string(testing::kManagedBy) + "=" + options_.cluster;
+  for (int i = 0; i < 3; ++i) {
+    const auto start = Clock::now();
+    auto sourceList = asio::co_spawn(
+        loop_.io(), listPages(baselineSource_->client(), configMaps, "", kBenchSelector, 500),
+        asio::use_future);
+    auto targetList = asio::co_spawn(
+        loop_.io(), listPages(baselineTarget_->client(), configMaps, "", targetSelector, 500),
+        asio::use_future);
+    const auto sourcePages = sourceList.get();
+    const auto targetPages = targetList.get();
+    listSeconds.push_back(secondsBetween(start, Clock::now()));
+    if (!sourcePages || !targetPages) {
+      throw std::runtime_error(
+          "restart baseline list: " +
+          (sourcePages ? targetPages.error() : sourcePages.error()).describe());
+    }
+  }
+  const double baseline = percentile(listSeconds, 50);
+
+  progress("4 restart: SIGTERM, then start again");
+  stopDaemon();
+  const std::uint64_t eventsBefore = targetEvents();
+  startDaemon();
+  const double ready = waitForReady();
+  settle();
+  const WriteCounts writes = pollWrites();
+  const std::uint64_t events = targetEvents() - eventsBefore;
+  progress("4 restart: ready in " + formatNumber(ready) + " s, " + count(writes.total()) +
+           " writes");
+  report_.add(Figure(kRestart, "time to ready", "s", ready)
+                  .withBaseline(baseline, "driver lists both sides' objects at once (median of 3)")
+                  .withTarget(Target::ratioAtMost(1.5)));
+  report_.add(Figure(kRestart, "writes after restart (daemon log)", "writes",
+                     static_cast<double>(writes.total()))
+                  .withTarget(Target::valueExactly(0))
+                  .withDecimals(0));
+  report_.add(Figure(kRestart, "target versions after restart (watch)", "writes",
+                     static_cast<double>(events))
+                  .withTarget(Target::valueExactly(0))
+                  .withDecimals(0));
+}
+
+void Bench::scenarioMemoryAtScale() {
+  const std::size_t m = options_.memoryObjects;
+  if (m <= options_.objects) return;
+  stopDaemon();
+  seed(options_.objects, m);
+  progress("3 memory: daemon syncs " + count(m) + " objects");
+  startDaemon();
+  waitForCopies(m);
+  waitForReady();
+  settle();
+  addMemoryFigure(m, sampleDaemon(), true);
+}
+
+}  // namespace bisync::bench

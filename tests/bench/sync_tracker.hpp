@@ -1,0 +1,96 @@
+// The driver's own view of both clusters, to see when the daemon's copies are correct and
+// when each change reaches either side. Two informers of the project's client: the source's
+// benchmark ConfigMaps (by label) and the target's ConfigMaps managed by the daemon instance
+// (label kube-bisync.io/managed-by). A target object maps back to its source through its
+// origin annotations (never by parsing its name), and is a correct copy when its data equals
+// the source's and its source-uid annotation names the source's uid.
+//
+// Each benchmark object carries a sequence number in data.seq; every source and target event
+// is passed to the hooks with it, at the time the driver's informer delivered it.
+//
+// Loop-affine: created, used and destroyed on one io_context's thread (the LoopThread's).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "syncer/kube/client.hpp"
+#include "syncer/kube/informer.hpp"
+
+namespace bisync::bench {
+
+using Clock = std::chrono::steady_clock;
+
+// The data member that carries a benchmark object's sequence number.
+inline constexpr const char* kSeqKey = "seq";
+
+class SyncTracker {
+ public:
+  using ChangeHook =
+      std::function<void(const std::string& sourceKey, std::uint64_t seq, Clock::time_point at)>;
+
+  // `sourceSelector` selects the benchmark's source objects; `cluster` is the daemon's
+  // --cluster-name.
+  SyncTracker(kube::Client& source, kube::Client& target, const std::string& sourceSelector,
+              const std::string& cluster);
+  ~SyncTracker();
+  SyncTracker(const SyncTracker&) = delete;
+  SyncTracker& operator=(const SyncTracker&) = delete;
+
+  void start();
+  void stop();
+  bool running() const;  // until both informers' loops have returned
+  bool synced() const;   // both informers have listed
+
+  std::size_t sourceCount() const { return sources_.size(); }
+  std::size_t targetCount() const { return targets_.size(); }
+  std::size_t correctCount() const { return correct_.size(); }
+  // When correctCount() last grew.
+  Clock::time_point lastCorrectAt() const { return lastCorrectAt_; }
+  // Adds, updates and deletes of the daemon's target objects seen so far: each is a new
+  // resourceVersion, so this counts the target writes that changed something.
+  std::uint64_t targetEvents() const { return targetEvents_; }
+  std::vector<std::string> sourceKeys() const;  // sorted
+  // The first `max` source keys without a correct copy, each with why.
+  std::string describeProblems(std::size_t max) const;
+
+  void setSourceHook(ChangeHook hook) { sourceHook_ = std::move(hook); }
+  void setTargetHook(ChangeHook hook) { targetHook_ = std::move(hook); }
+
+ private:
+  struct SourceState {
+    std::string uid;
+    std::size_t dataHash = 0;
+  };
+  struct TargetState {
+    std::string sourceKey;
+    std::string sourceUid;
+    std::size_t dataHash = 0;
+  };
+
+  void sourceChanged(const kube::CachedObjectPtr& object);
+  void sourceDeleted(const kube::CachedObjectPtr& object);
+  void targetChanged(const kube::CachedObjectPtr& object);
+  void targetDeleted(const kube::CachedObjectPtr& object);
+  void recheck(const std::string& sourceKey);
+
+  std::unique_ptr<kube::Informer> source_;
+  std::unique_ptr<kube::Informer> target_;
+  std::unordered_map<std::string, SourceState> sources_;  // by source key
+  std::unordered_map<std::string, TargetState> targets_;  // by target key
+  std::unordered_map<std::string, std::string> copyOf_;   // source key -> target key
+  std::unordered_set<std::string> correct_;               // source keys
+  Clock::time_point lastCorrectAt_{};
+  std::uint64_t targetEvents_ = 0;
+  ChangeHook sourceHook_;
+  ChangeHook targetHook_;
+};
+
+}  // namespace bisync::bench

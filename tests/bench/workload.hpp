@@ -1,0 +1,65 @@
+// The benchmark's objects and the work the driver does itself with the project's client:
+// seeding the source, the baseline copy of scenario 1 and timed lists. The coroutines run on
+// the LoopThread's io_context; runJobs() drives many of them from the main thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "syncer/kube/client.hpp"
+#include "syncer/kube/json.hpp"
+#include "syncer/kube/resource.hpp"
+#include "tests/support/loop_thread.hpp"
+
+namespace bisync::bench {
+
+namespace asio = boost::asio;
+
+// Every source object of the benchmark carries this label (value: "true").
+inline constexpr const char* kBenchLabel = "kube-bisync-bench/object";
+inline const std::string kBenchSelector = std::string(kBenchLabel) + "=true";
+
+// "load-07": the i-th source namespace.
+std::string sourceNamespace(std::size_t i);
+// "cm-000042": the i-th object; object i lives in namespace i % namespaces.
+std::string objectName(std::size_t i);
+// data.seq as stored: zero-padded, so an update never changes an object's size.
+std::string seqText(std::uint64_t seq);
+
+// A v1 ConfigMap with the bench label and data {payload: <payloadBytes characters, different
+// per object>, seq: seqText(0)}.
+kube::Json benchConfigMap(const std::string& ns, const std::string& name, std::size_t index,
+                          std::size_t payloadBytes);
+
+// Runs job(0) .. job(count - 1) with `workers` coroutines on `loop` and blocks until all are
+// done. A job returns "" or what went wrong; the first failure is returned (the other jobs
+// still run).
+std::string runJobs(testing::LoopThread& loop, std::size_t count, std::size_t workers,
+                    const std::function<asio::awaitable<std::string>(std::size_t)>& job);
+
+// Creates `object` (which names its namespace); AlreadyExists counts as success, other
+// failures are retried a few times. Returns "" or the last error.
+asio::awaitable<std::string> createObject(kube::Client& client, const kube::ResourceInfo& resource,
+                                          const kube::Json& object);
+
+// Every page of a list of `resource` in `ns` ("" = all namespaces) with `selector`, `pageSize`
+// objects a page (the informer's default is 500).
+asio::awaitable<kube::Result<std::vector<kube::ListResult>>> listPages(
+    kube::Client& client, const kube::ResourceInfo& resource, const std::string& ns,
+    const std::string& selector, std::int64_t pageSize);
+
+std::size_t countItems(const std::vector<kube::ListResult>& pages);
+
+// The copy the baseline creates of a source object: its data, labels and annotations, the
+// daemon's origin labels and annotations (so it is as big as the daemon's copy) under the
+// managed-by value `owner`, in namespace `ns`.
+kube::Json baselineCopy(const kube::JsonValue& source, const std::string& ns,
+                        const std::string& owner);
+
+}  // namespace bisync::bench
