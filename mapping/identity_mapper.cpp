@@ -132,6 +132,20 @@ std::string IdentityMapper::targetNamespace(std::string_view sourceNamespace) co
   return fitName(candidate, kLabelName);
 }
 
+std::optional<std::string> IdentityMapper::sourceNamespaceByName(
+    std::string_view targetNamespace) const {
+  const std::string prefix = config_.clusterName + "-";
+  if (config_.mode != NamespaceMode::Prefix || !targetNamespace.starts_with(prefix)) {
+    return std::nullopt;
+  }
+  std::string candidate(targetNamespace.substr(prefix.size()));
+  // A shortened name ends in a hash: `<cluster>-<rest>` is then not what `rest` maps to.
+  if (candidate.empty() || this->targetNamespace(candidate) != targetNamespace) {
+    return std::nullopt;
+  }
+  return candidate;
+}
+
 TargetKey IdentityMapper::toTarget(const SourceKey& source, NameLimit limit) const {
   if (source.ns.empty() || config_.mode == NamespaceMode::Prefix) {
     return {targetNamespace(source.ns), fitName(source.name, limit)};

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -120,6 +121,10 @@ class IdentityMapper {
 
   // The namespace a source namespace maps to, a DNS-1123 label of at most 63 characters.
   std::string targetNamespace(std::string_view sourceNamespace) const;
+  // The source namespace whose target namespace this is, read from the name alone: prefix
+  // mode, `<cluster>-<ns>` not shortened. nullopt otherwise (a shortened name maps back only
+  // through the namespace's kube-bisync.io/source-namespace annotation).
+  std::optional<std::string> sourceNamespaceByName(std::string_view targetNamespace) const;
   // `limit` is the naming rule of the object's kind: kSubdomainName (ConfigMap, Secret,
   // most kinds) or kLabelName (Service) or any other NameLimit.
   TargetKey toTarget(const SourceKey& source, NameLimit limit = kSubdomainName) const;

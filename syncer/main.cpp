@@ -30,6 +30,8 @@
 #include "syncer/engine/syncer.hpp"
 #include "syncer/kube/client.hpp"
 #include "syncer/kube/kubeconfig.hpp"
+#include "syncer/ops/http_endpoint.hpp"
+#include "syncer/ops/syncer_metrics.hpp"
 #include "syncer/startup_checks.hpp"
 #include "translators/translator.hpp"
 
@@ -56,6 +58,8 @@ struct Flags {
   double qps = 50;
   int burst = 100;
   double requestTimeoutSeconds = 30;
+  std::string metricsAddress = ":8080";
+  std::string healthAddress = ":8081";
   int verbosity = 0;
 };
 
@@ -111,6 +115,12 @@ FlagOptions defineFlags(CLI::App& app, Flags& flags, const translators::Registry
   app.add_option("--request-timeout", flags.requestTimeoutSeconds,
                  "seconds before a request (not a watch) without an answer fails and is retried")
       ->check(CLI::Range(1.0, 3600.0))
+      ->capture_default_str();
+  app.add_option("--metrics-bind-address", flags.metricsAddress,
+                 "where /metrics (Prometheus text) is served: host:port, :port, or 0 for off")
+      ->capture_default_str();
+  app.add_option("--health-probe-bind-address", flags.healthAddress,
+                 "where /healthz and /readyz are served: host:port, :port, or 0 for off")
       ->capture_default_str();
   app.add_option("-v,--v", flags.verbosity,
                  "log verbosity: 0 info, 1 debug, 2 also every write, 3 and up trace")
@@ -275,9 +285,75 @@ asio::awaitable<void> startUp(Daemon& daemon) {
 asio::awaitable<void> shutDown(engine::Syncer& syncer, asio::io_context& io) {
   co_await syncer.shutdown();
   const engine::SyncerStats& stats = syncer.stats();
-  spdlog::info("stopped: {} writes ({} applies, {} deletes, {} namespace writes), {} clashes",
-               stats.writes(), stats.applies, stats.deletes, stats.namespaceWrites, stats.clashes);
+  spdlog::info(
+      "stopped: {} writes (target: {} applies, {} patches, {} deletes; source: {}; {} namespace "
+      "writes), {} clashes",
+      stats.writes(), stats.target.applies, stats.target.patches, stats.target.deletes,
+      stats.source.total(), stats.namespaceWrites, stats.clashes);
   io.stop();
+}
+
+// One listening endpoint per distinct address (/metrics and the probes share one when their
+// flags name the same address).
+struct OpsEndpoint {
+  ops::BindAddress address;
+  std::unique_ptr<ops::HttpEndpoint> server;
+  std::string paths;
+};
+
+ops::HttpResponse readiness(const Daemon& daemon) {
+  constexpr const char* kText = "text/plain; charset=utf-8";
+  if (!daemon.syncer) return {503, kText, "waiting for the API servers\n"};
+  if (daemon.syncer->ready()) return {200, kText, "ok\n"};
+  const engine::SyncerStats& stats = daemon.syncer->stats();
+  return {503, kText,
+          "initial sync: " + std::to_string(stats.initialDone) + "/" +
+              std::to_string(stats.initialTotal) + " objects\n"};
+}
+
+// Binds /metrics and /healthz + /readyz where the flags say; a bind failure is a start-up error.
+Result<std::vector<OpsEndpoint>> startEndpoints(asio::io_context& io, const Daemon& daemon,
+                                                const std::optional<ops::BindAddress>& metrics,
+                                                const std::optional<ops::BindAddress>& health) {
+  std::vector<OpsEndpoint> endpoints;
+  const auto at = [&](const ops::BindAddress& address) -> OpsEndpoint& {
+    for (OpsEndpoint& endpoint : endpoints) {
+      if (endpoint.address.host == address.host && endpoint.address.port == address.port) {
+        return endpoint;
+      }
+    }
+    return endpoints.emplace_back(
+        OpsEndpoint{address, std::make_unique<ops::HttpEndpoint>(io), ""});
+  };
+  const auto serve = [](OpsEndpoint& endpoint, std::string path, ops::HttpHandler handler) {
+    endpoint.paths += (endpoint.paths.empty() ? "" : ", ") + path;
+    endpoint.server->handle(std::move(path), std::move(handler));
+  };
+  if (metrics) {
+    serve(at(*metrics), "/metrics", [&daemon] {
+      const engine::Syncer* syncer = daemon.syncer ? &*daemon.syncer : nullptr;
+      return ops::HttpResponse{
+          200, ops::kPrometheusContentType,
+          ops::renderPrometheus(ops::daemonMetrics(syncer, daemon.source, daemon.target))};
+    });
+  }
+  if (health) {
+    OpsEndpoint& endpoint = at(*health);
+    // Answering at all shows that the loop runs.
+    serve(endpoint, "/healthz", [] {
+      return ops::HttpResponse{200, "text/plain; charset=utf-8", "ok\n"};
+    });
+    serve(endpoint, "/readyz", [&daemon] { return readiness(daemon); });
+  }
+  for (OpsEndpoint& endpoint : endpoints) {
+    if (Result<void> listening = endpoint.server->listen(endpoint.address); !listening) {
+      return kube::fail(std::move(listening.error()));
+    }
+    endpoint.server->start();
+    spdlog::info("serving {} on http://{}:{}", endpoint.paths, endpoint.address.host,
+                 endpoint.server->port());
+  }
+  return endpoints;
 }
 
 int fail(const std::string& message) {
@@ -304,6 +380,11 @@ int main(int argc, char** argv) {
     return validatePolicies(flags.validatePolicies, registry);
   }
   if (flagOptions.clusterName->count() == 0) return fail("--cluster-name is required");
+  const auto metricsAddress = ops::parseBindAddress(flags.metricsAddress, "--metrics-bind-address");
+  if (!metricsAddress) return fail(metricsAddress.error().describe());
+  const auto healthAddress =
+      ops::parseBindAddress(flags.healthAddress, "--health-probe-bind-address");
+  if (!healthAddress) return fail(healthAddress.error().describe());
   spdlog::set_level(flags.verbosity >= 3   ? spdlog::level::trace
                     : flags.verbosity >= 1 ? spdlog::level::debug
                                            : spdlog::level::info);
@@ -374,6 +455,12 @@ int main(int argc, char** argv) {
                  flags.targetNamespace.empty() ? "" : ", into " + flags.targetNamespace);
 
     Daemon daemon(io, source, target, registry, std::move(*mapper), std::move(options));
+    Result<std::vector<OpsEndpoint>> endpoints =
+        startEndpoints(io, daemon, *metricsAddress, *healthAddress);
+    if (!endpoints) {
+      exitCode = fail(endpoints.error().describe());
+      io.stop();
+    }
     // An exception here is a bug (the Syncer refusing options the CLI checked): let it out.
     asio::co_spawn(io, startUp(daemon), [](const std::exception_ptr& error) {
       if (error) std::rethrow_exception(error);
@@ -391,8 +478,10 @@ int main(int argc, char** argv) {
       spdlog::info("received signal {}: finishing in-flight writes", signal);
       asio::co_spawn(io, shutDown(*daemon.syncer, io), asio::detached);
     });
-    io.run();
-    exitCode = daemon.exitCode;
+    if (endpoints) {
+      io.run();
+      exitCode = daemon.exitCode;
+    }
   }
   curl_global_cleanup();
   return exitCode;

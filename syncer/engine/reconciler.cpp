@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "policies/sync_plan.hpp"
-#include "syncer/engine/drift.hpp"
 #include "syncer/engine/internal/sync_state.hpp"
 #include "syncer/engine/managed_fields.hpp"
 
@@ -33,7 +32,8 @@ bool isTerminating(const JsonValue& object) {
 // Kubernetes answers that retrying the same write cannot fix: the user must change something.
 bool isRejection(const kube::Error& error) {
   return error.kind == kube::ErrorKind::Api && error.httpStatus >= 400 && error.httpStatus < 500 &&
-         !error.isConflict() && !error.isTooManyRequests() && !error.isNotFound();
+         !error.isConflict() && !error.isAlreadyExists() && !error.isTooManyRequests() &&
+         !error.isNotFound();
 }
 
 enum class NamespaceState { Missing, Terminating, Foreign, Usable };
@@ -99,7 +99,7 @@ asio::awaitable<Outcome> deleteTarget(SyncState& state, ResourceSync& sync,
     co_return fail(state, key, "delete " + targetKey + ": " + removed.error().describe());
   }
   if (removed) {
-    ++state.stats.deletes;
+    ++state.stats.target.deletes;
     logWrite(state, "deleted " + sync.name() + " " + targetKey);
   }
   co_return Outcome::Done;
@@ -143,26 +143,6 @@ void overlay(JsonValue& object, const JsonValue& fields, kube::Json::AllocatorTy
       existing->value.CopyFrom(field.value, allocator);
     }
   }
-}
-
-// apiVersion, kind, metadata.name/namespace (and resourceVersion as a precondition when given)
-// of `object`: the start of an apply configuration.
-Json skeletonOf(const JsonValue& object, std::string_view ns, std::string_view name,
-                std::string_view resourceVersion) {
-  Json out(rapidjson::kObjectType);
-  auto& allocator = out.GetAllocator();
-  out.AddMember("apiVersion",
-                kube::stringValue(kube::stringMember(object, "apiVersion"), allocator), allocator);
-  out.AddMember("kind", kube::stringValue(kube::stringMember(object, "kind"), allocator),
-                allocator);
-  JsonValue metadata(rapidjson::kObjectType);
-  metadata.AddMember("name", kube::stringValue(name, allocator), allocator);
-  if (!ns.empty()) metadata.AddMember("namespace", kube::stringValue(ns, allocator), allocator);
-  if (!resourceVersion.empty()) {
-    metadata.AddMember("resourceVersion", kube::stringValue(resourceVersion, allocator), allocator);
-  }
-  out.AddMember("metadata", metadata, allocator);
-  return out;
 }
 
 std::string quoted(const std::optional<std::string>& value) {
@@ -254,7 +234,7 @@ asio::awaitable<Outcome> createOnSource(SyncState& state, ResourceSync& sync, co
   for (const policies::Owner owner : {policies::Owner::Target, policies::Owner::Both}) {
     fields = policies::withProjection(fields, owner, view, *sync.ownership);
   }
-  Json body = skeletonOf(target, key.ns, key.name, "");
+  Json body = skeletonOf(sync.translator->resource(), key.ns, key.name, "");
   overlay(body, fields, body.GetAllocator());
   const mapping::Metadata marker{
       {std::string(mapping::kCreatedFromTargetAnnotation), state.mapper.config().clusterName}};
@@ -269,7 +249,7 @@ asio::awaitable<Outcome> createOnSource(SyncState& state, ResourceSync& sync, co
   if (!created) {
     co_return fail(state, key, "create on the source: " + created.error().describe());
   }
-  ++state.stats.sourceWrites;
+  ++state.stats.source.creates;
   // Its event must still be reconciled: that reconcile adopts the target object.
   const std::string sourceKey = kube::objectKey(key.ns, key.name);
   recordPendingWrite(sync.pendingSourceWrites, sourceKey, kube::resourceVersionOf(*created));
@@ -289,7 +269,7 @@ asio::awaitable<Outcome> deleteSource(SyncState& state, ResourceSync& sync, cons
   if (!removed && !removed.error().isNotFound()) {
     co_return fail(state, key, "delete on the source: " + removed.error().describe());
   }
-  ++state.stats.sourceWrites;
+  ++state.stats.source.deletes;
   logWrite(state, "deleted " + sync.name() + " " + cached->key +
                       " on the source (made on the target, whose object is gone)");
   co_return Outcome::Done;
@@ -323,16 +303,16 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
 
   // Our target objects of this source that should not exist (any, once the source is gone;
   // ones at another name, after a mapping change).
+  // deleteTarget leaves objects that are not copies of this source.
+  std::vector<std::string> unwanted;
+  if (auto it = sync.misplacedCopies.find(sourceKey); it != sync.misplacedCopies.end()) {
+    unwanted.assign(it->second.begin(), it->second.end());
+  }
+  if (!source && targetCached) unwanted.push_back(targetKey);
   Outcome outcome = Outcome::Done;
-  if (auto it = sync.targetsBySource.find(sourceKey); it != sync.targetsBySource.end()) {
-    std::vector<std::string> unwanted;
-    for (const std::string& existing : it->second) {
-      if (!source || existing != targetKey) unwanted.push_back(existing);
-    }
-    for (const std::string& existing : unwanted) {
-      if (co_await deleteTarget(state, sync, existing, key) == Outcome::Retry) {
-        outcome = Outcome::Retry;
-      }
+  for (const std::string& existing : unwanted) {
+    if (co_await deleteTarget(state, sync, existing, key) == Outcome::Retry) {
+      outcome = Outcome::Retry;
     }
   }
   if (outcome == Outcome::Retry) co_return outcome;
@@ -371,24 +351,14 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
       policy.createOnSource &&
       metadataEntry(*source, "annotations", mapping::kCreatedFromTargetAnnotation) ==
           state.mapper.config().clusterName;
-  // The target object, if any. An object of someone else's is left alone (a clash), except the
-  // one a source made from it (createOnSource) came from: that one is adopted.
+  // The target object, if any: the target cache holds every object of the kind, so one it
+  // lacks does not exist. An object of someone else's is left alone (a clash), except the one
+  // a source made from it (createOnSource) came from: that one is adopted.
   std::optional<Json> actual;
   std::string cachedVersion;
   if (targetCached) {
     actual = targetCached->parse();
     cachedVersion = targetCached->resourceVersion;
-  } else if (!sync.targetCachesAll) {
-    // Our cache holds only objects labelled as ours: look before writing, so that an object
-    // someone else created under this name is never taken over.
-    ++state.stats.lookups;
-    kube::Result<Json> existing = co_await state.targetClient.get(resource, target.ns, target.name);
-    if (existing) {
-      cachedVersion = std::string(kube::resourceVersionOf(*existing));
-      actual = std::move(*existing);
-    } else if (!existing.error().isNotFound()) {
-      co_return fail(state, key, "get " + targetKey + ": " + existing.error().describe());
-    }
   }
   if (actual) {
     const auto origin = state.mapper.originOf(*actual);
@@ -478,7 +448,7 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
     SideWrite write{policies::Side::Source,
                     key.ns,
                     key.name,
-                    skeletonOf(*translated, key.ns, key.name, sourceCached->resourceVersion),
+                    skeletonOf(resource, key.ns, key.name, sourceCached->resourceVersion),
                     &sourceHas,
                     &plan.forSource,
                     contested};
@@ -493,7 +463,7 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
 
   // The target: the skeleton, the plan's fields, the origin metadata, the merge base, and the
   // last-synced hash of all of it.
-  Json desired = skeletonOf(*translated, target.ns, target.name, cachedVersion);
+  Json desired = skeletonOf(resource, target.ns, target.name, cachedVersion);
   auto& allocator = desired.GetAllocator();
   overlay(desired, plan.forTarget, allocator);
   if (auto stamped =
@@ -516,7 +486,10 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   if (auto stamped = mapping::setLastSynced(desired, allocator, hash); !stamped) {
     co_return fail(state, key, stamped.error().describe());
   }
-  const bool upToDate = actual && !plan.targetDiffers && matchesDesired(*actual, desired, {});
+  // The target cache keeps a digest of what the syncer writes there, not the fields themselves
+  // (cache_forms.hpp): whether the target holds `desired` is a comparison of digests.
+  const bool upToDate = actual && storedWrittenDigest(*actual, *sync.ownership) ==
+                                      writtenDigest(desired, *sync.ownership);
   // Our last write was exactly this, yet the target differs: someone else changed it since.
   const bool rewritten = actual && !upToDate && mapping::lastSyncedOf(*actual) == hash;
   if (co_await holdForFight(state, sync, key, *source, rewritten,
@@ -529,7 +502,8 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
     const Json targetHas =
         policies::writtenFields(targetView, policies::Side::Target, *sync.ownership);
     SideWrite write{policies::Side::Target, target.ns, target.name, std::move(desired), &targetHas,
-                    &plan.forTarget,        contested};
+                    &plan.forTarget,        contested,
+                    /*create=*/!actual};
     const kube::Result<Json> written =
         co_await applyFields(state, sync, *source, write, writeReport);
     if (!written) {

@@ -53,6 +53,35 @@ void removeField(JsonValue& body, const FieldSegments& field) {
   node->RemoveMember(field.back().c_str());
 }
 
+// The answer to a create that met an object the cache did not know yet.
+kube::Error alreadyExists(const SideWrite& write, std::string origin) {
+  kube::Error error;
+  error.kind = kube::ErrorKind::Api;
+  error.httpStatus = 409;
+  error.reason = "AlreadyExists";
+  error.origin = std::move(origin);
+  error.message = kube::objectKey(write.ns, write.name) +
+                  " was created by someone else since the cache last saw the server; left as it is";
+  return error;
+}
+
+// A managedFields entry of `object` that our apply did not write ("manager (operation)"): the
+// apply did not create the object. (Our own name with another operation is someone else too: a
+// client's manager name defaults to its user agent.)
+std::optional<std::string> otherWriter(const JsonValue& object, std::string_view ours) {
+  const JsonValue* entries = kube::at(object, "/metadata/managedFields");
+  if (entries == nullptr || !entries->IsArray()) return std::nullopt;
+  for (const JsonValue& entry : entries->GetArray()) {
+    if (!entry.IsObject()) continue;
+    const std::string_view manager = kube::stringMember(entry, "manager");
+    const std::string_view operation = kube::stringMember(entry, "operation");
+    if (manager != ours || operation != "Apply") {
+      return std::string(manager) + " (" + std::string(operation) + ")";
+    }
+  }
+  return std::nullopt;
+}
+
 struct Decision {
   FieldSegments field;
   std::string manager;
@@ -81,6 +110,7 @@ asio::awaitable<kube::Result<Json>> applyDeciding(SyncState& state, ResourceSync
     if (cause.type == kFieldManagerConflict) causes.push_back(&cause);
   }
   if (causes.empty()) co_return applied;  // a resourceVersion precondition: the cache is stale
+  if (write.create) co_return kube::fail(alreadyExists(write, conflict.origin));  // not ours
 
   const std::vector<FieldSegments> changed = policies::changedFields(*write.has, *write.wanted);
   std::vector<Decision> forced;
@@ -131,6 +161,24 @@ asio::awaitable<kube::Result<Json>> applyDeciding(SyncState& state, ResourceSync
 
 }  // namespace
 
+// From the resource, not from an object: cached objects carry no apiVersion or kind (list
+// items have none).
+Json skeletonOf(const kube::ResourceInfo& resource, std::string_view ns, std::string_view name,
+                std::string_view resourceVersion) {
+  Json out(rapidjson::kObjectType);
+  auto& allocator = out.GetAllocator();
+  out.AddMember("apiVersion", kube::stringValue(resource.apiVersion(), allocator), allocator);
+  out.AddMember("kind", kube::stringValue(resource.kind, allocator), allocator);
+  JsonValue metadata(rapidjson::kObjectType);
+  metadata.AddMember("name", kube::stringValue(name, allocator), allocator);
+  if (!ns.empty()) metadata.AddMember("namespace", kube::stringValue(ns, allocator), allocator);
+  if (!resourceVersion.empty()) {
+    metadata.AddMember("resourceVersion", kube::stringValue(resourceVersion, allocator), allocator);
+  }
+  out.AddMember("metadata", metadata, allocator);
+  return out;
+}
+
 void recordPendingWrite(std::unordered_map<std::string, PendingWrite>& pending,
                         const std::string& key, std::string_view resourceVersion) {
   pending[key] = PendingWrite{std::string(resourceVersion), std::chrono::steady_clock::now()};
@@ -168,11 +216,27 @@ asio::awaitable<kube::Result<Json>> applyFields(SyncState& state, ResourceSync& 
     written = co_await applyDeciding(state, sync, source, write, *statusBody, "status", outcome);
   }
   if (!written) co_return written;
-  if (write.side == Side::Target) {
-    ++state.stats.applies;
-  } else {
-    ++state.stats.sourceWrites;
+  if (write.create) {
+    if (const std::optional<std::string> other =
+            otherWriter(*written, state.options.fieldManager)) {
+      // The apply merged into an object someone else had just made: an empty apply releases
+      // every field it took, which removes those nobody else holds, i.e. all it added.
+      const Json release = skeletonOf(sync.translator->resource(), write.ns, write.name, "");
+      kube::ApplyOptions options;
+      options.fieldManager = state.options.fieldManager;
+      const kube::Result<Json> released =
+          co_await clientOf(state, write.side)
+              .apply(sync.translator->resource(), write.ns, write.name, release, options);
+      if (!released) {
+        spdlog::error("cannot undo the apply to {} {} (made by {}): {}", sync.name(),
+                      kube::objectKey(write.ns, write.name), *other, released.error().describe());
+      }
+      co_return kube::fail(alreadyExists(write, state.targetClient.server()));
+    }
   }
+  engine::WriteCounts& counts =
+      write.side == Side::Target ? state.stats.target : state.stats.source;
+  ++counts.applies;
 
   // Fields the side still holds but should not: another manager owns them too, so the apply
   // that dropped them left them in place.
@@ -190,11 +254,7 @@ asio::awaitable<kube::Result<Json>> applyFields(SyncState& state, ResourceSync& 
       spdlog::info("removed fields other managers keep from {} {} {}", sideName(write.side),
                    sync.name(), kube::objectKey(write.ns, write.name));
     }
-    if (write.side == Side::Target) {
-      ++state.stats.patches;
-    } else {
-      ++state.stats.sourceWrites;
-    }
+    ++counts.patches;
     written = std::move(patched);
   }
   const std::string_view version = kube::resourceVersionOf(*written);
@@ -251,42 +311,9 @@ asio::awaitable<void> setSyncStatus(SyncState& state, ResourceSync& sync, const 
                  name, patched.error().describe());
     co_return;
   }
-  ++state.stats.sourceWrites;
+  ++state.stats.source.patches;
   recordPendingWrite(sync.pendingSourceWrites, kube::objectKey(ns, name),
                      kube::resourceVersionOf(*patched));
-}
-
-Json syncView(const JsonValue& object) {
-  Json view(rapidjson::kObjectType);
-  if (!object.IsObject()) return view;
-  auto& allocator = view.GetAllocator();
-  for (const auto& member : object.GetObject()) {
-    const std::string_view name = kube::stringView(member.name);
-    if (name == "apiVersion" || name == "kind" || name == "metadata") continue;
-    view.AddMember(JsonValue(member.name, allocator), JsonValue(member.value, allocator),
-                   allocator);
-  }
-  const JsonValue* metadata = kube::member(object, "metadata");
-  if (metadata == nullptr || !metadata->IsObject()) return view;
-  JsonValue kept(rapidjson::kObjectType);
-  for (const std::string_view field : {"labels", "annotations"}) {
-    const JsonValue* entries = kube::member(*metadata, field);
-    if (entries == nullptr || !entries->IsObject()) continue;
-    JsonValue copy(rapidjson::kObjectType);
-    for (const auto& entry : entries->GetObject()) {
-      const std::string_view key = kube::stringView(entry.name);
-      if (key.starts_with(mapping::kSyncerKeyPrefix) || key == mapping::kLastAppliedAnnotation) {
-        continue;
-      }
-      copy.AddMember(JsonValue(entry.name, allocator), JsonValue(entry.value, allocator),
-                     allocator);
-    }
-    if (copy.MemberCount() > 0) {
-      kept.AddMember(kube::stringValue(field, allocator), copy, allocator);
-    }
-  }
-  if (kept.MemberCount() > 0) view.AddMember("metadata", kept, allocator);
-  return view;
 }
 
 }  // namespace bisync::engine::internal

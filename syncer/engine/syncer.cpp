@@ -14,7 +14,6 @@
 #include "policies/policy_loader.hpp"
 #include "policies/sync_plan.hpp"
 #include "syncer/engine/internal/sync_state.hpp"
-#include "syncer/engine/managed_fields.hpp"
 
 namespace bisync::engine {
 
@@ -134,19 +133,23 @@ policies::SyncPolicy policyFor(const SyncerOptions& options,
   throw std::invalid_argument("Syncer: no policy for " + translator.resource().resource);
 }
 
-// Records (or forgets) that the target object `targetKey` is a copy of `origin`.
-void indexTarget(ResourceSync& sync, const std::optional<SyncKey>& origin,
+// Records (or forgets) that the target object `targetKey` is a copy of `origin`, when it is not
+// where the mapper puts that source now (the reconciler finds the copy there without an index).
+void indexTarget(const SyncState& state, ResourceSync& sync, const std::optional<SyncKey>& origin,
                  const std::string& targetKey, bool add) {
   if (!origin) return;
+  const mapping::TargetKey mapped = state.mapper.toTarget(
+      mapping::SourceKey{origin->ns, origin->name}, sync.translator->nameLimit());
+  if (kube::objectKey(mapped.ns, mapped.name) == targetKey) return;
   const std::string sourceKey = kube::objectKey(origin->ns, origin->name);
   if (add) {
-    sync.targetsBySource[sourceKey].insert(targetKey);
+    sync.misplacedCopies[sourceKey].insert(targetKey);
     return;
   }
-  auto it = sync.targetsBySource.find(sourceKey);
-  if (it == sync.targetsBySource.end()) return;
+  auto it = sync.misplacedCopies.find(sourceKey);
+  if (it == sync.misplacedCopies.end()) return;
   it->second.erase(targetKey);
-  if (it->second.empty()) sync.targetsBySource.erase(it);
+  if (it->second.empty()) sync.misplacedCopies.erase(it);
 }
 
 void enqueue(SyncState& state, const std::optional<SyncKey>& key) {
@@ -200,20 +203,23 @@ kube::InformerHandlers sourceObjectHandlers(SyncState& state, ResourceSync& sync
           removed};
 }
 
-// The source key an object made on the target (not ours) would flow up to, for policies with
-// createOnSource: prefix mode only, in a target namespace of ours, under the same name.
+// The source key of the name an object on the target that is not ours (a user's, another
+// instance's) takes in a target namespace of ours: prefix mode only, the same name. Its
+// changes concern that source key: a clash may be over, or (createOnSource) it may flow up.
 std::optional<SyncKey> upwardKey(const SyncState& state, const ResourceSync& sync,
                                  const kube::JsonValue& target) {
-  if (!sync.targetCachesAll || state.mapper.config().mode != mapping::NamespaceMode::Prefix ||
+  if (state.mapper.config().mode != mapping::NamespaceMode::Prefix ||
       state.mapper.isManagedByUs(target)) {
     return std::nullopt;
   }
-  const CachedObjectPtr ns = state.targetNamespaces->store().get(kube::namespaceOf(target));
+  const std::string_view targetNs = kube::namespaceOf(target);
+  const CachedObjectPtr ns = state.targetNamespaces->store().get(targetNs);
   if (!ns) return std::nullopt;
   const Json json = ns->parse();
   if (!internal::labelledAsOurs(state, json)) return std::nullopt;
-  const std::string_view source =
-      internal::metadataEntry(json, "annotations", mapping::kSourceNamespaceAnnotation);
+  std::string source(
+      internal::metadataEntry(json, "annotations", mapping::kSourceNamespaceAnnotation));
+  if (source.empty()) source = state.mapper.sourceNamespaceByName(targetNs).value_or("");
   if (source.empty() || !state.options.namespaces.selects(source)) return std::nullopt;
   return SyncKey::object(sync.name(), source, kube::nameOf(target));
 }
@@ -223,15 +229,15 @@ kube::InformerHandlers targetObjectHandlers(SyncState& state, ResourceSync& sync
   handlers.onAdd = [&state, &sync](const CachedObjectPtr& object) {
     const Json json = object->parse();
     const auto origin = originKey(state, sync, json);
-    indexTarget(sync, origin, object->key, true);
+    indexTarget(state, sync, origin, object->key, true);
     enqueue(state, origin ? origin : upwardKey(state, sync, json));
   };
   handlers.onUpdate = [&state, &sync](const CachedObjectPtr& old, const CachedObjectPtr& current) {
     const auto oldOrigin = originKey(state, sync, old);
     const Json json = current->parse();
     const auto origin = originKey(state, sync, json);
-    indexTarget(sync, oldOrigin, old->key, false);
-    indexTarget(sync, origin, current->key, true);
+    indexTarget(state, sync, oldOrigin, old->key, false);
+    indexTarget(state, sync, origin, current->key, true);
     const auto key = origin ? origin : upwardKey(state, sync, json);
     if (ownWriteSeen(state, sync.pendingWrites, current->key, current->resourceVersion, key)) {
       return;
@@ -242,7 +248,7 @@ kube::InformerHandlers targetObjectHandlers(SyncState& state, ResourceSync& sync
   handlers.onDelete = [&state, &sync](const CachedObjectPtr& last) {
     const Json json = last->parse();
     const auto origin = originKey(state, sync, json);
-    indexTarget(sync, origin, last->key, false);
+    indexTarget(state, sync, origin, last->key, false);
     sync.pendingWrites.erase(last->key);
     enqueue(state, origin ? origin : upwardKey(state, sync, json));
   };
@@ -351,11 +357,10 @@ asio::awaitable<void> run(std::shared_ptr<SyncState> state) {
         }
       }
     }
-    // The target informer's handlers have indexed every copy by its source already.
-    for (const auto& [sourceKey, targets] : sync.targetsBySource) {
-      const auto slash = sourceKey.find('/');
-      state->initialPending.insert(
-          SyncKey::object(name, sourceKey.substr(0, slash), sourceKey.substr(slash + 1)).str());
+    for (const CachedObjectPtr& object : sync.target->store().list()) {
+      if (const auto key = originKey(*state, sync, object)) {
+        state->initialPending.insert(key->str());
+      }
     }
   }
   state->stats.initialTotal = state->initialPending.size();
@@ -398,22 +403,26 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
     sync.policy = policyFor(state.options, *translator);
     sync.ownership.emplace(sync.policy.fields);
     sync.sharedFields = policies::hasSharedFields(*sync.ownership);
-    sync.targetCachesAll = sync.policy.createOnSource &&
+    sync.createsOnSource = sync.policy.createOnSource &&
                            sync.policy.direction != policies::Direction::Down &&
                            state.mapper.config().mode == mapping::NamespaceMode::Prefix;
+    sync.forms =
+        CacheForms{&state.mapper, &*sync.ownership, sync.sharedFields, sync.createsOnSource};
     std::vector<std::string> namespaces = state.options.namespaces.names;
     if (namespaces.empty()) namespaces.push_back("");  // one informer for all namespaces
     for (const std::string& ns : namespaces) {
       kube::InformerOptions sourceOptions;
       sourceOptions.ns = ns;
-      // The merge of `both` fields asks who wrote them and when.
-      if (sync.sharedFields) sourceOptions.transform = keepFieldOwners;
+      sourceOptions.transform = [&forms = sync.forms](Json& object) {
+        forms.compactSource(object);
+      };
       sync.source[ns] = std::make_unique<kube::Informer>(
           source, translator->resource(), sourceOptions, sourceObjectHandlers(state, sync));
     }
+    // Every object of the kind, not only ours: a name someone else took must be known before
+    // the syncer writes to it (cache_forms.hpp says what little is kept of those).
     kube::InformerOptions targetOptions;
-    if (!sync.targetCachesAll) targetOptions.labelSelector = state.mapper.managedBySelector();
-    targetOptions.transform = keepFieldOwners;  // reports name who rewrote a field
+    targetOptions.transform = [&forms = sync.forms](Json& object) { forms.compactTarget(object); };
     if (state.mapper.config().mode == mapping::NamespaceMode::Single) {
       targetOptions.ns = state.mapper.config().targetNamespace;
     }
@@ -457,5 +466,23 @@ asio::awaitable<void> Syncer::shutdown() {
 bool Syncer::ready() const { return state_->ready; }
 const SyncerStats& Syncer::stats() const { return state_->stats; }
 WorkQueueStats Syncer::queueStats() const { return state_->queue.stats(); }
+std::uint64_t Syncer::eventsRecorded() const { return state_->recorder.recorded(); }
+
+std::vector<CacheStats> Syncer::cacheStats() const {
+  std::vector<CacheStats> caches;
+  const auto add = [&caches](std::string side, const kube::Informer& informer) {
+    const kube::InformerStats& stats = informer.stats();
+    caches.push_back({std::move(side), informer.resource().resource, informer.store().size(),
+                      informer.store().jsonBytes(), stats.lists,
+                      stats.relistsAfterGone + stats.relistsAfterError, stats.watches});
+  };
+  add("source", *state_->sourceNamespaces);
+  add("target", *state_->targetNamespaces);
+  for (const auto& [name, sync] : state_->resources) {
+    for (const auto& [ns, informer] : sync.source) add("source", *informer);
+    add("target", *sync.target);
+  }
+  return caches;
+}
 
 }  // namespace bisync::engine

@@ -65,25 +65,40 @@ struct SyncerOptions {
   WorkQueueOptions queue;
 };
 
+// Writes the syncer made to one API server, by verb.
+struct WriteCounts {
+  std::uint64_t applies = 0;  // server-side applies (of the /status subresource too)
+  std::uint64_t patches = 0;  // merge patches: fields other managers keep, the sync-status
+  std::uint64_t creates = 0;  // objects created on the source from the target (createOnSource)
+  std::uint64_t deletes = 0;
+  std::uint64_t total() const { return applies + patches + creates + deletes; }
+};
+
 struct SyncerStats {
-  std::uint64_t applies = 0;          // server-side applies of target objects
-  std::uint64_t patches = 0;          // merge patches removing foreign keys
-  std::uint64_t deletes = 0;          // target objects deleted
+  WriteCounts target;                 // synced objects on the target
+  WriteCounts source;                 // synced objects on the source
   std::uint64_t namespaceWrites = 0;  // target namespaces created or deleted
-  std::uint64_t lookups = 0;          // GETs of target objects missing from the cache
-  std::uint64_t unchanged = 0;        // reconciles that found nothing to write
+  std::uint64_t unchanged = 0;        // object reconciles that found nothing to write
   std::uint64_t ownWritesSeen = 0;    // watch events recognised as the syncer's own writes
   std::uint64_t clashes = 0;
-  std::uint64_t sourceWrites = 0;  // applies, patches, creations and deletions on the source
-  std::uint64_t conflicts = 0;     // `both` fields changed on both sides
-  std::uint64_t takeovers = 0;     // fields forced over another field manager
-  std::uint64_t fights = 0;        // backoffs for fights
-  std::uint64_t failures = 0;      // reconciles that ended in a retry
+  std::uint64_t conflicts = 0;  // `both` fields changed on both sides
+  std::uint64_t takeovers = 0;  // fields forced over another field manager
+  std::uint64_t fights = 0;     // backoffs for fights
+  std::uint64_t failures = 0;   // reconciles that ended in a retry
   std::size_t initialTotal = 0;
   std::size_t initialDone = 0;
-  std::uint64_t writes() const {
-    return applies + patches + deletes + namespaceWrites + sourceWrites;
-  }
+  std::uint64_t writes() const { return target.total() + source.total() + namespaceWrites; }
+};
+
+// One informer's cache, for metrics.
+struct CacheStats {
+  std::string side;      // "source" or "target"
+  std::string resource;  // "configmaps", "namespaces", ...
+  std::size_t objects = 0;
+  std::size_t jsonBytes = 0;  // stored object text
+  std::uint64_t lists = 0;
+  std::uint64_t relists = 0;  // after 410 Gone, ERROR events and broken streams
+  std::uint64_t watches = 0;
 };
 
 class Syncer {
@@ -104,6 +119,8 @@ class Syncer {
   bool ready() const;  // the initial sync is complete
   const SyncerStats& stats() const;
   WorkQueueStats queueStats() const;
+  std::vector<CacheStats> cacheStats() const;
+  std::uint64_t eventsRecorded() const;
 
  private:
   std::shared_ptr<internal::SyncState> state_;

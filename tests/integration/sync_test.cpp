@@ -497,21 +497,6 @@ TEST_CASE(
     "with the target API server paused for 20 s the daemon keeps watching the source and "
     "converges after it resumes",
     "[sync]") {
-  // Resumes the target even when the test fails while it is paused (the testbed is shared).
-  struct PausedTarget {
-    bisync::testing::Testbed& testbed;
-    bool paused = false;
-    void pause() {
-      testbed.pause(Side::Target);
-      paused = true;
-    }
-    void resume() {
-      if (paused) testbed.resume(Side::Target);
-      paused = false;
-    }
-    ~PausedTarget() { resume(); }
-  };
-
   Scene scene("pause");
   const kube::ResourceInfo cms = kube::resources::configMaps();
   const Views created = scene.createAll(cms, numberedConfigMaps(scene.ns(), 30, "v1"));
@@ -519,8 +504,7 @@ TEST_CASE(
   REQUIRE_READY(daemon, 60s);
   REQUIRE(waitForCopies(daemon, scene, cms, created, 30s));
 
-  PausedTarget outage{scene.testbed()};
-  outage.pause();
+  bisync::testing::ScopedPause outage(scene.testbed(), Side::Target);
   const auto pausedAt = std::chrono::steady_clock::now();
   int changed = 0;
   for (const auto& [name, view] : created) {

@@ -1,11 +1,14 @@
 #include "tests/support/daemon_process.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <utility>
+
+#include "tests/support/http_probe.hpp"
 
 namespace bisync::testing {
 namespace {
@@ -37,6 +40,13 @@ DaemonProcess::DaemonProcess(const Testbed& testbed, DaemonOptions options)
       testbed.writeKubeconfig(Side::Target, Auth::AdminToken, dir_.path() / "target.kubeconfig");
   argv_ = {std::move(options.binary), "--source-kubeconfig", sourceKubeconfig_.string(),
            "--target-kubeconfig", targetKubeconfig_.string()};
+  // Unless a test chooses them, the HTTP endpoints go to a free loopback port of each run, so
+  // daemons never compete for :8080 (opsUrl() reads the port from the log).
+  for (const char* flag : {"--metrics-bind-address", "--health-probe-bind-address"}) {
+    if (std::find(options.args.begin(), options.args.end(), flag) == options.args.end()) {
+      argv_.insert(argv_.end(), {flag, "127.0.0.1:0"});
+    }
+  }
   argv_.insert(argv_.end(), std::make_move_iterator(options.args.begin()),
                std::make_move_iterator(options.args.end()));
   start();
@@ -54,6 +64,43 @@ void DaemonProcess::start() {
 }
 
 bool DaemonProcess::running() { return child_.running(); }
+
+std::optional<double> DaemonProcess::metric(const std::string& series, std::string& seen) const {
+  ProbeRequest request;
+  request.url = opsUrl() + "/metrics";
+  const ProbeResult scraped = httpGet(request);
+  if (scraped.status != 200) {
+    seen = "GET " + request.url + ": " + std::to_string(scraped.status) + " " + scraped.error;
+    return std::nullopt;
+  }
+  const std::string& text = scraped.body;
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view line(text.data() + at, end - at);
+    at = end + 1;
+    if (line.size() > series.size() && line.starts_with(series) && line[series.size()] == ' ') {
+      const double value =
+          std::strtod(std::string(line.substr(series.size() + 1)).c_str(), nullptr);
+      seen = series + " = " + std::to_string(value);
+      return value;
+    }
+  }
+  seen = series + " is not in the scrape";
+  return std::nullopt;
+}
+
+std::string DaemonProcess::opsUrl() const {
+  // "serving /metrics, /healthz, /readyz on http://127.0.0.1:41234"
+  const std::string text = log();
+  constexpr std::string_view kMarker = " on http://";
+  const auto serving = text.find("serving /metrics");
+  if (serving == std::string::npos) return "";
+  const auto at = text.find(kMarker, serving);
+  const auto end = text.find_first_of("\r\n", at);
+  if (at == std::string::npos || end == std::string::npos) return "";
+  return text.substr(at + 4, end - at - 4);
+}
 
 std::string DaemonProcess::waitExit(std::chrono::milliseconds timeout) {
   child_.waitExit(timeout);

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,12 @@ class DaemonProcess {
   // "run 2 (pid 1234, running), log <file>", then the log's tail: for failure messages.
   std::string describe(std::size_t lines = 40);
 
+  // "http://127.0.0.1:<port>": where the current run serves /metrics, /healthz and /readyz,
+  // from its log; "" until it has said so.
+  std::string opsUrl() const;
+  // The value of one series ("name" or "name{labels}", exactly as the daemon prints it) in a
+  // fresh scrape of /metrics; nullopt when the scrape fails or lacks it (`seen` says which).
+  std::optional<double> metric(const std::string& series, std::string& seen) const;
   // The current run's process id (for /proc readings); it stays valid until the next start().
   pid_t pid() const { return child_.pid(); }
   const std::filesystem::path& logFile() const { return logFile_; }

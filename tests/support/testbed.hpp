@@ -192,6 +192,27 @@ class Testbed {
   TestbedUsers users_;
 };
 
+// Pauses one server (SIGSTOP) for a test and resumes it when the scope ends, also when the
+// test fails while it is paused: the testbed is shared by the binary's tests.
+class ScopedPause {
+ public:
+  ScopedPause(Testbed& testbed, Side side) : testbed_(testbed), side_(side) {
+    testbed_.pause(side_);
+  }
+  ~ScopedPause() { resume(); }
+  ScopedPause(const ScopedPause&) = delete;
+  ScopedPause& operator=(const ScopedPause&) = delete;
+  void resume() {
+    if (paused_) testbed_.resume(side_);
+    paused_ = false;
+  }
+
+ private:
+  Testbed& testbed_;
+  Side side_;
+  bool paused_ = true;
+};
+
 // The testbed of this test binary, started on first use and shared by all its tests.
 // Throws the start-up failure (again, without retrying) when it could not start.
 Testbed& sharedTestbed();

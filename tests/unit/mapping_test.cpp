@@ -115,6 +115,20 @@ TEST_CASE("prefix mode maps namespace ns to <cluster>-<ns> and keeps the name", 
   CHECK(mapper.toTarget({"default", "web"}, kLabelName) == TargetKey{"east-default", "web"});
 }
 
+TEST_CASE("a prefix-mode target namespace names its source namespace unless it was shortened",
+          "[mapping]") {
+  const IdentityMapper mapper = prefixMapper();
+  CHECK(mapper.sourceNamespaceByName("east-team-a") == "team-a");
+  CHECK(mapper.sourceNamespaceByName("east-east-b") == "east-b");
+  CHECK_FALSE(mapper.sourceNamespaceByName("west-team-a").has_value());
+  CHECK_FALSE(mapper.sourceNamespaceByName("east-").has_value());
+  CHECK_FALSE(mapper.sourceNamespaceByName("team-a").has_value());
+  const std::string shortened = mapper.targetNamespace(std::string(70, 'n'));
+  REQUIRE(shortened.size() == 63);
+  CHECK_FALSE(mapper.sourceNamespaceByName(shortened).has_value());
+  CHECK_FALSE(singleMapper().sourceNamespaceByName("east-team-a").has_value());
+}
+
 TEST_CASE("single mode puts everything in the target namespace as <name>-x-<ns>-x-<cluster>",
           "[mapping]") {
   const IdentityMapper mapper = singleMapper();

@@ -9,6 +9,7 @@
 #include "policies/ownership.hpp"
 #include "policies/policy.hpp"
 #include "tests/support/catch.hpp"
+#include "tests/unit/field_rules.hpp"
 #include "tests/unit/parse_json.hpp"
 
 namespace {
@@ -21,6 +22,7 @@ using Clock = std::chrono::system_clock;
 using Strings = std::vector<std::string>;
 
 using bisync::unit::parse;
+using bisync::unit::rule;
 
 FieldPath pathOf(std::string_view pointer) {
   auto path = FieldPath::parse(pointer);
@@ -34,11 +36,6 @@ std::string parseError(std::string_view pointer) {
   INFO(pointer);
   REQUIRE_FALSE(path.has_value());
   return path.error();
-}
-
-FieldRule rule(std::string_view pointer, Owner owner,
-               std::optional<ConflictStrategy> onConflict = std::nullopt) {
-  return FieldRule{pathOf(pointer), owner, onConflict, 0};
 }
 
 bool covers(std::string_view pattern, std::string_view field) {

@@ -14,6 +14,7 @@
 #include "policies/sync_plan.hpp"
 #include "syncer/engine/managed_fields.hpp"
 #include "tests/support/catch.hpp"
+#include "tests/unit/field_rules.hpp"
 #include "tests/unit/parse_json.hpp"
 
 namespace {
@@ -31,14 +32,7 @@ using Clock = std::chrono::system_clock;
 using Strings = std::vector<std::string>;
 
 using bisync::unit::parse;
-
-FieldRule rule(std::string_view pointer, Owner owner,
-               std::optional<ConflictStrategy> onConflict = std::nullopt) {
-  auto path = FieldPath::parse(pointer);
-  INFO(pointer);
-  REQUIRE(path.has_value());
-  return FieldRule{*path, owner, onConflict, 0};
-}
+using bisync::unit::rule;
 
 Strings segmentsOf(std::string_view pointer) {
   auto segments = splitPointer(pointer);

@@ -16,6 +16,7 @@
 #include "mapping/identity_mapper.hpp"
 #include "policies/ownership.hpp"
 #include "policies/policy.hpp"
+#include "syncer/engine/cache_forms.hpp"
 #include "syncer/engine/event_recorder.hpp"
 #include "syncer/engine/sync_key.hpp"
 #include "syncer/engine/syncer.hpp"
@@ -53,16 +54,19 @@ struct ResourceSync {
   policies::SyncPolicy policy;
   std::optional<policies::OwnershipMap> ownership;
   bool sharedFields = false;  // the policy has `owner: both` rules: a merge base is kept
-  // createOnSource: the target informer caches every object of the kind (not only ours), so
-  // that objects made on the target are seen and their absence is certain.
-  bool targetCachesAll = false;
+  // createOnSource (prefix mode, direction up or bidirectional): objects made in a mapped target
+  // namespace are created on the source.
+  bool createsOnSource = false;
+  CacheForms forms;  // what the informers keep of each object (cache_forms.hpp)
   // Source informers by namespace: one per listed namespace, or one under "" for all.
   std::map<std::string, std::unique_ptr<kube::Informer>, std::less<>> source;
-  // Target informer: objects labelled managed-by this instance (every object when
-  // targetCachesAll).
+  // Target informer: every object of the kind (in the one target namespace in single mode);
+  // objects not ours as stubs. Complete, so an object missing from it does not exist.
   std::unique_ptr<kube::Informer> target;
-  // Source "ns/name" -> the target keys ("ns/name") whose origin annotations name it.
-  std::unordered_map<std::string, std::set<std::string>> targetsBySource;
+  // Source "ns/name" -> our target copies of it that are not at the key the mapper gives it
+  // (left by a change of the mapping). The copy at the mapped key is looked up directly, so
+  // this holds nothing in the common case.
+  std::unordered_map<std::string, std::set<std::string>> misplacedCopies;
   // Target key -> our write not yet seen on the target watch.
   std::unordered_map<std::string, PendingWrite> pendingWrites;
   // Source key -> our write not yet seen on the source watch.
@@ -135,6 +139,11 @@ inline constexpr std::string_view kStatusConflict = "Conflict";
 inline constexpr std::string_view kStatusRejected = "Rejected";
 inline constexpr std::string_view kStatusFight = "Fight";
 
+// apiVersion and kind of `resource`, metadata.name/namespace, and resourceVersion as a
+// precondition unless empty: the start of an apply configuration (side_writes.cpp).
+kube::Json skeletonOf(const kube::ResourceInfo& resource, std::string_view ns,
+                      std::string_view name, std::string_view resourceVersion);
+
 // One write of the fields the policy gives one side (side_writes.cpp).
 struct SideWrite {
   policies::Side side = policies::Side::Target;
@@ -147,6 +156,10 @@ struct SideWrite {
   // field the other side owns, from another manager is reported; taking a `both` field whose
   // change simply travels from the other side is normal propagation and is not.
   std::vector<std::string> contested;
+  // The cache holds no object here, so the write creates one. Should the apply meet an object
+  // after all (made since the cache last heard from the server), nothing of it is taken over:
+  // the write fails as AlreadyExists and leaves that object as it was.
+  bool create = false;
 };
 
 // What applyFields found worth telling the user, besides the write itself.
@@ -173,11 +186,6 @@ boost::asio::awaitable<void> setSyncStatus(SyncState& state, ResourceSync& sync,
 boost::asio::awaitable<void> report(SyncState& state, ResourceSync& sync,
                                     const kube::JsonValue& source, std::string_view reason,
                                     std::string message);
-
-// The fields of an object that may travel, in the coordinates of policy paths: everything but
-// apiVersion, kind and metadata, and of metadata only labels and annotations, without the
-// syncer's own keys and kubectl's last-applied-configuration.
-kube::Json syncView(const kube::JsonValue& object);
 
 // What a reconcile of one key does (reconciler.cpp).
 boost::asio::awaitable<Outcome> reconcile(SyncState& state, const SyncKey& key);

@@ -1,0 +1,202 @@
+#include "syncer/engine/cache_forms.hpp"
+
+#include <initializer_list>
+
+#include "policies/sync_plan.hpp"
+#include "syncer/engine/managed_fields.hpp"
+#include "syncer/kube/informer.hpp"
+
+namespace bisync::engine {
+
+namespace {
+
+using kube::Json;
+using kube::JsonValue;
+using Allocator = Json::AllocatorType;
+
+// In the cache only, never on a server: the writtenDigest of the object before it was compacted.
+// A metadata member, so that syncView leaves it out.
+constexpr std::string_view kWrittenDigestMember = "kube-bisync.io/written";
+
+// What identifies an object and its lifecycle: kept in every cached form.
+constexpr std::initializer_list<const char*> kIdentity = {"name", "namespace", "uid",
+                                                          "resourceVersion", "deletionTimestamp"};
+
+const JsonValue* metadataOf(const JsonValue& object) {
+  const JsonValue* metadata = object.IsObject() ? kube::member(object, "metadata") : nullptr;
+  return metadata != nullptr && metadata->IsObject() ? metadata : nullptr;
+}
+
+void copyMembers(const JsonValue& from, JsonValue& to, std::initializer_list<const char*> names,
+                 Allocator& allocator) {
+  for (const char* name : names) {
+    if (const JsonValue* value = kube::member(from, name)) {
+      to.AddMember(JsonValue(name, allocator), JsonValue(*value, allocator), allocator);
+    }
+  }
+}
+
+// metadata.<field> entries whose key has the syncer's prefix, merged into `to` (an object).
+void addSyncerEntries(const JsonValue* metadata, std::string_view field, JsonValue& to,
+                      Allocator& allocator) {
+  const JsonValue* entries = metadata != nullptr ? kube::member(*metadata, field) : nullptr;
+  if (entries == nullptr || !entries->IsObject()) return;
+  for (const auto& entry : entries->GetObject()) {
+    if (kube::stringView(entry.name).starts_with(mapping::kSyncerKeyPrefix)) {
+      to.AddMember(JsonValue(entry.name, allocator), JsonValue(entry.value, allocator), allocator);
+    }
+  }
+}
+
+bool labelledBy(const JsonValue* metadata, std::string_view cluster) {
+  const JsonValue* labels = metadata != nullptr ? kube::member(*metadata, "labels") : nullptr;
+  return labels != nullptr && labels->IsObject() &&
+         kube::stringMember(*labels, mapping::kManagedByLabel) == cluster;
+}
+
+// Name, namespace and the managed-by label of a target object that is not ours: enough to see
+// that its name is taken, and by whom.
+void stub(Json& object) {
+  const JsonValue* metadata = metadataOf(object);
+  Json out(rapidjson::kObjectType);
+  Allocator& allocator = out.GetAllocator();
+  JsonValue kept(rapidjson::kObjectType);
+  if (metadata != nullptr) {
+    copyMembers(*metadata, kept, kIdentity, allocator);
+    const JsonValue* labels = kube::member(*metadata, "labels");
+    if (const JsonValue* managedBy =
+            labels != nullptr ? kube::member(*labels, mapping::kManagedByLabel) : nullptr) {
+      JsonValue keptLabels(rapidjson::kObjectType);
+      keptLabels.AddMember(kube::stringValue(mapping::kManagedByLabel, allocator),
+                           JsonValue(*managedBy, allocator), allocator);
+      kept.AddMember("labels", keptLabels, allocator);
+    }
+  }
+  out.AddMember("metadata", kept, allocator);
+  object.Swap(out);
+}
+
+}  // namespace
+
+Json syncView(const JsonValue& object) {
+  Json view(rapidjson::kObjectType);
+  if (!object.IsObject()) return view;
+  auto& allocator = view.GetAllocator();
+  for (const auto& member : object.GetObject()) {
+    const std::string_view name = kube::stringView(member.name);
+    if (name == "apiVersion" || name == "kind" || name == "metadata") continue;
+    view.AddMember(JsonValue(member.name, allocator), JsonValue(member.value, allocator),
+                   allocator);
+  }
+  const JsonValue* metadata = metadataOf(object);
+  if (metadata == nullptr) return view;
+  JsonValue kept(rapidjson::kObjectType);
+  for (const std::string_view field : {"labels", "annotations"}) {
+    const JsonValue* entries = kube::member(*metadata, field);
+    if (entries == nullptr || !entries->IsObject()) continue;
+    JsonValue copy(rapidjson::kObjectType);
+    for (const auto& entry : entries->GetObject()) {
+      const std::string_view key = kube::stringView(entry.name);
+      if (key.starts_with(mapping::kSyncerKeyPrefix) || key == mapping::kLastAppliedAnnotation) {
+        continue;
+      }
+      copy.AddMember(JsonValue(entry.name, allocator), JsonValue(entry.value, allocator),
+                     allocator);
+    }
+    if (copy.MemberCount() > 0) {
+      kept.AddMember(kube::stringValue(field, allocator), copy, allocator);
+    }
+  }
+  if (kept.MemberCount() > 0) view.AddMember("metadata", kept, allocator);
+  return view;
+}
+
+std::string writtenDigest(const JsonValue& object, const policies::OwnershipMap& ownership) {
+  Json input = policies::writtenFields(syncView(object), policies::Side::Target, ownership);
+  Allocator& allocator = input.GetAllocator();
+  const JsonValue* metadata = metadataOf(object);
+  // The syncer's own keys, under names no API field has.
+  for (const std::string_view field : {"labels", "annotations"}) {
+    JsonValue entries(rapidjson::kObjectType);
+    addSyncerEntries(metadata, field, entries, allocator);
+    if (entries.MemberCount() > 0) {
+      input.AddMember(kube::stringValue("#" + std::string(field), allocator), entries, allocator);
+    }
+  }
+  return mapping::contentHash(input).substr(std::string_view("sha256:").size(), 32);
+}
+
+std::string storedWrittenDigest(const JsonValue& object, const policies::OwnershipMap& ownership) {
+  const JsonValue* metadata = metadataOf(object);
+  const std::string_view stored =
+      metadata != nullptr ? kube::stringMember(*metadata, kWrittenDigestMember) : "";
+  return stored.empty() ? writtenDigest(object, ownership) : std::string(stored);
+}
+
+void CacheForms::compactSource(Json& object) const {
+  const JsonValue* metadata = metadataOf(object);
+  if (metadata == nullptr) return;  // makeCachedObject refuses it
+  if (keepFieldOwners) engine::keepFieldOwners(object);
+  Json out(rapidjson::kObjectType);
+  Allocator& allocator = out.GetAllocator();
+  JsonValue kept(rapidjson::kObjectType);
+  copyMembers(*metadata, kept, kIdentity, allocator);
+  copyMembers(*metadata, kept, {"labels", "annotations"}, allocator);
+  if (keepFieldOwners) copyMembers(*metadata, kept, {"managedFields"}, allocator);
+  out.AddMember("metadata", kept, allocator);
+  for (const auto& member : object.GetObject()) {
+    const std::string_view name = kube::stringView(member.name);
+    if (name == "apiVersion" || name == "kind" || name == "metadata") continue;
+    out.AddMember(JsonValue(member.name, allocator), JsonValue(member.value, allocator), allocator);
+  }
+  object.Swap(out);
+}
+
+void CacheForms::compactTarget(Json& object) const {
+  const JsonValue* metadata = metadataOf(object);
+  if (metadata == nullptr) return;
+  if (!labelledBy(metadata, mapper->config().clusterName)) {
+    if (keepForeignContent) {
+      kube::stripManagedFields(object);
+    } else {
+      stub(object);
+    }
+    return;
+  }
+  const std::string digest = writtenDigest(object, *ownership);
+  if (keepFieldOwners) engine::keepFieldOwners(object);
+  metadata = metadataOf(object);
+  // What stays readable: the fields the target owns or shares (writtenFields on the source).
+  const Json shared = policies::writtenFields(syncView(object), policies::Side::Source, *ownership);
+
+  Json out(rapidjson::kObjectType);
+  Allocator& allocator = out.GetAllocator();
+  JsonValue kept(rapidjson::kObjectType);
+  copyMembers(*metadata, kept, kIdentity, allocator);
+  if (keepFieldOwners) copyMembers(*metadata, kept, {"managedFields"}, allocator);
+  const JsonValue* sharedMetadata = metadataOf(shared);
+  for (const std::string_view field : {"labels", "annotations"}) {
+    JsonValue entries(rapidjson::kObjectType);
+    addSyncerEntries(metadata, field, entries, allocator);
+    if (const JsonValue* travelling =
+            sharedMetadata != nullptr ? kube::member(*sharedMetadata, field) : nullptr) {
+      for (const auto& entry : travelling->GetObject()) {
+        entries.AddMember(JsonValue(entry.name, allocator), JsonValue(entry.value, allocator),
+                          allocator);
+      }
+    }
+    if (entries.MemberCount() > 0) {
+      kept.AddMember(kube::stringValue(field, allocator), entries, allocator);
+    }
+  }
+  kept.AddMember(kube::stringValue(kWrittenDigestMember, allocator),
+                 kube::stringValue(digest, allocator), allocator);
+  out.AddMember("metadata", kept, allocator);
+  for (const auto& member : shared.GetObject()) {
+    if (kube::stringView(member.name) == "metadata") continue;
+    out.AddMember(JsonValue(member.name, allocator), JsonValue(member.value, allocator), allocator);
+  }
+  object.Swap(out);
+}
+
+}  // namespace bisync::engine

@@ -1,0 +1,52 @@
+// What the informers of one synced resource keep of each object (their transforms), so that
+// both caches together cost little more than one copy of the synced data:
+//
+//   - source objects: identity (name, namespace, uid, resourceVersion, deletionTimestamp),
+//     labels, annotations and content; managedFields only when the policy has `owner: both`
+//     fields (compactly: the merge asks who wrote a field, and when);
+//   - target objects of this instance: identity, the syncer's own labels and annotations, the
+//     fields the target owns or shares (they travel to the source or merge), and, in place of
+//     the rest of what the syncer writes there, its digest (writtenDigest);
+//   - other target objects: identity and their managed-by label only, which is enough to know
+//     that a name is taken and by whom; under a createOnSource policy the whole object (without
+//     managedFields), since it may flow up to the source.
+//
+// Pure functions of objects, no I/O.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "mapping/identity_mapper.hpp"
+#include "policies/ownership.hpp"
+#include "syncer/kube/json.hpp"
+
+namespace bisync::engine {
+
+// The fields of an object that may travel, in the coordinates of policy paths: everything but
+// apiVersion, kind and metadata, and of metadata only labels and annotations, without the
+// syncer's own keys and kubectl's last-applied-configuration.
+kube::Json syncView(const kube::JsonValue& object);
+
+// A 128-bit digest (32 hex digits) of what the syncer writes of a target object: its
+// source-owned and `both` fields (sync view coordinates) and its labels and annotations under
+// kube-bisync.io/. Equal for the apply configuration the syncer would send and a target object
+// that holds exactly that, whatever else the object holds.
+std::string writtenDigest(const kube::JsonValue& object, const policies::OwnershipMap& ownership);
+
+// The digest a compacted target object carries; for an object that was not compacted, its
+// writtenDigest.
+std::string storedWrittenDigest(const kube::JsonValue& object,
+                                const policies::OwnershipMap& ownership);
+
+struct CacheForms {
+  const mapping::IdentityMapper* mapper = nullptr;
+  const policies::OwnershipMap* ownership = nullptr;
+  bool keepFieldOwners = false;     // the policy has `owner: both` fields
+  bool keepForeignContent = false;  // createOnSource: objects made on the target may flow up
+
+  void compactSource(kube::Json& object) const;
+  void compactTarget(kube::Json& object) const;
+};
+
+}  // namespace bisync::engine

@@ -1,0 +1,186 @@
+#include "syncer/ops/syncer_metrics.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+
+namespace bisync::ops {
+
+namespace {
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+MetricFamily family(std::string name, std::string help, MetricType type) {
+  return MetricFamily{std::move(name), std::move(help), type, {}};
+}
+
+void add(MetricFamily& family, double value, Labels labels = {}) {
+  family.samples.push_back({std::move(labels), value});
+}
+
+MetricFamily single(std::string name, std::string help, MetricType type, double value) {
+  MetricFamily out = family(std::move(name), std::move(help), type);
+  add(out, value);
+  return out;
+}
+
+// Resident bytes and CPU seconds of this process, from /proc/self (0 where unreadable).
+struct ProcessFigures {
+  double residentBytes = 0;
+  double cpuSeconds = 0;
+};
+
+ProcessFigures processFigures() {
+  ProcessFigures figures;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+  std::ifstream statm("/proc/self/statm");
+  double sizePages = 0;
+  double residentPages = 0;
+  if (statm >> sizePages >> residentPages) figures.residentBytes = residentPages * page;
+  std::ifstream stat("/proc/self/stat");
+  const std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces), from field 3 on: utime and stime are
+  // fields 14 and 15.
+  const auto close = text.rfind(')');
+  if (close != std::string::npos && tick > 0) {
+    std::istringstream rest(text.substr(close + 2));
+    std::string field;
+    double utime = 0;
+    double stime = 0;
+    for (int index = 3; rest >> field; ++index) {
+      if (index == 14) utime = std::strtod(field.c_str(), nullptr);
+      if (index == 15) {
+        stime = std::strtod(field.c_str(), nullptr);
+        break;
+      }
+    }
+    figures.cpuSeconds = (utime + stime) / tick;
+  }
+  return figures;
+}
+
+void addWrites(MetricFamily& writes, const std::string& side, const engine::WriteCounts& counts) {
+  add(writes, static_cast<double>(counts.applies), {{"side", side}, {"operation", "apply"}});
+  add(writes, static_cast<double>(counts.patches), {{"side", side}, {"operation", "patch"}});
+  add(writes, static_cast<double>(counts.creates), {{"side", side}, {"operation", "create"}});
+  add(writes, static_cast<double>(counts.deletes), {{"side", side}, {"operation", "delete"}});
+}
+
+void addSyncerMetrics(std::vector<MetricFamily>& out, const engine::Syncer& syncer) {
+  const engine::SyncerStats& stats = syncer.stats();
+  constexpr MetricType kCounter = MetricType::Counter;
+  constexpr MetricType kGauge = MetricType::Gauge;
+
+  MetricFamily writes = family("kube_bisync_writes_total",
+                               "Writes to synced objects, by side and operation.", kCounter);
+  addWrites(writes, "target", stats.target);
+  addWrites(writes, "source", stats.source);
+  out.push_back(std::move(writes));
+  out.push_back(single("kube_bisync_namespace_writes_total",
+                       "Target namespaces created or deleted.", kCounter,
+                       static_cast<double>(stats.namespaceWrites)));
+  out.push_back(single("kube_bisync_unchanged_reconciles_total",
+                       "Object reconciles that found both sides as the policy wants them.",
+                       kCounter, static_cast<double>(stats.unchanged)));
+  out.push_back(single("kube_bisync_own_write_events_total",
+                       "Watch events recognised as the syncer's own writes.", kCounter,
+                       static_cast<double>(stats.ownWritesSeen)));
+  out.push_back(single("kube_bisync_conflicts_total",
+                       "owner: both fields changed on both sides since the last sync.", kCounter,
+                       static_cast<double>(stats.conflicts)));
+  out.push_back(single("kube_bisync_takeovers_total", "Fields forced over another field manager.",
+                       kCounter, static_cast<double>(stats.takeovers)));
+  out.push_back(single("kube_bisync_fights_total",
+                       "Backoffs of keys whose fields someone else keeps rewriting.", kCounter,
+                       static_cast<double>(stats.fights)));
+  out.push_back(single("kube_bisync_clashes_total",
+                       "Target objects in the way that the syncer must not touch.", kCounter,
+                       static_cast<double>(stats.clashes)));
+  out.push_back(single("kube_bisync_events_total", "Kubernetes Events recorded.", kCounter,
+                       static_cast<double>(syncer.eventsRecorded())));
+  out.push_back(single("kube_bisync_ready", "1 once the initial sync is complete.", kGauge,
+                       syncer.ready() ? 1 : 0));
+  MetricFamily initial = family("kube_bisync_initial_sync_objects",
+                                "Keys of the initial sync: all of them, and those done.", kGauge);
+  add(initial, static_cast<double>(stats.initialTotal), {{"state", "total"}});
+  add(initial, static_cast<double>(stats.initialDone), {{"state", "done"}});
+  out.push_back(std::move(initial));
+
+  const engine::WorkQueueStats queue = syncer.queueStats();
+  out.push_back(single("kube_bisync_queue_depth", "Keys waiting for a worker.", kGauge,
+                       static_cast<double>(queue.depth)));
+  out.push_back(single("kube_bisync_queue_in_flight", "Keys being reconciled.", kGauge,
+                       static_cast<double>(queue.inFlight)));
+  out.push_back(single("kube_bisync_queue_delayed", "Keys waiting for a delay or backoff.", kGauge,
+                       static_cast<double>(queue.delayed)));
+  MetricFamily reconciles =
+      family("kube_bisync_reconciles_total", "Reconciles, by result.", kCounter);
+  add(reconciles, static_cast<double>(queue.succeeded), {{"result", "done"}});
+  add(reconciles, static_cast<double>(queue.failed), {{"result", "retry"}});
+  out.push_back(std::move(reconciles));
+  out.push_back(single("kube_bisync_queue_retries_total", "Keys re-queued with backoff.", kCounter,
+                       static_cast<double>(queue.retries)));
+
+  MetricFamily objects =
+      family("kube_bisync_cache_objects", "Objects in each informer cache.", kGauge);
+  MetricFamily bytes = family("kube_bisync_cache_bytes",
+                              "Bytes of stored object text in each informer cache.", kGauge);
+  MetricFamily lists =
+      family("kube_bisync_informer_lists_total", "Full lists of each informer.", kCounter);
+  MetricFamily relists =
+      family("kube_bisync_informer_relists_total",
+             "Relists after 410 Gone, ERROR events and broken streams.", kCounter);
+  for (const engine::CacheStats& cache : syncer.cacheStats()) {
+    const Labels labels{{"side", cache.side}, {"resource", cache.resource}};
+    add(objects, static_cast<double>(cache.objects), labels);
+    add(bytes, static_cast<double>(cache.jsonBytes), labels);
+    add(lists, static_cast<double>(cache.lists), labels);
+    add(relists, static_cast<double>(cache.relists), labels);
+  }
+  out.push_back(std::move(objects));
+  out.push_back(std::move(bytes));
+  out.push_back(std::move(lists));
+  out.push_back(std::move(relists));
+}
+
+}  // namespace
+
+std::vector<MetricFamily> daemonMetrics(const engine::Syncer* syncer, const kube::Client& source,
+                                        const kube::Client& target) {
+  std::vector<MetricFamily> out;
+  if (syncer != nullptr) addSyncerMetrics(out, *syncer);
+
+  MetricFamily requests =
+      family("kube_bisync_api_requests_total", "Requests to each API server (watches included).",
+             MetricType::Counter);
+  MetricFamily retries =
+      family("kube_bisync_api_retries_total",
+             "Requests the client repeated after a retryable failure.", MetricType::Counter);
+  MetricFamily throttled =
+      family("kube_bisync_api_throttled_total",
+             "Requests delayed by the client-side rate limit (--qps).", MetricType::Counter);
+  for (const auto& [side, client] :
+       {std::pair<const char*, const kube::Client*>{"source", &source}, {"target", &target}}) {
+    const kube::ClientStats& stats = client->stats();
+    add(requests, static_cast<double>(stats.requests), {{"side", side}});
+    add(retries, static_cast<double>(stats.retries), {{"side", side}});
+    add(throttled, static_cast<double>(stats.throttledWaits), {{"side", side}});
+  }
+  out.push_back(std::move(requests));
+  out.push_back(std::move(retries));
+  out.push_back(std::move(throttled));
+
+  const ProcessFigures process = processFigures();
+  out.push_back(single("process_resident_memory_bytes", "Resident memory size in bytes.",
+                       MetricType::Gauge, process.residentBytes));
+  out.push_back(single("process_cpu_seconds_total", "User and system CPU time in seconds.",
+                       MetricType::Counter, process.cpuSeconds));
+  return out;
+}
+
+}  // namespace bisync::ops
