@@ -32,7 +32,7 @@ std::optional<std::int64_t> intMember(const JsonValue& object, std::string_view 
 }
 
 const JsonValue* at(const JsonValue& root, std::string_view jsonPointer) {
-  rapidjson::Pointer pointer(jsonPointer.data(), jsonPointer.size());
+  JsonPointer pointer(jsonPointer.data(), jsonPointer.size());
   if (!pointer.IsValid()) return nullptr;
   return pointer.Get(root);
 }

@@ -68,7 +68,7 @@ TEST_CASE("configmaps can be created, read, updated and deleted", "[client]") {
   CHECK(stringAt(*read, "/data/key") == "one");
   CHECK(uidOf(*read) == uidOf(*created));
 
-  rapidjson::Pointer("/data/key").Set(*read, "two");
+  JsonPointer("/data/key").Set(*read, "two");
   Result<Json> updated = api.run(client.update(cm, ns.name(), *read));
   REQUIRE(updated);
   CHECK(stringAt(*updated, "/data/key") == "two");
@@ -160,10 +160,10 @@ TEST_CASE("an update with a stale resourceVersion gets a typed 409 Conflict", "[
   REQUIRE(created);
   Json stale;
   stale.CopyFrom(*created, stale.GetAllocator());
-  rapidjson::Pointer("/data/key").Set(*created, "2");
+  JsonPointer("/data/key").Set(*created, "2");
   REQUIRE(api.run(client.update(cm, ns.name(), *created)));
 
-  rapidjson::Pointer("/data/key").Set(stale, "3");
+  JsonPointer("/data/key").Set(stale, "3");
   Result<Json> refused = api.run(client.update(cm, ns.name(), stale));
   REQUIRE_FALSE(refused);
   CHECK(refused.error().kind == ErrorKind::Api);
@@ -312,7 +312,7 @@ TEST_CASE("a watch sees ADDED, MODIFIED and DELETED in order", "[client][watch]"
   Result<Json> created =
       api.run(client.create(cm, ns.name(), configMapObject(ns.name(), "w", "key", "1")));
   REQUIRE(created);
-  rapidjson::Pointer("/data/key").Set(*created, "2");
+  JsonPointer("/data/key").Set(*created, "2");
   REQUIRE(api.run(client.update(cm, ns.name(), *created)));
   REQUIRE(api.run(client.remove(cm, ns.name(), "w")));
 

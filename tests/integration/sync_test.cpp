@@ -408,7 +408,7 @@ TEST_CASE(
   // The namespace is the daemon's (as if it had made it): the clash is the ConfigMap's alone.
   scene.createTargetNamespace(scene.targetNs(), true);
   kube::Json theirs = configMap(scene.targetNs(), "taken", {{"k", "users"}});
-  rapidjson::Pointer("/metadata/labels/app").Set(theirs, "mine");
+  kube::JsonPointer("/metadata/labels/app").Set(theirs, "mine");
   const ObjectView target = scene.create(Side::Target, cms, theirs);
   const ObjectView source =
       scene.create(Side::Source, cms, configMap(scene.ns(), "taken", {{"k", "source"}}));

@@ -373,9 +373,9 @@ TEST_CASE("originOf refuses objects without complete origin metadata or of anoth
   const auto edited = [&](const char* pointer, const char* value) {
     Json object = parse(ours);
     if (value == nullptr) {
-      REQUIRE(rapidjson::Pointer(pointer).Erase(object));
+      REQUIRE(bisync::kube::JsonPointer(pointer).Erase(object));
     } else {
-      rapidjson::Pointer(pointer).Set(object, value);
+      bisync::kube::JsonPointer(pointer).Set(object, value);
     }
     return object;
   };
