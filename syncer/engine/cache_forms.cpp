@@ -48,6 +48,16 @@ void addSyncerEntries(const JsonValue* metadata, std::string_view field, JsonVal
   }
 }
 
+// metadata.<field>[key], when it is there, into `to` (an object).
+void copyEntry(const JsonValue* metadata, std::string_view field, std::string_view key,
+               JsonValue& to, Allocator& allocator) {
+  const JsonValue* entries = metadata != nullptr ? kube::member(*metadata, field) : nullptr;
+  const JsonValue* value = entries != nullptr ? kube::member(*entries, key) : nullptr;
+  if (value != nullptr) {
+    to.AddMember(kube::stringValue(key, allocator), JsonValue(*value, allocator), allocator);
+  }
+}
+
 bool labelledBy(const JsonValue* metadata, std::string_view cluster) {
   const JsonValue* labels = metadata != nullptr ? kube::member(*metadata, "labels") : nullptr;
   return labels != nullptr && labels->IsObject() &&
@@ -63,14 +73,9 @@ void stub(Json& object) {
   JsonValue kept(rapidjson::kObjectType);
   if (metadata != nullptr) {
     copyMembers(*metadata, kept, kIdentity, allocator);
-    const JsonValue* labels = kube::member(*metadata, "labels");
-    if (const JsonValue* managedBy =
-            labels != nullptr ? kube::member(*labels, mapping::kManagedByLabel) : nullptr) {
-      JsonValue keptLabels(rapidjson::kObjectType);
-      keptLabels.AddMember(kube::stringValue(mapping::kManagedByLabel, allocator),
-                           JsonValue(*managedBy, allocator), allocator);
-      kept.AddMember("labels", keptLabels, allocator);
-    }
+    JsonValue labels(rapidjson::kObjectType);
+    copyEntry(metadata, "labels", mapping::kManagedByLabel, labels, allocator);
+    if (labels.MemberCount() > 0) kept.AddMember("labels", labels, allocator);
   }
   out.AddMember("metadata", kept, allocator);
   object.Swap(out);
@@ -177,7 +182,13 @@ void CacheForms::compactTarget(Json& object) const {
   const JsonValue* sharedMetadata = metadataOf(shared);
   for (const std::string_view field : {"labels", "annotations"}) {
     JsonValue entries(rapidjson::kObjectType);
-    addSyncerEntries(metadata, field, entries, allocator);
+    // Of the syncer's labels only managed-by is read back (originOf); the origin annotations
+    // carry the rest, and the digest stands for all of them.
+    if (field == "labels") {
+      copyEntry(metadata, field, mapping::kManagedByLabel, entries, allocator);
+    } else {
+      addSyncerEntries(metadata, field, entries, allocator);
+    }
     if (const JsonValue* travelling =
             sharedMetadata != nullptr ? kube::member(*sharedMetadata, field) : nullptr) {
       for (const auto& entry : travelling->GetObject()) {

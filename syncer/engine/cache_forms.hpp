@@ -4,9 +4,10 @@
 //   - source objects: identity (name, namespace, uid, resourceVersion, deletionTimestamp),
 //     labels, annotations and content; managedFields only when the policy has `owner: both`
 //     fields (compactly: the merge asks who wrote a field, and when);
-//   - target objects of this instance: identity, the syncer's own labels and annotations, the
-//     fields the target owns or shares (they travel to the source or merge), and, in place of
-//     the rest of what the syncer writes there, its digest (writtenDigest);
+//   - target objects of this instance: identity, the managed-by label and the syncer's own
+//     annotations (origin, last-synced, merge base), the fields the target owns or shares (they
+//     travel to the source or merge), and, in place of the rest of what the syncer writes there
+//     (the source-owned fields, the other origin labels), its digest (writtenDigest);
 //   - other target objects: identity and their managed-by label only, which is enough to know
 //     that a name is taken and by whom; under a createOnSource policy the whole object (without
 //     managedFields), since it may flow up to the source.

@@ -270,7 +270,7 @@ asio::awaitable<Outcome> deleteSource(SyncState& state, ResourceSync& sync, cons
     co_return fail(state, key, "delete on the source: " + removed.error().describe());
   }
   ++state.stats.source.deletes;
-  logWrite(state, "deleted " + sync.name() + " " + cached->key +
+  logWrite(state, "deleted " + sync.name() + " " + std::string(cached->key) +
                       " on the source (made on the target, whose object is gone)");
   co_return Outcome::Done;
 }

@@ -1,5 +1,6 @@
 #include "syncer/engine/syncer.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -136,19 +137,19 @@ policies::SyncPolicy policyFor(const SyncerOptions& options,
 // Records (or forgets) that the target object `targetKey` is a copy of `origin`, when it is not
 // where the mapper puts that source now (the reconciler finds the copy there without an index).
 void indexTarget(const SyncState& state, ResourceSync& sync, const std::optional<SyncKey>& origin,
-                 const std::string& targetKey, bool add) {
+                 std::string_view targetKey, bool add) {
   if (!origin) return;
   const mapping::TargetKey mapped = state.mapper.toTarget(
       mapping::SourceKey{origin->ns, origin->name}, sync.translator->nameLimit());
   if (kube::objectKey(mapped.ns, mapped.name) == targetKey) return;
   const std::string sourceKey = kube::objectKey(origin->ns, origin->name);
   if (add) {
-    sync.misplacedCopies[sourceKey].insert(targetKey);
+    sync.misplacedCopies[sourceKey].emplace(targetKey);
     return;
   }
   auto it = sync.misplacedCopies.find(sourceKey);
   if (it == sync.misplacedCopies.end()) return;
-  it->second.erase(targetKey);
+  it->second.erase(std::string(targetKey));
   if (it->second.empty()) sync.misplacedCopies.erase(it);
 }
 
@@ -172,9 +173,9 @@ std::optional<SyncKey> selectedKey(const SyncState& state, std::string_view reso
 // waited for it. Forgets the pending write once the cache has caught up with it.
 bool ownWriteSeen(SyncState& state,
                   std::unordered_map<std::string, internal::PendingWrite>& pending,
-                  const std::string& key, const std::string& resourceVersion,
+                  std::string_view key, std::string_view resourceVersion,
                   const std::optional<SyncKey>& queueKey) {
-  auto it = pending.find(key);
+  auto it = pending.find(std::string(key));
   if (it == pending.end()) return false;
   if (!internal::versionAtLeast(resourceVersion, it->second.resourceVersion)) return false;
   const bool ours = it->second.resourceVersion == resourceVersion;
@@ -195,7 +196,7 @@ kube::InformerHandlers sourceObjectHandlers(SyncState& state, ResourceSync& sync
     if (key) state.enqueue(*key);
   };
   auto removed = [&state, &sync](const CachedObjectPtr& object) {
-    sync.pendingSourceWrites.erase(object->key);
+    sync.pendingSourceWrites.erase(std::string(object->key));
     if (const auto key = selectedKey(state, sync.name(), object->key)) state.enqueue(*key);
   };
   return {changed,
@@ -249,7 +250,7 @@ kube::InformerHandlers targetObjectHandlers(SyncState& state, ResourceSync& sync
     const Json json = last->parse();
     const auto origin = originKey(state, sync, json);
     indexTarget(state, sync, origin, last->key, false);
-    sync.pendingWrites.erase(last->key);
+    sync.pendingWrites.erase(std::string(last->key));
     enqueue(state, origin ? origin : upwardKey(state, sync, json));
   };
   return handlers;
@@ -309,6 +310,9 @@ void checkReady(SyncState& state) {
       std::chrono::steady_clock::now() - state.startedAt);
   spdlog::info("initial sync complete: {} objects in {} ms; ready", state.stats.initialTotal,
                elapsed.count());
+  // The initial sync's transient documents leave the heap full of free pages between the
+  // cached objects; hand them back.
+  malloc_trim(0);
 }
 
 // The state outlives every handler: the Syncer drains the queue before it goes.

@@ -11,20 +11,32 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "syncer/kube/json.hpp"
 
 namespace bisync::kube {
 
-struct CachedObject {
-  std::string key;  // "namespace/name" or "name"
-  std::string uid;
-  std::string resourceVersion;
-  std::string json;  // the stored (transformed) object as compact JSON
+// One object as a Store keeps it: its key, uid and resourceVersion, and the rest of it as compact
+// JSON text without metadata.name, namespace, uid and resourceVersion (parse() puts them back),
+// all in one allocation: a cache holds one of these per object of its kind.
+class CachedObject {
+ public:
+  // `json` is the object's text; identity members it still holds are kept as they are.
+  CachedObject(std::string_view key, std::string_view uid, std::string_view resourceVersion,
+               std::string_view json);
 
-  Json parse() const;  // never fails for objects the Store accepted
+ private:
+  std::unique_ptr<char[]> storage_;  // key, uid, resourceVersion and json, one after another
+
+ public:
+  const std::string_view key;  // "namespace/name" or "name"
+  const std::string_view uid;
+  const std::string_view resourceVersion;
+  const std::string_view json;  // the stored (transformed) object without its identity
+
+  Json parse() const;  // the whole object; never fails for objects the Store accepted
 };
 
 using CachedObjectPtr = std::shared_ptr<const CachedObject>;
@@ -32,7 +44,7 @@ using CachedObjectPtr = std::shared_ptr<const CachedObject>;
 std::string objectKey(std::string_view ns, std::string_view name);
 std::string objectKey(const JsonValue& object);
 
-// Makes the object a Store keeps: key, uid and resourceVersion read from `object`, which is
+// Makes the object a Store keeps: key, uid and resourceVersion read from `object`, the rest
 // stored as compact JSON. A Decode error when the object is not an object or has no
 // metadata.name, so malformed server data is skipped, never stored.
 Result<CachedObjectPtr> makeCachedObject(const JsonValue& object);
@@ -52,9 +64,21 @@ class Store {
   void clear();
 
  private:
-  // The map's keys view the key string inside the object they map to, so a key is stored
-  // once; upsert() re-points the view whenever it replaces the object.
-  std::unordered_map<std::string_view, CachedObjectPtr> objects_;
+  // Objects found by the key they hold: the key is stored once, in the object.
+  struct ByKey {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view key) const {
+      return std::hash<std::string_view>{}(key);
+    }
+    std::size_t operator()(const CachedObjectPtr& object) const { return (*this)(object->key); }
+    static std::string_view keyOf(std::string_view key) { return key; }
+    static std::string_view keyOf(const CachedObjectPtr& object) { return object->key; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return keyOf(a) == keyOf(b);
+    }
+  };
+  std::unordered_set<CachedObjectPtr, ByKey, ByKey> objects_;
   std::size_t jsonBytes_ = 0;
 };
 

@@ -2,15 +2,19 @@
 
 #include <algorithm>
 #include <charconv>
+#include <stdexcept>
 #include <string_view>
 #include <utility>
 
 #include "syncer/kube/json.hpp"
 #include "syncer/kube/resource.hpp"
 #include "tests/support/sync_scene.hpp"
+#include "tests/support/wait.hpp"
 
 namespace bisync::bench {
 namespace {
+
+using namespace std::chrono_literals;
 
 std::size_t hashData(const kube::JsonValue& object) {
   const kube::JsonValue* data = kube::member(object, "data");
@@ -107,14 +111,16 @@ std::string SyncTracker::describeProblems(std::size_t max) const {
 void SyncTracker::sourceChanged(const kube::CachedObjectPtr& object) {
   const Clock::time_point now = Clock::now();
   const kube::Json parsed = object->parse();
-  sources_[object->key] = SourceState{object->uid, hashData(parsed)};
-  recheck(object->key);
-  if (sourceHook_) sourceHook_(object->key, seqOf(parsed), now);
+  const std::string key(object->key);
+  sources_[key] = SourceState{std::string(object->uid), hashData(parsed)};
+  recheck(key);
+  if (sourceHook_) sourceHook_(key, seqOf(parsed), now);
 }
 
 void SyncTracker::sourceDeleted(const kube::CachedObjectPtr& object) {
-  sources_.erase(object->key);
-  recheck(object->key);
+  const std::string key(object->key);
+  sources_.erase(key);
+  recheck(key);
 }
 
 void SyncTracker::targetChanged(const kube::CachedObjectPtr& object) {
@@ -123,7 +129,7 @@ void SyncTracker::targetChanged(const kube::CachedObjectPtr& object) {
   const kube::Json parsed = object->parse();
   const std::string sourceKey = kube::objectKey(annotation(parsed, testing::kSourceNamespace),
                                                 annotation(parsed, testing::kSourceName));
-  TargetState& state = targets_[object->key];
+  TargetState& state = targets_[std::string(object->key)];
   if (!state.sourceKey.empty() && state.sourceKey != sourceKey) {
     copyOf_.erase(state.sourceKey);
     recheck(state.sourceKey);
@@ -136,7 +142,7 @@ void SyncTracker::targetChanged(const kube::CachedObjectPtr& object) {
 
 void SyncTracker::targetDeleted(const kube::CachedObjectPtr& object) {
   ++targetEvents_;
-  const auto state = targets_.find(object->key);
+  const auto state = targets_.find(std::string(object->key));
   if (state == targets_.end()) return;
   const std::string sourceKey = state->second.sourceKey;
   targets_.erase(state);
@@ -160,6 +166,47 @@ void SyncTracker::recheck(const std::string& sourceKey) {
   } else if (correct_.insert(sourceKey).second) {
     lastCorrectAt_ = Clock::now();
   }
+}
+
+CopyWatch::CopyWatch(testing::LoopThread& loop, kube::Client& target, const std::string& selector)
+    : loop_(loop) {
+  kube::InformerOptions options;
+  options.labelSelector = selector;
+  kube::InformerHandlers handlers;
+  handlers.onAdd = [this](const kube::CachedObjectPtr&) {
+    ++seen_;
+    lastAt_ = Clock::now();
+  };
+  loop_.call([&] {
+    informer_ = std::make_unique<kube::Informer>(target, kube::resources::configMaps(), options,
+                                                 std::move(handlers));
+    informer_->start();
+  });
+  const auto synced = testing::waitFor("the copy watch has listed", 60s, [&](std::string&) {
+    return loop_.call([this] { return informer_->hasSynced(); });
+  });
+  if (!synced) throw std::runtime_error("the copy watch (" + selector + ") did not list");
+}
+
+CopyWatch::~CopyWatch() {
+  loop_.call([this] { informer_->stop(); });
+  testing::waitFor("the copy watch has stopped", 60s, [&](std::string&) {
+    return !loop_.call([this] { return informer_->running(); });
+  });
+  loop_.call([this] { informer_.reset(); });
+}
+
+Clock::time_point CopyWatch::waitFor(std::size_t count, std::chrono::seconds timeout) {
+  const auto seen = testing::waitFor(
+      std::to_string(count) + " copies in the copy watch", timeout,
+      [&](std::string& what) {
+        const std::size_t have = loop_.call([this] { return seen_; });
+        what = std::to_string(have);
+        return have >= count;
+      },
+      5ms);
+  if (!seen) throw std::runtime_error(seen.what + ": saw " + seen.lastSeen);
+  return loop_.call([this] { return lastAt_; });
 }
 
 }  // namespace bisync::bench

@@ -23,6 +23,7 @@
 
 #include "syncer/kube/client.hpp"
 #include "syncer/kube/informer.hpp"
+#include "tests/support/loop_thread.hpp"
 
 namespace bisync::bench {
 
@@ -91,6 +92,26 @@ class SyncTracker {
   std::uint64_t targetEvents_ = 0;
   ChangeHook sourceHook_;
   ChangeHook targetHook_;
+};
+
+// The target objects matching a label selector as the driver's watch sees them arrive, and when
+// the last one did: the baseline's copies, timed the way the daemon's are. Used from the main
+// thread; its informer lives on `loop`.
+class CopyWatch {
+ public:
+  CopyWatch(testing::LoopThread& loop, kube::Client& target, const std::string& selector);
+  ~CopyWatch();  // stops the informer and waits until its loop has returned
+  CopyWatch(const CopyWatch&) = delete;
+  CopyWatch& operator=(const CopyWatch&) = delete;
+
+  // When the watch had shown `count` objects; throws std::runtime_error after `timeout`.
+  Clock::time_point waitFor(std::size_t count, std::chrono::seconds timeout);
+
+ private:
+  testing::LoopThread& loop_;
+  std::unique_ptr<kube::Informer> informer_;
+  std::size_t seen_ = 0;  // loop-affine, like the informer
+  Clock::time_point lastAt_{};
 };
 
 }  // namespace bisync::bench

@@ -165,13 +165,13 @@ class Recorder {
   kube::InformerHandlers handlers() {
     return {
         [this](const CachedObjectPtr& object) {
-          record("add " + object->key + "@" + object->resourceVersion);
+          record("add " + std::string(object->key) + "@" + std::string(object->resourceVersion));
         },
         [this](const CachedObjectPtr& old, const CachedObjectPtr& current) {
-          record("update " + current->key + "@" + old->resourceVersion + "->" +
-                 current->resourceVersion);
+          record("update " + std::string(current->key) + "@" + std::string(old->resourceVersion) +
+                 "->" + std::string(current->resourceVersion));
         },
-        [this](const CachedObjectPtr& last) { record("delete " + last->key); },
+        [this](const CachedObjectPtr& last) { record("delete " + std::string(last->key)); },
     };
   }
   std::vector<std::string> events() const {
@@ -233,7 +233,7 @@ class InformerUnderTest {
     return loop_.call([this] {
       Versions versions;
       for (const CachedObjectPtr& object : informer_->store().list()) {
-        versions[object->key] = object->resourceVersion;
+        versions[std::string(object->key)] = std::string(object->resourceVersion);
       }
       return versions;
     });

@@ -44,7 +44,7 @@ OwnershipMap sharedPolicy() {
 // The apply configuration the syncer sends for source data {k: v, k2: v2} and label team=x.
 const char* kDesired = R"({"apiVersion":"v1","kind":"ConfigMap",
   "metadata":{"name":"a","namespace":"vc-ns","resourceVersion":"7",
-    "labels":{"kube-bisync.io/managed-by":"vc","team":"x"},
+    "labels":{"kube-bisync.io/managed-by":"vc","kube-bisync.io/source-name":"a","team":"x"},
     "annotations":{"kube-bisync.io/last-synced":"sha256:1","kube-bisync.io/source-uid":"u1"}},
   "data":{"k":"v","k2":"v2"}})";
 
@@ -54,7 +54,7 @@ const char* kTarget = R"({"apiVersion":"v1","kind":"ConfigMap",
     "creationTimestamp":"2026-12-01T10:00:00Z",
     "managedFields":[{"manager":"kube-bisync","operation":"Apply","time":"2026-12-01T10:00:00Z",
                       "fieldsType":"FieldsV1","fieldsV1":{"f:data":{"f:k":{},"f:k2":{}}}}],
-    "labels":{"kube-bisync.io/managed-by":"vc","team":"x"},
+    "labels":{"kube-bisync.io/managed-by":"vc","kube-bisync.io/source-name":"a","team":"x"},
     "annotations":{"kube-bisync.io/last-synced":"sha256:1","kube-bisync.io/source-uid":"u1"}},
   "data":{"k2":"v2","k":"v"}})";
 
@@ -119,6 +119,7 @@ TEST_CASE("changed, missing or extra fields the syncer writes change the digest"
            R"({"metadata":{"labels":{"team":"y"}}})",                       // a source label
            R"({"metadata":{"labels":{"other":"z"}}})",                      // a label added
            R"({"metadata":{"labels":{"kube-bisync.io/managed-by":"x"}}})",  // origin metadata
+           R"({"metadata":{"labels":{"kube-bisync.io/source-name":"b"}}})",
            R"({"metadata":{"annotations":{"kube-bisync.io/source-uid":null}}})",
            R"({"metadata":{"annotations":{"kube-bisync.io/merge-base":"{}"}}})",
        }) {
@@ -154,6 +155,8 @@ TEST_CASE(
   CHECK(stringAt(target, "/metadata/resourceVersion") == "8");
   CHECK(stringAt(target, "/metadata/deletionTimestamp") == "2026-12-01T11:00:00Z");
   CHECK(stringAt(target, "/metadata/labels/kube-bisync.io~1managed-by") == "vc");
+  // The other origin labels are only in the digest: nothing reads them back.
+  CHECK(bisync::kube::at(target, "/metadata/labels/kube-bisync.io~1source-name") == nullptr);
   CHECK(stringAt(target, "/metadata/annotations/kube-bisync.io~1source-uid") == "u1");
   // Shared labels and target-owned annotations stay: they merge and travel up.
   CHECK(stringAt(target, "/metadata/labels/tier") == "web");

@@ -19,7 +19,7 @@ using bisync::unit::parse;
 
 CachedObjectPtr cached(const std::string& key, const std::string& version,
                        const std::string& json = R"({"a":1})") {
-  return std::make_shared<const CachedObject>(CachedObject{key, "uid-" + key, version, json});
+  return std::make_shared<const CachedObject>(key, "uid-" + key, version, json);
 }
 
 }  // namespace
@@ -36,9 +36,13 @@ TEST_CASE("objectKey is namespace/name for namespaced objects and name for clust
   CHECK(objectKey(parse(R"([1,2])")).empty());
 }
 
-TEST_CASE("makeCachedObject keeps key, uid, resourceVersion and compact JSON", "[store]") {
+TEST_CASE(
+    "makeCachedObject keeps key, uid and resourceVersion beside compact JSON, and parse() gives "
+    "the whole object back",
+    "[store]") {
   Json object = parse(R"({ "kind": "ConfigMap",
-      "metadata": {"namespace": "ns", "name": "cm", "uid": "u-1", "resourceVersion": "42"},
+      "metadata": {"namespace": "ns", "name": "cm", "uid": "u-1", "resourceVersion": "42",
+                   "labels": {"a": "b"}},
       "data": {"k": "v"} })");
   auto result = makeCachedObject(object);
   REQUIRE(result);
@@ -46,11 +50,16 @@ TEST_CASE("makeCachedObject keeps key, uid, resourceVersion and compact JSON", "
   CHECK(stored.key == "ns/cm");
   CHECK(stored.uid == "u-1");
   CHECK(stored.resourceVersion == "42");
-  CHECK(stored.json ==
-        R"({"kind":"ConfigMap","metadata":{"namespace":"ns","name":"cm","uid":"u-1",)"
-        R"("resourceVersion":"42"},"data":{"k":"v"}})");
-  Json back = stored.parse();
-  CHECK(bisync::kube::stringAt(back, "/data/k") == "v");
+  // The identity is not stored twice.
+  CHECK(stored.json == R"({"kind":"ConfigMap","metadata":{"labels":{"a":"b"}},"data":{"k":"v"}})");
+  const Json back = stored.parse();
+  CHECK(back == object);
+
+  // A cluster-scoped object has no namespace to put back.
+  auto node = makeCachedObject(parse(R"({"metadata":{"name":"n1","uid":"u-2"}})"));
+  REQUIRE(node);
+  CHECK((*node)->key == "n1");
+  CHECK((*node)->parse() == parse(R"({"metadata":{"name":"n1","uid":"u-2"}})"));
 }
 
 TEST_CASE("makeCachedObject refuses objects without a usable metadata.name", "[store]") {
