@@ -33,6 +33,8 @@ void DurationStats::record(Nanos value) {
   ++count;
   sum += value;
   max = std::max(max, value);
+  const auto bound = std::lower_bound(kBounds.begin(), kBounds.end(), value);
+  ++buckets[static_cast<std::size_t>(bound - kBounds.begin())];
 }
 
 struct WorkQueue::Impl : std::enable_shared_from_this<Impl> {

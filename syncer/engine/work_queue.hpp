@@ -26,6 +26,7 @@
 // after drain() has completed and before the io_context.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -58,9 +59,18 @@ struct WorkQueueOptions {
 
 // count, sum and max of a duration, enough for a mean and a Prometheus summary.
 struct DurationStats {
+  // Upper bounds of the histogram's buckets (Prometheus' `le`); a last bucket takes the rest.
+  static constexpr std::array<std::chrono::microseconds, 12> kBounds{
+      std::chrono::microseconds(250),    std::chrono::microseconds(500),
+      std::chrono::microseconds(1000),   std::chrono::microseconds(2500),
+      std::chrono::microseconds(5000),   std::chrono::microseconds(10000),
+      std::chrono::microseconds(25000),  std::chrono::microseconds(50000),
+      std::chrono::microseconds(100000), std::chrono::microseconds(250000),
+      std::chrono::microseconds(500000), std::chrono::microseconds(1000000)};
   std::uint64_t count = 0;
   std::chrono::nanoseconds sum{0};
   std::chrono::nanoseconds max{0};
+  std::array<std::uint64_t, kBounds.size() + 1> buckets{};  // not cumulative
   void record(std::chrono::nanoseconds value);
 };
 

@@ -38,16 +38,38 @@ std::string formatValue(double value) {
   return buffer;
 }
 
+const char* typeName(MetricType type) {
+  switch (type) {
+    case MetricType::Counter: return "counter";
+    case MetricType::Gauge: return "gauge";
+    case MetricType::Histogram: return "histogram";
+  }
+  return "untyped";
+}
+
 }  // namespace
+
+MetricFamily histogram(std::string name, std::string help, const std::vector<double>& bounds,
+                       const std::vector<std::uint64_t>& counts, double sum) {
+  MetricFamily family{std::move(name), std::move(help), MetricType::Histogram, {}};
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    cumulative += counts[i];
+    const std::string le = i < bounds.size() ? formatValue(bounds[i]) : "+Inf";
+    family.samples.push_back({{{"le", le}}, static_cast<double>(cumulative), "_bucket"});
+  }
+  family.samples.push_back({{}, sum, "_sum"});
+  family.samples.push_back({{}, static_cast<double>(cumulative), "_count"});
+  return family;
+}
 
 std::string renderPrometheus(const std::vector<MetricFamily>& families) {
   std::string out;
   for (const MetricFamily& family : families) {
     out += "# HELP " + family.name + " " + escaped(family.help, false) + "\n";
-    out +=
-        "# TYPE " + family.name + (family.type == MetricType::Counter ? " counter\n" : " gauge\n");
+    out += "# TYPE " + family.name + " " + typeName(family.type) + "\n";
     for (const MetricSample& sample : family.samples) {
-      out += family.name;
+      out += family.name + sample.suffix;
       if (!sample.labels.empty()) {
         out += '{';
         for (std::size_t i = 0; i < sample.labels.size(); ++i) {

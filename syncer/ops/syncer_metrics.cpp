@@ -1,5 +1,6 @@
 #include "syncer/ops/syncer_metrics.hpp"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -19,7 +20,7 @@ MetricFamily family(std::string name, std::string help, MetricType type) {
 }
 
 void add(MetricFamily& family, double value, Labels labels = {}) {
-  family.samples.push_back({std::move(labels), value});
+  family.samples.push_back({std::move(labels), value, ""});
 }
 
 MetricFamily single(std::string name, std::string help, MetricType type, double value) {
@@ -62,6 +63,17 @@ ProcessFigures processFigures() {
     figures.cpuSeconds = (utime + stime) / tick;
   }
   return figures;
+}
+
+MetricFamily durationHistogram(std::string name, std::string help,
+                               const engine::DurationStats& stats) {
+  std::vector<double> bounds;
+  for (const auto bound : engine::DurationStats::kBounds) {
+    bounds.push_back(std::chrono::duration<double>(bound).count());
+  }
+  return histogram(std::move(name), std::move(help), bounds,
+                   std::vector<std::uint64_t>(stats.buckets.begin(), stats.buckets.end()),
+                   std::chrono::duration<double>(stats.sum).count());
 }
 
 void addWrites(MetricFamily& writes, const std::string& side, const engine::WriteCounts& counts) {
@@ -125,6 +137,12 @@ void addSyncerMetrics(std::vector<MetricFamily>& out, const engine::Syncer& sync
   out.push_back(std::move(reconciles));
   out.push_back(single("kube_bisync_queue_retries_total", "Keys re-queued with backoff.", kCounter,
                        static_cast<double>(queue.retries)));
+  out.push_back(durationHistogram("kube_bisync_queue_wait_seconds",
+                                  "From a key's first add to its hand-out to a worker.",
+                                  queue.queueLatency));
+  out.push_back(durationHistogram("kube_bisync_reconcile_seconds",
+                                  "How long one reconcile took, its writes included.",
+                                  queue.workDuration));
 
   MetricFamily objects =
       family("kube_bisync_cache_objects", "Objects in each informer cache.", kGauge);
@@ -180,6 +198,9 @@ std::vector<MetricFamily> daemonMetrics(const engine::Syncer* syncer, const kube
                        MetricType::Gauge, process.residentBytes));
   out.push_back(single("process_cpu_seconds_total", "User and system CPU time in seconds.",
                        MetricType::Counter, process.cpuSeconds));
+  // What of the resident memory the allocator has handed out: the rest is free heap it keeps.
+  out.push_back(single("kube_bisync_heap_in_use_bytes", "Heap bytes allocated (glibc mallinfo2).",
+                       MetricType::Gauge, static_cast<double>(mallinfo2().uordblks)));
   return out;
 }
 
