@@ -15,6 +15,7 @@
 #include "syncer/kube/json.hpp"
 #include "syncer/kube/resource.hpp"
 #include "tests/bench/workload.hpp"
+#include "tests/support/http_probe.hpp"
 #include "tests/support/objects.hpp"
 #include "tests/support/sync_scene.hpp"
 
@@ -159,6 +160,29 @@ void Bench::seed(std::size_t from, std::size_t to) {
            formatNumber(static_cast<double>(to - from) / took) + " objects/s)");
 }
 
+void Bench::removeTargetNamespaces(const std::vector<std::string>& names) {
+  const kube::ResourceInfo namespaces = kube::resources::namespaces();
+  for (const std::string& name : names) {
+    const auto removed = target_->run(target_->client().remove(namespaces, "", name));
+    if (!removed && !removed.error().isNotFound()) {
+      throw std::runtime_error("delete namespace " + name + ": " + removed.error().describe());
+    }
+  }
+  const auto gone = testing::waitFor(
+      "the target namespaces " + std::to_string(names.size()) + " are gone", options_.timeout,
+      [&](std::string& what) {
+        std::size_t left = 0;
+        for (const std::string& name : names) {
+          const auto found = target_->run(target_->client().get(namespaces, "", name));
+          if (found || !found.error().isNotFound()) ++left;
+        }
+        what = std::to_string(left) + " left";
+        return left == 0;
+      },
+      500ms);
+  if (!gone) throw std::runtime_error(gone.what + ": " + gone.lastSeen);
+}
+
 void Bench::waitForSourceCount(std::size_t count) {
   const auto seen = testing::waitFor(
       "the driver's source informer holds " + std::to_string(count) + " objects", 120s,
@@ -174,45 +198,41 @@ void Bench::startDaemon() {
   if (!daemon_) {
     testing::DaemonOptions options;
     options.binary = options_.daemonBinary;
-    options.args = {"--cluster-name",
-                    options_.cluster,
-                    "--workers",
-                    std::to_string(options_.workers),
-                    "--qps",
-                    qpsText(options_.qps),
-                    "--burst",
-                    std::to_string(options_.burst),
-                    "-v",
-                    "2"};
+    options.args = {
+        "--cluster-name", options_.cluster,      "--workers", std::to_string(options_.workers),
+        "--qps",          qpsText(options_.qps), "--burst",   std::to_string(options_.burst)};
     daemonStarted_ = Clock::now();
     daemon_ = std::make_unique<testing::DaemonProcess>(testbed_, options);
   } else {
     daemonStarted_ = Clock::now();
     daemon_->start();
   }
-  log_ = std::make_unique<WriteLog>(daemon_->logFile(), testing::kReadyLine);
+  lastWrites_ = {};
 }
 
 void Bench::stopDaemon() {
   if (!daemon_ || !daemon_->running()) return;
+  const std::uint64_t scraped = pollWrites().total();
   const std::string status = daemon_->terminate(60s);
-  pollWrites();
   if (status != "exited with status 0") {
     throw std::runtime_error("the daemon did not stop cleanly: " + status + "\n" +
                              daemon_->describe());
   }
-  const std::uint64_t counted = log_->counts().total();
-  if (const auto reported = log_->reportedWrites(); reported && *reported != counted) {
-    progress("note: the daemon reports " + std::to_string(*reported) + " writes, its log shows " +
-             std::to_string(counted) + " write lines");
+  // The last scrape and the daemon's own final count agree unless it wrote in between.
+  if (const auto reported = reportedWrites(daemon_->log()); reported && *reported != scraped) {
+    progress("note: the daemon reports " + std::to_string(*reported) + " writes at exit, " +
+             std::to_string(scraped) + " in its last scrape");
   }
 }
 
 double Bench::waitForReady() {
   const auto deadline = Clock::now() + options_.timeout;
   while (true) {
-    log_->poll();
-    if (log_->markerSeen()) return secondsSince(daemonStarted_);
+    if (!daemon_->opsUrl().empty()) {
+      testing::ProbeRequest request;
+      request.url = daemon_->opsUrl() + "/readyz";
+      if (testing::httpGet(request).status == 200) return secondsSince(daemonStarted_);
+    }
     if (!daemon_->running()) {
       throw std::runtime_error("the daemon exited before it was ready\n" + daemon_->describe());
     }
@@ -265,8 +285,13 @@ double Bench::targetServerCpu() const {
 }
 
 WriteCounts Bench::pollWrites() {
-  log_->poll();
-  return log_->counts();
+  if (!daemon_ || !daemon_->running()) return lastWrites_;
+  std::string seen;
+  const std::optional<WriteCounts> counts = scrapeWrites(*daemon_, seen);
+  if (!counts)
+    throw std::runtime_error("the daemon's metrics: " + seen + "\n" + daemon_->describe());
+  lastWrites_ = *counts;
+  return lastWrites_;
 }
 
 std::uint64_t Bench::targetEvents() {

@@ -35,7 +35,7 @@ struct BenchOptions {
   // After a phase, how long to keep counting writes (late or spurious ones).
   std::chrono::seconds settle{5};
   // Daemon flags, and the limits of the baseline's client.
-  std::size_t workers = 4;
+  std::size_t workers = 16;
   double qps = 1000;
   int burst = 2000;
   std::size_t seedConcurrency = 32;
@@ -63,15 +63,18 @@ class Bench {
   void startTracker();
   void stopTracker();
   void createSourceNamespaces();
+  // Deletes these target namespaces and waits until they (and their objects) are gone.
+  void removeTargetNamespaces(const std::vector<std::string>& names);
   void seed(std::size_t from, std::size_t to);
   void waitForSourceCount(std::size_t count);
   void startDaemon();
   void stopDaemon();
-  double waitForReady();  // seconds from startDaemon() to the ready line
+  double waitForReady();  // seconds from startDaemon() to /readyz answering 200
   Clock::time_point waitForCopies(std::size_t count);
   ProcessSample sampleDaemon();
   // CPU seconds of the target kube-apiserver so far; 0 when it was not found.
   double targetServerCpu() const;
+  // The daemon's write counters now (from /metrics); while it is stopped, as it last said.
   WriteCounts pollWrites();
   std::uint64_t targetEvents();
   double meanObjectJsonBytes();
@@ -101,7 +104,7 @@ class Bench {
   std::unique_ptr<testing::LoopClient> baselineTarget_;
   std::unique_ptr<SyncTracker> tracker_;
   std::unique_ptr<testing::DaemonProcess> daemon_;
-  std::unique_ptr<WriteLog> log_;
+  WriteCounts lastWrites_;  // the running daemon's counters at the last pollWrites()
   Clock::time_point daemonStarted_{};
   std::uint64_t idleRssBytes_ = 0;
   std::optional<pid_t> targetServer_;  // the target kube-apiserver

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -43,10 +42,6 @@ std::optional<double> statCpuSeconds(const std::string& stat) {
   if (values.size() < 13) return std::nullopt;
   const double ticks = std::stod(values[11]) + std::stod(values[12]);
   return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-bool startsWith(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
 }
 
 }  // namespace
@@ -92,63 +87,52 @@ std::optional<pid_t> findProcess(const std::vector<std::string>& arguments) {
   return found;
 }
 
-std::string_view logMessage(std::string_view line) {
-  while (startsWith(line, "[")) {
-    const std::size_t close = line.find("] ");
-    if (close == std::string_view::npos) break;
-    line.remove_prefix(close + 2);
-  }
-  return line;
-}
-
 WriteCounts WriteCounts::operator-(const WriteCounts& earlier) const {
-  return {.applies = applies - earlier.applies,
-          .deletes = deletes - earlier.deletes,
-          .creates = creates - earlier.creates,
-          .foreignKeys = foreignKeys - earlier.foreignKeys};
+  return {.targetApplies = targetApplies - earlier.targetApplies,
+          .targetOther = targetOther - earlier.targetOther,
+          .source = source - earlier.source,
+          .namespaces = namespaces - earlier.namespaces};
 }
 
-WriteLog::WriteLog(std::filesystem::path file, std::string marker)
-    : file_(std::move(file)), marker_(std::move(marker)) {}
-
-void WriteLog::poll() {
-  std::ifstream in(file_, std::ios::binary);
-  if (!in) return;  // not created yet
-  in.seekg(static_cast<std::streamoff>(offset_));
-  std::array<char, 65536> buffer{};
-  while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
-    const auto got = static_cast<std::size_t>(in.gcount());
-    offset_ += got;
-    partial_.append(buffer.data(), got);
-    std::size_t start = 0;
-    for (std::size_t end; (end = partial_.find('\n', start)) != std::string::npos;
-         start = end + 1) {
-      consume(std::string_view(partial_).substr(start, end - start));
+std::optional<WriteCounts> scrapeWrites(const testing::DaemonProcess& daemon, std::string& seen) {
+  const std::optional<std::string> text = daemon.scrapeMetrics(seen);
+  if (!text) return std::nullopt;
+  WriteCounts counts;
+  const auto add = [&](std::uint64_t& into, const std::string& series) {
+    const std::optional<double> value = testing::metricSample(*text, series);
+    if (!value) {
+      seen = series + " is not in the scrape";
+      return false;
     }
-    partial_.erase(0, start);
+    into += static_cast<std::uint64_t>(*value);
+    return true;
+  };
+  const auto writes = [](const char* side, const char* operation) {
+    return std::string("kube_bisync_writes_total{side=\"") + side + "\",operation=\"" + operation +
+           "\"}";
+  };
+  bool complete = add(counts.targetApplies, writes("target", "apply"));
+  for (const char* operation : {"patch", "create", "delete"}) {
+    complete = complete && add(counts.targetOther, writes("target", operation));
   }
+  for (const char* operation : {"apply", "patch", "create", "delete"}) {
+    complete = complete && add(counts.source, writes("source", operation));
+  }
+  complete = complete && add(counts.namespaces, "kube_bisync_namespace_writes_total");
+  if (!complete) return std::nullopt;
+  return counts;
 }
 
-void WriteLog::consume(std::string_view line) {
-  if (!marker_.empty() && !markerSeen_ && line.find(marker_) != std::string_view::npos) {
-    markerSeen_ = true;
+std::optional<std::uint64_t> reportedWrites(const std::string& log) {
+  constexpr std::string_view kMarker = "stopped: ";
+  const std::size_t at = log.rfind(kMarker);
+  if (at == std::string::npos) return std::nullopt;
+  std::uint64_t writes = 0;
+  const char* begin = log.data() + at + kMarker.size();
+  if (std::from_chars(begin, log.data() + log.size(), writes).ec != std::errc{}) {
+    return std::nullopt;
   }
-  const std::string_view message = logMessage(line);
-  if (startsWith(message, "applied ")) {
-    ++counts_.applies;
-  } else if (startsWith(message, "deleted ")) {
-    ++counts_.deletes;
-  } else if (startsWith(message, "created ")) {
-    ++counts_.creates;
-  } else if (startsWith(message, "removed foreign keys from ")) {
-    ++counts_.foreignKeys;
-  } else if (startsWith(message, "stopped: ")) {
-    std::uint64_t writes = 0;
-    const std::string_view number = message.substr(9);
-    if (std::from_chars(number.data(), number.data() + number.size(), writes).ec == std::errc{}) {
-      reportedWrites_ = writes;
-    }
-  }
+  return writes;
 }
 
 }  // namespace bisync::bench

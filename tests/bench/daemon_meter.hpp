@@ -1,7 +1,5 @@
 // What the benchmark reads from the daemon from outside, without any of its internals: memory
-// and CPU from /proc/<pid>, and its writes from its log. At `-v 2` the daemon logs one line per
-// write it makes ("applied ...", "deleted ...", "created ..." (namespaces, objects made on the
-// source), "removed foreign keys from ..."); WriteLog follows one run's log file and counts them.
+// and CPU from /proc/<pid>, its writes from its /metrics endpoint.
 //
 // Used from the driver's main thread only.
 #pragma once
@@ -9,11 +7,11 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <filesystem>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
+
+#include "tests/support/daemon_process.hpp"
 
 namespace bisync::bench {
 
@@ -31,42 +29,21 @@ double ownCpuSeconds();
 // it does not name by pid); nullopt when none or several do.
 std::optional<pid_t> findProcess(const std::vector<std::string>& arguments);
 
-// The message of a spdlog line: the text after its leading "[...]" groups (time, level).
-std::string_view logMessage(std::string_view line);
-
+// The daemon's writes since it started, from its /metrics (kube_bisync_writes_total by side
+// and operation, kube_bisync_namespace_writes_total).
 struct WriteCounts {
-  std::uint64_t applies = 0;      // "applied ..." (to either side)
-  std::uint64_t deletes = 0;      // "deleted ..." (objects and namespaces)
-  std::uint64_t creates = 0;      // "created ..." (namespaces, objects made on the source)
-  std::uint64_t foreignKeys = 0;  // "removed foreign keys from ..."
-  std::uint64_t total() const { return applies + deletes + creates + foreignKeys; }
+  std::uint64_t targetApplies = 0;
+  std::uint64_t targetOther = 0;  // patches, creates and deletes of target objects
+  std::uint64_t source = 0;       // every write to a source object (sync-status, fields up)
+  std::uint64_t namespaces = 0;   // target namespaces created or deleted
+  std::uint64_t total() const { return targetApplies + targetOther + source + namespaces; }
   WriteCounts operator-(const WriteCounts& earlier) const;
 };
 
-// Follows a growing log file: poll() reads what was appended since the last call (a partial
-// last line waits for its end) and updates the counts. It also notes the first line that
-// contains `marker` (the daemon's ready line) and the write total of the daemon's own
-// "stopped: <n> writes" line, a cross-check of the counted lines.
-class WriteLog {
- public:
-  WriteLog(std::filesystem::path file, std::string marker);
+// One scrape of the daemon's /metrics; nullopt (the reason in `seen`) when it cannot be read.
+std::optional<WriteCounts> scrapeWrites(const testing::DaemonProcess& daemon, std::string& seen);
 
-  void poll();
-  const WriteCounts& counts() const { return counts_; }
-  bool markerSeen() const { return markerSeen_; }
-  std::optional<std::uint64_t> reportedWrites() const { return reportedWrites_; }
-  const std::filesystem::path& file() const { return file_; }
-
- private:
-  void consume(std::string_view line);
-
-  std::filesystem::path file_;
-  std::string marker_;
-  std::uint64_t offset_ = 0;
-  std::string partial_;
-  WriteCounts counts_;
-  bool markerSeen_ = false;
-  std::optional<std::uint64_t> reportedWrites_;
-};
+// The write total of the daemon's own "stopped: <n> writes" log line, if it logged one.
+std::optional<std::uint64_t> reportedWrites(const std::string& log);
 
 }  // namespace bisync::bench

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <future>
+#include <optional>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -33,6 +34,8 @@ constexpr const char* kMemory = "3 memory";
 constexpr const char* kRestart = "4 restart";
 constexpr const char* kWrites = "5 write amplification";
 constexpr const char* kCpu = "6 CPU";
+// The managed-by value of the baseline's copies: not the daemon's, so it never touches them.
+constexpr const char* kBaselineOwner = "bench-baseline";
 
 double secondsBetween(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
@@ -73,9 +76,13 @@ void Bench::scenarioInitialSync() {
   const std::size_t n = options_.objects;
 
   // Baseline: the driver lists the source and creates the same objects in fresh target
-  // namespaces, with the daemon's worker count and client limits.
+  // namespaces, with the daemon's worker count and client limits. Its copies are timed as the
+  // daemon's are, by when the driver's watch shows the last of them, so that the same watch
+  // load is on the target server in both runs.
   progress("1 initial sync: baseline (list + create " + count(n) + " with " +
            count(options_.workers) + " workers, qps " + formatNumber(options_.qps) + ")");
+  auto baselineCopies = std::make_unique<CopyWatch>(
+      loop_, **target_, std::string(testing::kManagedBy) + "=" + kBaselineOwner);
   const double cpuBefore = ownCpuSeconds();
   const double serverBefore = targetServerCpu();
   const auto baseStart = Clock::now();
@@ -99,16 +106,23 @@ void Bench::scenarioInitialSync() {
   const std::string failure = runJobs(
       loop_, items.size(), options_.workers, [&](std::size_t i) -> asio::awaitable<std::string> {
         const std::string ns = "baseline-" + std::string(kube::namespaceOf(*items[i]));
-        const kube::Json copy = baselineCopy(*items[i], ns, "bench-baseline");
+        const kube::Json copy = baselineCopy(*items[i], ns, kBaselineOwner);
         co_return co_await createObject(baselineTarget_->client(), configMaps, copy);
       });
   if (!failure.empty()) throw std::runtime_error("baseline: " + failure);
-  const double baseSeconds = secondsBetween(baseStart, Clock::now());
+  const Clock::time_point baseDone = baselineCopies->waitFor(items.size(), options_.timeout);
+  baselineCopies.reset();
+  const double baseSeconds = secondsBetween(baseStart, baseDone);
   const double baseCpu = ownCpuSeconds() - cpuBefore;
   const double baseServerCpu = targetServerCpu() - serverBefore;
   const double baseRate = static_cast<double>(items.size()) / baseSeconds;
   pages->clear();
   progress("1 initial sync: baseline " + formatNumber(baseRate) + " objects/s");
+  // The daemon caches every target object of the kind: the baseline's copies must not be
+  // counted in its lists and memory.
+  std::vector<std::string> baselineNamespaces;
+  for (const std::string& ns : sourceNamespaces) baselineNamespaces.push_back("baseline-" + ns);
+  removeTargetNamespaces(baselineNamespaces);
 
   progress("1 initial sync: daemon");
   const double serverBeforeDaemon = targetServerCpu();
@@ -144,8 +158,9 @@ void Bench::scenarioInitialSync() {
   report_.add(Figure(kWrites, "writes per object, initial sync", "writes/object",
                      static_cast<double>(writes.total()) / static_cast<double>(n))
                   .withDecimals(2)
-                  .withNote(count(writes.applies) + " applies, " + count(writes.creates) +
-                            " creations (namespaces)"));
+                  .withNote(count(writes.targetApplies) + " applies, " + count(writes.namespaces) +
+                            " namespaces, " + count(writes.targetOther + writes.source) +
+                            " other writes"));
   addMemoryFigure(n, sampleDaemon(), false);
 }
 
@@ -154,6 +169,20 @@ void Bench::addMemoryFigure(std::size_t objects, const ProcessSample& sample, bo
   const double perObject =
       (static_cast<double>(sample.rssBytes) - static_cast<double>(idleRssBytes_)) /
       static_cast<double>(objects);
+  // Where it goes: the stored object text of each cache, from the daemon's metrics.
+  std::string cacheText;
+  for (const char* side : {"source", "target"}) {
+    std::string seen;
+    const std::string series =
+        std::string("kube_bisync_cache_bytes{side=\"") + side + "\",resource=\"configmaps\"}";
+    const std::optional<double> bytes = daemon_->metric(series, seen);
+    cacheText += std::string(cacheText.empty() ? "; cached text per object: " : ", ") + side + " " +
+                 (bytes ? formatNumber(*bytes / static_cast<double>(objects)) : "?");
+  }
+  std::string seen;
+  if (const auto heap = daemon_->metric("kube_bisync_heap_in_use_bytes", seen)) {
+    cacheText += "; heap in use " + formatNumber(*heap / 1048576.0) + " MiB";
+  }
   progress("3 memory at " + count(objects) + ": " + formatNumber(perObject) +
            " bytes per object, mean object JSON " + formatNumber(meanJson) + " bytes");
   report_.add(
@@ -161,11 +190,11 @@ void Bench::addMemoryFigure(std::size_t objects, const ProcessSample& sample, bo
           .withBaseline(meanJson, "mean JSON size of one source object as the server returns it")
           .withTarget(withTarget ? Target::ratioAtMost(1.5) : Target::none())
           .withDecimals(0)
-          .withNote("RSS " + formatNumber(static_cast<double>(sample.rssBytes) / 1048576.0) +
-                    " MiB (peak " +
-                    formatNumber(static_cast<double>(sample.peakRssBytes) / 1048576.0) +
-                    " MiB), idle daemon " +
-                    formatNumber(static_cast<double>(idleRssBytes_) / 1048576.0) + " MiB"));
+          .withNote(
+              "RSS " + formatNumber(static_cast<double>(sample.rssBytes) / 1048576.0) +
+              " MiB (peak " + formatNumber(static_cast<double>(sample.peakRssBytes) / 1048576.0) +
+              " MiB), idle daemon " + formatNumber(static_cast<double>(idleRssBytes_) / 1048576.0) +
+              " MiB" + cacheText));
 }
 
 void Bench::scenarioLatency() {
@@ -251,11 +280,11 @@ void Bench::scenarioLatency() {
   const std::size_t effective = succeeded - folded;
   const std::string changes = count(effective) + " effective changes (" + count(succeeded) +
                               " source updates, " + count(folded) + " folded into later ones)";
-  report_.add(Figure(kWrites, "writes per change (daemon log)", "writes/change",
+  report_.add(Figure(kWrites, "writes per change (daemon metrics)", "writes/change",
                      static_cast<double>(writes.total()) / static_cast<double>(effective))
                   .withTarget(Target::valueExactly(1.0))
                   .withDecimals(2)
-                  .withNote(count(writes.total()) + " write lines for " + changes));
+                  .withNote(count(writes.total()) + " writes for " + changes));
   report_.add(Figure(kWrites, "target versions per change (watch)", "writes/change",
                      static_cast<double>(events) / static_cast<double>(effective))
                   .withTarget(Target::valueExactly(1.0))
@@ -276,7 +305,7 @@ void Bench::scenarioIdleWrites() {
   const WriteCounts writes = pollWrites() - before;
   const std::uint64_t events = targetEvents() - eventsBefore;
   const std::string idle = std::to_string(options_.idle.count()) + " s idle";
-  report_.add(Figure(kWrites, "writes in " + idle + " (daemon log)", "writes",
+  report_.add(Figure(kWrites, "writes in " + idle + " (daemon metrics)", "writes",
                      static_cast<double>(writes.total()))
                   .withTarget(Target::valueExactly(0))
                   .withDecimals(0));
@@ -287,19 +316,18 @@ void Bench::scenarioIdleWrites() {
 }
 
 void Bench::scenarioRestart() {
-  // Baseline: the driver lists both sides (the objects the daemon caches) at once, with the
-  // daemon's client limits; the median of three.
+  // Baseline: the driver lists both sides' ConfigMaps (what the daemon caches) at once, with
+  // the daemon's client limits; the median of three.
   std::vector<double> listSeconds;
   const kube::ResourceInfo configMaps = kube::resources::configMaps();
-  const std::string targetSelector = std::string(testing::kManagedBy) + "=" + options_.cluster;
   for (int i = 0; i < 3; ++i) {
     const auto start = Clock::now();
-    auto sourceList = asio::co_spawn(
-        loop_.io(), listPages(baselineSource_->client(), configMaps, "", kBenchSelector, 500),
-        asio::use_future);
-    auto targetList = asio::co_spawn(
-        loop_.io(), listPages(baselineTarget_->client(), configMaps, "", targetSelector, 500),
-        asio::use_future);
+    auto sourceList =
+        asio::co_spawn(loop_.io(), listPages(baselineSource_->client(), configMaps, "", "", 500),
+                       asio::use_future);
+    auto targetList =
+        asio::co_spawn(loop_.io(), listPages(baselineTarget_->client(), configMaps, "", "", 500),
+                       asio::use_future);
     const auto sourcePages = sourceList.get();
     const auto targetPages = targetList.get();
     listSeconds.push_back(secondsBetween(start, Clock::now()));
@@ -324,7 +352,7 @@ void Bench::scenarioRestart() {
   report_.add(Figure(kRestart, "time to ready", "s", ready)
                   .withBaseline(baseline, "driver lists both sides' objects at once (median of 3)")
                   .withTarget(Target::ratioAtMost(1.5)));
-  report_.add(Figure(kRestart, "writes after restart (daemon log)", "writes",
+  report_.add(Figure(kRestart, "writes after restart (daemon metrics)", "writes",
                      static_cast<double>(writes.total()))
                   .withTarget(Target::valueExactly(0))
                   .withDecimals(0));

@@ -137,8 +137,8 @@ asio::awaitable<std::string> createObject(kube::Client& client, const kube::Reso
 }
 
 asio::awaitable<kube::Result<std::vector<kube::ListResult>>> listPages(
-    kube::Client& client, const kube::ResourceInfo& resource, const std::string& ns,
-    const std::string& selector, std::int64_t pageSize) {
+    kube::Client& client, const kube::ResourceInfo& resource, std::string ns, std::string selector,
+    std::int64_t pageSize) {
   std::vector<kube::ListResult> pages;
   kube::ListOptions options;
   options.labelSelector = selector;

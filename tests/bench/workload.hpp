@@ -49,10 +49,11 @@ asio::awaitable<std::string> createObject(kube::Client& client, const kube::Reso
                                           const kube::Json& object);
 
 // Every page of a list of `resource` in `ns` ("" = all namespaces) with `selector`, `pageSize`
-// objects a page (the informer's default is 500).
+// objects a page (the informer's default is 500). The strings are copies: the coroutine may
+// outlive the caller's temporaries.
 asio::awaitable<kube::Result<std::vector<kube::ListResult>>> listPages(
-    kube::Client& client, const kube::ResourceInfo& resource, const std::string& ns,
-    const std::string& selector, std::int64_t pageSize);
+    kube::Client& client, const kube::ResourceInfo& resource, std::string ns, std::string selector,
+    std::int64_t pageSize);
 
 std::size_t countItems(const std::vector<kube::ListResult>& pages);
 

@@ -25,6 +25,18 @@ std::string readLog(const std::filesystem::path& file) {
 
 }  // namespace
 
+std::optional<double> metricSample(std::string_view text, std::string_view series) {
+  while (!text.empty()) {
+    const std::size_t end = std::min(text.find('\n'), text.size());
+    const std::string_view line = text.substr(0, end);
+    text.remove_prefix(std::min(end + 1, text.size()));
+    if (line.size() > series.size() && line.starts_with(series) && line[series.size()] == ' ') {
+      return std::strtod(std::string(line.substr(series.size() + 1)).c_str(), nullptr);
+    }
+  }
+  return std::nullopt;
+}
+
 DaemonProcess::DaemonProcess(const Testbed& testbed, DaemonOptions options)
     : dir_(testbed.dir(), "daemon-") {
   if (options.binary.empty()) {
@@ -65,29 +77,23 @@ void DaemonProcess::start() {
 
 bool DaemonProcess::running() { return child_.running(); }
 
-std::optional<double> DaemonProcess::metric(const std::string& series, std::string& seen) const {
+std::optional<std::string> DaemonProcess::scrapeMetrics(std::string& seen) const {
   ProbeRequest request;
   request.url = opsUrl() + "/metrics";
-  const ProbeResult scraped = httpGet(request);
+  ProbeResult scraped = httpGet(request);
   if (scraped.status != 200) {
     seen = "GET " + request.url + ": " + std::to_string(scraped.status) + " " + scraped.error;
     return std::nullopt;
   }
-  const std::string& text = scraped.body;
-  for (std::size_t at = 0; at < text.size();) {
-    std::size_t end = text.find('\n', at);
-    if (end == std::string::npos) end = text.size();
-    const std::string_view line(text.data() + at, end - at);
-    at = end + 1;
-    if (line.size() > series.size() && line.starts_with(series) && line[series.size()] == ' ') {
-      const double value =
-          std::strtod(std::string(line.substr(series.size() + 1)).c_str(), nullptr);
-      seen = series + " = " + std::to_string(value);
-      return value;
-    }
-  }
-  seen = series + " is not in the scrape";
-  return std::nullopt;
+  return std::move(scraped.body);
+}
+
+std::optional<double> DaemonProcess::metric(const std::string& series, std::string& seen) const {
+  const std::optional<std::string> text = scrapeMetrics(seen);
+  if (!text) return std::nullopt;
+  const std::optional<double> value = metricSample(*text, series);
+  seen = series + (value ? " = " + std::to_string(*value) : " is not in the scrape");
+  return value;
 }
 
 std::string DaemonProcess::opsUrl() const {

@@ -30,6 +30,9 @@ struct DaemonOptions {
   std::vector<std::string> args;
 };
 
+// The value of `series` ("name" or "name{labels}") in Prometheus text; nullopt when absent.
+std::optional<double> metricSample(std::string_view text, std::string_view series);
+
 class DaemonProcess {
  public:
   // Writes the kubeconfigs and starts the first run; throws std::system_error when the
@@ -63,8 +66,10 @@ class DaemonProcess {
   // "http://127.0.0.1:<port>": where the current run serves /metrics, /healthz and /readyz,
   // from its log; "" until it has said so.
   std::string opsUrl() const;
+  // A fresh scrape of /metrics; nullopt (with the reason in `seen`) when it fails.
+  std::optional<std::string> scrapeMetrics(std::string& seen) const;
   // The value of one series ("name" or "name{labels}", exactly as the daemon prints it) in a
-  // fresh scrape of /metrics; nullopt when the scrape fails or lacks it (`seen` says which).
+  // fresh scrape; nullopt when the scrape fails or lacks it (`seen` says which).
   std::optional<double> metric(const std::string& series, std::string& seen) const;
   // The current run's process id (for /proc readings); it stays valid until the next start().
   pid_t pid() const { return child_.pid(); }
