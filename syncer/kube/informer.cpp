@@ -10,7 +10,9 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -57,6 +59,41 @@ enum class WatchEnd {
 struct WatchOutcome {
   WatchEnd end = WatchEnd::Expired;
   std::uint64_t events = 0;
+};
+
+// One list request that runs while the caller does other work: start() sends it, wait()
+// completes with its answer.
+class PageFetch : public std::enable_shared_from_this<PageFetch> {
+ public:
+  static std::shared_ptr<PageFetch> start(Client& client, const ResourceInfo& resource,
+                                          const std::string& ns, ListOptions request) {
+    auto fetch = std::make_shared<PageFetch>(client.ioContext());
+    asio::co_spawn(client.ioContext(), run(fetch, client, resource, ns, std::move(request)),
+                   asio::detached);
+    return fetch;
+  }
+
+  explicit PageFetch(asio::io_context& io) : done_(io, asio::steady_timer::time_point::max()) {}
+
+  // Parameters, not lambda captures: a coroutine's frame keeps copies of its parameters only.
+  static asio::awaitable<void> run(std::shared_ptr<PageFetch> fetch, Client& client,
+                                   const ResourceInfo& resource, std::string ns,
+                                   ListOptions request) {
+    fetch->result_ = co_await client.list(resource, ns, request);
+    fetch->done_.cancel();
+  }
+
+  asio::awaitable<Result<ListResult>> wait() {
+    while (!result_) {
+      boost::system::error_code ignored;
+      co_await done_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    co_return std::move(*result_);
+  }
+
+ private:
+  std::optional<Result<ListResult>> result_;
+  asio::steady_timer done_;  // never expires: cancel() wakes wait()
 };
 
 }  // namespace
@@ -240,8 +277,17 @@ asio::awaitable<Result<Store>> Informer::Impl::listAll(std::string& resourceVers
   request.limit = std::max<std::int64_t>(options.pageSize, 0);
   // resourceVersion "" asks for a consistent read from etcd, so the list is the truth.
   Store next;
+  std::shared_ptr<PageFetch> ahead;  // the next page, requested while this one is stored
   for (;;) {
-    Result<ListResult> page = co_await client.list(resource, options.ns, request);
+    // Not a conditional expression: g++ 12 destroys a co_await's temporaries twice in one.
+    std::optional<Result<ListResult>> answer;
+    if (ahead) {
+      answer.emplace(co_await ahead->wait());
+    } else {
+      answer.emplace(co_await client.list(resource, options.ns, request));
+    }
+    ahead.reset();
+    Result<ListResult>& page = *answer;
     if (stopped) co_return fail(canceledError(client.server(), "informer stopped"));
     if (!page) {
       if (page.error().isGone() && !request.continueToken.empty()) {
@@ -260,10 +306,16 @@ asio::awaitable<Result<Store>> Informer::Impl::listAll(std::string& resourceVers
       co_return fail(
           decodeError(client.server(), "list of " + resource.resource + ": items is not an array"));
     }
-    for (JsonValue& item : items.GetArray()) addListItem(next, item, page->document);
     resourceVersion = page->resourceVersion;
-    if (page->continueToken.empty()) break;
-    request.continueToken = page->continueToken;
+    const bool last = page->continueToken.empty();
+    if (!last) {
+      // The server prepares the next page while this one is stored. Storing cannot fail, so
+      // the request is always awaited at the top of the loop: none outlives the list.
+      request.continueToken = page->continueToken;
+      ahead = PageFetch::start(client, resource, options.ns, request);
+    }
+    for (JsonValue& item : items.GetArray()) addListItem(next, item, page->document);
+    if (last) break;
   }
   co_return next;
 }
