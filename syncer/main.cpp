@@ -308,7 +308,7 @@ ops::HttpResponse readiness(const Daemon& daemon) {
   const engine::SyncerStats& stats = daemon.syncer->stats();
   return {503, kText,
           "initial sync: " + std::to_string(stats.initialDone) + "/" +
-              std::to_string(stats.initialTotal) + " objects\n"};
+              std::to_string(stats.initialTotal) + " keys\n"};
 }
 
 // Binds /metrics and /healthz + /readyz where the flags say; a bind failure is a start-up error.

@@ -14,6 +14,8 @@ using kube::Json;
 using kube::JsonValue;
 using Allocator = Json::AllocatorType;
 
+// What mapping::contentHash puts before the hex digits.
+constexpr std::string_view kHashPrefix = "sha256:";
 // In the cache only, never on a server: the writtenDigest of the object before it was compacted.
 // A metadata member, so that syncView leaves it out.
 constexpr std::string_view kWrittenDigestMember = "kube-bisync.io/written";
@@ -116,26 +118,35 @@ Json syncView(const JsonValue& object) {
   return view;
 }
 
-std::string writtenDigest(const JsonValue& object, const policies::OwnershipMap& ownership) {
+std::string writtenHash(const JsonValue& object, const policies::OwnershipMap& ownership) {
   Json input = policies::writtenFields(syncView(object), policies::Side::Target, ownership);
   Allocator& allocator = input.GetAllocator();
   const JsonValue* metadata = metadataOf(object);
-  // The syncer's own keys, under names no API field has.
+  // The syncer's own keys, under names no API field has; last-synced is what carries the hash.
   for (const std::string_view field : {"labels", "annotations"}) {
     JsonValue entries(rapidjson::kObjectType);
     addSyncerEntries(metadata, field, entries, allocator);
+    entries.RemoveMember(rapidjson::StringRef(mapping::kLastSyncedAnnotation.data(),
+                                              mapping::kLastSyncedAnnotation.size()));
     if (entries.MemberCount() > 0) {
       input.AddMember(kube::stringValue("#" + std::string(field), allocator), entries, allocator);
     }
   }
-  return mapping::contentHash(input).substr(std::string_view("sha256:").size(), 32);
+  return mapping::contentHash(input).substr(kHashPrefix.size());
+}
+
+std::string_view writtenDigest(std::string_view hash) { return hash.substr(0, 32); }
+
+std::string lastSyncedValue(std::string_view hash) {
+  return std::string(kHashPrefix) + std::string(hash);
 }
 
 std::string storedWrittenDigest(const JsonValue& object, const policies::OwnershipMap& ownership) {
   const JsonValue* metadata = metadataOf(object);
   const std::string_view stored =
       metadata != nullptr ? kube::stringMember(*metadata, kWrittenDigestMember) : "";
-  return stored.empty() ? writtenDigest(object, ownership) : std::string(stored);
+  if (!stored.empty()) return std::string(stored);
+  return std::string(writtenDigest(writtenHash(object, ownership)));
 }
 
 void CacheForms::compactSource(Json& object) const {
@@ -168,7 +179,7 @@ void CacheForms::compactTarget(Json& object) const {
     }
     return;
   }
-  const std::string digest = writtenDigest(object, *ownership);
+  const std::string digest(writtenDigest(writtenHash(object, *ownership)));
   if (keepFieldOwners) engine::keepFieldOwners(object);
   metadata = metadataOf(object);
   // What stays readable: the fields the target owns or shares (writtenFields on the source).

@@ -29,14 +29,20 @@ namespace bisync::engine {
 // syncer's own keys and kubectl's last-applied-configuration.
 kube::Json syncView(const kube::JsonValue& object);
 
-// A 128-bit digest (32 hex digits) of what the syncer writes of a target object: its
-// source-owned and `both` fields (sync view coordinates) and its labels and annotations under
-// kube-bisync.io/. Equal for the apply configuration the syncer would send and a target object
-// that holds exactly that, whatever else the object holds.
-std::string writtenDigest(const kube::JsonValue& object, const policies::OwnershipMap& ownership);
+// The SHA-256 (64 hex digits) of what the syncer writes of a target object: its source-owned
+// and `both` fields (sync view coordinates) and its labels and annotations under
+// kube-bisync.io/, but for last-synced itself. Equal for the apply configuration the syncer
+// would send and a target object that holds exactly that, whatever else the object holds. The
+// last-synced annotation carries "sha256:" + the hash of what was applied; a compact target copy
+// the first 32 digits of the hash of what it holds (writtenDigest).
+std::string writtenHash(const kube::JsonValue& object, const policies::OwnershipMap& ownership);
+// The 128-bit digest of a writtenHash: its first 32 hex digits.
+std::string_view writtenDigest(std::string_view hash);
+// "sha256:<hash>": the last-synced annotation's value for a writtenHash.
+std::string lastSyncedValue(std::string_view hash);
 
-// The digest a compacted target object carries; for an object that was not compacted, its
-// writtenDigest.
+// The digest a compacted target object carries; for one that was not compacted, the digest of
+// its writtenHash.
 std::string storedWrittenDigest(const kube::JsonValue& object,
                                 const policies::OwnershipMap& ownership);
 

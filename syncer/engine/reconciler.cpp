@@ -275,6 +275,45 @@ asio::awaitable<Outcome> deleteSource(SyncState& state, ResourceSync& sync, cons
   co_return Outcome::Done;
 }
 
+// The apply configuration of a target copy, with the hash that says whether a target holds it.
+struct TargetApply {
+  Json body;
+  std::string lastSynced;  // its last-synced annotation: "sha256:" + its writtenHash
+  std::string digest;      // the writtenDigest a compact target copy holding it carries
+};
+
+// The skeleton (with `cachedVersion` as the precondition), the plan's fields, the origin
+// metadata, the merge base and last-synced.
+kube::Result<TargetApply> targetApply(const SyncState& state, const ResourceSync& sync,
+                                      const policies::SyncPlan& plan, const SyncKey& key,
+                                      const mapping::TargetKey& target, const JsonValue& source,
+                                      const std::string& cachedVersion) {
+  TargetApply apply{skeletonOf(sync.translator->resource(), target.ns, target.name, cachedVersion),
+                    "", ""};
+  Json& desired = apply.body;
+  auto& allocator = desired.GetAllocator();
+  overlay(desired, plan.forTarget, allocator);
+  if (auto stamped =
+          state.mapper.stampOrigin(desired, allocator, {key.ns, key.name}, kube::uidOf(source));
+      !stamped) {
+    return kube::fail(stamped.error());
+  }
+  if (sync.sharedFields) {
+    const mapping::Metadata baseEntry{
+        {std::string(mapping::kMergeBaseAnnotation), mapping::canonicalJson(plan.base)}};
+    (void)mapping::mergeMetadata(desired, allocator, "annotations", baseEntry);
+  }
+  // One hash of what the syncer writes: last-synced carries it, and the target cache keeps a
+  // digest of the same in place of the fields themselves (cache_forms.hpp).
+  const std::string hash = writtenHash(desired, *sync.ownership);
+  apply.lastSynced = lastSyncedValue(hash);
+  apply.digest = writtenDigest(hash);
+  if (auto stamped = mapping::setLastSynced(desired, allocator, apply.lastSynced); !stamped) {
+    return kube::fail(stamped.error());
+  }
+  return apply;
+}
+
 asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, const SyncKey& key) {
   const translators::Translator& translator = *sync.translator;
   const kube::ResourceInfo& resource = translator.resource();
@@ -383,15 +422,6 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
     co_return Outcome::Done;  // objects are created downward only with down or bidirectional
   }
 
-  kube::Result<Json> translated = translator.toTarget(*source, state.mapper);
-  if (!translated) {
-    // Retrying cannot help; a change of the source re-queues the key.
-    spdlog::warn("cannot translate {}: {}", key.describe(), translated.error().describe());
-    const std::string message = translated.error().message;
-    const std::string_view reason = kReasonSyncFailed;
-    co_await state.recorder.record(resource, *source, EventType::Warning, reason, message);
-    co_return Outcome::Done;
-  }
   if (policy.limits.maxObjectBytes &&
       static_cast<std::int64_t>(sourceCached->json.size()) > *policy.limits.maxObjectBytes) {
     const std::string message = "not synced: " + std::to_string(sourceCached->json.size()) +
@@ -439,6 +469,31 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
     }
   }
 
+  // The target's apply configuration, and whether the target holds it already.
+  kube::Result<TargetApply> apply =
+      targetApply(state, sync, plan, key, target, *source, cachedVersion);
+  if (!apply) co_return fail(state, key, apply.error().describe());
+  Json& desired = apply->body;
+  const bool appliedLast = actual && mapping::lastSyncedOf(*actual) == apply->lastSynced;
+  const bool upToDate =
+      appliedLast && storedWrittenDigest(*actual, *sync.ownership) == apply->digest;
+  // Our last write was exactly this, yet the target differs: someone else changed it since.
+  const bool rewritten = appliedLast && !upToDate;
+
+  // Before anything is written the translator checks the source (up to date, it was checked
+  // when it was written).
+  if ((actual && plan.sourceDiffers) || !upToDate) {
+    if (const kube::Result<Json> translated = translator.toTarget(*source, state.mapper);
+        !translated) {
+      // Retrying cannot help; a change of the source re-queues the key.
+      spdlog::warn("cannot translate {}: {}", key.describe(), translated.error().describe());
+      const std::string message = translated.error().message;
+      const std::string_view reason = kReasonSyncFailed;
+      co_await state.recorder.record(resource, *source, EventType::Warning, reason, message);
+      co_return Outcome::Done;
+    }
+  }
+
   // The source first: the target write stores the new merge base, and a base that runs ahead
   // of the source would turn the source's old value into a change after a crash.
   WriteReport writeReport;
@@ -461,37 +516,6 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
     logWrite(state, "applied " + sync.name() + " " + targetKey + " -> source " + sourceKey);
   }
 
-  // The target: the skeleton, the plan's fields, the origin metadata, the merge base, and the
-  // last-synced hash of all of it.
-  Json desired = skeletonOf(resource, target.ns, target.name, cachedVersion);
-  auto& allocator = desired.GetAllocator();
-  overlay(desired, plan.forTarget, allocator);
-  if (auto stamped =
-          state.mapper.stampOrigin(desired, allocator, {key.ns, key.name}, kube::uidOf(*source));
-      !stamped) {
-    co_return fail(state, key, stamped.error().describe());
-  }
-  if (sync.sharedFields) {
-    const mapping::Metadata baseEntry{
-        {std::string(mapping::kMergeBaseAnnotation), mapping::canonicalJson(plan.base)}};
-    (void)mapping::mergeMetadata(desired, allocator, "annotations", baseEntry);
-  }
-  // The hash leaves the resourceVersion out: it names content, not a version.
-  desired["metadata"].RemoveMember("resourceVersion");
-  const std::string hash = mapping::contentHash(desired);
-  if (!cachedVersion.empty()) {
-    desired["metadata"].AddMember("resourceVersion", kube::stringValue(cachedVersion, allocator),
-                                  allocator);
-  }
-  if (auto stamped = mapping::setLastSynced(desired, allocator, hash); !stamped) {
-    co_return fail(state, key, stamped.error().describe());
-  }
-  // The target cache keeps a digest of what the syncer writes there, not the fields themselves
-  // (cache_forms.hpp): whether the target holds `desired` is a comparison of digests.
-  const bool upToDate = actual && storedWrittenDigest(*actual, *sync.ownership) ==
-                                      writtenDigest(desired, *sync.ownership);
-  // Our last write was exactly this, yet the target differs: someone else changed it since.
-  const bool rewritten = actual && !upToDate && mapping::lastSyncedOf(*actual) == hash;
   if (co_await holdForFight(state, sync, key, *source, rewritten,
                             "the target " + sync.name() + " " + targetKey)) {
     co_return Outcome::Done;

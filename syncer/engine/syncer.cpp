@@ -308,7 +308,7 @@ void checkReady(SyncState& state) {
   state.progressTimer.cancel();
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - state.startedAt);
-  spdlog::info("initial sync complete: {} objects in {} ms; ready", state.stats.initialTotal,
+  spdlog::info("initial sync complete: {} keys in {} ms; ready", state.stats.initialTotal,
                elapsed.count());
   // The initial sync's transient documents leave the heap full of free pages between the
   // cached objects; hand them back.
@@ -338,8 +338,7 @@ asio::awaitable<void> reportProgress(std::shared_ptr<SyncState> state) {
     boost::system::error_code ec;
     co_await state->progressTimer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (state->ready || state->stopping) break;
-    spdlog::info("initial sync: {}/{} objects", state->stats.initialDone,
-                 state->stats.initialTotal);
+    spdlog::info("initial sync: {}/{} keys", state->stats.initialDone, state->stats.initialTotal);
   }
 }
 
@@ -350,25 +349,12 @@ asio::awaitable<void> run(std::shared_ptr<SyncState> state) {
     if (!informer->hasSynced()) co_return;  // stopped first
   }
   if (state->stopping) co_return;
-  // The initial sync: every selected source object, and every target object of ours (whose
-  // source may have gone while we were down). Their keys are already queued by the
-  // informers' first lists; this only counts them.
-  for (auto& [name, sync] : state->resources) {
-    for (auto& [ns, informer] : sync.source) {
-      for (const CachedObjectPtr& object : informer->store().list()) {
-        if (const auto key = selectedKey(*state, name, object->key)) {
-          state->initialPending.insert(key->str());
-        }
-      }
-    }
-    for (const CachedObjectPtr& object : sync.target->store().list()) {
-      if (const auto key = originKey(*state, sync, object)) {
-        state->initialPending.insert(key->str());
-      }
-    }
-  }
+  // The initial sync: every key the informers' first lists queued, i.e. every selected source
+  // object, the source of every target object of ours (which may have gone while we were
+  // down), and every selected namespace.
+  for (std::string& key : state->queue.queuedKeys()) state->initialPending.insert(std::move(key));
   state->stats.initialTotal = state->initialPending.size();
-  spdlog::info("caches synced; initial sync of {} objects with {} workers",
+  spdlog::info("caches synced; initial sync of {} keys (objects and namespaces) with {} workers",
                state->stats.initialTotal, state->options.workers);
   state->workersStarted = true;
   // A raw pointer: the queue lives in the state, a shared_ptr here would be a cycle.

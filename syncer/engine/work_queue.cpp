@@ -331,6 +331,9 @@ asio::awaitable<void> WorkQueue::drain() {
 }
 
 std::size_t WorkQueue::depth() const { return impl_->fifo.size(); }
+std::vector<std::string> WorkQueue::queuedKeys() const {
+  return std::vector<std::string>(impl_->fifo.begin(), impl_->fifo.end());
+}
 std::size_t WorkQueue::inFlight() const { return impl_->inFlight; }
 std::size_t WorkQueue::delayed() const { return impl_->delayedKeys.size(); }
 

@@ -33,6 +33,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -121,6 +122,7 @@ class WorkQueue {
   asio::awaitable<void> drain();
 
   std::size_t depth() const;
+  std::vector<std::string> queuedKeys() const;  // waiting for a worker, in queue order
   std::size_t inFlight() const;
   std::size_t delayed() const;
   WorkQueueStats stats() const;

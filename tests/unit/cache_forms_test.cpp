@@ -18,6 +18,7 @@ using bisync::engine::CacheForms;
 using bisync::engine::storedWrittenDigest;
 using bisync::engine::syncView;
 using bisync::engine::writtenDigest;
+using bisync::engine::writtenHash;
 using bisync::kube::Json;
 using bisync::kube::JsonValue;
 using bisync::kube::stringAt;
@@ -96,20 +97,25 @@ CacheForms formsFor(const IdentityMapper& mapper, const OwnershipMap& ownership)
 
 }  // namespace
 
-TEST_CASE("a target that holds what the syncer applies has the apply's digest, whatever else",
+TEST_CASE("a target that holds what the syncer applies has the apply's hash, whatever else",
           "[cache-forms]") {
   const OwnershipMap ownership = defaultPolicy();
   const Json desired = parse(kDesired);
-  CHECK(writtenDigest(parse(kTarget), ownership) == writtenDigest(desired, ownership));
-  CHECK(writtenDigest(desired, ownership).size() == 32);
+  CHECK(writtenHash(parse(kTarget), ownership) == writtenHash(desired, ownership));
+  CHECK(writtenHash(desired, ownership).size() == 64);
+  CHECK(writtenDigest(writtenHash(desired, ownership)).size() == 32);
   // Runtime metadata and fields no rule covers are not the syncer's.
   const Json extra = targetWith(R"({"metadata":{"generation":3},"status":{"x":1}})");
-  CHECK(writtenDigest(extra, ownership) == writtenDigest(desired, ownership));
+  CHECK(writtenHash(extra, ownership) == writtenHash(desired, ownership));
+  // last-synced carries the hash; it is compared beside it, not hashed into it.
+  const Json stamped =
+      targetWith(R"({"metadata":{"annotations":{"kube-bisync.io/last-synced":"sha256:2"}}})");
+  CHECK(writtenHash(stamped, ownership) == writtenHash(desired, ownership));
 }
 
-TEST_CASE("changed, missing or extra fields the syncer writes change the digest", "[cache-forms]") {
+TEST_CASE("changed, missing or extra fields the syncer writes change the hash", "[cache-forms]") {
   const OwnershipMap ownership = defaultPolicy();
-  const std::string wanted = writtenDigest(parse(kDesired), ownership);
+  const std::string wanted = writtenHash(parse(kDesired), ownership);
   for (const char* edit : {
            R"({"data":{"k":"tampered"}})",                                  // a changed value
            R"({"data":{"k2":null}})",                                       // a removed key
@@ -124,15 +130,15 @@ TEST_CASE("changed, missing or extra fields the syncer writes change the digest"
            R"({"metadata":{"annotations":{"kube-bisync.io/merge-base":"{}"}}})",
        }) {
     INFO(edit);
-    CHECK(writtenDigest(targetWith(edit), ownership) != wanted);
+    CHECK(writtenHash(targetWith(edit), ownership) != wanted);
   }
 }
 
-TEST_CASE("malformed target data gives a digest, never a crash", "[cache-forms]") {
+TEST_CASE("malformed target data gives a hash, never a crash", "[cache-forms]") {
   const OwnershipMap ownership = defaultPolicy();
   const Json odd = parse(R"({"metadata":{"labels":"oops","annotations":[1]},"data":["k","v"]})");
-  CHECK(writtenDigest(odd, ownership) != writtenDigest(parse(kDesired), ownership));
-  CHECK(writtenDigest(parse("[]"), ownership).size() == 32);
+  CHECK(writtenHash(odd, ownership) != writtenHash(parse(kDesired), ownership));
+  CHECK(writtenHash(parse("[]"), ownership).size() == 64);
 }
 
 TEST_CASE(
@@ -144,7 +150,7 @@ TEST_CASE(
   Json target = targetWith(
       R"({"metadata":{"deletionTimestamp":"2026-12-01T11:00:00Z","labels":{"tier":"web"},
           "annotations":{"host.io/zone":"z1","note":"from the source"}}})");
-  const std::string digest = writtenDigest(target, ownership);
+  const std::string digest(writtenDigest(writtenHash(target, ownership)));
   const CacheForms forms = formsFor(mapper, ownership);
   forms.compactTarget(target);
 
