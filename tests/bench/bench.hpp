@@ -81,6 +81,17 @@ class Bench {
   void settle();
   void progress(const std::string& message) const;
 
+  // What one baseline copy of the source to fresh target namespaces measured.
+  struct BaselineCopy {
+    double rate = 0;                  // objects a second, list included
+    double driverCpuPerThousand = 0;  // seconds
+    double serverCpuPerThousand = 0;  // the target kube-apiserver's seconds
+  };
+  // Lists the source and writes a copy of each object into `prefix`<ns> (by create, or by
+  // server-side apply as field manager `owner`), the copies labelled managed-by `owner`;
+  // deletes them again before it returns.
+  BaselineCopy copyAsBaseline(const std::string& prefix, const std::string& owner, bool apply);
+
   // Scenarios (scenarios.cpp), in the order run() calls them.
   void measureIdleDaemon();
   void scenarioInitialSync();

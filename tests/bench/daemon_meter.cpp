@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -121,6 +123,40 @@ std::optional<WriteCounts> scrapeWrites(const testing::DaemonProcess& daemon, st
   complete = complete && add(counts.namespaces, "kube_bisync_namespace_writes_total");
   if (!complete) return std::nullopt;
   return counts;
+}
+
+std::optional<HistogramSnapshot> scrapeHistogram(const testing::DaemonProcess& daemon,
+                                                 const std::string& name, std::string& seen) {
+  const std::optional<std::string> text = daemon.scrapeMetrics(seen);
+  if (!text) return std::nullopt;
+  HistogramSnapshot snapshot;
+  const std::string prefix = name + "_bucket{le=\"";
+  for (std::size_t at = text->find(prefix); at != std::string::npos;
+       at = text->find(prefix, at + 1)) {
+    const std::size_t close = text->find('"', at + prefix.size());
+    if (close == std::string::npos) break;
+    const std::string le = text->substr(at + prefix.size(), close - at - prefix.size());
+    snapshot.bounds.push_back(le == "+Inf" ? std::numeric_limits<double>::infinity()
+                                           : std::strtod(le.c_str(), nullptr));
+    snapshot.cumulative.push_back(std::strtoull(text->c_str() + close + 3, nullptr, 10));
+  }
+  if (snapshot.bounds.empty()) {
+    seen = name + " is not in the scrape";
+    return std::nullopt;
+  }
+  return snapshot;
+}
+
+std::optional<double> HistogramSnapshot::quantileMs(double q,
+                                                    const HistogramSnapshot& earlier) const {
+  if (earlier.cumulative.size() != cumulative.size() || cumulative.empty()) return std::nullopt;
+  const std::uint64_t total = cumulative.back() - earlier.cumulative.back();
+  if (total == 0) return std::nullopt;
+  for (std::size_t i = 0; i < cumulative.size(); ++i) {
+    const auto below = static_cast<double>(cumulative[i] - earlier.cumulative[i]);
+    if (below >= q * static_cast<double>(total)) return bounds[i] * 1000.0;
+  }
+  return bounds.back() * 1000.0;
 }
 
 std::optional<std::uint64_t> reportedWrites(const std::string& log) {

@@ -43,6 +43,17 @@ struct WriteCounts {
 // One scrape of the daemon's /metrics; nullopt (the reason in `seen`) when it cannot be read.
 std::optional<WriteCounts> scrapeWrites(const testing::DaemonProcess& daemon, std::string& seen);
 
+// The cumulative bucket counts of one of the daemon's histograms (`name`_bucket, by `le`).
+struct HistogramSnapshot {
+  std::vector<double> bounds;             // upper bounds in seconds; +Inf last
+  std::vector<std::uint64_t> cumulative;  // count at or below each bound
+  // The bound at or below which fraction `q` of the observations since `earlier` fall, in ms
+  // (a bucket's upper bound, so an upper estimate); nullopt without observations.
+  std::optional<double> quantileMs(double q, const HistogramSnapshot& earlier) const;
+};
+std::optional<HistogramSnapshot> scrapeHistogram(const testing::DaemonProcess& daemon,
+                                                 const std::string& name, std::string& seen);
+
 // The write total of the daemon's own "stopped: <n> writes" log line, if it logged one.
 std::optional<std::uint64_t> reportedWrites(const std::string& log);
 

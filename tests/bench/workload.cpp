@@ -119,7 +119,7 @@ std::string runJobs(testing::LoopThread& loop, std::size_t count, std::size_t wo
 }
 
 asio::awaitable<std::string> createObject(kube::Client& client, const kube::ResourceInfo& resource,
-                                          const kube::Json& object) {
+                                          const kube::Json& object, std::string applyManager) {
   const std::string ns(kube::namespaceOf(object));
   std::string failure;
   for (int attempt = 0; attempt < 5; ++attempt) {
@@ -128,7 +128,15 @@ asio::awaitable<std::string> createObject(kube::Client& client, const kube::Reso
                                std::chrono::milliseconds(200 * attempt));
       co_await pause.async_wait(asio::use_awaitable);
     }
-    kube::Result<kube::Json> created = co_await client.create(resource, ns, object);
+    kube::Result<kube::Json> created(kube::Json{});
+    if (applyManager.empty()) {
+      created = co_await client.create(resource, ns, object);
+    } else {
+      kube::ApplyOptions options;
+      options.fieldManager = applyManager;
+      created =
+          co_await client.apply(resource, ns, std::string(kube::nameOf(object)), object, options);
+    }
     if (created || created.error().isAlreadyExists()) co_return std::string();
     failure = "create " + ns + "/" + std::string(kube::nameOf(object)) + ": " +
               created.error().describe();

@@ -43,10 +43,11 @@ kube::Json benchConfigMap(const std::string& ns, const std::string& name, std::s
 std::string runJobs(testing::LoopThread& loop, std::size_t count, std::size_t workers,
                     const std::function<asio::awaitable<std::string>(std::size_t)>& job);
 
-// Creates `object` (which names its namespace); AlreadyExists counts as success, other
-// failures are retried a few times. Returns "" or the last error.
+// Creates `object` (which names its namespace), by POST, or by server-side apply as field
+// manager `applyManager` when one is given; AlreadyExists counts as success, other failures are
+// retried a few times. Returns "" or the last error.
 asio::awaitable<std::string> createObject(kube::Client& client, const kube::ResourceInfo& resource,
-                                          const kube::Json& object);
+                                          const kube::Json& object, std::string applyManager = "");
 
 // Every page of a list of `resource` in `ns` ("" = all namespaces) with `selector`, `pageSize`
 // objects a page (the informer's default is 500). The strings are copies: the coroutine may
