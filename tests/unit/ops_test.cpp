@@ -25,8 +25,7 @@ TEST_CASE("metrics render in the Prometheus text format, labels and help escaped
       {"kube_bisync_writes_total",
        "Writes, by side.\nSecond line \\ here.",
        MetricType::Counter,
-       {{{{"side", "target"}, {"operation", "apply"}}, 12, ""},
-        {{{"side", "a\"b\\c\nd"}}, 3, ""}}},
+       {{{{"side", "target"}, {"operation", "apply"}}, 12, ""}, {{{"side", "a\"b\\c\nd"}}, 3, ""}}},
       {"kube_bisync_ready", "Ready.", MetricType::Gauge, {{{}, 1, ""}}},
       {"ratio", "A fraction.", MetricType::Gauge, {{{}, 0.25, ""}, {{}, 12345678901, ""}}},
   };
@@ -78,8 +77,8 @@ TEST_CASE("bind addresses are host:port, :port or [v6]:port, and 0 turns an endp
   CHECK(v6->host == "::1");
   CHECK(v6->port == 9090);
 
-  for (const char* bad : {"", "8080", "localhost:8080", "127.0.0.1:", "127.0.0.1:65536",
-                          "127.0.0.1:80x", ":-1"}) {
+  for (const char* bad :
+       {"", "8080", "localhost:8080", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:80x", ":-1"}) {
     INFO(bad);
     const auto refused = parseBindAddress(bad, "--metrics-bind-address");
     REQUIRE_FALSE(refused);
@@ -93,8 +92,8 @@ TEST_CASE("a request line gives the method and the path without its query", "[op
   CHECK(line->method == "GET");
   CHECK(line->path == "/metrics");
   CHECK(parseRequestLine("HEAD /readyz HTTP/1.0\r\n\r\n")->path == "/readyz");
-  for (const char* bad : {"", "GET\r\n", "GET /x\r\n", "GET x HTTP/1.1\r\n",
-                          "GET /x SPDY/3\r\n", " /x HTTP/1.1\r\n"}) {
+  for (const char* bad : {"", "GET\r\n", "GET /x\r\n", "GET x HTTP/1.1\r\n", "GET /x SPDY/3\r\n",
+                          " /x HTTP/1.1\r\n"}) {
     INFO(bad);
     CHECK_FALSE(parseRequestLine(bad).has_value());
   }
