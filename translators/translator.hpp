@@ -1,7 +1,8 @@
-// Translators: one plugin per resource kind that turns a source object into the object the
-// target should hold. The engine only sees this interface and the Registry; each plugin lives
-// in translators/<kind>/ and is added by registerBuiltins() (static self-registration would
-// be dropped by the linker from a static library).
+// Translators: one plugin per resource kind that knows the kind's shape: which objects never
+// sync, and whether a source object is well-formed, by turning it into a target copy. The engine
+// only sees this interface and the Registry; each plugin lives in translators/<kind>/ and is added
+// by registerBuiltins() (static self-registration would be dropped by the linker from a static
+// library).
 //
 // A translator is pure: no I/O, no state that changes after construction; objects passed in
 // belong to the caller. So a const Translator may be shared by threads.
@@ -35,7 +36,10 @@ class Translator {
   // kubernetes.io/service-account-token, the per-namespace kube-root-ca.crt ConfigMap).
   virtual bool shouldSync(const JsonValue& source) const = 0;
 
-  // The desired target object: apiVersion, kind, metadata (mapped name and namespace, the
+  // The target copy of `source` as the kind's plugin sees it. The engine calls it to check a
+  // source before anything is written (its Decode errors become SyncFailed Events); which
+  // fields then travel, and to which side, is the policy's (policies/), so the result itself
+  // is not what gets applied. It holds apiVersion, kind, metadata (mapped name and namespace, the
   // source's labels and annotations minus kube-bisync.io/* and
   // kubectl.kubernetes.io/last-applied-configuration, plus the origin metadata from
   // mapper.stampOrigin) and the kind's content fields. Never runtime fields (uid,
@@ -49,11 +53,6 @@ class Translator {
   // the wrong type.
   virtual kube::Result<Json> toTarget(const JsonValue& source,
                                       const mapping::IdentityMapper& mapper) const = 0;
-
-  // The top-level fields the target copy owns besides metadata ("data", "binaryData",
-  // "immutable" for a ConfigMap). The reconciler compares these exactly (a field absent from
-  // the desired object must be absent on the target) to detect drift.
-  virtual const std::vector<std::string>& contentFields() const = 0;
 };
 
 // Plugins by resource ("configmaps") and by group/version/kind. Built once at start-up, then

@@ -65,11 +65,9 @@ class FakeTranslator final : public Translator {
   bisync::kube::Result<Json> toTarget(const JsonValue&, const IdentityMapper&) const override {
     return Json(rapidjson::kObjectType);
   }
-  const std::vector<std::string>& contentFields() const override { return fields_; }
 
  private:
   bisync::kube::ResourceInfo resource_;
-  std::vector<std::string> fields_;
 };
 
 const char* const kConfigMap = R"({"apiVersion":"v1","kind":"ConfigMap",
@@ -188,7 +186,6 @@ TEST_CASE("binaryData and immutable travel; empty maps and null fields are omitt
       "labels":null},"data":{},"binaryData":null,"immutable":null})",
                                mapper);
   CHECK(keysOf(&empty) == std::set<std::string>{"apiVersion", "kind", "metadata"});
-  CHECK(translator.contentFields() == std::vector<std::string>{"data", "binaryData", "immutable"});
 }
 
 TEST_CASE("a Secret's type, data and immutable travel, stringData does not", "[translators]") {
@@ -208,7 +205,6 @@ TEST_CASE("a Secret's type, data and immutable travel, stringData does not", "[t
       "type":"kubernetes.io/tls","data":{"tls.crt":"Y2VydA==","tls.key":"a2V5"},
       "immutable":true})");
   CHECK(canonicalJson(target) == canonicalJson(expected));
-  CHECK(translator.contentFields() == std::vector<std::string>{"type", "data", "immutable"});
   CHECK(translator.resource().resource == "secrets");
   CHECK(translator.nameLimit().maxLength == bisync::mapping::kMaxSubdomainLength);
 }

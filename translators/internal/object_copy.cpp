@@ -156,16 +156,9 @@ Result<Json> translateObject(const JsonValue& source, const mapping::IdentityMap
   return target;
 }
 
-std::vector<std::string> fieldNames(std::span<const ContentField> fields) {
-  std::vector<std::string> names;
-  names.reserve(fields.size());
-  for (const ContentField& field : fields) names.emplace_back(field.name);
-  return names;
-}
-
 FieldCopyTranslator::FieldCopyTranslator(kube::ResourceInfo resource,
                                          std::span<const ContentField> fields)
-    : resource_(std::move(resource)), fields_(fields), contentFields_(fieldNames(fields)) {}
+    : resource_(std::move(resource)), fields_(fields) {}
 
 Result<Json> FieldCopyTranslator::toTarget(const JsonValue& source,
                                            const mapping::IdentityMapper& mapper) const {

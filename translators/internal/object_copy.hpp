@@ -40,9 +40,6 @@ kube::Result<kube::Json> translateObject(const kube::JsonValue& source,
                                          mapping::NameLimit limit,
                                          std::span<const ContentField> fields);
 
-// The names of `fields`, for Translator::contentFields().
-std::vector<std::string> fieldNames(std::span<const ContentField> fields);
-
 // A Translator that copies `fields` of `resource` with translateObject: a plugin derives from
 // it, passes its resource and (static) field list, and says which objects it skips.
 class FieldCopyTranslator : public Translator {
@@ -53,12 +50,10 @@ class FieldCopyTranslator : public Translator {
   mapping::NameLimit nameLimit() const final { return mapping::kSubdomainName; }
   kube::Result<kube::Json> toTarget(const kube::JsonValue& source,
                                     const mapping::IdentityMapper& mapper) const final;
-  const std::vector<std::string>& contentFields() const final { return contentFields_; }
 
  private:
   kube::ResourceInfo resource_;
   std::span<const ContentField> fields_;  // must outlive the translator (a static array)
-  std::vector<std::string> contentFields_;
 };
 
 }  // namespace bisync::translators::internal
