@@ -111,29 +111,33 @@ struct HttpEndpoint::Impl : std::enable_shared_from_this<Impl> {
     return it->second();
   }
 
-  asio::awaitable<void> serve(tcp::socket socket) {
+  // `self` keeps the handlers alive for as long as a request is served.
+  static asio::awaitable<void> serve(std::shared_ptr<Impl> self, tcp::socket accepted) {
+    // Shared with the deadline's handler, which may still run once this frame is gone.
+    auto socket = std::make_shared<tcp::socket>(std::move(accepted));
     // A client that never finishes its request must not hold the socket for ever.
-    asio::steady_timer deadline(io);
+    asio::steady_timer deadline(self->io);
     deadline.expires_after(kRequestDeadline);
-    deadline.async_wait([&socket](const boost::system::error_code& ec) {
+    deadline.async_wait([socket](const boost::system::error_code& ec) {
       if (!ec) {
         boost::system::error_code ignored;
-        socket.close(ignored);
+        socket->close(ignored);
       }
     });
     std::string head;
     boost::system::error_code ec;
-    co_await asio::async_read_until(socket, asio::dynamic_buffer(head, kMaxRequestHead), "\r\n\r\n",
-                                    asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_read_until(*socket, asio::dynamic_buffer(head, kMaxRequestHead),
+                                    "\r\n\r\n", asio::redirect_error(asio::use_awaitable, ec));
     if (!ec) {
       const std::optional<RequestLine> request = parseRequestLine(head);
-      const std::string out = serialise(answer(request), !request || request->method != "HEAD");
-      co_await asio::async_write(socket, asio::buffer(out),
+      const std::string out =
+          serialise(self->answer(request), !request || request->method != "HEAD");
+      co_await asio::async_write(*socket, asio::buffer(out),
                                  asio::redirect_error(asio::use_awaitable, ec));
     }
     deadline.cancel();
-    socket.shutdown(tcp::socket::shutdown_both, ec);
-    socket.close(ec);
+    socket->shutdown(tcp::socket::shutdown_both, ec);
+    socket->close(ec);
   }
 
   asio::awaitable<void> acceptLoop() {
@@ -147,7 +151,7 @@ struct HttpEndpoint::Impl : std::enable_shared_from_this<Impl> {
         spdlog::warn("http endpoint: accept failed: {}", ec.message());
         continue;
       }
-      asio::co_spawn(io, self->serve(std::move(socket)), asio::detached);
+      asio::co_spawn(io, serve(self, std::move(socket)), asio::detached);
     }
   }
 };
