@@ -29,7 +29,9 @@ struct SyncPlan {
   kube::Json forSource{rapidjson::kObjectType};
   // The `both` fields to remember as the last synced value (the next merge's base).
   kube::Json base{rapidjson::kObjectType};
-  bool targetDiffers = false;  // the target's written fields are not forTarget
+  // The target's written fields (as `target` holds them) are not forTarget. The engine, whose
+  // target cache keeps only a digest of the source-owned fields, compares hashes instead.
+  bool targetDiffers = false;
   bool sourceDiffers = false;  // the source's written fields are not forSource
   std::vector<FieldConflict> conflicts;
 };

@@ -1,6 +1,8 @@
 #include "syncer/engine/cache_forms.hpp"
 
+#include <array>
 #include <initializer_list>
+#include <span>
 
 #include "policies/sync_plan.hpp"
 #include "syncer/engine/managed_fields.hpp"
@@ -19,6 +21,14 @@ constexpr std::string_view kHashPrefix = "sha256:";
 // In the cache only, never on a server: the writtenDigest of the object before it was compacted.
 // A metadata member, so that syncView leaves it out.
 constexpr std::string_view kWrittenDigestMember = "kube-bisync.io/written";
+
+// The syncer's keys that it writes on a target copy (stampOrigin, the merge base), not
+// last-synced.
+constexpr std::array<std::string_view, 3> kWrittenLabels = {
+    mapping::kManagedByLabel, mapping::kSourceNamespaceLabel, mapping::kSourceNameLabel};
+constexpr std::array<std::string_view, 5> kWrittenAnnotations = {
+    mapping::kSourceClusterAnnotation, mapping::kSourceNamespaceAnnotation,
+    mapping::kSourceNameAnnotation, mapping::kSourceUidAnnotation, mapping::kMergeBaseAnnotation};
 
 // What identifies an object and its lifecycle: kept in every cached form.
 constexpr std::initializer_list<const char*> kIdentity = {"name", "namespace", "uid",
@@ -122,16 +132,18 @@ std::string writtenHash(const JsonValue& object, const policies::OwnershipMap& o
   Json input = policies::writtenFields(syncView(object), policies::Side::Target, ownership);
   Allocator& allocator = input.GetAllocator();
   const JsonValue* metadata = metadataOf(object);
-  // The syncer's own keys, under names no API field has; last-synced is what carries the hash.
-  for (const std::string_view field : {"labels", "annotations"}) {
+  // The syncer's own keys, under names no API field has. Only those it writes: another
+  // kube-bisync.io/ key someone put on a copy is theirs (an apply could never remove it), and
+  // last-synced is what carries the hash.
+  const auto addWritten = [&](std::string_view field, std::span<const std::string_view> keys) {
     JsonValue entries(rapidjson::kObjectType);
-    addSyncerEntries(metadata, field, entries, allocator);
-    entries.RemoveMember(rapidjson::StringRef(mapping::kLastSyncedAnnotation.data(),
-                                              mapping::kLastSyncedAnnotation.size()));
+    for (const std::string_view key : keys) copyEntry(metadata, field, key, entries, allocator);
     if (entries.MemberCount() > 0) {
       input.AddMember(kube::stringValue("#" + std::string(field), allocator), entries, allocator);
     }
-  }
+  };
+  addWritten("labels", kWrittenLabels);
+  addWritten("annotations", kWrittenAnnotations);
   return mapping::contentHash(input).substr(kHashPrefix.size());
 }
 

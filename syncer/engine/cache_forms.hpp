@@ -30,11 +30,11 @@ namespace bisync::engine {
 kube::Json syncView(const kube::JsonValue& object);
 
 // The SHA-256 (64 hex digits) of what the syncer writes of a target object: its source-owned
-// and `both` fields (sync view coordinates) and its labels and annotations under
-// kube-bisync.io/, but for last-synced itself. Equal for the apply configuration the syncer
-// would send and a target object that holds exactly that, whatever else the object holds. The
-// last-synced annotation carries "sha256:" + the hash of what was applied; a compact target copy
-// the first 32 digits of the hash of what it holds (writtenDigest).
+// and `both` fields (sync view coordinates), its origin labels and annotations and its merge
+// base (not last-synced itself, nor kube-bisync.io/ keys the syncer does not write). Equal for the
+// apply configuration the syncer would send and a target object that holds exactly that, whatever
+// else the object holds. The last-synced annotation carries "sha256:" + the hash of what was
+// applied; a compact target copy the first 32 digits of the hash of what it holds (writtenDigest).
 std::string writtenHash(const kube::JsonValue& object, const policies::OwnershipMap& ownership);
 // The 128-bit digest of a writtenHash: its first 32 hex digits.
 std::string_view writtenDigest(std::string_view hash);

@@ -105,27 +105,31 @@ asio::awaitable<Outcome> deleteTarget(SyncState& state, ResourceSync& sync,
   co_return Outcome::Done;
 }
 
-// True while our last write of the object cached under `key` has not reached the cache: a
-// reconcile now would merge against data older than what we wrote. The write's own watch event
-// re-queues the key.
-bool waitsForOwnWrite(std::unordered_map<std::string, PendingWrite>& pending,
-                      const std::string& key, const kube::CachedObjectPtr& cached) {
+// The time until our write to the object cached under `key` is forgotten, while the cache has
+// not caught up with it: a reconcile now would merge against data older than what we wrote.
+// The write's own watch event re-queues the key; a lost one is covered by the expiry.
+std::optional<std::chrono::steady_clock::duration> waitForOwnWrite(
+    std::unordered_map<std::string, PendingWrite>& pending, const std::string& key,
+    const kube::CachedObjectPtr& cached) {
   const auto it = pending.find(key);
-  if (it == pending.end()) return false;
+  if (it == pending.end()) return std::nullopt;
   const bool seen = cached && versionAtLeast(cached->resourceVersion, it->second.resourceVersion);
-  if (seen || std::chrono::steady_clock::now() - it->second.at > kPendingWriteExpiry) {
+  const auto age = std::chrono::steady_clock::now() - it->second.at;
+  if (seen || age > kPendingWriteExpiry) {
     pending.erase(it);
-    return false;
+    return std::nullopt;
   }
   it->second.deferred = true;
-  return true;
+  return kPendingWriteExpiry - age;
 }
 
-// Does the policy select this source object (namespace filter, label selector)?
-bool policySelects(const policies::SyncPolicy& policy, const JsonValue& source) {
-  if (!policy.namespaces.selects(std::string(kube::namespaceOf(source)))) return false;
+// Does the policy select an object of source namespace `ns` with the labels of `object`
+// (namespace filter, label selector)?
+bool policySelects(const policies::SyncPolicy& policy, std::string_view ns,
+                   const JsonValue& object) {
+  if (!policy.namespaces.selects(std::string(ns))) return false;
   for (const auto& [label, value] : policy.matchLabels) {
-    if (metadataEntry(source, "labels", label) != value) return false;
+    if (metadataEntry(object, "labels", label) != value) return false;
   }
   return true;
 }
@@ -191,9 +195,16 @@ asio::awaitable<bool> holdForFight(SyncState& state, ResourceSync& sync, const S
     state.queue.addAfter(key.str(), it->second.backoffUntil - now);
     co_return true;
   }
-  if (!rewritten) co_return false;
-  FightState& fight = sync.fights[sourceKey];
   const auto window = state.options.fightWindow;
+  if (!rewritten) {
+    // A key quiet for a window after its last backoff and rewrite has no fight to remember.
+    if (it != sync.fights.end() && now - it->second.backoffUntil > window &&
+        (it->second.rewrites.empty() || now - it->second.rewrites.back() > window)) {
+      sync.fights.erase(it);
+    }
+    co_return false;
+  }
+  FightState& fight = sync.fights[sourceKey];
   while (!fight.rewrites.empty() && now - fight.rewrites.front() > window) {
     fight.rewrites.pop_front();
   }
@@ -269,9 +280,11 @@ asio::awaitable<Outcome> deleteSource(SyncState& state, ResourceSync& sync, cons
   if (!removed && !removed.error().isNotFound()) {
     co_return fail(state, key, "delete on the source: " + removed.error().describe());
   }
-  ++state.stats.source.deletes;
-  logWrite(state, "deleted " + sync.name() + " " + std::string(cached->key) +
-                      " on the source (made on the target, whose object is gone)");
+  if (removed) {
+    ++state.stats.source.deletes;
+    logWrite(state, "deleted " + sync.name() + " " + std::string(cached->key) +
+                        " on the source (made on the target, whose object is gone)");
+  }
   co_return Outcome::Done;
 }
 
@@ -325,9 +338,12 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
 
   const kube::CachedObjectPtr sourceCached = sync.sourceObject(key.ns, key.name);
   const kube::CachedObjectPtr targetCached = sync.target->store().get(targetKey);
-  if (waitsForOwnWrite(sync.pendingSourceWrites, sourceKey, sourceCached) ||
-      waitsForOwnWrite(sync.pendingWrites, targetKey, targetCached)) {
-    co_return Outcome::Done;
+  for (const auto& wait : {waitForOwnWrite(sync.pendingSourceWrites, sourceKey, sourceCached),
+                           waitForOwnWrite(sync.pendingWrites, targetKey, targetCached)}) {
+    if (wait) {
+      state.queue.addAfter(key.str(), *wait + std::chrono::milliseconds(1));
+      co_return Outcome::Done;
+    }
   }
 
   // A source namespace being deleted takes its objects with it: do not copy them any more.
@@ -337,7 +353,9 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   std::optional<Json> source;
   if (state.options.namespaces.selects(key.ns) && !namespaceGoing && sourceCached) {
     source = sourceCached->parse();
-    if (!translator.shouldSync(*source) || !policySelects(policy, *source)) source.reset();
+    if (!translator.shouldSync(*source) || !policySelects(policy, key.ns, *source)) {
+      source.reset();
+    }
   }
 
   // Our target objects of this source that should not exist (any, once the source is gone;
@@ -356,15 +374,18 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   }
   if (outcome == Outcome::Retry) co_return outcome;
   if (!source) {
-    // An object made on the target flows up when the policy says so.
-    const bool upward = policy.createOnSource && policy.direction != policies::Direction::Down;
-    if (!upward || !targetCached || sourceCached || !sourceNamespace || namespaceGoing ||
-        !state.options.namespaces.selects(key.ns) ||
+    // An object made on the target flows up when the policy says so, and when the source would
+    // sync it: the translator's kinds it skips (a host's service-account tokens) never go up.
+    if (!sync.createsOnSource || !targetCached || sourceCached || !sourceNamespace ||
+        namespaceGoing || !state.options.namespaces.selects(key.ns) ||
         targetNamespaceState(state, target.ns) != NamespaceState::Usable) {
       co_return outcome;
     }
     const Json made = targetCached->parse();
-    if (state.mapper.originOf(made) || isTerminating(made)) co_return outcome;
+    if (state.mapper.originOf(made) || isTerminating(made) || !translator.shouldSync(made) ||
+        !policySelects(policy, key.ns, made)) {
+      co_return outcome;
+    }
     co_return co_await createOnSource(state, sync, key, made);
   }
   if (!sourceNamespace) {
@@ -387,7 +408,7 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   }
 
   const bool madeOnTarget =
-      policy.createOnSource &&
+      sync.createsOnSource &&
       metadataEntry(*source, "annotations", mapping::kCreatedFromTargetAnnotation) ==
           state.mapper.config().clusterName;
   // The target object, if any: the target cache holds every object of the kind, so one it
@@ -422,18 +443,21 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
     co_return Outcome::Done;  // objects are created downward only with down or bidirectional
   }
 
-  if (policy.limits.maxObjectBytes &&
-      static_cast<std::int64_t>(sourceCached->json.size()) > *policy.limits.maxObjectBytes) {
-    const std::string message = "not synced: " + std::to_string(sourceCached->json.size()) +
-                                " bytes is more than the policy's maxObjectBytes " +
-                                std::to_string(*policy.limits.maxObjectBytes);
-    co_await report(state, sync, *source, kReasonSyncRejected, message);
-    co_await setSyncStatus(state, sync, *source, kStatusRejected, message);
-    co_return Outcome::Done;
+  const Json sourceView = syncView(*source);
+  if (policy.limits.maxObjectBytes) {
+    if (const std::size_t bytes = kube::toJson(sourceView).size();
+        static_cast<std::int64_t>(bytes) > *policy.limits.maxObjectBytes) {
+      const std::string message = "not synced: its fields that may travel are " +
+                                  std::to_string(bytes) +
+                                  " bytes, more than the policy's maxObjectBytes " +
+                                  std::to_string(*policy.limits.maxObjectBytes);
+      co_await report(state, sync, *source, kReasonSyncRejected, message);
+      co_await setSyncStatus(state, sync, *source, kStatusRejected, message);
+      co_return Outcome::Done;
+    }
   }
 
   // The policy's plan: what each side should hold of the fields the syncer writes there.
-  const Json sourceView = syncView(*source);
   const Json targetView = actual ? syncView(*actual) : Json(rapidjson::kObjectType);
   std::optional<Json> base;
   if (sync.sharedFields && actual) {

@@ -231,7 +231,7 @@ asio::awaitable<kube::Result<Json>> applyFields(SyncState& state, ResourceSync& 
         spdlog::error("cannot undo the apply to {} {} (made by {}): {}", sync.name(),
                       kube::objectKey(write.ns, write.name), *other, released.error().describe());
       }
-      co_return kube::fail(alreadyExists(write, state.targetClient.server()));
+      co_return kube::fail(alreadyExists(write, clientOf(state, write.side).server()));
     }
   }
   engine::WriteCounts& counts =

@@ -231,7 +231,12 @@ kube::InformerHandlers targetObjectHandlers(SyncState& state, ResourceSync& sync
     const Json json = object->parse();
     const auto origin = originKey(state, sync, json);
     indexTarget(state, sync, origin, object->key, true);
-    enqueue(state, origin ? origin : upwardKey(state, sync, json));
+    const auto key = origin ? origin : upwardKey(state, sync, json);
+    // A copy our apply just created.
+    if (ownWriteSeen(state, sync.pendingWrites, object->key, object->resourceVersion, key)) {
+      return;
+    }
+    enqueue(state, key);
   };
   handlers.onUpdate = [&state, &sync](const CachedObjectPtr& old, const CachedObjectPtr& current) {
     const auto oldOrigin = originKey(state, sync, old);
@@ -396,6 +401,11 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
     sync.createsOnSource = sync.policy.createOnSource &&
                            sync.policy.direction != policies::Direction::Down &&
                            state.mapper.config().mode == mapping::NamespaceMode::Prefix;
+    if (sync.policy.createOnSource && !sync.createsOnSource) {
+      // A single-mode target namespace does not say which source namespace an object is for.
+      spdlog::warn("{}: the policy's createOnSource is ignored in single namespace mode",
+                   translator->resource().resource);
+    }
     sync.forms =
         CacheForms{&state.mapper, &*sync.ownership, sync.sharedFields, sync.createsOnSource};
     std::vector<std::string> namespaces = state.options.namespaces.names;

@@ -117,7 +117,7 @@ void addSyncerMetrics(std::vector<MetricFamily>& out, const engine::Syncer& sync
                        static_cast<double>(syncer.eventsRecorded())));
   out.push_back(single("kube_bisync_ready", "1 once the initial sync is complete.", kGauge,
                        syncer.ready() ? 1 : 0));
-  MetricFamily initial = family("kube_bisync_initial_sync_objects",
+  MetricFamily initial = family("kube_bisync_initial_sync_keys",
                                 "Keys of the initial sync: all of them, and those done.", kGauge);
   add(initial, static_cast<double>(stats.initialTotal), {{"state", "total"}});
   add(initial, static_cast<double>(stats.initialDone), {{"state", "done"}});

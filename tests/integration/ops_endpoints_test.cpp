@@ -113,7 +113,10 @@ TEST_CASE("/metrics counts each write the daemon makes, and the objects in its c
   REQUIRE(bisync::testing::waitForCopies(daemon, scene, cms, *created, 30s));
 
   std::string seen;
-  // One apply per object, one namespace: nothing written twice.
+  // One apply per object, one namespace: nothing written twice. (The counter follows the
+  // apply's answer, which may come after the copy's watch event.)
+  CHECK(waitLogged(daemon, "5 target applies counted", 10s,
+                   [&](std::string& s) { return scraped(daemon, kTargetApplies, s) >= 5; }));
   CHECK(scraped(daemon, kTargetApplies, seen) == 5);
   CHECK(scraped(daemon, "kube_bisync_namespace_writes_total", seen) == 1);
   CHECK(scraped(daemon, R"(kube_bisync_cache_objects{side="source",resource="configmaps"})",

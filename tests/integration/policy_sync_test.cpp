@@ -304,9 +304,17 @@ TEST_CASE(
   INFO(described.out);
   CHECK(described.out.find("SyncConflict") != std::string::npos);
   CHECK(described.out.find(kSyncStatus) != std::string::npos);
-  // One side changing again ends the conflict: it is taken over to the other.
+  // The source taking the target's value ends the conflict (both sides agree; it is the new
+  // base), and from then on changes travel again.
   scene.kubectl(Side::Source, {"label", "--overwrite", "configmap", "disputed", "tier=target"});
-  REQUIRE_LABEL(daemon, scene, Side::Target, "disputed", "tier", "target");
+  REQUIRE(waitLogged(daemon, "sync-status back to Synced", 30s, [&](std::string& s) {
+    auto object = scene.get(Side::Source, "disputed", s);
+    if (!object) return false;
+    s = "sync-status: " + lookup(stringMapAt(*object, "/metadata/annotations"), kSyncStatus);
+    return s.find("\"result\":\"Synced\"") != std::string::npos;
+  }));
+  scene.kubectl(Side::Source, {"label", "--overwrite", "configmap", "disputed", "tier=final"});
+  REQUIRE_LABEL(daemon, scene, Side::Target, "disputed", "tier", "final");
 }
 
 TEST_CASE(
@@ -392,10 +400,14 @@ TEST_CASE(
     "[policy]") {
   PolicyScene scene("upward", configMapPolicy("newest-wins", true));
   scene.kubectl(Side::Source, {"create", "configmap", "anchor", "--from-literal=k=v"});
+  // The host's own kube-root-ca.crt is a kind the translator never syncs: it must not go up.
+  REQUIRE(scene.tryCreateTargetNamespace(scene.targetNs(), true));
+  scene.kubectl(Side::Target, {"create", "configmap", "kube-root-ca.crt", "--from-literal=ca=x"});
   DaemonProcess daemon(scene.testbed(), scene.daemon());
-  REQUIRE_READY(daemon);
+  REQUIRE_READY(daemon);  // the initial sync has reconciled every key, that one's included
   std::string seen;
   REQUIRE_COPY(daemon, scene, "anchor");
+  CHECK_FALSE(scene.get(Side::Source, "kube-root-ca.crt", seen).has_value());
 
   for (const Side deleteOn : {Side::Target, Side::Source}) {
     const std::string name = deleteOn == Side::Target ? "made-on-host" : "made-on-host-2";
@@ -418,16 +430,19 @@ TEST_CASE(
                          s = "target labels " + describe(labels);
                          return lookup(labels, kManagedBy) == scene.cluster();
                        }));
+    // Exactly one source object came from the target: no second one under another name.
     const bisync::testing::CommandResult listed = scene.testbed().kubectl(
-        Side::Source, {"-n", scene.ns(), "get", "configmaps", "-o", "name"});
+        Side::Source, {"-n", scene.ns(), "get", "configmaps", "-o", "json"});
     REQUIRE(listed.ok());
-    std::size_t copies = 0;
-    for (std::size_t at = listed.out.find("configmap/" + name + "\n"); at != std::string::npos;
-         at = listed.out.find("configmap/" + name + "\n", at + 1)) {
-      ++copies;
+    auto parsed = kube::parseJson(listed.out, "kubectl get configmaps");
+    REQUIRE(parsed);
+    std::vector<std::string> madeOnTarget;
+    for (const kube::JsonValue& item : kube::member(*parsed, "items")->GetArray()) {
+      if (lookup(stringMapAt(item, "/metadata/annotations"), kCreatedFromTarget) != "<absent>") {
+        madeOnTarget.emplace_back(kube::nameOf(item));
+      }
     }
-    INFO(listed.out);
-    CHECK(copies == 1);
+    CHECK(madeOnTarget == std::vector<std::string>{name});
     CHECK(daemon.countLog("created configmaps " + scene.ns() + "/" + name + " on the source") == 1);
 
     scene.kubectl(deleteOn, {"delete", "configmap", name});

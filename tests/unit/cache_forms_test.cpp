@@ -107,6 +107,9 @@ TEST_CASE("a target that holds what the syncer applies has the apply's hash, wha
   // Runtime metadata and fields no rule covers are not the syncer's.
   const Json extra = targetWith(R"({"metadata":{"generation":3},"status":{"x":1}})");
   CHECK(writtenHash(extra, ownership) == writtenHash(desired, ownership));
+  // A key of the syncer's prefix it does not write is someone else's.
+  CHECK(writtenHash(targetWith(R"({"metadata":{"annotations":{"kube-bisync.io/note":"x"}}})"),
+                    ownership) == writtenHash(desired, ownership));
   // last-synced carries the hash; it is compared beside it, not hashed into it.
   const Json stamped =
       targetWith(R"({"metadata":{"annotations":{"kube-bisync.io/last-synced":"sha256:2"}}})");
