@@ -8,10 +8,15 @@
 namespace bisync::mapping {
 namespace {
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using Member = rapidjson::GenericMember<rapidjson::UTF8<>, JsonAllocator>;
+
+bool nameBefore(const Member& a, const Member& b) {
+  return kube::stringView(a.name) < kube::stringView(b.name);
+}
 
 // Indexing instead of iterator comparison keeps clang's C++20 reversed-operator warning on
 // RapidJSON's iterators away.
+template <typename Writer>
 void writeCanonical(const JsonValue& value, Writer& writer) {
   switch (value.GetType()) {
     case rapidjson::kNullType: writer.Null(); return;
@@ -33,18 +38,27 @@ void writeCanonical(const JsonValue& value, Writer& writer) {
       writer.EndArray();
       return;
     case rapidjson::kObjectType: {
-      std::vector<const rapidjson::GenericMember<rapidjson::UTF8<>, JsonAllocator>*> members;
-      members.reserve(value.MemberCount());
-      for (rapidjson::SizeType i = 0; i < value.MemberCount(); ++i) {
-        members.push_back(&*(value.MemberBegin() + i));
-      }
-      std::stable_sort(members.begin(), members.end(), [](const auto* a, const auto* b) {
-        return kube::stringView(a->name) < kube::stringView(b->name);
-      });
+      const rapidjson::SizeType count = value.MemberCount();
       writer.StartObject();
-      for (const auto* m : members) {
-        writer.Key(m->name.GetString(), m->name.GetStringLength());
-        writeCanonical(m->value, writer);
+      if (count == 0) {
+        writer.EndObject();
+        return;
+      }
+      const Member* first = &*value.MemberBegin();
+      const auto writeMember = [&writer](const Member& member) {
+        writer.Key(member.name.GetString(), member.name.GetStringLength());
+        writeCanonical(member.value, writer);
+      };
+      // Go sorts map keys, so the maps of a server's objects come sorted: no copy to sort then.
+      if (std::is_sorted(first, first + count, nameBefore)) {
+        for (rapidjson::SizeType i = 0; i < count; ++i) writeMember(first[i]);
+      } else {
+        std::vector<const Member*> sorted;
+        sorted.reserve(count);
+        for (rapidjson::SizeType i = 0; i < count; ++i) sorted.push_back(first + i);
+        std::stable_sort(sorted.begin(), sorted.end(),
+                         [](const Member* a, const Member* b) { return nameBefore(*a, *b); });
+        for (const Member* member : sorted) writeMember(*member);
       }
       writer.EndObject();
       return;
@@ -56,13 +70,17 @@ void writeCanonical(const JsonValue& value, Writer& writer) {
 
 std::string canonicalJson(const JsonValue& value) {
   rapidjson::StringBuffer buffer;
-  Writer writer(buffer);
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   writeCanonical(value, writer);
   return {buffer.GetString(), buffer.GetSize()};
 }
 
 std::string contentHash(const JsonValue& value) {
-  return "sha256:" + internal::sha256Hex(canonicalJson(value));
+  // The digest of the canonical text, without building the text.
+  internal::Sha256Stream digest;
+  rapidjson::Writer<internal::Sha256Stream> writer(digest);
+  writeCanonical(value, writer);
+  return "sha256:" + digest.finishHex();
 }
 
 }  // namespace bisync::mapping

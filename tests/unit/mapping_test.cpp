@@ -425,6 +425,23 @@ TEST_CASE("contentHash ignores key order and changes when any value changes", "[
   CHECK(isLowerHex(hex));
 }
 
+TEST_CASE("contentHash is the SHA-256 of the canonical text, also past the digest's buffer",
+          "[mapping]") {
+  // Unsorted keys at two levels and a text of several 4 KiB buffers (the stream's flushes).
+  Json object = parse(R"({"z":{"b":"2","a":"1"},"data":{}})");
+  auto& allocator = object.GetAllocator();
+  for (int i = 0; i < 300; ++i) {
+    const std::string key = "key-" + std::to_string(1000 - i);
+    object["data"].AddMember(Json::ValueType(key.c_str(), allocator),
+                             Json::ValueType(std::string(40, 'a' + i % 26).c_str(), allocator),
+                             allocator);
+  }
+  const std::string text = canonicalJson(object);
+  REQUIRE(text.size() > 3 * 4096);
+  CHECK(contentHash(object) == "sha256:" + stableHash(text));
+  CHECK(contentHash(parse(R"({})")) == "sha256:" + stableHash("{}"));
+}
+
 TEST_CASE("last-synced is set and read back without touching other annotations", "[mapping]") {
   Json object = parse(R"({"metadata":{"annotations":{"note":"n"}}})");
   CHECK(lastSyncedOf(object).empty());
