@@ -359,8 +359,11 @@ asio::awaitable<void> run(std::shared_ptr<SyncState> state) {
   // down), and every selected namespace.
   for (std::string& key : state->queue.queuedKeys()) state->initialPending.insert(std::move(key));
   state->stats.initialTotal = state->initialPending.size();
-  spdlog::info("caches synced; initial sync of {} keys (objects and namespaces) with {} workers",
-               state->stats.initialTotal, state->options.workers);
+  const auto listed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - state->startedAt);
+  spdlog::info(
+      "caches synced in {} ms; initial sync of {} keys (objects and namespaces) with {} workers",
+      listed.count(), state->stats.initialTotal, state->options.workers);
   state->workersStarted = true;
   // A raw pointer: the queue lives in the state, a shared_ptr here would be a cycle.
   state->queue.run(state->options.workers,

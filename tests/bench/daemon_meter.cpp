@@ -159,16 +159,37 @@ std::optional<double> HistogramSnapshot::quantileMs(double q,
   return bounds.back() * 1000.0;
 }
 
-std::optional<std::uint64_t> reportedWrites(const std::string& log) {
-  constexpr std::string_view kMarker = "stopped: ";
-  const std::size_t at = log.rfind(kMarker);
+namespace {
+
+// The number right after the last `marker` in `log`, skipping `skipTo` first if given.
+std::optional<std::uint64_t> numberAfter(const std::string& log, std::string_view marker,
+                                         std::string_view skipTo = {}) {
+  std::size_t at = log.rfind(marker);
   if (at == std::string::npos) return std::nullopt;
-  std::uint64_t writes = 0;
-  const char* begin = log.data() + at + kMarker.size();
-  if (std::from_chars(begin, log.data() + log.size(), writes).ec != std::errc{}) {
+  at += marker.size();
+  if (!skipTo.empty()) {
+    at = log.find(skipTo, at);
+    if (at == std::string::npos) return std::nullopt;
+    at += skipTo.size();
+  }
+  std::uint64_t number = 0;
+  if (std::from_chars(log.data() + at, log.data() + log.size(), number).ec != std::errc{}) {
     return std::nullopt;
   }
-  return writes;
+  return number;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> reportedWrites(const std::string& log) {
+  return numberAfter(log, "stopped: ");
+}
+
+std::optional<StartTimes> reportedStartTimes(const std::string& log) {
+  const auto synced = numberAfter(log, "caches synced in ");
+  const auto ready = numberAfter(log, "initial sync complete: ", " keys in ");
+  if (!synced || !ready) return std::nullopt;
+  return StartTimes{.cachesSyncedMs = *synced, .readyMs = *ready};
 }
 
 }  // namespace bisync::bench

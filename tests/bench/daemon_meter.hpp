@@ -57,4 +57,13 @@ std::optional<HistogramSnapshot> scrapeHistogram(const testing::DaemonProcess& d
 // The write total of the daemon's own "stopped: <n> writes" log line, if it logged one.
 std::optional<std::uint64_t> reportedWrites(const std::string& log);
 
+// The daemon's own account of its start: milliseconds from starting its informers until the
+// caches synced, and until the initial sync was complete (its "caches synced in <n> ms" and
+// "initial sync complete: <k> keys in <n> ms" log lines).
+struct StartTimes {
+  std::uint64_t cachesSyncedMs = 0;
+  std::uint64_t readyMs = 0;
+};
+std::optional<StartTimes> reportedStartTimes(const std::string& log);
+
 }  // namespace bisync::bench
