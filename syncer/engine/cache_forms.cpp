@@ -48,6 +48,15 @@ void copyMembers(const JsonValue& from, JsonValue& to, std::initializer_list<con
   }
 }
 
+// Every top-level member of `from` but apiVersion, kind and metadata: an object's content.
+void copyContent(const JsonValue& from, JsonValue& to, Allocator& allocator) {
+  for (const auto& member : from.GetObject()) {
+    const std::string_view name = kube::stringView(member.name);
+    if (name == "apiVersion" || name == "kind" || name == "metadata") continue;
+    to.AddMember(JsonValue(member.name, allocator), JsonValue(member.value, allocator), allocator);
+  }
+}
+
 // metadata.<field> entries whose key has the syncer's prefix, merged into `to` (an object).
 void addSyncerEntries(const JsonValue* metadata, std::string_view field, JsonValue& to,
                       Allocator& allocator) {
@@ -93,18 +102,33 @@ void stub(Json& object) {
   object.Swap(out);
 }
 
+// writtenHash of the object whose syncView is `view` and whose metadata is `metadata`.
+std::string writtenHashOf(const JsonValue& view, const JsonValue* metadata,
+                          const policies::OwnershipMap& ownership) {
+  Json input = policies::writtenFields(view, policies::Side::Target, ownership);
+  Allocator& allocator = input.GetAllocator();
+  // The syncer's own keys, under names no API field has. Only those it writes: another
+  // kube-bisync.io/ key someone put on a copy is theirs (an apply could never remove it), and
+  // last-synced is what carries the hash.
+  const auto addWritten = [&](std::string_view field, std::span<const std::string_view> keys) {
+    JsonValue entries(rapidjson::kObjectType);
+    for (const std::string_view key : keys) copyEntry(metadata, field, key, entries, allocator);
+    if (entries.MemberCount() > 0) {
+      input.AddMember(kube::stringValue("#" + std::string(field), allocator), entries, allocator);
+    }
+  };
+  addWritten("labels", kWrittenLabels);
+  addWritten("annotations", kWrittenAnnotations);
+  return mapping::contentHash(input).substr(kHashPrefix.size());
+}
+
 }  // namespace
 
 Json syncView(const JsonValue& object) {
   Json view(rapidjson::kObjectType);
   if (!object.IsObject()) return view;
   auto& allocator = view.GetAllocator();
-  for (const auto& member : object.GetObject()) {
-    const std::string_view name = kube::stringView(member.name);
-    if (name == "apiVersion" || name == "kind" || name == "metadata") continue;
-    view.AddMember(JsonValue(member.name, allocator), JsonValue(member.value, allocator),
-                   allocator);
-  }
+  copyContent(object, view, allocator);
   const JsonValue* metadata = metadataOf(object);
   if (metadata == nullptr) return view;
   JsonValue kept(rapidjson::kObjectType);
@@ -129,22 +153,7 @@ Json syncView(const JsonValue& object) {
 }
 
 std::string writtenHash(const JsonValue& object, const policies::OwnershipMap& ownership) {
-  Json input = policies::writtenFields(syncView(object), policies::Side::Target, ownership);
-  Allocator& allocator = input.GetAllocator();
-  const JsonValue* metadata = metadataOf(object);
-  // The syncer's own keys, under names no API field has. Only those it writes: another
-  // kube-bisync.io/ key someone put on a copy is theirs (an apply could never remove it), and
-  // last-synced is what carries the hash.
-  const auto addWritten = [&](std::string_view field, std::span<const std::string_view> keys) {
-    JsonValue entries(rapidjson::kObjectType);
-    for (const std::string_view key : keys) copyEntry(metadata, field, key, entries, allocator);
-    if (entries.MemberCount() > 0) {
-      input.AddMember(kube::stringValue("#" + std::string(field), allocator), entries, allocator);
-    }
-  };
-  addWritten("labels", kWrittenLabels);
-  addWritten("annotations", kWrittenAnnotations);
-  return mapping::contentHash(input).substr(kHashPrefix.size());
+  return writtenHashOf(syncView(object), metadataOf(object), ownership);
 }
 
 std::string_view writtenDigest(std::string_view hash) { return hash.substr(0, 32); }
@@ -172,11 +181,7 @@ void CacheForms::compactSource(Json& object) const {
   copyMembers(*metadata, kept, {"labels", "annotations"}, allocator);
   if (keepFieldOwners) copyMembers(*metadata, kept, {"managedFields"}, allocator);
   out.AddMember("metadata", kept, allocator);
-  for (const auto& member : object.GetObject()) {
-    const std::string_view name = kube::stringView(member.name);
-    if (name == "apiVersion" || name == "kind" || name == "metadata") continue;
-    out.AddMember(JsonValue(member.name, allocator), JsonValue(member.value, allocator), allocator);
-  }
+  copyContent(object, out, allocator);
   object.Swap(out);
 }
 
@@ -191,11 +196,14 @@ void CacheForms::compactTarget(Json& object) const {
     }
     return;
   }
-  const std::string digest(writtenDigest(writtenHash(object, *ownership)));
+  // One view serves the digest and what stays readable (keepFieldOwners touches only
+  // managedFields, which the view leaves out).
+  const Json view = syncView(object);
+  const std::string digest(writtenDigest(writtenHashOf(view, metadata, *ownership)));
   if (keepFieldOwners) engine::keepFieldOwners(object);
   metadata = metadataOf(object);
   // What stays readable: the fields the target owns or shares (writtenFields on the source).
-  const Json shared = policies::writtenFields(syncView(object), policies::Side::Source, *ownership);
+  const Json shared = policies::writtenFields(view, policies::Side::Source, *ownership);
 
   Json out(rapidjson::kObjectType);
   Allocator& allocator = out.GetAllocator();
@@ -226,10 +234,7 @@ void CacheForms::compactTarget(Json& object) const {
   kept.AddMember(kube::stringValue(kWrittenDigestMember, allocator),
                  kube::stringValue(digest, allocator), allocator);
   out.AddMember("metadata", kept, allocator);
-  for (const auto& member : shared.GetObject()) {
-    if (kube::stringView(member.name) == "metadata") continue;
-    out.AddMember(JsonValue(member.name, allocator), JsonValue(member.value, allocator), allocator);
-  }
+  copyContent(shared, out, allocator);
   object.Swap(out);
 }
 
