@@ -93,28 +93,33 @@ void addSyncerMetrics(std::vector<MetricFamily>& out, const engine::Syncer& sync
   addWrites(writes, "target", stats.target);
   addWrites(writes, "source", stats.source);
   out.push_back(std::move(writes));
-  out.push_back(single("kube_bisync_namespace_writes_total",
-                       "Target namespaces created or deleted.", kCounter,
-                       static_cast<double>(stats.namespaceWrites)));
-  out.push_back(single("kube_bisync_unchanged_reconciles_total",
-                       "Object reconciles that found both sides as the policy wants them.",
-                       kCounter, static_cast<double>(stats.unchanged)));
-  out.push_back(single("kube_bisync_own_write_events_total",
-                       "Watch events recognised as the syncer's own writes.", kCounter,
-                       static_cast<double>(stats.ownWritesSeen)));
-  out.push_back(single("kube_bisync_conflicts_total",
-                       "owner: both fields changed on both sides since the last sync.", kCounter,
-                       static_cast<double>(stats.conflicts)));
-  out.push_back(single("kube_bisync_takeovers_total", "Fields forced over another field manager.",
-                       kCounter, static_cast<double>(stats.takeovers)));
-  out.push_back(single("kube_bisync_fights_total",
-                       "Backoffs of keys whose fields someone else keeps rewriting.", kCounter,
-                       static_cast<double>(stats.fights)));
-  out.push_back(single("kube_bisync_clashes_total",
-                       "Target objects in the way that the syncer must not touch.", kCounter,
-                       static_cast<double>(stats.clashes)));
-  out.push_back(single("kube_bisync_events_total", "Kubernetes Events recorded.", kCounter,
-                       static_cast<double>(syncer.eventsRecorded())));
+  struct Counter {
+    const char* name;
+    const char* help;
+    std::uint64_t value;
+  };
+  for (const Counter& counter : {
+           Counter{"kube_bisync_namespace_writes_total", "Target namespaces created or deleted.",
+                   stats.namespaceWrites},
+           Counter{"kube_bisync_unchanged_reconciles_total",
+                   "Object reconciles that found both sides as the policy wants them.",
+                   stats.unchanged},
+           Counter{"kube_bisync_own_write_events_total",
+                   "Watch events recognised as the syncer's own writes.", stats.ownWritesSeen},
+           Counter{"kube_bisync_conflicts_total",
+                   "owner: both fields changed on both sides since the last sync.",
+                   stats.conflicts},
+           Counter{"kube_bisync_takeovers_total", "Fields forced over another field manager.",
+                   stats.takeovers},
+           Counter{"kube_bisync_fights_total",
+                   "Backoffs of keys whose fields someone else keeps rewriting.", stats.fights},
+           Counter{"kube_bisync_clashes_total",
+                   "Target objects in the way that the syncer must not touch.", stats.clashes},
+           Counter{"kube_bisync_events_total", "Kubernetes Events recorded.",
+                   syncer.eventsRecorded()},
+       }) {
+    out.push_back(single(counter.name, counter.help, kCounter, static_cast<double>(counter.value)));
+  }
   out.push_back(single("kube_bisync_ready", "1 once the initial sync is complete.", kGauge,
                        syncer.ready() ? 1 : 0));
   MetricFamily initial = family("kube_bisync_initial_sync_keys",
