@@ -46,6 +46,24 @@ std::optional<double> statCpuSeconds(const std::string& stat) {
   return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+// The number right after the last `marker` in `log`, skipping `skipTo` first if given.
+std::optional<std::uint64_t> numberAfter(const std::string& log, std::string_view marker,
+                                         std::string_view skipTo = {}) {
+  std::size_t at = log.rfind(marker);
+  if (at == std::string::npos) return std::nullopt;
+  at += marker.size();
+  if (!skipTo.empty()) {
+    at = log.find(skipTo, at);
+    if (at == std::string::npos) return std::nullopt;
+    at += skipTo.size();
+  }
+  std::uint64_t number = 0;
+  if (std::from_chars(log.data() + at, log.data() + log.size(), number).ec != std::errc{}) {
+    return std::nullopt;
+  }
+  return number;
+}
+
 }  // namespace
 
 std::optional<ProcessSample> sampleProcess(pid_t pid) {
@@ -158,28 +176,6 @@ std::optional<double> HistogramSnapshot::quantileMs(double q,
   }
   return bounds.back() * 1000.0;
 }
-
-namespace {
-
-// The number right after the last `marker` in `log`, skipping `skipTo` first if given.
-std::optional<std::uint64_t> numberAfter(const std::string& log, std::string_view marker,
-                                         std::string_view skipTo = {}) {
-  std::size_t at = log.rfind(marker);
-  if (at == std::string::npos) return std::nullopt;
-  at += marker.size();
-  if (!skipTo.empty()) {
-    at = log.find(skipTo, at);
-    if (at == std::string::npos) return std::nullopt;
-    at += skipTo.size();
-  }
-  std::uint64_t number = 0;
-  if (std::from_chars(log.data() + at, log.data() + log.size(), number).ec != std::errc{}) {
-    return std::nullopt;
-  }
-  return number;
-}
-
-}  // namespace
 
 std::optional<std::uint64_t> reportedWrites(const std::string& log) {
   return numberAfter(log, "stopped: ");
