@@ -421,6 +421,7 @@ int main(int argc, char** argv) {
   options.namespaces.names = flags.namespaces;
   options.resources = flags.resources;
   options.workers = flags.workers;
+  options.fieldManager = "kube-bisync/" + flags.clusterName;
   options.logWrites = flags.verbosity >= 2;
   spdlog::info("policies: {}", startup::describeSources(loaded.policies));
   options.policies = std::move(loaded.policies);

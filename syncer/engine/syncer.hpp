@@ -49,7 +49,14 @@ struct SyncerOptions {
   // resource whose kind has none here uses its built-in default policy.
   std::vector<policies::SyncPolicy> policies;
   std::size_t workers = 4;
+  // The server-side apply field manager: one per instance ("kube-bisync/<cluster-name>", set by
+  // the daemon), so that two instances on one host never merge into each other's fields.
   std::string fieldManager = "kube-bisync";
+  // The target namespace that holds this instance's ownership record (the ConfigMap
+  // kube-bisync-ownership-<cluster-name>): which target namespaces it created, and which source
+  // objects it copied up from which target objects. Only the syncer and host admins may write
+  // there (docs/security.md).
+  std::string stateNamespace = "default";
   bool logWrites = false;  // a log line per write (-v 2)
   std::chrono::milliseconds progressInterval{2000};
   // How often a key blocked by a clash (an object the syncer must not touch) is looked at
