@@ -10,6 +10,7 @@ namespace {
 using kube::Result;
 
 constexpr std::string_view kSingleModeSeparator = "-x-";
+constexpr std::string_view kPrefixSeparator = "--";
 
 // Indexing instead of FindMember: comparing RapidJSON's mutable member iterators trips clang's
 // C++20 -Wambiguous-reversed-operator.
@@ -67,6 +68,30 @@ std::size_t separatorCount(std::string_view text) {
   return count;
 }
 
+// Why `cluster` (a DNS label) cannot name an instance, if it cannot. The mapping is only
+// injective across instances under these rules: `<cluster>--<ns>` splits at its first "--"
+// (so a cluster name holds none), and `<name>-x-<ns>-x-<cluster>` cannot end in two ways when
+// no hyphen-separated segment of a cluster name is "x" (docs/mapping.md has the proof).
+std::optional<std::string> clusterNameProblem(std::string_view cluster) {
+  for (const std::string_view reserved : {"kube", "openshift", "default"}) {
+    if (cluster == reserved ||
+        (cluster.starts_with(reserved) && cluster.substr(reserved.size()).starts_with('-'))) {
+      return "starts with the reserved prefix \"" + std::string(reserved) +
+             "\": its target namespaces would look like the cluster's own";
+    }
+  }
+  if (cluster.find(kPrefixSeparator) != std::string_view::npos) {
+    return "contains \"--\", which separates the cluster name from the namespace in "
+           "<cluster>--<namespace>";
+  }
+  const std::string padded = "-" + std::string(cluster) + "-";
+  if (padded.find(kSingleModeSeparator) != std::string::npos) {
+    return "has \"x\" as a hyphen-separated part, which the single-mode separator \"-x-\" "
+           "would make ambiguous";
+  }
+  return std::nullopt;
+}
+
 tl::unexpected<OriginError> originError(OriginProblem problem, std::string message) {
   return tl::unexpected<OriginError>(OriginError{problem, std::move(message)});
 }
@@ -84,6 +109,10 @@ Result<void> IdentityMapper::validate(const MapperConfig& config) {
         "\"" + cluster +
             "\" is not a DNS-1123 label (lower-case alphanumerics and '-', starting and "
             "ending alphanumeric); it becomes part of namespace names and label values"));
+  }
+  if (auto problem = clusterNameProblem(cluster)) {
+    return kube::fail(
+        kube::configError("MapperConfig.clusterName", "\"" + cluster + "\" " + *problem));
   }
   if (cluster.size() > kMaxClusterNameLength) {
     return kube::fail(kube::configError("MapperConfig.clusterName",
@@ -127,19 +156,19 @@ std::string IdentityMapper::targetNamespace(std::string_view sourceNamespace) co
   if (sourceNamespace.empty()) return {};
   if (config_.mode == NamespaceMode::Single) return config_.targetNamespace;
   std::string candidate = config_.clusterName;
-  candidate += '-';
+  candidate += kPrefixSeparator;
   candidate += sourceNamespace;
   return fitName(candidate, kLabelName);
 }
 
 std::optional<std::string> IdentityMapper::sourceNamespaceByName(
     std::string_view targetNamespace) const {
-  const std::string prefix = config_.clusterName + "-";
+  const std::string prefix = config_.clusterName + std::string(kPrefixSeparator);
   if (config_.mode != NamespaceMode::Prefix || !targetNamespace.starts_with(prefix)) {
     return std::nullopt;
   }
   std::string candidate(targetNamespace.substr(prefix.size()));
-  // A shortened name ends in a hash: `<cluster>-<rest>` is then not what `rest` maps to.
+  // A shortened name ends in a hash: `<cluster>--<rest>` is then not what `rest` maps to.
   if (candidate.empty() || this->targetNamespace(candidate) != targetNamespace) {
     return std::nullopt;
   }
@@ -236,6 +265,18 @@ tl::expected<Origin, OriginError> IdentityMapper::originOf(const JsonValue& targ
                        "labelled as managed by \"" + config_.clusterName +
                            "\" but annotated as coming from cluster \"" + origin.cluster + "\"");
   }
+  // The labels are what the syncer stamped from the same source: anything else was edited or
+  // forged, and such an object is not provably a copy. (A compact cached copy keeps neither
+  // label: its cache checked them when it stored it.)
+  const JsonValue* labels = metadataMap(targetObject, "labels");
+  const auto sourceNamespace = stringEntry(labels, kSourceNamespaceLabel);
+  const auto sourceName = stringEntry(labels, kSourceNameLabel);
+  if ((sourceNamespace || sourceName) &&
+      (sourceNamespace != fitLabelValue(origin.ns) || sourceName != fitLabelValue(origin.name))) {
+    return originError(OriginProblem::Incomplete, "labels " + std::string(kSourceNamespaceLabel) +
+                                                      " and " + std::string(kSourceNameLabel) +
+                                                      " do not match the origin annotations");
+  }
   return origin;
 }
 
@@ -261,6 +302,10 @@ Metadata IdentityMapper::namespaceAnnotations(std::string_view sourceNamespace) 
 
 std::string IdentityMapper::managedBySelector() const {
   return std::string(kManagedByLabel) + "=" + config_.clusterName;
+}
+
+bool optedInToCreateOnSource(const JsonValue& targetObject) {
+  return stringEntry(metadataMap(targetObject, "labels"), kCreateOnSourceLabel) == "true";
 }
 
 std::string_view lastSyncedOf(const JsonValue& object) {

@@ -8,12 +8,13 @@
 // threads, and objects passed in belong to the caller.
 //
 // Namespace modes:
-//   Prefix (default): source namespace `ns` -> target namespace `<cluster>-<ns>`, name kept.
+//   Prefix (default): source namespace `ns` -> target namespace `<cluster>--<ns>`, name kept.
 //   Single:           everything into MapperConfig::targetNamespace, names become
 //                     `<name>-x-<ns>-x-<cluster>`, or `<name>-x-<ns>-<hash>-x-<cluster>`
 //                     when `<name>-x-<ns>` holds "-x-" more than once (it would not split
 //                     back into one name and namespace).
-// Distinct sources never share a target key (short of a SHA-256 prefix collision).
+// Distinct sources never share a target key (short of a SHA-256 prefix collision), not even
+// across instances: cluster names that would make two instances' keys meet are refused.
 // Cluster-scoped sources (empty namespace) stay cluster-scoped and keep their name.
 #pragma once
 
@@ -48,9 +49,13 @@ inline constexpr std::string_view kMergeBaseAnnotation = "kube-bisync.io/merge-b
 // rejected write, a fight), and "Synced" once it is resolved.
 inline constexpr std::string_view kSyncStatusAnnotation = "kube-bisync.io/sync-status";
 // On the source: this object was created by the syncer instance named in the value from an
-// object made on the target (createOnSource); deleting the target object deletes it.
+// object made on the target (createOnSource). For the user's information only: the syncer's
+// proof of it is its ownership record, never this annotation, which anyone can copy.
 inline constexpr std::string_view kCreatedFromTargetAnnotation =
     "kube-bisync.io/created-from-target";
+// On a target object: its owner opts in to createOnSource (value "true"). Without it, an object
+// made on the host (a distributed pull secret, a certificate) stays on the host.
+inline constexpr std::string_view kCreateOnSourceLabel = "kube-bisync.io/create-on-source";
 // Every key of the syncer's own metadata starts with this; such keys never travel.
 inline constexpr std::string_view kSyncerKeyPrefix = "kube-bisync.io/";
 // kubectl's record of an apply on one side; on the other it would describe an apply that never
@@ -58,7 +63,7 @@ inline constexpr std::string_view kSyncerKeyPrefix = "kube-bisync.io/";
 inline constexpr std::string_view kLastAppliedAnnotation =
     "kubectl.kubernetes.io/last-applied-configuration";
 
-// Leaves at least 11 characters of the source namespace readable in `<cluster>-<ns>` before
+// Leaves at least 21 characters of the source namespace readable in `<cluster>--<ns>` before
 // a 63-character namespace needs its hash suffix.
 inline constexpr std::size_t kMaxClusterNameLength = 40;
 
@@ -100,7 +105,10 @@ struct OriginError {
 enum class NamespaceMode { Prefix, Single };
 
 struct MapperConfig {
-  std::string clusterName;  // the syncer instance name; a DNS-1123 label of <= 40 chars
+  // The syncer instance name: a DNS-1123 label of <= 40 characters without "--", without "x"
+  // as a hyphen-separated part, and not kube, openshift or default (nor starting with one of
+  // them and '-').
+  std::string clusterName;
   NamespaceMode mode = NamespaceMode::Prefix;
   std::string targetNamespace;  // Single mode only (must be empty in Prefix mode)
 };
@@ -122,7 +130,7 @@ class IdentityMapper {
   // The namespace a source namespace maps to, a DNS-1123 label of at most 63 characters.
   std::string targetNamespace(std::string_view sourceNamespace) const;
   // The source namespace whose target namespace this is, read from the name alone: prefix
-  // mode, `<cluster>-<ns>` not shortened. nullopt otherwise (a shortened name maps back only
+  // mode, `<cluster>--<ns>` not shortened. nullopt otherwise (a shortened name maps back only
   // through the namespace's kube-bisync.io/source-namespace annotation).
   std::optional<std::string> sourceNamespaceByName(std::string_view targetNamespace) const;
   // `limit` is the naming rule of the object's kind: kSubdomainName (ConfigMap, Secret,
@@ -140,7 +148,9 @@ class IdentityMapper {
   kube::Result<void> stampOrigin(JsonValue& targetObject, JsonAllocator& allocator,
                                  const SourceKey& source, std::string_view uid) const;
 
-  // The source of a target object, from its origin annotations; an error says why not.
+  // The source of a target object, from its origin annotations; an error says why not. The
+  // origin labels, where present, must agree with the annotations (both absent is the form the
+  // engine's target cache keeps after checking them, see syncer/engine/cache_forms.hpp).
   tl::expected<Origin, OriginError> originOf(const JsonValue& targetObject) const;
   bool isManagedByUs(const JsonValue& targetObject) const;
 
@@ -162,6 +172,9 @@ std::string canonicalJson(const JsonValue& value);
 // "sha256:" + the SHA-256 (64 lower-case hex digits) of canonicalJson(value). This is the
 // value of the last-synced annotation.
 std::string contentHash(const JsonValue& value);
+
+// The target object carries kCreateOnSourceLabel: "true".
+bool optedInToCreateOnSource(const JsonValue& targetObject);
 
 // The last-synced annotation of an object, "" when absent or not a string.
 std::string_view lastSyncedOf(const JsonValue& object);

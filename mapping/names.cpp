@@ -69,7 +69,7 @@ bool isLowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'
 // The shape joinWithHash gives an over-long string: exactly `maxLength` characters ending in
 // '-' and 10 or 11 hex digits. A valid name of that shape is hashed too, so that no name can
 // be chosen to equal another one's shortened form (a 58-character namespace spelling out the
-// shortened `<cluster>-<long namespace>` would otherwise share its target namespace).
+// shortened `<cluster>--<long namespace>` would otherwise share its target namespace).
 bool looksShortened(std::string_view text, std::size_t maxLength) {
   if (text.size() != maxLength) return false;
   std::size_t hexDigits = 0;

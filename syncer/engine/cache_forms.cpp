@@ -189,11 +189,19 @@ void CacheForms::compactTarget(Json& object) const {
   const JsonValue* metadata = metadataOf(object);
   if (metadata == nullptr) return;
   if (!labelledBy(metadata, mapper->config().clusterName)) {
-    if (keepForeignContent) {
+    // Only an object its owner opted in to createOnSource may flow up and needs its content.
+    if (keepForeignContent && mapping::optedInToCreateOnSource(object)) {
       kube::stripManagedFields(object);
     } else {
       stub(object);
     }
+    return;
+  }
+  // Labelled ours, but its origin metadata is incomplete or inconsistent: a claim, not a copy.
+  // Checked here, on the whole object, because the compact form keeps only the managed-by label
+  // of the origin labels (the digest stands for the others).
+  if (!mapper->originOf(object)) {
+    stub(object);
     return;
   }
   // One view serves the digest and what stays readable (keepFieldOwners touches only

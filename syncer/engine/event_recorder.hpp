@@ -28,6 +28,11 @@ inline constexpr std::string_view kReasonSyncConflict = "SyncConflict";
 inline constexpr std::string_view kReasonSyncRejected = "SyncRejected";
 // Someone keeps rewriting a field the syncer restores: it backs off.
 inline constexpr std::string_view kReasonSyncFight = "SyncFight";
+// An annotation the syncer reads (merge-base, sync-status) does not parse: it counts as absent.
+inline constexpr std::string_view kReasonMalformedAnnotation = "MalformedAnnotation";
+// On a target namespace of ours that the syncer would delete, but that holds objects it does
+// not manage: it is kept.
+inline constexpr std::string_view kReasonNamespaceKept = "NamespaceKept";
 
 class EventRecorder {
  public:

@@ -14,47 +14,13 @@
 
 namespace bisync::engine::internal {
 
-namespace {
-
 namespace asio = boost::asio;
 using kube::Json;
 using kube::JsonValue;
 
-// A pending write whose event has not come within this long is forgotten (a lost event, say
-// across a relist that skipped it), so that the key is never stalled.
-constexpr auto kPendingWriteExpiry = std::chrono::seconds(30);
-
 bool isTerminating(const JsonValue& object) {
   return kube::at(object, "/metadata/deletionTimestamp") != nullptr ||
          kube::stringAt(object, "/status/phase") == "Terminating";
-}
-
-// Kubernetes answers that retrying the same write cannot fix: the user must change something.
-bool isRejection(const kube::Error& error) {
-  return error.kind == kube::ErrorKind::Api && error.httpStatus >= 400 && error.httpStatus < 500 &&
-         !error.isConflict() && !error.isAlreadyExists() && !error.isTooManyRequests() &&
-         !error.isNotFound();
-}
-
-enum class NamespaceState { Missing, Terminating, Foreign, Usable };
-
-// `ns` is the target namespace as cached, nullptr when the cache has none.
-NamespaceState namespaceState(const SyncState& state, const JsonValue* ns) {
-  if (ns == nullptr) return NamespaceState::Missing;
-  if (isTerminating(*ns)) return NamespaceState::Terminating;
-  // A prefix-mode namespace belongs to one source namespace, so it must be ours; the
-  // single-mode namespace is shared and may well be the user's.
-  if (state.mapper.config().mode == mapping::NamespaceMode::Prefix && !labelledAsOurs(state, *ns)) {
-    return NamespaceState::Foreign;
-  }
-  return NamespaceState::Usable;
-}
-
-NamespaceState targetNamespaceState(const SyncState& state, std::string_view name) {
-  const kube::CachedObjectPtr cached = state.targetNamespaces->store().get(name);
-  if (!cached) return NamespaceState::Missing;
-  const Json ns = cached->parse();
-  return namespaceState(state, &ns);
 }
 
 Outcome fail(SyncState& state, const SyncKey& key, std::string reason) {
@@ -78,14 +44,69 @@ asio::awaitable<Outcome> reportClash(SyncState& state, const kube::ResourceInfo&
   co_return Outcome::Done;
 }
 
-// Deletes the target object cached under `targetKey` if its origin is `key`.
+bool policySelects(const policies::SyncPolicy& policy, std::string_view ns,
+                   const JsonValue& object) {
+  if (!policy.namespaces.selects(std::string(ns))) return false;
+  for (const auto& [label, value] : policy.matchLabels) {
+    if (metadataEntry(object, "labels", label) != value) return false;
+  }
+  return true;
+}
+
+void overlay(JsonValue& object, const JsonValue& fields, kube::Json::AllocatorType& allocator) {
+  for (const auto& field : fields.GetObject()) {
+    auto existing = object.FindMember(field.name);
+    if (existing == object.MemberEnd()) {
+      object.AddMember(JsonValue(field.name, allocator), JsonValue(field.value, allocator),
+                       allocator);
+    } else if (existing->value.IsObject() && field.value.IsObject()) {
+      overlay(existing->value, field.value, allocator);
+    } else {
+      existing->value.CopyFrom(field.value, allocator);
+    }
+  }
+}
+
+namespace {
+
+// A pending write whose event has not come within this long is forgotten (a lost event, say
+// across a relist that skipped it), so that the key is never stalled.
+constexpr auto kPendingWriteExpiry = std::chrono::seconds(30);
+
+// Kubernetes answers that retrying the same write cannot fix: the user must change something.
+bool isRejection(const kube::Error& error) {
+  return error.kind == kube::ErrorKind::Api && error.httpStatus >= 400 && error.httpStatus < 500 &&
+         !error.isConflict() && !error.isAlreadyExists() && !error.isTooManyRequests() &&
+         !error.isNotFound();
+}
+
+enum class NamespaceState {
+  Missing,
+  Terminating,
+  Foreign,  // not created by this instance (prefix mode): nothing is synced into it
+  Listing,  // ours, its informers have not listed yet
+  Usable,
+};
+
+NamespaceState targetNamespaceState(const SyncState& state, std::string_view name) {
+  const kube::CachedObjectPtr cached = state.targetNamespaces->store().get(name);
+  if (!cached) return NamespaceState::Missing;
+  if (isTerminating(cached->parse())) return NamespaceState::Terminating;
+  if (!ownsNamespace(state, name, cached->uid)) return NamespaceState::Foreign;
+  if (!targetNamespaceWatched(state, name)) return NamespaceState::Listing;
+  return NamespaceState::Usable;
+}
+
+// Deletes the target object cached under `targetKey` if it is our copy of `key`.
 asio::awaitable<Outcome> deleteTarget(SyncState& state, ResourceSync& sync,
                                       const std::string& targetKey, const SyncKey& key) {
-  const kube::CachedObjectPtr cached = sync.target->store().get(targetKey);
+  const kube::CachedObjectPtr cached = sync.targetObject(targetKey);
   if (!cached) co_return Outcome::Done;
   const Json object = cached->parse();
   const auto origin = state.mapper.originOf(object);
-  if (!origin || origin->ns != key.ns || origin->name != key.name) co_return Outcome::Done;
+  if (!ownsCopy(state, object) || origin->ns != key.ns || origin->name != key.name) {
+    co_return Outcome::Done;
+  }
 
   const std::string ns(kube::namespaceOf(object));
   const std::string name(kube::nameOf(object));
@@ -121,32 +142,6 @@ std::optional<std::chrono::steady_clock::duration> waitForOwnWrite(
   }
   it->second.deferred = true;
   return kPendingWriteExpiry - age;
-}
-
-// Does the policy select an object of source namespace `ns` with the labels of `object`
-// (namespace filter, label selector)?
-bool policySelects(const policies::SyncPolicy& policy, std::string_view ns,
-                   const JsonValue& object) {
-  if (!policy.namespaces.selects(std::string(ns))) return false;
-  for (const auto& [label, value] : policy.matchLabels) {
-    if (metadataEntry(object, "labels", label) != value) return false;
-  }
-  return true;
-}
-
-// Deep-copies every member of `fields` into `object`, merging objects.
-void overlay(JsonValue& object, const JsonValue& fields, kube::Json::AllocatorType& allocator) {
-  for (const auto& field : fields.GetObject()) {
-    auto existing = object.FindMember(field.name);
-    if (existing == object.MemberEnd()) {
-      object.AddMember(JsonValue(field.name, allocator), JsonValue(field.value, allocator),
-                       allocator);
-    } else if (existing->value.IsObject() && field.value.IsObject()) {
-      overlay(existing->value, field.value, allocator);
-    } else {
-      existing->value.CopyFrom(field.value, allocator);
-    }
-  }
 }
 
 std::string quoted(const std::optional<std::string>& value) {
@@ -236,58 +231,6 @@ asio::awaitable<bool> holdForFight(SyncState& state, ResourceSync& sync, const S
   co_return true;
 }
 
-// createOnSource: the object made on the target (`target`, not ours) becomes the source object
-// `key`, marked with its origin so that it never comes back down as a new object.
-asio::awaitable<Outcome> createOnSource(SyncState& state, ResourceSync& sync, const SyncKey& key,
-                                        const JsonValue& target) {
-  const Json view = syncView(target);
-  Json fields = policies::projection(view, policies::Owner::Source, *sync.ownership);
-  for (const policies::Owner owner : {policies::Owner::Target, policies::Owner::Both}) {
-    fields = policies::withProjection(fields, owner, view, *sync.ownership);
-  }
-  Json body = skeletonOf(sync.translator->resource(), key.ns, key.name, "");
-  overlay(body, fields, body.GetAllocator());
-  const mapping::Metadata marker{
-      {std::string(mapping::kCreatedFromTargetAnnotation), state.mapper.config().clusterName}};
-  if (auto marked = mapping::mergeMetadata(body, body.GetAllocator(), "annotations", marker);
-      !marked) {
-    co_return fail(state, key, marked.error().describe());
-  }
-  kube::WriteOptions options;
-  options.fieldManager = state.options.fieldManager;
-  const kube::Result<Json> created =
-      co_await state.sourceClient.create(sync.translator->resource(), key.ns, body, options);
-  if (!created) {
-    co_return fail(state, key, "create on the source: " + created.error().describe());
-  }
-  ++state.stats.source.creates;
-  // Its event must still be reconciled: that reconcile adopts the target object.
-  const std::string sourceKey = kube::objectKey(key.ns, key.name);
-  recordPendingWrite(sync.pendingSourceWrites, sourceKey, kube::resourceVersionOf(*created));
-  sync.pendingSourceWrites[sourceKey].deferred = true;
-  logWrite(state, "created " + sync.name() + " " + kube::objectKey(key.ns, key.name) +
-                      " on the source from target " + kube::objectKey(target));
-  co_return Outcome::Done;
-}
-
-// The source object came from the target (createOnSource) and its target object is gone.
-asio::awaitable<Outcome> deleteSource(SyncState& state, ResourceSync& sync, const SyncKey& key,
-                                      const kube::CachedObjectPtr& cached) {
-  kube::DeleteOptions options;
-  options.uid = cached->uid;
-  const kube::Result<void> removed =
-      co_await state.sourceClient.remove(sync.translator->resource(), key.ns, key.name, options);
-  if (!removed && !removed.error().isNotFound()) {
-    co_return fail(state, key, "delete on the source: " + removed.error().describe());
-  }
-  if (removed) {
-    ++state.stats.source.deletes;
-    logWrite(state, "deleted " + sync.name() + " " + std::string(cached->key) +
-                        " on the source (made on the target, whose object is gone)");
-  }
-  co_return Outcome::Done;
-}
-
 // The apply configuration of a target copy, with the hash that says whether a target holds it.
 struct TargetApply {
   Json body;
@@ -327,6 +270,65 @@ kube::Result<TargetApply> targetApply(const SyncState& state, const ResourceSync
   return apply;
 }
 
+// A copy of an earlier incarnation of `source` (recreated under the same name): when the
+// target refuses to update it in place (an immutable ConfigMap or Secret, a Secret's type),
+// it is replaced.
+bool replaceable(const JsonValue& copy, const JsonValue& source) {
+  const std::string_view sourceUid = kube::uidOf(source);
+  return kube::stringAt(copy, "/metadata/annotations/kube-bisync.io~1source-uid") != sourceUid &&
+         !sourceUid.empty();
+}
+
+// Deletes our copy `cached` (that incarnation only); the key comes back to create it anew.
+asio::awaitable<Outcome> replaceCopy(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                     const kube::CachedObjectPtr& cached,
+                                     const kube::Error& refusal) {
+  kube::DeleteOptions options;
+  options.uid = cached->uid;
+  const std::string ns(cached->key.substr(0, cached->key.find('/')));
+  const std::string name(cached->key.substr(cached->key.find('/') + 1));
+  const kube::Result<void> removed =
+      co_await state.targetClient.remove(sync.translator->resource(), ns, name, options);
+  if (!removed && !removed.error().isNotFound()) {
+    co_return fail(state, key,
+                   "replace " + std::string(cached->key) + ": " + removed.error().describe());
+  }
+  if (removed) ++state.stats.target.deletes;
+  spdlog::info(
+      "replacing {} {}: its source was recreated and the copy cannot be updated in "
+      "place ({})",
+      sync.name(), cached->key, refusal.message);
+  sync.pendingWrites.erase(std::string(cached->key));
+  state.enqueue(key);  // reconciled again once this run ends: it creates the new copy
+  co_return Outcome::Done;
+}
+
+// Why the target object `actual` at the mapped key of `key` must be left alone, if it must: it
+// is the copy of another source, or not a copy of ours (and not the object a source was
+// `copiedUp` from, by the record, which is adopted).
+std::optional<std::string> clashWith(const SyncState& state, const ResourceSync& sync,
+                                     const SyncKey& key, const std::string& targetKey,
+                                     const JsonValue& actual, bool copiedUp) {
+  if (ownsCopy(state, actual)) {
+    const auto origin = state.mapper.originOf(actual);
+    if (origin->ns == key.ns && origin->name == key.name) return std::nullopt;
+    return "target " + sync.name() + " " + targetKey + " already holds the copy of " + origin->ns +
+           "/" + origin->name;
+  }
+  if (copiedUp && !isTerminating(actual)) return std::nullopt;  // adopted
+  const auto origin = state.mapper.originOf(actual);
+  std::string why;
+  if (origin) {
+    why = " (its origin metadata does not match where it is)";
+  } else if (origin.error().problem == mapping::OriginProblem::NotManaged) {
+    why = " (no kube-bisync origin metadata)";
+  } else {
+    why = " (" + origin.error().message + ")";
+  }
+  return "target " + sync.name() + " " + targetKey + " exists and is not managed by " +
+         state.mapper.config().clusterName + why + "; leaving it untouched";
+}
+
 asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, const SyncKey& key) {
   const translators::Translator& translator = *sync.translator;
   const kube::ResourceInfo& resource = translator.resource();
@@ -337,7 +339,7 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   const std::string targetKey = kube::objectKey(target.ns, target.name);
 
   const kube::CachedObjectPtr sourceCached = sync.sourceObject(key.ns, key.name);
-  const kube::CachedObjectPtr targetCached = sync.target->store().get(targetKey);
+  const kube::CachedObjectPtr targetCached = sync.targetObject(targetKey);
   for (const auto& wait : {waitForOwnWrite(sync.pendingSourceWrites, sourceKey, sourceCached),
                            waitForOwnWrite(sync.pendingWrites, targetKey, targetCached)}) {
     if (wait) {
@@ -373,20 +375,21 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
     }
   }
   if (outcome == Outcome::Retry) co_return outcome;
+  // A copy: the record may change while this reconcile waits for the servers.
+  std::optional<CopiedUp> copiedUp;
+  if (state.record) {
+    if (const CopiedUp* entry = state.record->findCopiedUp(sync.name(), target.ns, target.name)) {
+      copiedUp = *entry;
+    }
+  }
   if (!source) {
-    // An object made on the target flows up when the policy says so, and when the source would
-    // sync it: the translator's kinds it skips (a host's service-account tokens) never go up.
-    if (!sync.createsOnSource || !targetCached || sourceCached || !sourceNamespace ||
-        namespaceGoing || !state.options.namespaces.selects(key.ns) ||
-        targetNamespaceState(state, target.ns) != NamespaceState::Usable) {
-      co_return outcome;
-    }
-    const Json made = targetCached->parse();
-    if (state.mapper.originOf(made) || isTerminating(made) || !translator.shouldSync(made) ||
-        !policySelects(policy, key.ns, made)) {
-      co_return outcome;
-    }
-    co_return co_await createOnSource(state, sync, key, made);
+    const UpwardContext upward{key,
+                               target,
+                               sourceCached,
+                               targetCached,
+                               copiedUp ? &*copiedUp : nullptr,
+                               sourceNamespace && !namespaceGoing};
+    co_return co_await reconcileUpward(state, sync, upward);
   }
   if (!sourceNamespace) {
     state.park(target.ns, key);  // released when the namespace key creates the target one
@@ -402,43 +405,40 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
     case NamespaceState::Terminating:
       state.park(target.ns, key);  // its deletion event brings it back
       co_return Outcome::Parked;
+    case NamespaceState::Listing:
+      state.park(target.ns, key);  // released once its informers have listed
+      co_return Outcome::Parked;
     case NamespaceState::Foreign:
       state.park(target.ns, key);  // the namespace key reports the clash
       co_return Outcome::Done;
   }
 
-  const bool madeOnTarget =
-      sync.createsOnSource &&
-      metadataEntry(*source, "annotations", mapping::kCreatedFromTargetAnnotation) ==
-          state.mapper.config().clusterName;
-  // The target object, if any: the target cache holds every object of the kind, so one it
-  // lacks does not exist. An object of someone else's is left alone (a clash), except the one
-  // a source made from it (createOnSource) came from: that one is adopted.
+  // The source made from a target object (createOnSource), by the record: only that exact
+  // object counts, whatever annotations a source object carries.
+  if (copiedUp && copiedUp->sourceUid != sourceCached->uid) {
+    if (const kube::Result<void> forgotten = co_await state.record->forgetCopiedUp(*copiedUp);
+        !forgotten) {
+      co_return fail(state, key, forgotten.error().describe());
+    }
+    copiedUp.reset();  // the source was made again by someone: an ordinary source now
+  }
+  // The target object, if any: the target cache holds every object of the kind in a namespace
+  // of ours, so one it lacks does not exist. An object that is not our copy is left alone (a
+  // clash), except the one a source was copied up from: that one is adopted.
   std::optional<Json> actual;
   std::string cachedVersion;
   if (targetCached) {
     actual = targetCached->parse();
     cachedVersion = targetCached->resourceVersion;
   }
+  if (copiedUp &&
+      (!actual || (!ownsCopy(state, *actual) && copiedUp->targetUid != targetCached->uid))) {
+    co_return co_await deleteCopiedUpSource(state, sync, key, sourceCached, *copiedUp);
+  }
   if (actual) {
-    const auto origin = state.mapper.originOf(*actual);
-    if (origin && (origin->ns != key.ns || origin->name != key.name)) {
-      const std::string message = "target " + sync.name() + " " + targetKey +
-                                  " already holds the copy of " + origin->ns + "/" + origin->name;
-      co_return co_await reportClash(state, resource, key, *source, message);
+    if (auto clash = clashWith(state, sync, key, targetKey, *actual, copiedUp.has_value())) {
+      co_return co_await reportClash(state, resource, key, *source, *clash);
     }
-    if (!origin && !(madeOnTarget && !isTerminating(*actual))) {
-      const std::string owner(metadataEntry(*actual, "labels", mapping::kManagedByLabel));
-      const std::string message = "target " + sync.name() + " " + targetKey +
-                                  " exists and is not managed by " +
-                                  state.mapper.config().clusterName +
-                                  (owner.empty() ? std::string(" (no kube-bisync origin metadata)")
-                                                 : " (managed by " + owner + ")") +
-                                  "; leaving it untouched";
-      co_return co_await reportClash(state, resource, key, *source, message);
-    }
-  } else if (madeOnTarget) {
-    co_return co_await deleteSource(state, sync, key, sourceCached);  // deleted on the target
   } else if (policy.direction == policies::Direction::Up) {
     co_return Outcome::Done;  // objects are created downward only with down or bidirectional
   }
@@ -463,9 +463,16 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   if (sync.sharedFields && actual) {
     const std::string_view stored =
         metadataEntry(*actual, "annotations", mapping::kMergeBaseAnnotation);
-    if (kube::Result<Json> parsed = kube::parseJson(stored, "merge-base");
-        parsed && parsed->IsObject()) {
+    kube::Result<Json> parsed = kube::parseJson(stored, mapping::kMergeBaseAnnotation);
+    if (parsed && parsed->IsObject()) {
       base = std::move(*parsed);
+    } else if (!stored.empty()) {
+      // Counts as absent (a first sync: a value on one side only is taken from it); the write
+      // below replaces it.
+      const std::string problem = parsed ? "not a JSON object" : parsed.error().message;
+      const std::string where = "target " + targetKey;
+      co_await reportMalformedAnnotation(state, sync, *source, where, mapping::kMergeBaseAnnotation,
+                                         problem);
     }
   }
   const std::string& ours = state.options.fieldManager;
@@ -556,6 +563,9 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
         co_await applyFields(state, sync, *source, write, writeReport);
     if (!written) {
       const kube::Error& error = written.error();
+      if (error.isInvalid() && actual && replaceable(*actual, *source)) {
+        co_return co_await replaceCopy(state, sync, key, targetCached, error);
+      }
       if (isRejection(error)) {
         const std::string message = "the target rejected " + targetKey + ": " + error.message;
         co_await report(state, sync, *source, kReasonSyncRejected, message);
@@ -573,85 +583,6 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   co_return Outcome::Done;
 }
 
-Json namespaceObject(const SyncState& state, const std::string& name,
-                     const std::string& sourceNamespace) {
-  Json object(rapidjson::kObjectType);
-  auto& allocator = object.GetAllocator();
-  object.AddMember("apiVersion", "v1", allocator);
-  object.AddMember("kind", "Namespace", allocator);
-  JsonValue metadata(rapidjson::kObjectType);
-  metadata.AddMember("name", JsonValue(name.c_str(), allocator), allocator);
-  object.AddMember("metadata", metadata, allocator);
-  // Cannot fail: metadata is an object we just built.
-  (void)mapping::mergeMetadata(object, allocator, "labels",
-                               state.mapper.namespaceLabels(sourceNamespace));
-  (void)mapping::mergeMetadata(object, allocator, "annotations",
-                               state.mapper.namespaceAnnotations(sourceNamespace));
-  return object;
-}
-
-asio::awaitable<Outcome> reconcileNamespace(SyncState& state, const SyncKey& key) {
-  const kube::ResourceInfo& resource = state.targetNamespaces->resource();
-  const std::string targetName = state.mapper.targetNamespace(key.ns);
-  const kube::CachedObjectPtr sourceNs = state.sourceNamespaces->store().get(key.ns);
-  const bool wanted =
-      state.options.namespaces.selects(key.ns) && sourceNs && !isTerminating(sourceNs->parse());
-  const kube::CachedObjectPtr cached = state.targetNamespaces->store().get(targetName);
-
-  if (!wanted) {
-    // Only a prefix-mode namespace of ours that belongs to this source namespace goes.
-    if (state.mapper.config().mode != mapping::NamespaceMode::Prefix || !cached) {
-      co_return Outcome::Done;
-    }
-    const Json ns = cached->parse();
-    if (!labelledAsOurs(state, ns) || isTerminating(ns) ||
-        metadataEntry(ns, "annotations", mapping::kSourceNamespaceAnnotation) != key.ns) {
-      co_return Outcome::Done;
-    }
-    kube::DeleteOptions options;
-    options.uid = cached->uid;
-    const kube::Result<void> removed =
-        co_await state.targetClient.remove(resource, "", targetName, options);
-    if (!removed && !removed.error().isNotFound()) {
-      co_return fail(state, key,
-                     "delete namespace " + targetName + ": " + removed.error().describe());
-    }
-    ++state.stats.namespaceWrites;
-    logWrite(state,
-             "deleted namespace " + targetName + " (source namespace " + key.ns + " is gone)");
-    co_return Outcome::Done;
-  }
-
-  if (!cached) {
-    if (state.namespacesCreating.contains(targetName)) co_return Outcome::Done;
-    const Json desired = namespaceObject(state, targetName, key.ns);
-    kube::ApplyOptions options;
-    options.fieldManager = state.options.fieldManager;
-    const kube::Result<Json> applied =
-        co_await state.targetClient.apply(resource, "", targetName, desired, options);
-    if (!applied) {
-      co_return fail(state, key,
-                     "create namespace " + targetName + ": " + applied.error().describe());
-    }
-    ++state.stats.namespaceWrites;
-    state.namespacesCreating.insert(targetName);
-    logWrite(state, "created namespace " + targetName);
-    co_return Outcome::Done;  // parked objects are released when the informer sees it
-  }
-  const Json ns = cached->parse();
-  const NamespaceState nsState = namespaceState(state, &ns);
-  if (nsState == NamespaceState::Terminating) co_return Outcome::Done;  // deletion re-queues it
-  if (nsState == NamespaceState::Foreign) {
-    const Json source = sourceNs->parse();
-    const std::string message = "target namespace " + targetName +
-                                " exists and is not managed by " +
-                                state.mapper.config().clusterName + "; not syncing into it";
-    co_return co_await reportClash(state, resource, key, source, message);
-  }
-  state.releaseWaiters(targetName);
-  co_return Outcome::Done;
-}
-
 }  // namespace
 
 std::string_view metadataEntry(const JsonValue& object, std::string_view field,
@@ -659,11 +590,6 @@ std::string_view metadataEntry(const JsonValue& object, std::string_view field,
   const JsonValue* metadata = kube::member(object, "metadata");
   const JsonValue* entries = metadata != nullptr ? kube::member(*metadata, field) : nullptr;
   return entries != nullptr ? kube::stringMember(*entries, key) : std::string_view();
-}
-
-bool labelledAsOurs(const SyncState& state, const JsonValue& object) {
-  return metadataEntry(object, "labels", mapping::kManagedByLabel) ==
-         state.mapper.config().clusterName;
 }
 
 asio::awaitable<Outcome> reconcile(SyncState& state, const SyncKey& key) {

@@ -272,6 +272,16 @@ asio::awaitable<void> report(SyncState& state, ResourceSync& sync, const JsonVal
                                  message);
 }
 
+asio::awaitable<void> reportMalformedAnnotation(SyncState& state, ResourceSync& sync,
+                                                const JsonValue& source, const std::string& where,
+                                                std::string_view annotation,
+                                                const std::string& problem) {
+  ++state.stats.malformedAnnotations;
+  const std::string message = "annotation " + std::string(annotation) + " on the " + where +
+                              " does not parse (" + problem + "); treated as absent";
+  co_await report(state, sync, source, kReasonMalformedAnnotation, message);
+}
+
 asio::awaitable<void> setSyncStatus(SyncState& state, ResourceSync& sync, const JsonValue& source,
                                     std::string_view result, std::string_view message) {
   const std::string_view current =
@@ -279,10 +289,17 @@ asio::awaitable<void> setSyncStatus(SyncState& state, ResourceSync& sync, const 
   if (current.empty() && result == kStatusSynced) co_return;
   // The value is JSON: {"result": ..., "message": ..., "time": ...}; the time alone changing is
   // no reason to write.
-  if (const kube::Result<Json> parsed = kube::parseJson(current, "sync-status");
-      parsed && parsed->IsObject() && kube::stringMember(*parsed, "result") == result &&
+  const kube::Result<Json> parsed = kube::parseJson(current, mapping::kSyncStatusAnnotation);
+  if (parsed && parsed->IsObject() && kube::stringMember(*parsed, "result") == result &&
       kube::stringMember(*parsed, "message") == message) {
     co_return;
+  }
+  if (!parsed || !parsed->IsObject()) {
+    // Ours and unreadable: reported, and replaced by the current status (Synced included).
+    const std::string problem = parsed ? "not a JSON object" : parsed.error().message;
+    const std::string where = "source " + sync.name() + " " + kube::objectKey(source);
+    co_await reportMalformedAnnotation(state, sync, source, where, mapping::kSyncStatusAnnotation,
+                                       problem);
   }
   Json status(rapidjson::kObjectType);
   auto& allocator = status.GetAllocator();

@@ -78,6 +78,7 @@ SyncState::SyncState(kube::Client& source, kube::Client& target,
       options(std::move(syncerOptions)),
       queue(source.ioContext(), withRetryLog(options.queue, *this)),
       recorder(source, "kube-bisync", mapper.config().clusterName),
+      targetRecorder(target, "kube-bisync", mapper.config().clusterName),
       progressTimer(source.ioContext()) {}
 
 void SyncState::enqueue(const SyncKey& key) {
@@ -105,11 +106,16 @@ void SyncState::releaseWaiters(std::string_view targetNamespace) {
 
 namespace {
 
-// The source key a target object names in its origin annotations, if it is ours.
+// The source key a target object names in its origin metadata, when that metadata is
+// complete and consistent with where the object lives. Only a hint of which key to look at:
+// the reconcile decides what is ours (ownsCopy) before it writes or deletes anything.
 std::optional<SyncKey> originKey(const SyncState& state, const ResourceSync& sync,
                                  const kube::JsonValue& target) {
   const auto origin = state.mapper.originOf(target);
-  if (!origin || origin->ns.empty()) return std::nullopt;
+  if (!origin || origin->ns.empty() ||
+      state.mapper.targetNamespace(origin->ns) != kube::namespaceOf(target)) {
+    return std::nullopt;
+  }
   return SyncKey::object(sync.name(), origin->ns, origin->name);
 }
 
@@ -214,15 +220,10 @@ std::optional<SyncKey> upwardKey(const SyncState& state, const ResourceSync& syn
     return std::nullopt;
   }
   const std::string_view targetNs = kube::namespaceOf(target);
-  const CachedObjectPtr ns = state.targetNamespaces->store().get(targetNs);
-  if (!ns) return std::nullopt;
-  const Json json = ns->parse();
-  if (!internal::labelledAsOurs(state, json)) return std::nullopt;
-  std::string source(
-      internal::metadataEntry(json, "annotations", mapping::kSourceNamespaceAnnotation));
-  if (source.empty()) source = state.mapper.sourceNamespaceByName(targetNs).value_or("");
-  if (source.empty() || !state.options.namespaces.selects(source)) return std::nullopt;
-  return SyncKey::object(sync.name(), source, kube::nameOf(target));
+  if (!internal::ownsCachedNamespace(state, targetNs)) return std::nullopt;
+  const std::optional<std::string> source = internal::recordedSourceNamespace(state, targetNs);
+  if (!source || !state.options.namespaces.selects(*source)) return std::nullopt;
+  return SyncKey::object(sync.name(), *source, kube::nameOf(target));
 }
 
 kube::InformerHandlers targetObjectHandlers(SyncState& state, ResourceSync& sync) {
@@ -272,6 +273,18 @@ kube::InformerHandlers sourceNamespaceHandlers(SyncState& state) {
           enqueue};
 }
 
+// Every selected source namespace, and the source namespace of every namespace in the record
+// (selected or not: one dropped from --namespaces still has copies to clean up).
+void enqueueAllNamespaces(SyncState& state) {
+  for (const std::string& ns : state.sourceNamespaces->store().keys()) {
+    if (state.options.namespaces.selects(ns)) state.enqueue(SyncKey::namespaceKey(ns));
+  }
+  if (!state.record) return;
+  for (const auto& [target, entry] : state.record->namespaces()) {
+    state.enqueue(SyncKey::namespaceKey(entry.sourceNamespace));
+  }
+}
+
 kube::InformerHandlers targetNamespaceHandlers(SyncState& state) {
   auto changed = [&state](const CachedObjectPtr& object) {
     if (auto it = state.namespacesCreating.find(object->key);
@@ -280,31 +293,81 @@ kube::InformerHandlers targetNamespaceHandlers(SyncState& state) {
     }
     state.releaseWaiters(object->key);
     if (state.mapper.config().mode == mapping::NamespaceMode::Single) {
-      if (object->key != state.mapper.config().targetNamespace) return;
-      for (const std::string& ns : state.sourceNamespaces->store().keys()) {
-        if (state.options.namespaces.selects(ns)) state.enqueue(SyncKey::namespaceKey(ns));
-      }
+      if (object->key == state.mapper.config().targetNamespace) enqueueAllNamespaces(state);
       return;
     }
-    const Json json = object->parse();
-    if (!internal::labelledAsOurs(state, json)) return;
-    const std::string_view source =
-        internal::metadataEntry(json, "annotations", mapping::kSourceNamespaceAnnotation);
-    if (!source.empty()) state.enqueue(SyncKey::namespaceKey(source));
+    // Whose namespace it is says the record, never the namespace's own labels.
+    const std::optional<std::string> source = internal::recordedSourceNamespace(state, object->key);
+    if (source) {
+      state.enqueue(SyncKey::namespaceKey(*source));
+    } else if (const auto byName = state.mapper.sourceNamespaceByName(object->key)) {
+      state.enqueue(SyncKey::namespaceKey(*byName));  // a namespace in the way of one of ours
+    }
+  };
+  auto removed = [&state, changed](const CachedObjectPtr& last) {
+    internal::unwatchTargetNamespace(state, last->key);
+    changed(last);
   };
   return {changed,
           [changed](const CachedObjectPtr&, const CachedObjectPtr& current) { changed(current); },
-          changed};
+          removed};
+}
+
+// Namespaces as the target namespace cache keeps them: enough to know a name is taken, by whom
+// (uid), and whether it is going. A host has many namespaces that are none of our business.
+void namespaceStub(Json& object) {
+  const kube::JsonValue* status = kube::at(object, "/status/phase");
+  const kube::JsonValue* deletion = kube::at(object, "/metadata/deletionTimestamp");
+  const std::string owner(internal::metadataEntry(object, "labels", mapping::kManagedByLabel));
+  Json stub(rapidjson::kObjectType);
+  auto& allocator = stub.GetAllocator();
+  kube::JsonValue metadata(rapidjson::kObjectType);
+  for (const char* field : {"name", "uid", "resourceVersion"}) {
+    metadata.AddMember(
+        kube::JsonValue(field, allocator),
+        kube::stringValue(kube::stringAt(object, std::string("/metadata/") + field), allocator),
+        allocator);
+  }
+  if (deletion != nullptr) {
+    metadata.AddMember("deletionTimestamp", kube::JsonValue(*deletion, allocator), allocator);
+  }
+  if (!owner.empty()) {
+    kube::JsonValue labels(rapidjson::kObjectType);
+    labels.AddMember(kube::stringValue(mapping::kManagedByLabel, allocator),
+                     kube::stringValue(owner, allocator), allocator);
+    metadata.AddMember("labels", labels, allocator);
+  }
+  stub.AddMember("metadata", metadata, allocator);
+  if (status != nullptr) {
+    kube::JsonValue phase(rapidjson::kObjectType);
+    phase.AddMember("phase", kube::JsonValue(*status, allocator), allocator);
+    stub.AddMember("status", phase, allocator);
+  }
+  object.Swap(stub);
 }
 
 std::vector<kube::Informer*> allInformers(SyncState& state) {
   std::vector<kube::Informer*> informers{state.sourceNamespaces.get(),
                                          state.targetNamespaces.get()};
+  if (state.record) informers.push_back(&state.record->informer());
   for (auto& [name, sync] : state.resources) {
     for (auto& [ns, informer] : sync.source) informers.push_back(informer.get());
-    informers.push_back(sync.target.get());
+    for (auto& [ns, informer] : sync.targets) informers.push_back(informer.get());
   }
   return informers;
+}
+
+// The target namespaces this instance owns, by the record and the namespace cache (or the one
+// of single mode): the ones its target informers watch.
+std::vector<std::string> ownedTargetNamespaces(const SyncState& state) {
+  if (state.mapper.config().mode == mapping::NamespaceMode::Single) {
+    return {state.mapper.config().targetNamespace};
+  }
+  std::vector<std::string> owned;
+  for (const auto& [ns, entry] : state.record->namespaces()) {
+    if (internal::ownsCachedNamespace(state, ns)) owned.push_back(ns);
+  }
+  return owned;
 }
 
 void checkReady(SyncState& state) {
@@ -348,12 +411,24 @@ asio::awaitable<void> reportProgress(std::shared_ptr<SyncState> state) {
 }
 
 // Waits for every cache, then reconciles everything once and starts the workers.
-asio::awaitable<void> run(std::shared_ptr<SyncState> state) {
-  for (kube::Informer* informer : allInformers(*state)) {
+asio::awaitable<bool> waitForInformers(const std::vector<kube::Informer*>& informers) {
+  for (kube::Informer* informer : informers) {
     co_await informer->waitForSync();
-    if (!informer->hasSynced()) co_return;  // stopped first
+    if (!informer->hasSynced()) co_return false;  // stopped first
   }
+  co_return true;
+}
+
+asio::awaitable<void> run(std::shared_ptr<SyncState> state) {
+  // What the syncer owns on the target decides which target namespaces it watches, so the
+  // record and the namespaces come first.
+  if (!co_await waitForInformers(allInformers(*state))) co_return;
+  for (const std::string& ns : ownedTargetNamespaces(*state)) {
+    internal::watchTargetNamespace(*state, ns);
+  }
+  if (!co_await waitForInformers(allInformers(*state))) co_return;
   if (state->stopping) co_return;
+  enqueueAllNamespaces(*state);
   // The initial sync: every key the informers' first lists queued, i.e. every selected source
   // object, the source of every target object of ours (which may have gone while we were
   // down), and every selected namespace.
@@ -387,9 +462,24 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
   state.sourceNamespaces =
       std::make_unique<kube::Informer>(source, kube::resources::namespaces(),
                                        kube::InformerOptions{}, sourceNamespaceHandlers(state));
-  state.targetNamespaces =
-      std::make_unique<kube::Informer>(target, kube::resources::namespaces(),
-                                       kube::InformerOptions{}, targetNamespaceHandlers(state));
+  kube::InformerOptions namespaceOptions;
+  namespaceOptions.transform = namespaceStub;
+  state.targetNamespaces = std::make_unique<kube::Informer>(
+      target, kube::resources::namespaces(), namespaceOptions, targetNamespaceHandlers(state));
+  if (state.mapper.config().mode == mapping::NamespaceMode::Prefix) {
+    state.record = std::make_unique<OwnershipRecord>(
+        target, state.options.stateNamespace, state.mapper.config().clusterName,
+        state.options.fieldManager, [&state] { enqueueAllNamespaces(state); });
+  }
+  state.makeTargetInformer = [&state](ResourceSync& sync, const std::string& ns) {
+    kube::InformerOptions informerOptions;
+    informerOptions.ns = ns;
+    informerOptions.transform = [&forms = sync.forms](Json& object) {
+      forms.compactTarget(object);
+    };
+    return std::make_unique<kube::Informer>(state.targetClient, sync.translator->resource(),
+                                            informerOptions, targetObjectHandlers(state, sync));
+  };
 
   for (const std::string& name : state.options.resources) {
     const translators::Translator* translator = registry.findByResource(name);
@@ -422,15 +512,7 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
       sync.source[ns] = std::make_unique<kube::Informer>(
           source, translator->resource(), sourceOptions, sourceObjectHandlers(state, sync));
     }
-    // Every object of the kind, not only ours: a name someone else took must be known before
-    // the syncer writes to it (cache_forms.hpp says what little is kept of those).
-    kube::InformerOptions targetOptions;
-    targetOptions.transform = [&forms = sync.forms](Json& object) { forms.compactTarget(object); };
-    if (state.mapper.config().mode == mapping::NamespaceMode::Single) {
-      targetOptions.ns = state.mapper.config().targetNamespace;
-    }
-    sync.target = std::make_unique<kube::Informer>(target, translator->resource(), targetOptions,
-                                                   targetObjectHandlers(state, sync));
+    // Target informers follow the namespaces the syncer owns (watchTargetNamespace).
   }
 }
 
@@ -471,19 +553,27 @@ const SyncerStats& Syncer::stats() const { return state_->stats; }
 WorkQueueStats Syncer::queueStats() const { return state_->queue.stats(); }
 std::uint64_t Syncer::eventsRecorded() const { return state_->recorder.recorded(); }
 
+// One entry per side and resource, summed over the informers of each namespace.
 std::vector<CacheStats> Syncer::cacheStats() const {
   std::vector<CacheStats> caches;
-  const auto add = [&caches](std::string side, const kube::Informer& informer) {
+  const auto add = [&caches](const std::string& side, const kube::Informer& informer) {
+    const std::string& resource = informer.resource().resource;
+    auto it = std::find_if(caches.begin(), caches.end(), [&](const CacheStats& cache) {
+      return cache.side == side && cache.resource == resource;
+    });
+    if (it == caches.end()) it = caches.insert(caches.end(), CacheStats{side, resource});
     const kube::InformerStats& stats = informer.stats();
-    caches.push_back({std::move(side), informer.resource().resource, informer.store().size(),
-                      informer.store().jsonBytes(), stats.lists,
-                      stats.relistsAfterGone + stats.relistsAfterError, stats.watches});
+    it->objects += informer.store().size();
+    it->jsonBytes += informer.store().jsonBytes();
+    it->lists += stats.lists;
+    it->relists += stats.relistsAfterGone + stats.relistsAfterError;
+    it->watches += stats.watches;
   };
   add("source", *state_->sourceNamespaces);
   add("target", *state_->targetNamespaces);
   for (const auto& [name, sync] : state_->resources) {
     for (const auto& [ns, informer] : sync.source) add("source", *informer);
-    add("target", *sync.target);
+    for (const auto& [ns, informer] : sync.targets) add("target", *informer);
   }
   return caches;
 }

@@ -88,10 +88,12 @@ struct SyncerStats {
   std::uint64_t unchanged = 0;        // object reconciles that found nothing to write
   std::uint64_t ownWritesSeen = 0;    // watch events recognised as the syncer's own writes
   std::uint64_t clashes = 0;
-  std::uint64_t conflicts = 0;  // `both` fields changed on both sides
-  std::uint64_t takeovers = 0;  // fields forced over another field manager
-  std::uint64_t fights = 0;     // backoffs for fights
-  std::uint64_t failures = 0;   // reconciles that ended in a retry
+  std::uint64_t conflicts = 0;       // `both` fields changed on both sides
+  std::uint64_t takeovers = 0;       // fields forced over another field manager
+  std::uint64_t fights = 0;          // backoffs for fights
+  std::uint64_t namespacesKept = 0;  // target namespaces of ours kept: they hold foreign objects
+  std::uint64_t malformedAnnotations = 0;  // merge-base or sync-status values that did not parse
+  std::uint64_t failures = 0;              // reconciles that ended in a retry
   std::size_t initialTotal = 0;
   std::size_t initialDone = 0;
   std::uint64_t writes() const { return target.total() + source.total() + namespaceWrites; }

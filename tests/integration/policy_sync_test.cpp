@@ -412,6 +412,9 @@ TEST_CASE(
   for (const Side deleteOn : {Side::Target, Side::Source}) {
     const std::string name = deleteOn == Side::Target ? "made-on-host" : "made-on-host-2";
     scene.kubectl(Side::Target, {"create", "configmap", name, "--from-literal=from=host"});
+    // Its owner opts in: only such host objects flow up.
+    scene.kubectl(Side::Target,
+                  {"label", "configmap", name, "kube-bisync.io/create-on-source=true"});
     REQUIRE(waitLogged(
         daemon, name + " on the source, marked as made on the target", 30s, [&](std::string& s) {
           auto object = scene.get(Side::Source, name, s);

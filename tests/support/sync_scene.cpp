@@ -121,12 +121,20 @@ SyncScene::SyncScene(std::string_view clusterPrefix, int sourceNamespaces)
 }
 
 SyncScene::~SyncScene() {
-  for (const std::string& ns : targets_) {
+  // Best effort: the server may be down after a failure.
+  const auto quietly = [](const std::function<void()>& step) {
     try {
-      api_.run(api_.target().remove(kube::resources::namespaces(), "", ns));
-    } catch (const std::exception&) {  // best effort: the server may be down after a failure
+      step();
+    } catch (const std::exception&) {
     }
+  };
+  for (const std::string& ns : targets_) {
+    quietly([&] { api_.run(api_.target().remove(kube::resources::namespaces(), "", ns)); });
   }
+  quietly([&] {
+    api_.run(
+        api_.target().remove(kube::resources::configMaps(), stateNamespace(), ownershipRecord()));
+  });
 }
 
 std::vector<std::string> SyncScene::daemonArgs(const std::vector<std::string>& extra) const {
@@ -148,16 +156,44 @@ std::vector<std::string> SyncScene::daemonArgs(const std::vector<std::string>& e
 
 kube::Result<kube::Json> SyncScene::tryCreateTargetNamespace(const std::string& name,
                                                              bool managed) {
-  kube::Json object = namespaceObject(name);
-  if (managed) {
-    kube::JsonValue labels(rapidjson::kObjectType);
-    labels.AddMember(kube::JsonValue(kManagedBy, object.GetAllocator()),
-                     kube::JsonValue(cluster_, object.GetAllocator()), object.GetAllocator());
-    object["metadata"].AddMember("labels", labels, object.GetAllocator());
+  std::string sourceNs;
+  for (std::size_t i = 0; managed && i < sources_.size(); ++i) {
+    if (targetNs(i) == name) sourceNs = ns(i);
   }
+  if (managed && sourceNs.empty()) {
+    return kube::fail(kube::configError(name, "not the target namespace of the scene's sources"));
+  }
+  kube::Json object = namespaceObject(name);
   auto created = api_.run(api_.target().create(kube::resources::namespaces(), "", object));
-  if (created) targets_.push_back(name);
+  if (!created) return created;
+  targets_.push_back(name);
+  if (managed) {
+    if (auto handed = handOverNamespace(name, std::string(kube::uidOf(*created)), sourceNs);
+        !handed) {
+      return kube::fail(handed.error());
+    }
+  }
   return created;
+}
+
+kube::Result<void> SyncScene::handOverNamespace(const std::string& name, const std::string& uid,
+                                                const std::string& sourceNs) {
+  // One key of the record, as docs/security.md tells host admins to write it.
+  kube::Json entry(rapidjson::kObjectType);
+  entry.AddMember("uid", kube::JsonValue(uid, entry.GetAllocator()), entry.GetAllocator());
+  entry.AddMember("sourceNamespace", kube::JsonValue(sourceNs, entry.GetAllocator()),
+                  entry.GetAllocator());
+  kube::Json record =
+      configMap(stateNamespace(), ownershipRecord(), {{"namespace." + name, kube::toJson(entry)}});
+  const kube::ResourceInfo cms = kube::resources::configMaps();
+  auto created = api_.run(api_.target().create(cms, stateNamespace(), record));
+  if (created) return {};
+  if (!created.error().isAlreadyExists()) return kube::fail(created.error());
+  const std::string patch = kube::toJson(record);
+  auto patched = api_.run(
+      api_.target().patch(cms, stateNamespace(), ownershipRecord(), kube::PatchType::Merge, patch));
+  if (!patched) return kube::fail(patched.error());
+  return {};
 }
 
 kube::Result<kube::Json> SyncScene::tryCreate(Side side, const kube::ResourceInfo& resource,

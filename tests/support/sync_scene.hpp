@@ -81,15 +81,24 @@ class SyncScene {
   Testbed& testbed() { return api_.testbed(); }
   const std::string& cluster() const { return cluster_; }
   const std::string& ns(std::size_t i = 0) const { return sources_.at(i)->name(); }
-  std::string targetNs(std::size_t i = 0) const { return cluster_ + "-" + ns(i); }
+  std::string targetNs(std::size_t i = 0) const { return cluster_ + "--" + ns(i); }
+  // Where the daemon keeps its ownership record: the ConfigMap `ownershipRecord()` in the
+  // namespace `stateNamespace()` of the target.
+  static std::string stateNamespace() { return "default"; }
+  std::string ownershipRecord() const { return "kube-bisync-ownership-" + cluster_; }
 
   // --cluster-name, --namespaces (the scene's), --resources, -v 2, then `extra`.
   std::vector<std::string> daemonArgs(const std::vector<std::string>& extra = {}) const;
 
-  // Creates a namespace on the target (deleted at the end once created), labelled as this
-  // instance's when `managed`: the daemon syncs only into target namespaces that carry its
-  // managed-by label.
+  // Creates a namespace on the target (deleted at the end once created). When `managed`, it is
+  // `targetNs(i)` of one of the scene's source namespaces, and it is handed over to the daemon
+  // the way a host admin does (handOverNamespace): the daemon syncs only into target namespaces
+  // its ownership record names, whatever their labels say.
   kube::Result<kube::Json> tryCreateTargetNamespace(const std::string& name, bool managed);
+  // Adds target namespace `name` (uid `uid`) of source namespace `sourceNs` to the daemon's
+  // ownership record, as a host admin hands a pre-created namespace to an instance.
+  kube::Result<void> handOverNamespace(const std::string& name, const std::string& uid,
+                                       const std::string& sourceNs);
   // Creates `object` (which names its namespace) on `side`.
   kube::Result<kube::Json> tryCreate(Side side, const kube::ResourceInfo& resource,
                                      const kube::Json& object);

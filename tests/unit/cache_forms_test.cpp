@@ -45,8 +45,11 @@ OwnershipMap sharedPolicy() {
 // The apply configuration the syncer sends for source data {k: v, k2: v2} and label team=x.
 const char* kDesired = R"({"apiVersion":"v1","kind":"ConfigMap",
   "metadata":{"name":"a","namespace":"vc-ns","resourceVersion":"7",
-    "labels":{"kube-bisync.io/managed-by":"vc","kube-bisync.io/source-name":"a","team":"x"},
-    "annotations":{"kube-bisync.io/last-synced":"sha256:1","kube-bisync.io/source-uid":"u1"}},
+    "labels":{"kube-bisync.io/managed-by":"vc","kube-bisync.io/source-namespace":"ns",
+              "kube-bisync.io/source-name":"a","team":"x"},
+    "annotations":{"kube-bisync.io/last-synced":"sha256:1","kube-bisync.io/source-cluster":"vc",
+                   "kube-bisync.io/source-namespace":"ns","kube-bisync.io/source-name":"a",
+                   "kube-bisync.io/source-uid":"u1"}},
   "data":{"k":"v","k2":"v2"}})";
 
 // The target object as the server returns it once it holds exactly that.
@@ -55,8 +58,11 @@ const char* kTarget = R"({"apiVersion":"v1","kind":"ConfigMap",
     "creationTimestamp":"2026-12-01T10:00:00Z",
     "managedFields":[{"manager":"kube-bisync","operation":"Apply","time":"2026-12-01T10:00:00Z",
                       "fieldsType":"FieldsV1","fieldsV1":{"f:data":{"f:k":{},"f:k2":{}}}}],
-    "labels":{"kube-bisync.io/managed-by":"vc","kube-bisync.io/source-name":"a","team":"x"},
-    "annotations":{"kube-bisync.io/last-synced":"sha256:1","kube-bisync.io/source-uid":"u1"}},
+    "labels":{"kube-bisync.io/managed-by":"vc","kube-bisync.io/source-namespace":"ns",
+              "kube-bisync.io/source-name":"a","team":"x"},
+    "annotations":{"kube-bisync.io/last-synced":"sha256:1","kube-bisync.io/source-cluster":"vc",
+                   "kube-bisync.io/source-namespace":"ns","kube-bisync.io/source-name":"a",
+                   "kube-bisync.io/source-uid":"u1"}},
   "data":{"k2":"v2","k":"v"}})";
 
 // kTarget with `edit` applied as a JSON merge patch would (objects merged, null removes).
@@ -195,7 +201,29 @@ TEST_CASE("a compacted copy keeps the field owners when the policy shares fields
   CHECK(bisync::kube::at(target, "/metadata/managedFields/0/operation") == nullptr);
 }
 
-TEST_CASE("an object that is not ours is cached as a stub, unless it may flow up",
+TEST_CASE("an object labelled ours with inconsistent origin metadata is cached as a stub",
+          "[cache-forms]") {
+  const IdentityMapper mapper = vcMapper();
+  const OwnershipMap ownership = defaultPolicy();
+  const CacheForms forms = formsFor(mapper, ownership);
+  for (const char* edit :
+       {R"({"metadata":{"labels":{"kube-bisync.io/source-name":"b"}}})",
+        R"({"metadata":{"annotations":{"kube-bisync.io/source-uid":null}}})",
+        R"({"metadata":{"annotations":{"kube-bisync.io/source-cluster":"other"}}})"}) {
+    INFO(edit);
+    Json forged = targetWith(edit);
+    forms.compactTarget(forged);
+    CHECK(toJson(forged) ==
+          R"({"metadata":{"name":"a","namespace":"vc-ns","uid":"t1","resourceVersion":"8",)"
+          R"("labels":{"kube-bisync.io/managed-by":"vc"}}})");
+    CHECK_FALSE(mapper.originOf(forged).has_value());
+  }
+  Json genuine = targetWith("{}");
+  forms.compactTarget(genuine);
+  CHECK(mapper.originOf(genuine).has_value());
+}
+
+TEST_CASE("an object that is not ours is cached as a stub, unless its owner lets it flow up",
           "[cache-forms]") {
   const IdentityMapper mapper = vcMapper();
   const OwnershipMap ownership = defaultPolicy();
@@ -209,8 +237,14 @@ TEST_CASE("an object that is not ours is cached as a stub, unless it may flow up
         R"({"metadata":{"name":"b","namespace":"vc-ns","uid":"f1","resourceVersion":"9",)"
         R"("labels":{"kube-bisync.io/managed-by":"other"}}})");
 
+  // createOnSource: still a stub without its owner's opt-in (a host's distributed secret)...
   forms.keepForeignContent = true;
+  Json notOptedIn = parse(foreign);
+  forms.compactTarget(notOptedIn);
+  CHECK(stringAt(notOptedIn, "/data/k").empty());
+  // ...and whole with it.
   Json whole = parse(foreign);
+  bisync::kube::JsonPointer("/metadata/labels/kube-bisync.io~1create-on-source").Set(whole, "true");
   forms.compactTarget(whole);
   CHECK(stringAt(whole, "/data/k") == "v");
   CHECK(stringAt(whole, "/metadata/labels/app") == "x");

@@ -108,25 +108,26 @@ TEST_CASE("stableHash is SHA-256 in lower-case hex, including padding boundaries
         "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
-TEST_CASE("prefix mode maps namespace ns to <cluster>-<ns> and keeps the name", "[mapping]") {
+TEST_CASE("prefix mode maps namespace ns to <cluster>--<ns> and keeps the name", "[mapping]") {
   const IdentityMapper mapper = prefixMapper();
-  CHECK(mapper.targetNamespace("team-a") == "east-team-a");
-  CHECK(mapper.toTarget({"team-a", "app.config"}) == TargetKey{"east-team-a", "app.config"});
-  CHECK(mapper.toTarget({"default", "web"}, kLabelName) == TargetKey{"east-default", "web"});
+  CHECK(mapper.targetNamespace("team-a") == "east--team-a");
+  CHECK(mapper.toTarget({"team-a", "app.config"}) == TargetKey{"east--team-a", "app.config"});
+  CHECK(mapper.toTarget({"default", "web"}, kLabelName) == TargetKey{"east--default", "web"});
 }
 
 TEST_CASE("a prefix-mode target namespace names its source namespace unless it was shortened",
           "[mapping]") {
   const IdentityMapper mapper = prefixMapper();
-  CHECK(mapper.sourceNamespaceByName("east-team-a") == "team-a");
-  CHECK(mapper.sourceNamespaceByName("east-east-b") == "east-b");
-  CHECK_FALSE(mapper.sourceNamespaceByName("west-team-a").has_value());
-  CHECK_FALSE(mapper.sourceNamespaceByName("east-").has_value());
+  CHECK(mapper.sourceNamespaceByName("east--team-a") == "team-a");
+  CHECK(mapper.sourceNamespaceByName("east--east--b") == "east--b");
+  CHECK_FALSE(mapper.sourceNamespaceByName("west--team-a").has_value());
+  CHECK_FALSE(mapper.sourceNamespaceByName("east-team-a").has_value());
+  CHECK_FALSE(mapper.sourceNamespaceByName("east--").has_value());
   CHECK_FALSE(mapper.sourceNamespaceByName("team-a").has_value());
   const std::string shortened = mapper.targetNamespace(std::string(70, 'n'));
   REQUIRE(shortened.size() == 63);
   CHECK_FALSE(mapper.sourceNamespaceByName(shortened).has_value());
-  CHECK_FALSE(singleMapper().sourceNamespaceByName("east-team-a").has_value());
+  CHECK_FALSE(singleMapper().sourceNamespaceByName("east--team-a").has_value());
 }
 
 TEST_CASE("single mode puts everything in the target namespace as <name>-x-<ns>-x-<cluster>",
@@ -142,21 +143,21 @@ TEST_CASE("single mode puts everything in the target namespace as <name>-x-<ns>-
 TEST_CASE("a too long target namespace is shortened to exactly 63 with a stable hash suffix",
           "[mapping]") {
   const IdentityMapper mapper = prefixMapper();
-  const std::string longNs = std::string(55, 'n') + "-alpha";  // 61 chars, 66 with prefix
+  const std::string longNs = std::string(55, 'n') + "-alpha";  // 61 chars, 67 with prefix
   const std::string target = mapper.targetNamespace(longNs);
   CHECK(target.size() == 63);
   CHECK(validDnsLabel(target));
-  CHECK(target.rfind("east-nnnn", 0) == 0);
-  CHECK(target.substr(53) == stableHash("east-" + longNs).substr(0, 10));
+  CHECK(target.rfind("east--nnnn", 0) == 0);
+  CHECK(target.substr(53) == stableHash("east--" + longNs).substr(0, 10));
   CHECK(prefixMapper().targetNamespace(longNs) == target);
 
   const std::string sibling = std::string(55, 'n') + "-bravo";
   CHECK(mapper.targetNamespace(sibling) != target);
   CHECK(mapper.targetNamespace(sibling).size() == 63);
 
-  // 58 + "east-" = 63: fits, unchanged.
-  const std::string fits(58, 'f');
-  CHECK(mapper.targetNamespace(fits) == "east-" + fits);
+  // 57 + "east--" = 63: fits, unchanged.
+  const std::string fits(57, 'f');
+  CHECK(mapper.targetNamespace(fits) == "east--" + fits);
 }
 
 TEST_CASE("a too long name is shortened to exactly the kind's limit with a stable suffix",
@@ -260,12 +261,12 @@ TEST_CASE("names that break the rules are sanitised and hashed, never passed thr
 TEST_CASE("stampOrigin adds exactly the origin labels and annotations and keeps others",
           "[mapping]") {
   const IdentityMapper mapper = prefixMapper();
-  Json object = parse(R"({"metadata":{"name":"cfg","namespace":"east-team-a",
+  Json object = parse(R"({"metadata":{"name":"cfg","namespace":"east--team-a",
       "labels":{"app":"web","kube-bisync.io/source-name":"stale"},
       "annotations":{"note":"keep me"}},"data":{"k":"v"}})");
   REQUIRE(mapper.stampOrigin(object, object.GetAllocator(), {"team-a", "cfg"}, "uid-1"));
 
-  const Json expected = parse(R"({"metadata":{"name":"cfg","namespace":"east-team-a",
+  const Json expected = parse(R"({"metadata":{"name":"cfg","namespace":"east--team-a",
       "labels":{"app":"web","kube-bisync.io/source-name":"cfg",
                 "kube-bisync.io/managed-by":"east","kube-bisync.io/source-namespace":"team-a"},
       "annotations":{"note":"keep me","kube-bisync.io/source-cluster":"east",
@@ -330,7 +331,7 @@ TEST_CASE("originOf round-trips through the annotations for many inputs, shorten
                           randomName(rng, randomLength(rng, 253), true)};
       const std::string uid = "uid-" + std::to_string(i);
       const TargetKey target = mapper->toTarget(key);
-      const bool nsShortened = mapper == &prefix && target.ns != "east-" + key.ns;
+      const bool nsShortened = mapper == &prefix && target.ns != "east--" + key.ns;
       if (nsShortened || target.name.size() == 253) ++shortened;
       targets.emplace(target.ns, target.name);
 
@@ -365,7 +366,8 @@ TEST_CASE("originOf refuses objects without complete origin metadata or of anoth
   };
   const auto problemOfText = [&](const char* text) { return problemOf(parse(text)); };
   const char* const ours = R"({"metadata":{
-      "labels":{"app":"x","kube-bisync.io/managed-by":"east"},
+      "labels":{"app":"x","kube-bisync.io/managed-by":"east",
+                "kube-bisync.io/source-namespace":"team-a","kube-bisync.io/source-name":"cfg"},
       "annotations":{"kube-bisync.io/source-cluster":"east",
                      "kube-bisync.io/source-namespace":"team-a","kube-bisync.io/source-name":"cfg",
                      "kube-bisync.io/source-uid":"u1"}}})";
@@ -397,6 +399,15 @@ TEST_CASE("originOf refuses objects without complete origin metadata or of anoth
   CHECK(problemOf(edited(uid, "")) == OriginProblem::Incomplete);
   CHECK(problemOf(edited("/metadata/annotations/kube-bisync.io~1source-cluster", "west")) ==
         OriginProblem::Incomplete);
+  // Labels that disagree with the annotations: edited or forged, not provably a copy.
+  CHECK(problemOf(edited("/metadata/labels/kube-bisync.io~1source-name", "other")) ==
+        OriginProblem::Incomplete);
+  CHECK(problemOf(edited("/metadata/labels/kube-bisync.io~1source-namespace", nullptr)) ==
+        OriginProblem::Incomplete);
+  // Both absent: the compact form the engine's cache keeps once it has checked them.
+  Json compact = edited("/metadata/labels/kube-bisync.io~1source-namespace", nullptr);
+  REQUIRE(bisync::kube::JsonPointer("/metadata/labels/kube-bisync.io~1source-name").Erase(compact));
+  CHECK(mapper.originOf(compact).has_value());
   CHECK(problemOfText(R"({"metadata":{"labels":{"kube-bisync.io/managed-by":"east"},
       "annotations":{"kube-bisync.io/source-cluster":"east",
       "kube-bisync.io/source-namespace":"team-a","kube-bisync.io/source-name":42,
@@ -461,9 +472,13 @@ TEST_CASE("validate rejects bad cluster names and a missing or stray target name
   CHECK(valid({"east", NamespaceMode::Prefix, ""}));
   CHECK(valid({std::string(40, 'c'), NamespaceMode::Prefix, ""}));
   CHECK(valid({"east-1", NamespaceMode::Single, "shared"}));
+  CHECK(valid({"kubeflow", NamespaceMode::Prefix, ""}));  // only "kube-" is reserved
+  CHECK(valid({"xx-ax-xb", NamespaceMode::Prefix, ""}));
 
-  for (const std::string& bad : std::vector<std::string>{"", "East", "east_1", "-east", "east-",
-                                                         "east.io", "e st", std::string(41, 'c')}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "", "East", "east_1", "-east", "east-", "east.io", "e st", std::string(41, 'c'),
+           // reserved, or ambiguous across instances
+           "kube", "kube-east", "openshift-a", "default", "east--1", "x-east", "east-x", "a-x-b"}) {
     INFO("cluster name: " << bad);
     CHECK_FALSE(valid({bad, NamespaceMode::Prefix, ""}));
   }
@@ -528,13 +543,13 @@ std::vector<SourceKey> adversarialSources(std::mt19937& rng, const IdentityMappe
       keys.push_back({ns, nameBase + tail});
       keys.push_back({ns, nameBase + "-" + tail});
       keys.push_back({nsBase + tail, nameBase});
-      // A 58-character namespace whose `<cluster>-<ns>` is exactly the 63-character
+      // A 57-character namespace whose `<cluster>--<ns>` is exactly the 63-character
       // shortened target of another namespace.
       const std::string shortened = prefix.targetNamespace(ns);
       const std::string cluster = prefix.config().clusterName;
       if (shortened.size() == 63) {
         keys.push_back({ns, "cfg"});
-        keys.push_back({shortened.substr(cluster.size() + 1), "cfg"});
+        keys.push_back({shortened.substr(cluster.size() + 2), "cfg"});
       }
     }
   }
@@ -574,8 +589,8 @@ TEST_CASE("no two distinct sources map to one target", "[mapping]") {
   const std::string longNs = std::string(60, 'n');
   const std::string shortenedNs = prefix.targetNamespace(longNs);
   REQUIRE(shortenedNs.size() == 63);
-  CHECK(prefix.targetNamespace(shortenedNs.substr(5)) != shortenedNs);
-  CHECK(validDnsLabel(prefix.targetNamespace(shortenedNs.substr(5))));
+  CHECK(prefix.targetNamespace(shortenedNs.substr(6)) != shortenedNs);
+  CHECK(validDnsLabel(prefix.targetNamespace(shortenedNs.substr(6))));
 
   const std::vector<SourceKey> keys = adversarialSources(rng, prefix);
   std::set<std::pair<std::string, std::string>> distinct;
@@ -608,4 +623,35 @@ TEST_CASE("no two distinct sources map to one target", "[mapping]") {
       CHECK(owner.size() == sources);
     }
   }
+}
+
+TEST_CASE("two instances never map sources to one target namespace or name", "[mapping]") {
+  // The pairs that met under `<cluster>-<ns>`: cluster a with namespace b-c, cluster a-b with c.
+  CHECK(prefixMapper("a").targetNamespace("b-c") != prefixMapper("a-b").targetNamespace("c"));
+
+  const std::vector<std::string> clusters{"a",  "a-b", "b",  "b-c",  "ab", "a-b-c",
+                                          "xa", "ax",  "x1", "c-xx", "y",  "xy-z"};
+  const std::vector<std::string> namespaces{
+      "c", "b-c", "c-d", "b--c", "x", "x-c", "c-x", "b-x-c", "x-y", "b", std::string(60, 'n')};
+  const std::vector<std::string> names{"a", "a-x", "a-x-b", "x-a", "b-x", "n"};
+  std::map<std::string, std::string> prefixOwner;  // target namespace -> cluster/namespace
+  std::map<std::string, std::string> singleOwner;  // target name -> cluster/namespace/name
+  std::vector<std::string> collisions;
+  for (const std::string& cluster : clusters) {
+    REQUIRE(IdentityMapper::validate({cluster, NamespaceMode::Prefix, ""}));
+    const IdentityMapper prefix = prefixMapper(cluster);
+    const IdentityMapper single(MapperConfig{cluster, NamespaceMode::Single, "shared"});
+    for (const std::string& ns : namespaces) {
+      const std::string who = cluster + "/" + ns;
+      const auto [at, added] = prefixOwner.emplace(prefix.targetNamespace(ns), who);
+      if (!added && at->second != who) collisions.push_back(who + " and " + at->second);
+      for (const std::string& name : names) {
+        const std::string whose = who + "/" + name;
+        const auto [it, fresh] = singleOwner.emplace(single.toTarget({ns, name}).name, whose);
+        if (!fresh && it->second != whose) collisions.push_back(whose + " and " + it->second);
+      }
+    }
+  }
+  INFO(collisions.size() << " collisions, first: " << (collisions.empty() ? "" : collisions[0]));
+  CHECK(collisions.empty());
 }

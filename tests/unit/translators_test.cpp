@@ -77,11 +77,11 @@ const char* const kConfigMap = R"({"apiVersion":"v1","kind":"ConfigMap",
 
 }  // namespace
 
-TEST_CASE("a ConfigMap maps into <cluster>-<ns> with its name, metadata and data in prefix mode",
+TEST_CASE("a ConfigMap maps into <cluster>--<ns> with its name, metadata and data in prefix mode",
           "[translators]") {
   const Json target = translate(ConfigMapTranslator(), kConfigMap, prefixMapper());
   const Json expected = parse(R"({"apiVersion":"v1","kind":"ConfigMap",
-      "metadata":{"name":"settings","namespace":"east-team-a",
+      "metadata":{"name":"settings","namespace":"east--team-a",
         "labels":{"app":"web","kube-bisync.io/managed-by":"east",
                   "kube-bisync.io/source-namespace":"team-a",
                   "kube-bisync.io/source-name":"settings"},
@@ -196,7 +196,7 @@ TEST_CASE("a Secret's type, data and immutable travel, stringData does not", "[t
       "stringData":{"extra":"plain"},"immutable":true})",
                                 prefixMapper());
   const Json expected = parse(R"({"apiVersion":"v1","kind":"Secret",
-      "metadata":{"name":"tls","namespace":"east-team-a",
+      "metadata":{"name":"tls","namespace":"east--team-a",
         "labels":{"kube-bisync.io/managed-by":"east","kube-bisync.io/source-namespace":"team-a",
                   "kube-bisync.io/source-name":"tls"},
         "annotations":{"kube-bisync.io/source-cluster":"east",

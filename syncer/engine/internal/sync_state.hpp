@@ -3,6 +3,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,10 +15,12 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "mapping/identity_mapper.hpp"
+#include "policies/merge.hpp"
 #include "policies/ownership.hpp"
 #include "policies/policy.hpp"
 #include "syncer/engine/cache_forms.hpp"
 #include "syncer/engine/event_recorder.hpp"
+#include "syncer/engine/ownership_record.hpp"
 #include "syncer/engine/sync_key.hpp"
 #include "syncer/engine/syncer.hpp"
 #include "syncer/engine/work_queue.hpp"
@@ -60,9 +63,12 @@ struct ResourceSync {
   CacheForms forms;  // what the informers keep of each object (cache_forms.hpp)
   // Source informers by namespace: one per listed namespace, or one under "" for all.
   std::map<std::string, std::unique_ptr<kube::Informer>, std::less<>> source;
-  // Target informer: every object of the kind (in the one target namespace in single mode);
-  // objects not ours as stubs. Complete, so an object missing from it does not exist.
-  std::unique_ptr<kube::Informer> target;
+  // Target informers by target namespace: one for each namespace this instance owns (prefix
+  // mode) or the one target namespace (single mode), never more, so that an instance's memory
+  // and API load do not depend on other tenants' objects. Each holds every object of the kind
+  // in its namespace, objects not ours as stubs: complete, so an object missing from a synced
+  // one does not exist.
+  std::map<std::string, std::unique_ptr<kube::Informer>, std::less<>> targets;
   // Source "ns/name" -> our target copies of it that are not at the key the mapper gives it
   // (left by a change of the mapping). The copy at the mapped key is looked up directly, so
   // this holds nothing in the common case.
@@ -76,6 +82,11 @@ struct ResourceSync {
 
   const std::string& name() const { return translator->resource().resource; }
   kube::CachedObjectPtr sourceObject(const std::string& ns, const std::string& name) const;
+  // The informer of target namespace `ns` once it has synced, else nullptr.
+  const kube::Informer* targetInformer(std::string_view ns) const;
+  // The target object cached under "ns/name"; nullptr when absent or its namespace is not
+  // watched (yet).
+  kube::CachedObjectPtr targetObject(std::string_view targetKey) const;
 };
 
 enum class Outcome {
@@ -84,7 +95,7 @@ enum class Outcome {
   Retry,   // failed; re-queued with backoff
 };
 
-struct SyncState {
+struct SyncState : std::enable_shared_from_this<SyncState> {
   SyncState(kube::Client& source, kube::Client& target, const translators::Registry& registry,
             mapping::IdentityMapper mapper, SyncerOptions options);
 
@@ -95,11 +106,19 @@ struct SyncState {
   const SyncerOptions options;
 
   std::unique_ptr<kube::Informer> sourceNamespaces;
-  std::unique_ptr<kube::Informer> targetNamespaces;  // all of them: clashes must be visible
+  // All of them, as stubs (name, uid, phase, deletion, managed-by label): a namespace in the
+  // way must be visible, and namespaces cost little.
+  std::unique_ptr<kube::Informer> targetNamespaces;
+  // Prefix mode: which target namespaces (and objects copied up) this instance created.
+  std::unique_ptr<OwnershipRecord> record;
   std::map<std::string, ResourceSync, std::less<>> resources;
+  // Makes (not starts) the informer of one resource in one target namespace (syncer.cpp).
+  std::function<std::unique_ptr<kube::Informer>(ResourceSync&, const std::string& ns)>
+      makeTargetInformer;
 
   WorkQueue queue;
-  EventRecorder recorder;
+  EventRecorder recorder;        // Events on source objects
+  EventRecorder targetRecorder;  // Events on target namespaces the syncer keeps
   // Target namespaces created by us that the target informer has not shown yet: another
   // reconcile of the namespace key meanwhile must not create it again.
   std::set<std::string, std::less<>> namespacesCreating;
@@ -121,12 +140,31 @@ struct SyncState {
   void park(std::string_view targetNamespace, const SyncKey& key);
 };
 
+// --- What is ours on the target (ownership.cpp). One predicate each, used before every write
+// and delete: a label or annotation alone is a claim anyone can copy, never proof.
+
+// The target namespace `name` (as cached, with `uid`) is this instance's: in prefix mode one it
+// created, recorded with exactly this uid; in single mode the configured one.
+bool ownsNamespace(const SyncState& state, std::string_view name, std::string_view uid);
+// The same for the namespace as the target namespace cache holds it (false when not cached).
+bool ownsCachedNamespace(const SyncState& state, std::string_view name);
+// `object`, a target object in namespace `ns`, is a copy this instance made: its namespace is
+// ours, its origin metadata is complete and consistent (labels match the annotations), and the
+// source it names maps to this namespace.
+bool ownsCopy(const SyncState& state, const kube::JsonValue& object);
+// Starts the informers of every synced resource in target namespace `ns` (a namespace of ours);
+// once all have listed, keys parked on it are released. Nothing happens when they run already.
+void watchTargetNamespace(SyncState& state, const std::string& ns);
+void unwatchTargetNamespace(SyncState& state, std::string_view ns);
+// Every informer of target namespace `ns` has listed.
+bool targetNamespaceWatched(const SyncState& state, std::string_view ns);
+// The source namespace whose target namespace `targetNs` is, by the record (prefix mode).
+std::optional<std::string> recordedSourceNamespace(const SyncState& state,
+                                                   std::string_view targetNs);
+
 // metadata.<field>[key] ("labels" or "annotations") as a string, "" when absent or malformed.
 std::string_view metadataEntry(const kube::JsonValue& object, std::string_view field,
                                std::string_view key);
-// True when `object` carries kube-bisync.io/managed-by: <this instance>. Namespaces have no
-// per-object origin annotations (a Single-mode namespace is shared), so this is their test.
-bool labelledAsOurs(const SyncState& state, const kube::JsonValue& object);
 
 // resourceVersion `version` is at or after `written`: numerically where both are numbers (as
 // etcd's are), otherwise only when equal.
@@ -187,7 +225,55 @@ boost::asio::awaitable<void> report(SyncState& state, ResourceSync& sync,
                                     const kube::JsonValue& source, std::string_view reason,
                                     std::string message);
 
+// Reports that the syncer's own `annotation` on `where` ("target configmaps ns/name") does not
+// parse (`problem`, never the value): a log line, an Event on `source`, a count.
+boost::asio::awaitable<void> reportMalformedAnnotation(SyncState& state, ResourceSync& sync,
+                                                       const kube::JsonValue& source,
+                                                       const std::string& where,
+                                                       std::string_view annotation,
+                                                       const std::string& problem);
+
 // What a reconcile of one key does (reconciler.cpp).
 boost::asio::awaitable<Outcome> reconcile(SyncState& state, const SyncKey& key);
+
+// --- Shared by the reconcile files.
+bool isTerminating(const kube::JsonValue& object);
+// Records why `key` failed (for the retry log line) and returns Outcome::Retry.
+Outcome fail(SyncState& state, const SyncKey& key, std::string reason);
+void logWrite(const SyncState& state, std::string_view what);  // with -v 2
+// A log line and a NameClash Event on `source`; the key is looked at again after clashRecheck.
+boost::asio::awaitable<Outcome> reportClash(SyncState& state, const kube::ResourceInfo& resource,
+                                            const SyncKey& key, const kube::JsonValue& source,
+                                            const std::string& message);
+// The target namespace of a namespace key (namespace_reconciler.cpp).
+boost::asio::awaitable<Outcome> reconcileNamespace(SyncState& state, const SyncKey& key);
+
+// --- Objects made on the target (createOnSource; copy_up.cpp).
+
+// What the reconcile of an object key read, when the source is absent or not synced.
+struct UpwardContext {
+  const SyncKey& key;
+  const mapping::TargetKey& target;
+  const kube::CachedObjectPtr& sourceCached;  // may be set: present but not synced
+  const kube::CachedObjectPtr& targetCached;
+  const CopiedUp* copiedUp;  // the record's entry for the target key, if any
+  bool sourceNamespaceActive = false;
+};
+// Copies an opted-in target object of someone else's up to the source (createOnSource), or
+// forgets a record entry whose objects are both gone.
+boost::asio::awaitable<Outcome> reconcileUpward(SyncState& state, ResourceSync& sync,
+                                                const UpwardContext& context);
+// The record says `sourceCached` was copied up from a target object that is gone: it goes too.
+boost::asio::awaitable<Outcome> deleteCopiedUpSource(SyncState& state, ResourceSync& sync,
+                                                     const SyncKey& key,
+                                                     const kube::CachedObjectPtr& sourceCached,
+                                                     const CopiedUp& entry);
+// Does the policy select an object of source namespace `ns` with the labels of `object`
+// (namespace filter, label selector)?
+bool policySelects(const policies::SyncPolicy& policy, std::string_view ns,
+                   const kube::JsonValue& object);
+// Deep-copies every member of `fields` into `object`, merging objects.
+void overlay(kube::JsonValue& object, const kube::JsonValue& fields,
+             kube::Json::AllocatorType& allocator);
 
 }  // namespace bisync::engine::internal
