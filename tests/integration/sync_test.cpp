@@ -548,6 +548,12 @@ TEST_CASE("a bad flag or an unreadable kubeconfig stops start-up with exit 2 and
         "/nonexistent/target.kubeconfig", "--cluster-name", "vc"},
        "/nonexistent/source.kubeconfig"},
       {{"--cluster-name", "Not_A_Label"}, "--cluster-name"},
+      // Names under which two instances, or an instance and the cluster's own namespaces, would
+      // share target names.
+      {{"--cluster-name", "kube-tenant"}, "reserved prefix"},
+      {{"--cluster-name", "default"}, "reserved prefix"},
+      {{"--cluster-name", "team--a"}, "\"--\""},
+      {{"--cluster-name", "team-x-a"}, "\"x\""},
       {{"--cluster-name", "vc", "--namespace-mode", "single"}, "--target-namespace"},
       {{"--cluster-name", "vc", "--resources", "pods"}, "--resources"},
   };

@@ -196,6 +196,27 @@ kube::Result<void> SyncScene::handOverNamespace(const std::string& name, const s
   return {};
 }
 
+std::size_t SyncScene::countEvents(Side side, const std::string& ns, std::string_view reason,
+                                   std::string_view involved, std::string& seen) {
+  auto events = api_.run(api_.client(side).list(kube::resources::events(), ns));
+  if (!events) {
+    seen += " events: " + events.error().describe() + ";";
+    return 0;
+  }
+  std::size_t found = 0;
+  for (const kube::JsonValue& item : events->items().GetArray()) {
+    if (kube::stringAt(item, "/reason") == reason &&
+        kube::stringAt(item, "/involvedObject/name") == involved) {
+      ++found;
+      seen +=
+          " [" + std::string(reason) + ": " + std::string(kube::stringAt(item, "/message")) + "]";
+    }
+  }
+  seen += " " + std::to_string(found) + " " + std::string(reason) + " event(s) about " +
+          std::string(involved) + ";";
+  return found;
+}
+
 kube::Result<kube::Json> SyncScene::tryCreate(Side side, const kube::ResourceInfo& resource,
                                               const kube::Json& object) {
   const std::string ns(kube::namespaceOf(object));

@@ -113,6 +113,11 @@ class SyncScene {
   tl::expected<Views, std::string> tryCreateAll(const kube::ResourceInfo& resource,
                                                 const std::vector<kube::Json>& objects);
 
+  // The Events in `ns` on `side` with `reason` about an object named `involved`; their messages
+  // are added to `seen`.
+  std::size_t countEvents(Side side, const std::string& ns, std::string_view reason,
+                          std::string_view involved, std::string& seen);
+
   // The objects of `ns` on `side` by name; nullopt (with the error in `seen`) when unlistable.
   std::optional<Views> list(Side side, const kube::ResourceInfo& resource, const std::string& ns,
                             std::string& seen);

@@ -25,4 +25,11 @@ WaitOutcome waitFor(std::string what, std::chrono::milliseconds timeout,
                     const std::function<bool(std::string& seen)>& check,
                     std::chrono::milliseconds interval = std::chrono::milliseconds(100));
 
+// A "nothing happens" window: calls `check` every `interval` for the whole `window` and fails
+// at the first check that returns false. For what must NOT happen (an object deleted, a copy
+// appearing); name the window after what it waits out.
+WaitOutcome holdsThroughout(std::string what, std::chrono::milliseconds window,
+                            const std::function<bool(std::string& seen)>& check,
+                            std::chrono::milliseconds interval = std::chrono::milliseconds(250));
+
 }  // namespace bisync::testing
