@@ -28,21 +28,18 @@ struct Resolution {
   const JsonValue* merged = nullptr;
   const JsonValue* forSource = nullptr;
   const JsonValue* forTarget = nullptr;
+  bool mergedIsBase = false;  // `merged` is the base's own value, already in base form
 };
 
 bool isObjectOrAbsent(const JsonValue* value) { return value == nullptr || value->IsObject(); }
-
-std::optional<std::string> textOf(const JsonValue* value) {
-  if (value == nullptr) return std::nullopt;
-  return kube::toJson(*value);
-}
 
 // Walks the three versions together. Inputs are projections (sorted, no unset values), so a
 // member that is present is a field or an object holding fields.
 class Merger {
  public:
-  Merger(const OwnershipMap& ownership, const WriteTimeFn& writeTime, MergeResult& result)
-      : ownership_(ownership), writeTime_(writeTime), result_(result) {}
+  Merger(const OwnershipMap& ownership, const WriteTimeFn& writeTime, const BaseForm& baseForm,
+         MergeResult& result)
+      : ownership_(ownership), writeTime_(writeTime), baseForm_(baseForm), result_(result) {}
 
   void mergeObjects(const Versions& versions, Path& path, JsonValue& merged, JsonValue& forSource,
                     JsonValue& forTarget) {
@@ -59,7 +56,7 @@ class Merger {
         adopt(forTarget, key, targetChild, result_.forTarget.GetAllocator());
       } else {
         const Resolution resolution = mergeField(member, path);
-        add(merged, key, resolution.merged, result_.merged.GetAllocator());
+        addMerged(merged, key, resolution, result_.merged.GetAllocator());
         add(forSource, key, resolution.forSource, result_.forSource.GetAllocator());
         add(forTarget, key, resolution.forTarget, result_.forTarget.GetAllocator());
       }
@@ -97,9 +94,36 @@ class Merger {
     out.AddMember(kube::stringValue(key, allocator), copyValue(*value, allocator), allocator);
   }
 
+  // `merged` of a resolution in base form: the base's own value as it is, a side's value as
+  // baseForm_ makes it.
+  void addMerged(JsonValue& out, std::string_view key, const Resolution& resolution,
+                 Allocator& allocator) const {
+    if (!baseForm_ || resolution.mergedIsBase || !internal::isSet(resolution.merged)) {
+      add(out, key, resolution.merged, allocator);
+      return;
+    }
+    out.AddMember(kube::stringValue(key, allocator),
+                  kube::stringValue(baseForm_(*resolution.merged), allocator), allocator);
+  }
+
+  // `value` of a side is what the base recorded (`base`, in base form).
+  bool sameAsBase(const JsonValue* base, const JsonValue* value) const {
+    if (!baseForm_) return sameValue(base, value);
+    if (!internal::isSet(base) || !internal::isSet(value)) {
+      return internal::isSet(base) == internal::isSet(value);
+    }
+    return base->IsString() && kube::stringView(*base) == baseForm_(*value);
+  }
+
+  // A side's value as a conflict reports it.
+  std::optional<std::string> textOf(const JsonValue* value) const {
+    if (value == nullptr) return std::nullopt;
+    return baseForm_ ? baseForm_(*value) : kube::toJson(*value);
+  }
+
   Resolution mergeField(const Versions& v, const Path& path) {
-    const bool sourceChanged = !sameValue(v.base, v.source);
-    const bool targetChanged = !sameValue(v.base, v.target);
+    const bool sourceChanged = !sameAsBase(v.base, v.source);
+    const bool targetChanged = !sameAsBase(v.base, v.target);
     if (!sourceChanged) return {v.target, v.target, v.target};
     if (!targetChanged || sameValue(v.source, v.target)) return {v.source, v.source, v.source};
 
@@ -108,15 +132,17 @@ class Merger {
     const ConflictStrategy strategy =
         rule != nullptr && rule->onConflict ? *rule->onConflict : ConflictStrategy::Reject;
     const Winner winner = decide(strategy, path);
+    const std::optional<std::string> baseText =
+        v.base == nullptr ? std::nullopt : std::optional(kube::toJson(*v.base));
     result_.conflicts.push_back(
         FieldConflict{joinPointer(path), rule != nullptr ? rule->path.text() : std::string(),
-                      textOf(v.base), textOf(v.source), textOf(v.target), strategy, winner});
+                      baseText, textOf(v.source), textOf(v.target), strategy, winner});
     switch (winner) {
       case Winner::Source: return {v.source, v.source, v.source};
       case Winner::Target: return {v.target, v.target, v.target};
-      case Winner::None: return {v.base, v.source, v.target};
+      case Winner::None: break;
     }
-    return {v.base, v.source, v.target};
+    return {v.base, v.source, v.target, /*mergedIsBase=*/true};
   }
 
   Winner decide(ConflictStrategy strategy, const Path& path) const {
@@ -134,20 +160,22 @@ class Merger {
 
   const OwnershipMap& ownership_;
   const WriteTimeFn& writeTime_;
+  const BaseForm& baseForm_;
   MergeResult& result_;
 };
 
 }  // namespace
 
 MergeResult threeWayMerge(const JsonValue* base, const JsonValue& source, const JsonValue& target,
-                          const OwnershipMap& ownership, const WriteTimeFn& writeTime) {
+                          const OwnershipMap& ownership, const WriteTimeFn& writeTime,
+                          const BaseForm& baseForm) {
   const Json baseFields =
       base != nullptr ? projection(*base, Owner::Both, ownership) : Json(rapidjson::kObjectType);
   const Json sourceFields = projection(source, Owner::Both, ownership);
   const Json targetFields = projection(target, Owner::Both, ownership);
 
   MergeResult result;
-  Merger merger(ownership, writeTime, result);
+  Merger merger(ownership, writeTime, baseForm, result);
   Path path;
   merger.mergeObjects({&baseFields, &sourceFields, &targetFields}, path, result.merged,
                       result.forSource, result.forTarget);

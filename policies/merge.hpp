@@ -43,9 +43,15 @@ struct FieldConflict {
 using WriteTimeFn = std::function<std::optional<std::chrono::system_clock::time_point>(
     Side side, const std::vector<std::string>& field)>;
 
+// How a merge base holds a field's value. Empty: the value itself. For kinds whose values are
+// secret (a Secret's data) the engine passes a digest function: the base, kept in an annotation on
+// the target object, then holds the digest of each value, which is all a merge needs to tell
+// whether a side changed a field since; conflicts then name digests instead of values too.
+using BaseForm = std::function<std::string(const kube::JsonValue& value)>;
+
 struct MergeResult {
-  // The new last-synced value. A rejected field keeps its base value here, so the conflict stands
-  // until one side reverts to it or both sides agree.
+  // The new last-synced value (in base form). A rejected field keeps its base value here, so the
+  // conflict stands until one side reverts to it or both sides agree.
   kube::Json merged{rapidjson::kObjectType};
   // The both-owned fields each side should hold: `merged`, except that a rejected field keeps
   // that side's own current value.
@@ -61,9 +67,11 @@ struct MergeResult {
 // conflict. The three inputs may be whole objects or projections; only their `owner: both`
 // fields are read. Unknown write times (or no `writeTime`) and equal times make newest-wins pick
 // the source.
+// With a `baseForm`, `base` holds every field in that form (as `merged` is returned), and the
+// values of FieldConflict are in that form too.
 MergeResult threeWayMerge(const kube::JsonValue* base, const kube::JsonValue& source,
                           const kube::JsonValue& target, const OwnershipMap& ownership,
-                          const WriteTimeFn& writeTime = {});
+                          const WriteTimeFn& writeTime = {}, const BaseForm& baseForm = {});
 
 std::string_view toString(Side side);
 std::string_view toString(Winner winner);

@@ -68,9 +68,10 @@ bool hasSharedFields(const OwnershipMap& ownership) {
 }
 
 SyncPlan planSync(const JsonValue& source, const JsonValue& target, const JsonValue* base,
-                  const OwnershipMap& ownership, const WriteTimeFn& writeTime) {
+                  const OwnershipMap& ownership, const WriteTimeFn& writeTime,
+                  const BaseForm& baseForm) {
   SyncPlan plan;
-  MergeResult merged = threeWayMerge(base, source, target, ownership, writeTime);
+  MergeResult merged = threeWayMerge(base, source, target, ownership, writeTime, baseForm);
   const Json sourceOwned = projection(source, Owner::Source, ownership);
   const Json targetOwned = projection(target, Owner::Target, ownership);
   plan.forTarget = withProjection(sourceOwned, Owner::Both, merged.forTarget, ownership);

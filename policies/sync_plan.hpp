@@ -36,10 +36,11 @@ struct SyncPlan {
   std::vector<FieldConflict> conflicts;
 };
 
-// `base` is the last synced value of the `both` fields, nullptr when there is none yet.
+// `base` is the last synced value of the `both` fields, nullptr when there is none yet; with a
+// `baseForm` it holds, and SyncPlan::base is returned in, that form (merge.hpp).
 SyncPlan planSync(const kube::JsonValue& source, const kube::JsonValue& target,
                   const kube::JsonValue* base, const OwnershipMap& ownership,
-                  const WriteTimeFn& writeTime = {});
+                  const WriteTimeFn& writeTime = {}, const BaseForm& baseForm = {});
 
 // The fields the syncer writes on `side` as `view` holds them: source-owned and `both` fields
 // on the target, target-owned and `both` fields on the source.

@@ -32,6 +32,10 @@ class Translator {
   // The name rule of the kind on the target (mapping::kSubdomainName for most kinds).
   virtual mapping::NameLimit nameLimit() const = 0;
 
+  // True when the kind's content is secret (Secret): its values never appear in logs, Events,
+  // the sync-status annotation or the merge base; digests stand in for them.
+  virtual bool holdsSecrets() const { return false; }
+
   // False for source objects that are never synced (a Secret of type
   // kubernetes.io/service-account-token, the per-namespace kube-root-ca.crt ConfigMap).
   virtual bool shouldSync(const JsonValue& source) const = 0;

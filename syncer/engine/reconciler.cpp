@@ -485,7 +485,7 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
     return fieldWriteTime(*targetObject, field, ours);
   };
   const policies::SyncPlan plan = policies::planSync(
-      sourceView, targetView, base ? &*base : nullptr, *sync.ownership, writeTime);
+      sourceView, targetView, base ? &*base : nullptr, *sync.ownership, writeTime, sync.baseForm);
   std::vector<std::string> contested;
   for (const policies::FieldConflict& conflict : plan.conflicts) contested.push_back(conflict.path);
   std::string statusResult(kStatusSynced);

@@ -491,6 +491,9 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
     sync.policy = policyFor(state.options, *translator);
     sync.ownership.emplace(sync.policy.fields);
     sync.sharedFields = policies::hasSharedFields(*sync.ownership);
+    if (translator->holdsSecrets()) {
+      sync.baseForm = [](const kube::JsonValue& value) { return mapping::contentHash(value); };
+    }
     sync.createsOnSource = sync.policy.createOnSource &&
                            sync.policy.direction != policies::Direction::Down &&
                            state.mapper.config().mode == mapping::NamespaceMode::Prefix;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "syncer/kube/base64.hpp"
 #include "syncer/kube/json.hpp"
 #include "syncer/kube/resource.hpp"
 #include "tests/support/catch.hpp"
@@ -20,6 +21,7 @@ namespace kube = bisync::kube;
 using bisync::testing::configMap;
 using bisync::testing::DaemonProcess;
 using bisync::testing::kReadyLine;
+using bisync::testing::secret;
 using bisync::testing::Side;
 using bisync::testing::SyncScene;
 using bisync::testing::viewOf;
@@ -39,6 +41,15 @@ constexpr const char* kSharedLabelsPolicy =
     "direction: bidirectional\nfields:\n"
     "  - {path: /data, owner: source}\n"
     "  - {path: /metadata/labels/*, owner: both, onConflict: newest-wins}\n";
+
+// Secrets whose data keys are shared and never overwritten in a conflict (reject): the daemon
+// keeps a merge base of them on the target, and reports conflicts with the values involved.
+constexpr const char* kSharedSecretsPolicy =
+    "apiVersion: kube-bisync.io/v1alpha1\nkind: SyncPolicy\n"
+    "resource: {group: \"\", version: v1, kind: Secret}\n"
+    "direction: bidirectional\nfields:\n"
+    "  - {path: /type, owner: source}\n"
+    "  - {path: /data/*, owner: both, onConflict: reject}\n";
 
 // A merge patch setting annotation `key` of an object to `value`.
 std::string annotationPatch(const std::string& key, const std::string& value) {
@@ -137,4 +148,66 @@ TEST_CASE(
         return copy && kube::stringAt(*copy, "/data/k") == "v2";
       }));
   CHECK(daemon.running());
+}
+
+TEST_CASE(
+    "secret values never appear in the daemon's log, Events, sync-status or merge-base "
+    "annotations",
+    "[hostile-input]") {
+  SyncScene scene("hush");
+  bisync::testing::TempDir policies(std::filesystem::temp_directory_path(), "policies-");
+  std::ofstream(policies.path() / "secrets.yaml") << kSharedSecretsPolicy;
+  const kube::ResourceInfo secrets = kube::resources::secrets();
+  auto created = scene.tryCreate(Side::Source, secrets,
+                                 secret(scene.ns(), "creds", "Opaque", {{"pw", "first-Pa55"}}));
+  REQUIRE(created);
+  DaemonProcess daemon(
+      scene.testbed(),
+      {BISYNC_DAEMON_BINARY, scene.daemonArgs({"--policies", policies.path().string()})});
+  REQUIRE(daemon.waitForLog(kReadyLine, 60s));
+  REQUIRE(waitForCopies(daemon, scene, secrets, {{"creds", viewOf(*created)}}, 30s));
+  // Both sides change the value while the daemon is down: a conflict it must report.
+  REQUIRE(daemon.terminate() == "exited with status 0");
+  const auto stringData = [](const std::string& value) {
+    return R"({"stringData":{"pw":")" + value + R"("}})";
+  };
+  REQUIRE(scene.api().run(scene.api().source().patch(
+      secrets, scene.ns(), "creds", kube::PatchType::Merge, stringData("source-Pa55"))));
+  REQUIRE(scene.api().run(scene.api().target().patch(
+      secrets, scene.targetNs(), "creds", kube::PatchType::Merge, stringData("target-Pa55"))));
+  daemon.start();
+  std::string events;
+  REQUIRE(waitLogged(daemon, "a SyncConflict Event about the secret", 30s, [&](std::string& seen) {
+    events.clear();
+    const bool found =
+        scene.countEvents(Side::Source, scene.ns(), "SyncConflict", "creds", events) > 0;
+    seen = events;
+    return found;
+  }));
+  std::string seen;
+  auto source = scene.api().run(scene.api().source().get(secrets, scene.ns(), "creds"));
+  auto target = scene.api().run(scene.api().target().get(secrets, scene.targetNs(), "creds"));
+  REQUIRE(source);
+  REQUIRE(target);
+  const std::string syncStatus(
+      kube::stringAt(*source, "/metadata/annotations/kube-bisync.io~1sync-status"));
+  const std::string mergeBase(
+      kube::stringAt(*target, "/metadata/annotations/kube-bisync.io~1merge-base"));
+  INFO("sync-status: " << syncStatus << "\nmerge-base: " << mergeBase << "\nevents:" << events);
+  REQUIRE_FALSE(syncStatus.empty());
+  REQUIRE_FALSE(mergeBase.empty());
+  const std::string log = daemon.log();
+  for (const std::string value : {"first-Pa55", "source-Pa55", "target-Pa55"}) {
+    for (const std::string& form : {value, kube::encodeBase64(value)}) {
+      INFO("looking for " << form);
+      CHECK(log.find(form) == std::string::npos);
+      CHECK(events.find(form) == std::string::npos);
+      CHECK(syncStatus.find(form) == std::string::npos);
+      CHECK(mergeBase.find(form) == std::string::npos);
+    }
+  }
+  // Neither side was overwritten (reject), and the conflict names the field.
+  CHECK(syncStatus.find("/data/pw") != std::string::npos);
+  CHECK(kube::stringAt(*source, "/data/pw") == kube::encodeBase64("source-Pa55"));
+  CHECK(kube::stringAt(*target, "/data/pw") == kube::encodeBase64("target-Pa55"));
 }

@@ -8,6 +8,7 @@ namespace bisync::translators {
 class SecretTranslator final : public internal::FieldCopyTranslator {
  public:
   SecretTranslator();
+  bool holdsSecrets() const override { return true; }
   bool shouldSync(const JsonValue& source) const override;
 };
 

@@ -57,6 +57,8 @@ struct ResourceSync {
   policies::SyncPolicy policy;
   std::optional<policies::OwnershipMap> ownership;
   bool sharedFields = false;  // the policy has `owner: both` rules: a merge base is kept
+  // How the merge base holds values: digests for kinds whose values are secret, else as they are.
+  policies::BaseForm baseForm;
   // createOnSource (prefix mode, direction up or bidirectional): objects made in a mapped target
   // namespace are created on the source.
   bool createsOnSource = false;
