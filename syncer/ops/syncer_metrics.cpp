@@ -115,6 +115,13 @@ void addSyncerMetrics(std::vector<MetricFamily>& out, const engine::Syncer& sync
                    "Backoffs of keys whose fields someone else keeps rewriting.", stats.fights},
            Counter{"kube_bisync_clashes_total",
                    "Target objects in the way that the syncer must not touch.", stats.clashes},
+           Counter{"kube_bisync_namespaces_kept_total",
+                   "Times a target namespace of ours was kept: it holds objects the syncer does "
+                   "not manage.",
+                   stats.namespacesKept},
+           Counter{"kube_bisync_malformed_annotations_total",
+                   "merge-base or sync-status annotations that did not parse (treated as absent).",
+                   stats.malformedAnnotations},
            Counter{"kube_bisync_events_total", "Kubernetes Events recorded.",
                    syncer.eventsRecorded()},
        }) {
