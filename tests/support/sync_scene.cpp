@@ -1,6 +1,7 @@
 #include "tests/support/sync_scene.hpp"
 
 #include <exception>
+#include <functional>
 #include <future>
 #include <sstream>
 #include <utility>
@@ -178,21 +179,23 @@ kube::Result<kube::Json> SyncScene::tryCreateTargetNamespace(const std::string& 
 
 kube::Result<void> SyncScene::handOverNamespace(const std::string& name, const std::string& uid,
                                                 const std::string& sourceNs) {
-  // One key of the record, as docs/security.md tells host admins to write it.
-  kube::Json entry(rapidjson::kObjectType);
-  entry.AddMember("uid", kube::JsonValue(uid, entry.GetAllocator()), entry.GetAllocator());
-  entry.AddMember("sourceNamespace", kube::JsonValue(sourceNs, entry.GetAllocator()),
-                  entry.GetAllocator());
-  kube::Json record =
-      configMap(stateNamespace(), ownershipRecord(), {{"namespace." + name, kube::toJson(entry)}});
-  const kube::ResourceInfo cms = kube::resources::configMaps();
-  auto created = api_.run(api_.target().create(cms, stateNamespace(), record));
-  if (created) return {};
-  if (!created.error().isAlreadyExists()) return kube::fail(created.error());
-  const std::string patch = kube::toJson(record);
-  auto patched = api_.run(
-      api_.target().patch(cms, stateNamespace(), ownershipRecord(), kube::PatchType::Merge, patch));
-  if (!patched) return kube::fail(patched.error());
+  // The way docs/security.md tells host admins to do it: the script in examples/.
+  const std::string kubeconfig = testbed().server(Side::Target).kubeconfig;
+  const CommandResult result =
+      runCommand({"bash", std::string(BISYNC_EXAMPLES_DIR) + "/hand-over-namespace.sh", cluster_,
+                  stateNamespace(), name, sourceNs, "--kubeconfig", kubeconfig});
+  if (!result.ok()) {
+    return kube::fail(kube::configError("hand-over-namespace.sh", result.summary()));
+  }
+  // The script read the uid itself; it must be the namespace the caller means.
+  auto record = api_.run(
+      api_.target().get(kube::resources::configMaps(), stateNamespace(), ownershipRecord()));
+  if (!record) return kube::fail(record.error());
+  const std::string entry(kube::stringAt(*record, "/data/namespace." + name));
+  if (entry.find(uid) == std::string::npos) {
+    return kube::fail(kube::configError("hand-over-namespace.sh", "recorded " + entry +
+                                                                      ", not uid " + uid));
+  }
   return {};
 }
 
