@@ -177,60 +177,6 @@ std::string describeConflict(const SyncState& state, const policies::FieldConfli
   return text + ": neither side is changed until one of them changes again";
 }
 
-// Fight detection: `rewritten` says whether this reconcile restores what someone else changed
-// since our last identical write. True when the key must be left alone for now (it is then
-// re-queued for when its backoff ends).
-asio::awaitable<bool> holdForFight(SyncState& state, ResourceSync& sync, const SyncKey& key,
-                                   const JsonValue& source, bool rewritten,
-                                   const std::string& what) {
-  const auto now = std::chrono::steady_clock::now();
-  const std::string sourceKey = kube::objectKey(key.ns, key.name);
-  auto it = sync.fights.find(sourceKey);
-  if (it != sync.fights.end() && now < it->second.backoffUntil) {
-    state.queue.addAfter(key.str(), it->second.backoffUntil - now);
-    co_return true;
-  }
-  const auto window = state.options.fightWindow;
-  if (!rewritten) {
-    // A key quiet for a window after its last backoff and rewrite has no fight to remember.
-    if (it != sync.fights.end() && now - it->second.backoffUntil > window &&
-        (it->second.rewrites.empty() || now - it->second.rewrites.back() > window)) {
-      sync.fights.erase(it);
-    }
-    co_return false;
-  }
-  FightState& fight = sync.fights[sourceKey];
-  while (!fight.rewrites.empty() && now - fight.rewrites.front() > window) {
-    fight.rewrites.pop_front();
-  }
-  fight.rewrites.push_back(now);
-  // Right after a backoff one more rewrite continues the fight; otherwise it takes more than
-  // fightThreshold within the window to start one.
-  const bool continuing = fight.level > 0 && now - fight.backoffUntil < window;
-  if (!continuing && fight.level > 0) fight.level = 0;
-  if (!continuing && static_cast<int>(fight.rewrites.size()) <= state.options.fightThreshold) {
-    co_return false;
-  }
-  ++fight.level;
-  auto delay = state.options.fightBackoff;
-  for (int i = 1; i < fight.level && delay < state.options.fightBackoffMax; ++i) delay *= 2;
-  delay = std::min(delay, state.options.fightBackoffMax);
-  fight.backoffUntil = now + delay;
-  const std::size_t count = fight.rewrites.size();
-  fight.rewrites.clear();
-  ++state.stats.fights;
-  const std::string message =
-      what + " was rewritten " + std::to_string(count) +
-      " time(s) since kube-bisync restored it (" +
-      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(window).count()) +
-      " s window, fight " + std::to_string(fight.level) + "); not restoring it for " +
-      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count()) + " ms";
-  co_await report(state, sync, source, kReasonSyncFight, message);
-  co_await setSyncStatus(state, sync, source, kStatusFight, message);
-  state.queue.addAfter(key.str(), delay);
-  co_return true;
-}
-
 // The apply configuration of a target copy, with the hash that says whether a target holds it.
 struct TargetApply {
   Json body;
@@ -329,152 +275,71 @@ std::optional<std::string> clashWith(const SyncState& state, const ResourceSync&
          state.mapper.config().clusterName + why + "; leaving it untouched";
 }
 
-asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, const SyncKey& key) {
+// What a reconcile found of one pair, once it is sure the target object may be written: the
+// source is synced and the target object, if any, is our copy of it (or one to adopt).
+struct PairContext {
+  const SyncKey& key;
+  const mapping::TargetKey& target;
+  const std::string& targetKey;
+  const std::string& sourceKey;
+  const kube::CachedObjectPtr& sourceCached;
+  const kube::CachedObjectPtr& targetCached;
+  const JsonValue& source;
+  const JsonValue* actual;  // the target object; nullptr when there is none yet
+};
+
+// Why the source's fields that may travel (`view`) are not synced: over the policy's
+// maxObjectBytes.
+std::optional<std::string> overLimit(const policies::SyncPolicy& policy, const JsonValue& view) {
+  if (!policy.limits.maxObjectBytes) return std::nullopt;
+  const std::size_t bytes = kube::toJson(view).size();
+  if (static_cast<std::int64_t>(bytes) <= *policy.limits.maxObjectBytes) return std::nullopt;
+  return "not synced: its fields that may travel are " + std::to_string(bytes) +
+         " bytes, more than the policy's maxObjectBytes " +
+         std::to_string(*policy.limits.maxObjectBytes);
+}
+
+// The merge base the target copy carries; nullopt when it has none or one that does not parse
+// (then reported: it counts as absent, a first sync's merge, and the next write replaces it).
+asio::awaitable<std::optional<Json>> mergeBaseOf(SyncState& state, ResourceSync& sync,
+                                                 const PairContext& pair) {
+  const std::string_view stored =
+      metadataEntry(*pair.actual, "annotations", mapping::kMergeBaseAnnotation);
+  kube::Result<Json> parsed = kube::parseJson(stored, mapping::kMergeBaseAnnotation);
+  if (parsed && parsed->IsObject()) co_return std::move(*parsed);
+  if (!stored.empty()) {
+    const std::string problem = parsed ? "not a JSON object" : parsed.error().message;
+    const std::string where = "target " + pair.targetKey;
+    co_await reportMalformedAnnotation(state, sync, pair.source, where,
+                                       mapping::kMergeBaseAnnotation, problem);
+  }
+  co_return std::nullopt;
+}
+
+// Writes what the policy's plan gives each side of a pair: the source first, then the target.
+asio::awaitable<Outcome> syncPair(SyncState& state, ResourceSync& sync, const PairContext& pair) {
   const translators::Translator& translator = *sync.translator;
   const kube::ResourceInfo& resource = translator.resource();
-  const policies::SyncPolicy& policy = sync.policy;
-  const std::string sourceKey = kube::objectKey(key.ns, key.name);
-  const mapping::TargetKey target =
-      state.mapper.toTarget(mapping::SourceKey{key.ns, key.name}, translator.nameLimit());
-  const std::string targetKey = kube::objectKey(target.ns, target.name);
-
-  const kube::CachedObjectPtr sourceCached = sync.sourceObject(key.ns, key.name);
-  const kube::CachedObjectPtr targetCached = sync.targetObject(targetKey);
-  for (const auto& wait : {waitForOwnWrite(sync.pendingSourceWrites, sourceKey, sourceCached),
-                           waitForOwnWrite(sync.pendingWrites, targetKey, targetCached)}) {
-    if (wait) {
-      state.queue.addAfter(key.str(), *wait + std::chrono::milliseconds(1));
-      co_return Outcome::Done;
-    }
-  }
-
-  // A source namespace being deleted takes its objects with it: do not copy them any more.
-  // One the namespace cache has not seen yet (it lags the object's informer) is waited for.
-  const kube::CachedObjectPtr sourceNamespace = state.sourceNamespaces->store().get(key.ns);
-  const bool namespaceGoing = sourceNamespace && isTerminating(sourceNamespace->parse());
-  std::optional<Json> source;
-  if (state.options.namespaces.selects(key.ns) && !namespaceGoing && sourceCached) {
-    source = sourceCached->parse();
-    if (!translator.shouldSync(*source) || !policySelects(policy, key.ns, *source)) {
-      source.reset();
-    }
-  }
-
-  // Our target objects of this source that should not exist (any, once the source is gone;
-  // ones at another name, after a mapping change).
-  // deleteTarget leaves objects that are not copies of this source.
-  std::vector<std::string> unwanted;
-  if (auto it = sync.misplacedCopies.find(sourceKey); it != sync.misplacedCopies.end()) {
-    unwanted.assign(it->second.begin(), it->second.end());
-  }
-  if (!source && targetCached) unwanted.push_back(targetKey);
-  Outcome outcome = Outcome::Done;
-  for (const std::string& existing : unwanted) {
-    if (co_await deleteTarget(state, sync, existing, key) == Outcome::Retry) {
-      outcome = Outcome::Retry;
-    }
-  }
-  if (outcome == Outcome::Retry) co_return outcome;
-  // A copy: the record may change while this reconcile waits for the servers.
-  std::optional<CopiedUp> copiedUp;
-  if (state.record) {
-    if (const CopiedUp* entry = state.record->findCopiedUp(sync.name(), target.ns, target.name)) {
-      copiedUp = *entry;
-    }
-  }
-  if (!source) {
-    const UpwardContext upward{key,
-                               target,
-                               sourceCached,
-                               targetCached,
-                               copiedUp ? &*copiedUp : nullptr,
-                               sourceNamespace && !namespaceGoing};
-    co_return co_await reconcileUpward(state, sync, upward);
-  }
-  if (!sourceNamespace) {
-    state.park(target.ns, key);  // released when the namespace key creates the target one
-    co_return Outcome::Parked;
-  }
-
-  switch (targetNamespaceState(state, target.ns)) {
-    case NamespaceState::Usable: break;
-    case NamespaceState::Missing:
-      state.enqueue(SyncKey::namespaceKey(key.ns));
-      state.park(target.ns, key);
-      co_return Outcome::Parked;
-    case NamespaceState::Terminating:
-      state.park(target.ns, key);  // its deletion event brings it back
-      co_return Outcome::Parked;
-    case NamespaceState::Listing:
-      state.park(target.ns, key);  // released once its informers have listed
-      co_return Outcome::Parked;
-    case NamespaceState::Foreign:
-      state.park(target.ns, key);  // the namespace key reports the clash
-      co_return Outcome::Done;
-  }
-
-  // The source made from a target object (createOnSource), by the record: only that exact
-  // object counts, whatever annotations a source object carries.
-  if (copiedUp && copiedUp->sourceUid != sourceCached->uid) {
-    if (const kube::Result<void> forgotten = co_await state.record->forgetCopiedUp(*copiedUp);
-        !forgotten) {
-      co_return fail(state, key, forgotten.error().describe());
-    }
-    copiedUp.reset();  // the source was made again by someone: an ordinary source now
-  }
-  // The target object, if any: the target cache holds every object of the kind in a namespace
-  // of ours, so one it lacks does not exist. An object that is not our copy is left alone (a
-  // clash), except the one a source was copied up from: that one is adopted.
-  std::optional<Json> actual;
-  std::string cachedVersion;
-  if (targetCached) {
-    actual = targetCached->parse();
-    cachedVersion = targetCached->resourceVersion;
-  }
-  if (copiedUp &&
-      (!actual || (!ownsCopy(state, *actual) && copiedUp->targetUid != targetCached->uid))) {
-    co_return co_await deleteCopiedUpSource(state, sync, key, sourceCached, *copiedUp);
-  }
-  if (actual) {
-    if (auto clash = clashWith(state, sync, key, targetKey, *actual, copiedUp.has_value())) {
-      co_return co_await reportClash(state, resource, key, *source, *clash);
-    }
-  } else if (policy.direction == policies::Direction::Up) {
-    co_return Outcome::Done;  // objects are created downward only with down or bidirectional
-  }
-
+  const SyncKey& key = pair.key;
+  const mapping::TargetKey& target = pair.target;
+  const std::string& targetKey = pair.targetKey;
+  const std::string& sourceKey = pair.sourceKey;
+  const kube::CachedObjectPtr& sourceCached = pair.sourceCached;
+  const kube::CachedObjectPtr& targetCached = pair.targetCached;
+  const JsonValue* const source = &pair.source;
+  const JsonValue* const actual = pair.actual;
+  const std::string cachedVersion(targetCached ? targetCached->resourceVersion : "");
   const Json sourceView = syncView(*source);
-  if (policy.limits.maxObjectBytes) {
-    if (const std::size_t bytes = kube::toJson(sourceView).size();
-        static_cast<std::int64_t>(bytes) > *policy.limits.maxObjectBytes) {
-      const std::string message = "not synced: its fields that may travel are " +
-                                  std::to_string(bytes) +
-                                  " bytes, more than the policy's maxObjectBytes " +
-                                  std::to_string(*policy.limits.maxObjectBytes);
-      co_await report(state, sync, *source, kReasonSyncRejected, message);
-      co_await setSyncStatus(state, sync, *source, kStatusRejected, message);
-      co_return Outcome::Done;
-    }
+  if (const std::optional<std::string> tooBig = overLimit(sync.policy, sourceView)) {
+    co_await report(state, sync, *source, kReasonSyncRejected, *tooBig);
+    co_await setSyncStatus(state, sync, *source, kStatusRejected, *tooBig);
+    co_return Outcome::Done;
   }
 
   // The policy's plan: what each side should hold of the fields the syncer writes there.
   const Json targetView = actual ? syncView(*actual) : Json(rapidjson::kObjectType);
   std::optional<Json> base;
-  if (sync.sharedFields && actual) {
-    const std::string_view stored =
-        metadataEntry(*actual, "annotations", mapping::kMergeBaseAnnotation);
-    kube::Result<Json> parsed = kube::parseJson(stored, mapping::kMergeBaseAnnotation);
-    if (parsed && parsed->IsObject()) {
-      base = std::move(*parsed);
-    } else if (!stored.empty()) {
-      // Counts as absent (a first sync: a value on one side only is taken from it); the write
-      // below replaces it.
-      const std::string problem = parsed ? "not a JSON object" : parsed.error().message;
-      const std::string where = "target " + targetKey;
-      co_await reportMalformedAnnotation(state, sync, *source, where, mapping::kMergeBaseAnnotation,
-                                         problem);
-    }
-  }
+  if (sync.sharedFields && actual) base = co_await mergeBaseOf(state, sync, pair);
   const std::string& ours = state.options.fieldManager;
   const JsonValue& sourceObject = *source;
   const JsonValue* targetObject = actual ? &*actual : nullptr;
@@ -581,6 +446,121 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   }
   co_await setSyncStatus(state, sync, *source, statusResult, statusMessage);
   co_return Outcome::Done;
+}
+
+asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, const SyncKey& key) {
+  const translators::Translator& translator = *sync.translator;
+  const kube::ResourceInfo& resource = translator.resource();
+  const policies::SyncPolicy& policy = sync.policy;
+  const std::string sourceKey = kube::objectKey(key.ns, key.name);
+  const mapping::TargetKey target =
+      state.mapper.toTarget(mapping::SourceKey{key.ns, key.name}, translator.nameLimit());
+  const std::string targetKey = kube::objectKey(target.ns, target.name);
+
+  const kube::CachedObjectPtr sourceCached = sync.sourceObject(key.ns, key.name);
+  const kube::CachedObjectPtr targetCached = sync.targetObject(targetKey);
+  for (const auto& wait : {waitForOwnWrite(sync.pendingSourceWrites, sourceKey, sourceCached),
+                           waitForOwnWrite(sync.pendingWrites, targetKey, targetCached)}) {
+    if (wait) {
+      state.queue.addAfter(key.str(), *wait + std::chrono::milliseconds(1));
+      co_return Outcome::Done;
+    }
+  }
+
+  // A source namespace being deleted takes its objects with it: do not copy them any more.
+  // One the namespace cache has not seen yet (it lags the object's informer) is waited for.
+  const kube::CachedObjectPtr sourceNamespace = state.sourceNamespaces->store().get(key.ns);
+  const bool namespaceGoing = sourceNamespace && isTerminating(sourceNamespace->parse());
+  std::optional<Json> source;
+  if (state.options.namespaces.selects(key.ns) && !namespaceGoing && sourceCached) {
+    source = sourceCached->parse();
+    if (!translator.shouldSync(*source) || !policySelects(policy, key.ns, *source)) {
+      source.reset();
+    }
+  }
+
+  // Our target objects of this source that should not exist (any, once the source is gone;
+  // ones at another name, after a mapping change).
+  // deleteTarget leaves objects that are not copies of this source.
+  std::vector<std::string> unwanted;
+  if (auto it = sync.misplacedCopies.find(sourceKey); it != sync.misplacedCopies.end()) {
+    unwanted.assign(it->second.begin(), it->second.end());
+  }
+  if (!source && targetCached) unwanted.push_back(targetKey);
+  Outcome outcome = Outcome::Done;
+  for (const std::string& existing : unwanted) {
+    if (co_await deleteTarget(state, sync, existing, key) == Outcome::Retry) {
+      outcome = Outcome::Retry;
+    }
+  }
+  if (outcome == Outcome::Retry) co_return outcome;
+  // A copy: the record may change while this reconcile waits for the servers.
+  std::optional<CopiedUp> copiedUp;
+  if (state.record) {
+    if (const CopiedUp* entry = state.record->findCopiedUp(sync.name(), target.ns, target.name)) {
+      copiedUp = *entry;
+    }
+  }
+  if (!source) {
+    const UpwardContext upward{key,
+                               target,
+                               sourceCached,
+                               targetCached,
+                               copiedUp ? &*copiedUp : nullptr,
+                               sourceNamespace && !namespaceGoing};
+    co_return co_await reconcileUpward(state, sync, upward);
+  }
+  if (!sourceNamespace) {
+    state.park(target.ns, key);  // released when the namespace key creates the target one
+    co_return Outcome::Parked;
+  }
+
+  switch (targetNamespaceState(state, target.ns)) {
+    case NamespaceState::Usable: break;
+    case NamespaceState::Missing:
+      state.enqueue(SyncKey::namespaceKey(key.ns));
+      state.park(target.ns, key);
+      co_return Outcome::Parked;
+    case NamespaceState::Terminating:
+      state.park(target.ns, key);  // its deletion event brings it back
+      co_return Outcome::Parked;
+    case NamespaceState::Listing:
+      state.park(target.ns, key);  // released once its informers have listed
+      co_return Outcome::Parked;
+    case NamespaceState::Foreign:
+      state.park(target.ns, key);  // the namespace key reports the clash
+      co_return Outcome::Done;
+  }
+
+  // The source made from a target object (createOnSource), by the record: only that exact
+  // object counts, whatever annotations a source object carries.
+  if (copiedUp && copiedUp->sourceUid != sourceCached->uid) {
+    if (const kube::Result<void> forgotten = co_await state.record->forgetCopiedUp(*copiedUp);
+        !forgotten) {
+      co_return fail(state, key, forgotten.error().describe());
+    }
+    copiedUp.reset();  // the source was made again by someone: an ordinary source now
+  }
+  // The target object, if any: the target cache holds every object of the kind in a namespace
+  // of ours, so one it lacks does not exist. An object that is not our copy is left alone (a
+  // clash), except the one a source was copied up from: that one is adopted.
+  std::optional<Json> actual;
+  if (targetCached) actual = targetCached->parse();
+  if (copiedUp &&
+      (!actual || (!ownsCopy(state, *actual) && copiedUp->targetUid != targetCached->uid))) {
+    co_return co_await deleteCopiedUpSource(state, sync, key, sourceCached, *copiedUp);
+  }
+  if (actual) {
+    if (auto clash = clashWith(state, sync, key, targetKey, *actual, copiedUp.has_value())) {
+      co_return co_await reportClash(state, resource, key, *source, *clash);
+    }
+  } else if (policy.direction == policies::Direction::Up) {
+    co_return Outcome::Done;  // objects are created downward only with down or bidirectional
+  }
+
+  const PairContext pair{key,          target,       targetKey, sourceKey,
+                         sourceCached, targetCached, *source,   actual ? &*actual : nullptr};
+  co_return co_await syncPair(state, sync, pair);
 }
 
 }  // namespace

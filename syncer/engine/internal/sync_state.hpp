@@ -235,6 +235,13 @@ boost::asio::awaitable<void> reportMalformedAnnotation(SyncState& state, Resourc
                                                        std::string_view annotation,
                                                        const std::string& problem);
 
+// Fight detection (fights.cpp): `rewritten` says whether this reconcile restores what someone
+// else changed since our last identical write. True when the key must be left alone for now (it
+// is then re-queued for when its backoff ends); `what` names the object in the report.
+boost::asio::awaitable<bool> holdForFight(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                          const kube::JsonValue& source, bool rewritten,
+                                          const std::string& what);
+
 // What a reconcile of one key does (reconciler.cpp).
 boost::asio::awaitable<Outcome> reconcile(SyncState& state, const SyncKey& key);
 
