@@ -410,24 +410,29 @@ asio::awaitable<void> reportProgress(std::shared_ptr<SyncState> state) {
   }
 }
 
-// Waits for every cache, then reconciles everything once and starts the workers.
-asio::awaitable<bool> waitForInformers(const std::vector<kube::Informer*>& informers) {
-  for (kube::Informer* informer : informers) {
-    co_await informer->waitForSync();
-    if (!informer->hasSynced()) co_return false;  // stopped first
+// Waits until every informer there is has listed. One stopped meanwhile (its target namespace
+// went) is no longer there, so it is not waited for. False when the Syncer stops first.
+asio::awaitable<bool> waitForCaches(SyncState& state) {
+  for (;;) {
+    const std::vector<kube::Informer*> informers = allInformers(state);
+    const auto pending =
+        std::find_if(informers.begin(), informers.end(),
+                     [](kube::Informer* informer) { return !informer->hasSynced(); });
+    if (pending == informers.end()) co_return true;
+    co_await (*pending)->waitForSync();  // also completes when it is stopped
+    if (state.stopping) co_return false;
   }
-  co_return true;
 }
 
+// Waits for every cache, then reconciles everything once and starts the workers.
 asio::awaitable<void> run(std::shared_ptr<SyncState> state) {
   // What the syncer owns on the target decides which target namespaces it watches, so the
   // record and the namespaces come first.
-  if (!co_await waitForInformers(allInformers(*state))) co_return;
+  if (!co_await waitForCaches(*state)) co_return;
   for (const std::string& ns : ownedTargetNamespaces(*state)) {
     internal::watchTargetNamespace(*state, ns);
   }
-  if (!co_await waitForInformers(allInformers(*state))) co_return;
-  if (state->stopping) co_return;
+  if (!co_await waitForCaches(*state)) co_return;
   enqueueAllNamespaces(*state);
   // The initial sync: every key the informers' first lists queued, i.e. every selected source
   // object, the source of every target object of ours (which may have gone while we were
