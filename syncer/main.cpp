@@ -329,12 +329,21 @@ Result<std::vector<OpsEndpoint>> startEndpoints(asio::io_context& io, const Daem
     endpoint.paths += (endpoint.paths.empty() ? "" : ", ") + path;
     endpoint.server->handle(std::move(path), std::move(handler));
   };
+  // Every endpoint exists before /metrics is served: it reports on all of them.
+  if (metrics) at(*metrics);
+  if (health) at(*health);
+  std::vector<const ops::HttpEndpoint*> servers;
+  for (const OpsEndpoint& endpoint : endpoints) servers.push_back(endpoint.server.get());
   if (metrics) {
-    serve(at(*metrics), "/metrics", [&daemon] {
+    serve(at(*metrics), "/metrics", [&daemon, servers] {
       const engine::Syncer* syncer = daemon.syncer ? &*daemon.syncer : nullptr;
+      std::vector<ops::EndpointFigures> figures;
+      for (const ops::HttpEndpoint* server : servers) {
+        figures.push_back({server->address(), server->stats()});
+      }
       return ops::HttpResponse{
           200, ops::kPrometheusContentType,
-          ops::renderPrometheus(ops::daemonMetrics(syncer, daemon.source, daemon.target))};
+          ops::renderPrometheus(ops::daemonMetrics(syncer, daemon.source, daemon.target, figures))};
     });
   }
   if (health) {
