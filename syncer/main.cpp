@@ -57,7 +57,10 @@ struct Flags {
   double qps = 50;
   int burst = 100;
   double requestTimeoutSeconds = 30;
-  std::string metricsAddress = ":8080";
+  // /metrics has no authentication and tells what is synced and how busy the tenant is: only
+  // this host reaches it unless the operator decides otherwise. The kubelet probes the pod IP,
+  // so the probes listen on every interface. docs/operations.md explains both.
+  std::string metricsAddress = "127.0.0.1:8080";
   std::string healthAddress = ":8081";
   int verbosity = 0;
 };
