@@ -395,11 +395,6 @@ int main(int argc, char** argv) {
     return validatePolicies(flags.validatePolicies, registry);
   }
   if (flagOptions.clusterName->count() == 0) return fail("--cluster-name is required");
-  for (const startup::SideFlags* side : {&flags.source, &flags.target}) {
-    if (Result<void> chosen = startup::checkSideFlags(*side); !chosen) {
-      return fail(chosen.error().describe());
-    }
-  }
   const auto metricsAddress = ops::parseBindAddress(flags.metricsAddress, "--metrics-bind-address");
   if (!metricsAddress) return fail(metricsAddress.error().describe());
   const auto healthAddress =
@@ -421,6 +416,14 @@ int main(int argc, char** argv) {
     if (error.origin == "MapperConfig.clusterName") error.origin = "--cluster-name";
     if (error.origin == "MapperConfig.targetNamespace") error.origin = "--target-namespace";
     return fail(error.describe());
+  }
+
+  // After the values of the flags that were given (a wrong value is the more specific problem),
+  // before any file is read.
+  for (const startup::SideFlags* side : {&flags.source, &flags.target}) {
+    if (Result<void> chosen = startup::checkSideFlags(*side); !chosen) {
+      return fail(chosen.error().describe());
+    }
   }
 
   // Before anything connects: a policy problem stops start-up with every problem listed.
