@@ -41,10 +41,13 @@ cat <<EOT
 demo: source: kubectl --kubeconfig $dir/source.kubeconfig get configmaps,secrets -A
 demo: target: kubectl --kubeconfig $dir/target.kubeconfig get configmaps,secrets -A -l kube-bisync.io/managed-by=demo
 demo: watch:  kubectl --kubeconfig $dir/target.kubeconfig get configmaps -n demo-team-a -w
+demo: probes: curl http://127.0.0.1:8081/readyz; metrics: curl http://127.0.0.1:8080/metrics
 demo: running kube-bisync (Ctrl-C to stop)
 EOT
+# The endpoints stay on this machine: /metrics has no authentication (docs/operations.md).
 ./build/syncer/kube-bisync \
   --source-kubeconfig "$dir/source.kubeconfig" \
   --target-kubeconfig "$dir/target.kubeconfig" \
+  --metrics-bind-address 127.0.0.1:8080 --health-probe-bind-address 127.0.0.1:8081 \
   --cluster-name demo --all-namespaces -v 2 "$@" || status=$?
 exit "${status:-0}"

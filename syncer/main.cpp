@@ -1,9 +1,10 @@
 // kube-bisync: the daemon's entry point. Parses flags, loads the SyncPolicies (`--policies DIR`
-// and the built-in defaults) and both kubeconfigs, connects to both API servers, checks that
-// they serve every synced resource type, and runs the Syncer until SIGTERM/SIGINT, then drains
-// in-flight writes. Exit codes: 0 after a clean shutdown, 1 on a runtime failure, 2 on bad
-// flags, config or policies. `--validate-policies DIR` only checks policy files (0: valid, 2:
-// problems) and connects nowhere.
+// and the built-in defaults) and both sides' connection settings (each given explicitly),
+// refuses a source and target that are one cluster (by URL before connecting, by the kube-system
+// namespace's uid after), checks that both serve every synced resource type, and runs the
+// Syncer until SIGTERM/SIGINT, then drains in-flight writes. Exit codes: 0 after a clean shutdown,
+// 1 on a runtime failure, 2 on bad flags, config or policies. `--validate-policies DIR` only checks
+// policy files (0: valid, 2: problems) and connects nowhere.
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -12,10 +13,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -33,6 +31,7 @@
 #include "syncer/ops/http_endpoint.hpp"
 #include "syncer/ops/syncer_metrics.hpp"
 #include "syncer/startup_checks.hpp"
+#include "syncer/startup_wait.hpp"
 #include "translators/translator.hpp"
 
 namespace {
@@ -42,11 +41,11 @@ using namespace bisync;
 using kube::Result;
 
 struct Flags {
-  std::string sourceKubeconfig;
-  std::string targetKubeconfig;
-  std::string sourceContext;
-  std::string targetContext;
+  startup::SideFlags source{"source", "", false, ""};
+  startup::SideFlags target{"target", "", false, ""};
+  bool allowInsecureHttp = false;
   std::string clusterName;
+  std::string stateNamespace;
   std::string validatePolicies;
   std::string policies;
   std::string namespaceMode = "prefix";
@@ -58,33 +57,50 @@ struct Flags {
   double qps = 50;
   int burst = 100;
   double requestTimeoutSeconds = 30;
-  std::string metricsAddress = ":8080";
+  // /metrics has no authentication and tells what is synced and how busy the tenant is: only
+  // this host reaches it unless the operator decides otherwise. The kubelet probes the pod IP,
+  // so the probes listen on every interface. docs/operations.md explains both.
+  std::string metricsAddress = "127.0.0.1:8080";
   std::string healthAddress = ":8081";
   int verbosity = 0;
 };
 
 struct FlagOptions {
   CLI::Option* clusterName = nullptr;
+  CLI::Option* stateNamespace = nullptr;
   CLI::Option* validatePolicies = nullptr;
   CLI::Option* policies = nullptr;
 };
 
+// --<side>-kubeconfig, --<side>-in-cluster and --<side>-context.
+void defineSideFlags(CLI::App& app, startup::SideFlags& side, const std::string& cluster) {
+  const std::string flag = "--" + side.side;
+  app.add_option(flag + "-kubeconfig", side.kubeconfig,
+                 "kubeconfig of the " + cluster + " cluster; this or " + flag +
+                     "-in-cluster is required (KUBECONFIG and ~/.kube/config are not read)");
+  app.add_flag(flag + "-in-cluster", side.inCluster,
+               "the " + side.side + " is the cluster this pod runs in (its service account)");
+  app.add_option(flag + "-context", side.context,
+                 "context in the " + side.side + " kubeconfig (default: its current-context)");
+}
+
 FlagOptions defineFlags(CLI::App& app, Flags& flags, const translators::Registry& registry) {
   FlagOptions options;
-  app.add_option("--source-kubeconfig", flags.sourceKubeconfig,
-                 "kubeconfig of the source (virtual) cluster; empty: KUBECONFIG, "
-                 "~/.kube/config, then in-cluster");
-  app.add_option("--target-kubeconfig", flags.targetKubeconfig,
-                 "kubeconfig of the target (host) cluster; same fallbacks as the source");
-  app.add_option("--source-context", flags.sourceContext,
-                 "context in the source kubeconfig (default: its current-context)");
-  app.add_option("--target-context", flags.targetContext,
-                 "context in the target kubeconfig (default: its current-context)");
+  defineSideFlags(app, flags.source, "source (virtual)");
+  defineSideFlags(app, flags.target, "target (host)");
+  app.add_flag("--allow-insecure-http", flags.allowInsecureHttp,
+               "allow http:// API server URLs (credentials and objects travel unencrypted); for "
+               "local tests only");
   // Required unless validating policies; checked after parsing.
   options.clusterName = app.add_option(
       "--cluster-name", flags.clusterName,
       "name of this syncer instance: the target namespace prefix and the value of the "
       "kube-bisync.io/managed-by label (a DNS label of at most 40 characters); required");
+  options.stateNamespace = app.add_option(
+      "--state-namespace", flags.stateNamespace,
+      "target namespace of this instance's ownership record (ConfigMap "
+      "kube-bisync-ownership-<cluster-name>); only the syncer and host admins may write there "
+      "(default: the namespace of the target's context, else default)");
   app.add_option("--namespace-mode", flags.namespaceMode,
                  "prefix: source namespace ns -> target namespace <cluster-name>-<ns>; single: "
                  "everything into --target-namespace as <name>-x-<ns>-x-<cluster-name>")
@@ -174,10 +190,13 @@ std::vector<kube::GroupVersionKind> syncedKinds(const translators::Registry& reg
   return kinds;
 }
 
-Result<kube::RestConfig> loadSide(const std::string& path, const std::string& context) {
+// Only what the flags name (checkSideFlags): the explicit file, or the in-cluster service account.
+Result<kube::RestConfig> loadSide(const startup::SideFlags& side) {
+  if (side.inCluster) return kube::inClusterConfig();
   kube::KubeconfigLoadOptions options;
-  options.explicitPath = path;
-  options.context = context;
+  options.explicitPath = side.kubeconfig;
+  options.context = side.context;
+  options.allowInCluster = false;
   return kube::loadRestConfig(options);
 }
 
@@ -203,60 +222,48 @@ struct Daemon {
   int exitCode = 0;
 };
 
-// A server that cannot be reached at start-up is waited for, as the informers would wait for
-// it: each failure is logged and the request is made again, 1 s later, doubling up to 30 s.
-class StartUpBackoff {
- public:
-  explicit StartUpBackoff(asio::io_context& io) : timer_(io) {}
-
-  asio::awaitable<void> wait(const std::string& side, const kube::Error& error) {
-    spdlog::error("{} API server is not reachable yet: {} (asking again in {} s)", side,
-                  error.describe(), delay_.count());
-    timer_.expires_after(delay_);
-    co_await timer_.async_wait(asio::use_awaitable);
-    delay_ = std::min(delay_ * 2, std::chrono::seconds(30));
-  }
-
- private:
-  asio::steady_timer timer_;
-  std::chrono::seconds delay_{1};
-};
-
-asio::awaitable<void> waitReachable(kube::Client& client, const std::string& side) {
-  StartUpBackoff backoff(client.ioContext());
-  const std::string path = "/version";
-  for (;;) {
-    Result<kube::Json> version = co_await client.getPath(path);
-    if (version) {
-      spdlog::info("{} API server {} is Kubernetes {}", side, client.server(),
-                   kube::stringMember(*version, "gitVersion"));
-      co_return;
-    }
-    co_await backoff.wait(side, version.error());
-  }
+void printReason(const std::string& message) {
+  std::fprintf(stderr, "kube-bisync: %s\n", message.c_str());
 }
 
-// Whether the server serves `kind`, by discovery. Only a NotFound answer means it does not;
-// any other failure is a connection problem, not an answer, and the question is asked again.
-asio::awaitable<bool> serves(kube::Client& client, const std::string& side,
-                             const kube::GroupVersionKind& kind) {
-  StartUpBackoff backoff(client.ioContext());
-  for (;;) {
-    Result<kube::ResourceInfo> found = co_await client.discover(kind);
-    if (found) co_return true;
-    if (found.error().isNotFound()) co_return false;
-    co_await backoff.wait(side, found.error());
-  }
+// A start-up check failed after the loop started (the reasons are printed): exit code 2.
+void refuseToStart(Daemon& daemon) {
+  daemon.exitCode = 2;
+  daemon.io.stop();
 }
 
-// Waits for both servers, checks that both serve the resource type of every synced
-// resource's policy, then starts the Syncer. Unserved types: each printed as a policy problem,
-// exit code 2.
+// A Config error when source and target turn out to be one cluster, or cannot be told apart.
+asio::awaitable<Result<void>> distinctClusters(Daemon& daemon) {
+  const std::string source = "source";
+  const std::string target = "target";
+  const Result<startup::ClusterIdentity> sourceCluster =
+      co_await startup::clusterIdentity(daemon.source, source);
+  if (!sourceCluster) co_return kube::fail(sourceCluster.error());
+  const Result<startup::ClusterIdentity> targetCluster =
+      co_await startup::clusterIdentity(daemon.target, target);
+  if (!targetCluster) co_return kube::fail(targetCluster.error());
+  Result<void> distinct = startup::checkDistinctClusters(*sourceCluster, *targetCluster);
+  if (distinct) {
+    spdlog::info("source and target are different clusters (kube-system uid {} and {})",
+                 sourceCluster->kubeSystemUid, targetCluster->kubeSystemUid);
+  }
+  co_return distinct;
+}
+
+// Waits for both servers, refuses one cluster on both sides, checks that both serve the
+// resource type of every synced resource's policy, then starts the Syncer. Unserved types: each
+// printed as a policy problem, exit code 2.
 asio::awaitable<void> startUp(Daemon& daemon) {
   const std::string source = "source";
   const std::string target = "target";
-  co_await waitReachable(daemon.source, source);
-  co_await waitReachable(daemon.target, target);
+  co_await startup::waitReachable(daemon.source, source);
+  co_await startup::waitReachable(daemon.target, target);
+  const Result<void> distinct = co_await distinctClusters(daemon);
+  if (!distinct) {
+    printReason(distinct.error().describe());
+    refuseToStart(daemon);
+    co_return;
+  }
 
   const std::vector<const policies::SyncPolicy*> checked = startup::policiesOf(
       daemon.options.policies, syncedKinds(daemon.registry, daemon.options.resources));
@@ -264,16 +271,15 @@ asio::awaitable<void> startUp(Daemon& daemon) {
   for (const policies::SyncPolicy* policy : checked) {
     startup::ResourceDiscovery discovery;
     discovery.policy = policy;
-    discovery.servedBySource = co_await serves(daemon.source, source, policy->resource);
-    discovery.servedByTarget = co_await serves(daemon.target, target, policy->resource);
+    discovery.servedBySource = co_await startup::serves(daemon.source, source, policy->resource);
+    discovery.servedByTarget = co_await startup::serves(daemon.target, target, policy->resource);
     discoveries.push_back(discovery);
   }
   const std::vector<policies::PolicyProblem> problems =
       startup::unservedResources(discoveries, {daemon.source.server(), daemon.target.server()});
   if (!problems.empty()) {
     printProblems(problems);
-    daemon.exitCode = 2;
-    daemon.io.stop();
+    refuseToStart(daemon);
     co_return;
   }
 
@@ -329,12 +335,21 @@ Result<std::vector<OpsEndpoint>> startEndpoints(asio::io_context& io, const Daem
     endpoint.paths += (endpoint.paths.empty() ? "" : ", ") + path;
     endpoint.server->handle(std::move(path), std::move(handler));
   };
+  // Every endpoint exists before /metrics is served: it reports on all of them.
+  if (metrics) at(*metrics);
+  if (health) at(*health);
+  std::vector<const ops::HttpEndpoint*> servers;
+  for (const OpsEndpoint& endpoint : endpoints) servers.push_back(endpoint.server.get());
   if (metrics) {
-    serve(at(*metrics), "/metrics", [&daemon] {
+    serve(at(*metrics), "/metrics", [&daemon, servers] {
       const engine::Syncer* syncer = daemon.syncer ? &*daemon.syncer : nullptr;
+      std::vector<ops::EndpointFigures> figures;
+      for (const ops::HttpEndpoint* server : servers) {
+        figures.push_back({server->address(), server->stats()});
+      }
       return ops::HttpResponse{
           200, ops::kPrometheusContentType,
-          ops::renderPrometheus(ops::daemonMetrics(syncer, daemon.source, daemon.target))};
+          ops::renderPrometheus(ops::daemonMetrics(syncer, daemon.source, daemon.target, figures))};
     });
   }
   if (health) {
@@ -357,7 +372,7 @@ Result<std::vector<OpsEndpoint>> startEndpoints(asio::io_context& io, const Daem
 }
 
 int fail(const std::string& message) {
-  std::fprintf(stderr, "kube-bisync: %s\n", message.c_str());
+  printReason(message);
   return 2;
 }
 
@@ -403,6 +418,14 @@ int main(int argc, char** argv) {
     return fail(error.describe());
   }
 
+  // After the values of the flags that were given (a wrong value is the more specific problem),
+  // before any file is read.
+  for (const startup::SideFlags* side : {&flags.source, &flags.target}) {
+    if (Result<void> chosen = startup::checkSideFlags(*side); !chosen) {
+      return fail(chosen.error().describe());
+    }
+  }
+
   // Before anything connects: a policy problem stops start-up with every problem listed.
   policies::LoadedPolicies loaded = startup::loadPolicies(
       flagOptions.policies->count() > 0 ? std::optional(flags.policies) : std::nullopt,
@@ -412,16 +435,26 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  Result<kube::RestConfig> sourceConfig = loadSide(flags.sourceKubeconfig, flags.sourceContext);
+  Result<kube::RestConfig> sourceConfig = loadSide(flags.source);
   if (!sourceConfig) return fail("source: " + sourceConfig.error().describe());
-  Result<kube::RestConfig> targetConfig = loadSide(flags.targetKubeconfig, flags.targetContext);
+  Result<kube::RestConfig> targetConfig = loadSide(flags.target);
   if (!targetConfig) return fail("target: " + targetConfig.error().describe());
+  if (Result<void> servers = startup::checkServers({sourceConfig->server, targetConfig->server},
+                                                   flags.allowInsecureHttp);
+      !servers) {
+    return fail(servers.error().describe());
+  }
+  const Result<startup::StateNamespace> stateNamespace = startup::chooseStateNamespace(
+      flagOptions.stateNamespace->count() > 0 ? std::optional(flags.stateNamespace) : std::nullopt,
+      *targetConfig);
+  if (!stateNamespace) return fail(stateNamespace.error().describe());
 
   engine::SyncerOptions options;
   options.namespaces.names = flags.namespaces;
   options.resources = flags.resources;
   options.workers = flags.workers;
   options.fieldManager = "kube-bisync/" + flags.clusterName;
+  options.stateNamespace = stateNamespace->name;
   options.logWrites = flags.verbosity >= 2;
   spdlog::info("policies: {}", startup::describeSources(loaded.policies));
   options.policies = std::move(loaded.policies);
@@ -442,6 +475,13 @@ int main(int argc, char** argv) {
     kube::Client target(io, *targetConfig, clientOptions);
     spdlog::info("source: {} ({})", source.server(), source.config().origin);
     spdlog::info("target: {} ({})", target.server(), target.config().origin);
+    for (const auto& [side, config] :
+         {std::pair{"source", &*sourceConfig}, {"target", &*targetConfig}}) {
+      for (const std::string& warning : startup::connectionWarnings(side, *config)) {
+        spdlog::warn("{}", warning);
+      }
+    }
+    spdlog::info("state namespace: {} ({})", stateNamespace->name, stateNamespace->from);
     std::string resourceList;
     for (const std::string& resource : flags.resources) {
       resourceList += (resourceList.empty() ? "" : ", ") + resource;

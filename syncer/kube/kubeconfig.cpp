@@ -346,8 +346,10 @@ Result<RestConfig> buildRestConfig(const MergedKubeconfig& merged, const std::st
   const FieldReader contextReader(context->second, "contexts[" + contextName + "].context");
   auto clusterName = contextReader.string("cluster");
   auto userName = contextReader.string("user");
+  auto contextNamespace = contextReader.string("namespace");
   if (!clusterName) return fail(clusterName.error());
   if (!userName) return fail(userName.error());
+  if (!contextNamespace) return fail(contextNamespace.error());
   if (clusterName->empty()) return fail(contextReader.error("cluster", "missing"));
 
   RestConfig config;
@@ -370,6 +372,7 @@ Result<RestConfig> buildRestConfig(const MergedKubeconfig& merged, const std::st
       return fail(ok.error());
     }
   }
+  config.contextNamespace = *contextNamespace;
   config.origin = "kubeconfig " + context->second.file + ", context " + contextName;
   return config;
 }
@@ -464,6 +467,9 @@ Result<RestConfig> inClusterConfig(const InClusterPaths& paths) {
                             "cannot read the service account CA " + paths.caFile + ": " + why));
   }
   config.caData = *ca;
+  // Older clusters mount no namespace file; that is no reason to refuse the token and CA.
+  if (const auto ns = readWholeFile(paths.namespaceFile, why))
+    config.contextNamespace = trimmed(*ns);
   return config;
 }
 

@@ -37,6 +37,9 @@ struct RestConfig {
   std::string username;         // basic auth, for completeness
   std::string password;
   std::optional<ExecConfig> exec;
+  // The namespace the context names (contexts[].context.namespace), in-cluster the service
+  // account's; empty when none is named. Callers choose their own fallback (kubectl: default).
+  std::string contextNamespace;
   // Where this came from, for messages: "kubeconfig /path, context ctx" or "in-cluster".
   std::string origin;
 };
@@ -58,8 +61,10 @@ Result<RestConfig> loadRestConfig(const KubeconfigLoadOptions& options);
 struct InClusterPaths {
   std::string tokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token";
   std::string caFile = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+  std::string namespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 };
-// KUBERNETES_SERVICE_HOST/PORT plus the mounted service account token and CA.
+// KUBERNETES_SERVICE_HOST/PORT plus the mounted service account token and CA; the namespace
+// file is optional (as in client-go: without it contextNamespace stays empty).
 Result<RestConfig> inClusterConfig(const InClusterPaths& paths = {});
 
 // What goes on the wire for one request.

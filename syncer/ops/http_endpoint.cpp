@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 
@@ -94,12 +95,21 @@ std::optional<RequestLine> parseRequestLine(std::string_view head) {
 }
 
 struct HttpEndpoint::Impl : std::enable_shared_from_this<Impl> {
-  explicit Impl(asio::io_context& context) : io(context), acceptor(context) {}
+  Impl(asio::io_context& context, const HttpEndpointOptions& endpointOptions)
+      : io(context), acceptor(context), acceptRetry(context), options(endpointOptions) {}
 
   asio::io_context& io;
   tcp::acceptor acceptor;
+  asio::steady_timer acceptRetry;  // the wait after a failed accept; stop() cancels it
+  HttpEndpointOptions options;
   std::map<std::string, HttpHandler, std::less<>> handlers;
+  HttpEndpointStats stats;
+  std::string where;  // "127.0.0.1:8081", for log lines
   bool stopped = false;
+  // The current episode of failed accepts (0: none) and the wait before the next try.
+  std::uint64_t failedInARow = 0;
+  std::chrono::milliseconds acceptDelay{0};
+  bool full = false;  // maxConnections are open: new ones are being closed at once
 
   HttpResponse answer(const std::optional<RequestLine>& request) const {
     if (!request) return {400, "text/plain; charset=utf-8", "bad request\n"};
@@ -111,8 +121,21 @@ struct HttpEndpoint::Impl : std::enable_shared_from_this<Impl> {
     return it->second();
   }
 
+  // Gives back the slot acceptLoop counted for a connection, however its coroutine ends.
+  class ClosedOnExit {
+   public:
+    explicit ClosedOnExit(HttpEndpointStats& counts) : stats_(counts) {}
+    ~ClosedOnExit() { --stats_.openConnections; }
+    ClosedOnExit(const ClosedOnExit&) = delete;
+    ClosedOnExit& operator=(const ClosedOnExit&) = delete;
+
+   private:
+    HttpEndpointStats& stats_;
+  };
+
   // `self` keeps the handlers alive for as long as a request is served.
   static asio::awaitable<void> serve(std::shared_ptr<Impl> self, tcp::socket accepted) {
+    const ClosedOnExit slot(self->stats);
     // Shared with the deadline's handler, which may still run once this frame is gone.
     auto socket = std::make_shared<tcp::socket>(std::move(accepted));
     // A client that never finishes its request must not hold the socket for ever.
@@ -140,23 +163,70 @@ struct HttpEndpoint::Impl : std::enable_shared_from_this<Impl> {
     socket->close(ec);
   }
 
+  // Each open connection holds a descriptor and a coroutine for up to kRequestDeadline: beyond
+  // the cap a flood of connections would take the descriptors the API clients need.
+  bool admit(tcp::socket& socket) {
+    if (stats.openConnections < options.maxConnections) {
+      if (full) spdlog::info("http endpoint {}: below its connection limit again", where);
+      full = false;
+      return true;
+    }
+    ++stats.rejectedConnections;
+    if (!full) {
+      spdlog::warn("http endpoint {}: {} connections are open, its limit: closing new ones at once",
+                   where, stats.openConnections);
+    }
+    full = true;
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    return false;
+  }
+
+  // The connection that could not be accepted stays queued, so the listening socket stays
+  // readable: trying again at once would spin the loop until a descriptor is free.
+  asio::awaitable<void> waitAfterFailedAccept(const boost::system::error_code& error) {
+    ++stats.acceptFailures;
+    if (failedInARow++ == 0) {
+      acceptDelay = options.acceptBackoff;
+      spdlog::warn(
+          "http endpoint {}: accept failed: {}; trying again in {} ms, then less often (every {} "
+          "ms at most) until it works",
+          where, error.message(), acceptDelay.count(), options.maxAcceptBackoff.count());
+    } else {
+      acceptDelay = std::min(acceptDelay * 2, options.maxAcceptBackoff);
+    }
+    acceptRetry.expires_after(acceptDelay);
+    boost::system::error_code canceled;
+    co_await acceptRetry.async_wait(asio::redirect_error(asio::use_awaitable, canceled));
+  }
+
+  void acceptedAgain() {
+    if (failedInARow == 0) return;
+    spdlog::info("http endpoint {}: accepting again after {} failed accepts", where, failedInARow);
+    failedInARow = 0;
+  }
+
   asio::awaitable<void> acceptLoop() {
     auto self = shared_from_this();
     while (!stopped) {
       boost::system::error_code ec;
       tcp::socket socket =
           co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      if (stopped || ec == asio::error::operation_aborted) co_return;
       if (ec) {
-        if (stopped || ec == asio::error::operation_aborted) co_return;
-        spdlog::warn("http endpoint: accept failed: {}", ec.message());
+        co_await waitAfterFailedAccept(ec);
         continue;
       }
+      acceptedAgain();
+      if (!admit(socket)) continue;
+      ++stats.openConnections;  // ClosedOnExit in serve() gives it back
       asio::co_spawn(io, serve(self, std::move(socket)), asio::detached);
     }
   }
 };
 
-HttpEndpoint::HttpEndpoint(asio::io_context& io) : impl_(std::make_shared<Impl>(io)) {}
+HttpEndpoint::HttpEndpoint(asio::io_context& io, HttpEndpointOptions options)
+    : impl_(std::make_shared<Impl>(io, options)) {}
 
 HttpEndpoint::~HttpEndpoint() { stop(); }
 
@@ -165,7 +235,7 @@ void HttpEndpoint::handle(std::string path, HttpHandler handler) {
 }
 
 kube::Result<void> HttpEndpoint::listen(const BindAddress& address) {
-  const std::string where = address.host + ":" + std::to_string(address.port);
+  impl_->where = address.host + ":" + std::to_string(address.port);
   boost::system::error_code ec;
   const tcp::endpoint endpoint(asio::ip::make_address(address.host, ec), address.port);
   if (!ec) impl_->acceptor.open(endpoint.protocol(), ec);
@@ -175,8 +245,9 @@ kube::Result<void> HttpEndpoint::listen(const BindAddress& address) {
   if (ec) {
     boost::system::error_code ignored;
     impl_->acceptor.close(ignored);
-    return kube::fail(kube::configError(where, "cannot listen: " + ec.message()));
+    return kube::fail(kube::configError(impl_->where, "cannot listen: " + ec.message()));
   }
+  impl_->where = address.host + ":" + std::to_string(port());  // the bound port, not 0
   return {};
 }
 
@@ -186,12 +257,25 @@ std::uint16_t HttpEndpoint::port() const {
   return ec ? 0 : endpoint.port();
 }
 
-void HttpEndpoint::start() { asio::co_spawn(impl_->io, impl_->acceptLoop(), asio::detached); }
+std::string HttpEndpoint::address() const { return impl_->where; }
+
+void HttpEndpoint::start() {
+  asio::co_spawn(impl_->io, impl_->acceptLoop(), [where = impl_->where](std::exception_ptr error) {
+    try {
+      if (error) std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      spdlog::error("http endpoint {}: stopped accepting: {}", where, e.what());
+    }
+  });
+}
 
 void HttpEndpoint::stop() {
   impl_->stopped = true;
   boost::system::error_code ignored;
   impl_->acceptor.close(ignored);
+  impl_->acceptRetry.cancel();
 }
+
+HttpEndpointStats HttpEndpoint::stats() const { return impl_->stats; }
 
 }  // namespace bisync::ops

@@ -4,9 +4,17 @@
 // not complete within 5 s, closes the connection. Handlers run on the loop and must not block:
 // they read counters the loop owns, which is why no locks are needed.
 //
+// It protects the daemon from its clients: at most `maxConnections` connections are open at a
+// time (a connection beyond that is closed at once and counted), and when accept() fails
+// (EMFILE when the process is out of file descriptors, ENFILE, ENOBUFS, ENOMEM, ...) it waits
+// before the next try, doubling the wait up to a cap, instead of spinning on a listening
+// socket that stays readable. Each episode is logged once when it starts and once when it ends.
+//
 // Loop-affine: construct, start and stop on the io_context's thread (or before it runs).
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -49,9 +57,21 @@ struct RequestLine {
 // when it is not one.
 std::optional<RequestLine> parseRequestLine(std::string_view head);
 
+struct HttpEndpointOptions {
+  std::size_t maxConnections = 64;
+  std::chrono::milliseconds acceptBackoff{100};  // after the first failed accept, then doubled
+  std::chrono::milliseconds maxAcceptBackoff{1000};
+};
+
+struct HttpEndpointStats {
+  std::size_t openConnections = 0;
+  std::uint64_t rejectedConnections = 0;  // closed at once because maxConnections were open
+  std::uint64_t acceptFailures = 0;       // failed accept() calls, each followed by a wait
+};
+
 class HttpEndpoint {
  public:
-  explicit HttpEndpoint(boost::asio::io_context& io);
+  explicit HttpEndpoint(boost::asio::io_context& io, HttpEndpointOptions options = {});
   ~HttpEndpoint();
   HttpEndpoint(const HttpEndpoint&) = delete;
   HttpEndpoint& operator=(const HttpEndpoint&) = delete;
@@ -60,9 +80,11 @@ class HttpEndpoint {
   void handle(std::string path, HttpHandler handler);
   // Binds and listens; a Config error names the address and the reason (port in use, ...).
   kube::Result<void> listen(const BindAddress& address);
-  std::uint16_t port() const;  // the bound port, also when listen() asked for port 0
-  void start();                // accepts connections until stop()
+  std::uint16_t port() const;   // the bound port, also when listen() asked for port 0
+  std::string address() const;  // "127.0.0.1:8081", the bound port included, after listen()
+  void start();                 // accepts connections until stop()
   void stop();
+  HttpEndpointStats stats() const;
 
  private:
   struct Impl;

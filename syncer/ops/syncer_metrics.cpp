@@ -178,12 +178,36 @@ void addSyncerMetrics(std::vector<MetricFamily>& out, const engine::Syncer& sync
   out.push_back(std::move(relists));
 }
 
+void addEndpointMetrics(std::vector<MetricFamily>& out,
+                        const std::vector<EndpointFigures>& endpoints) {
+  MetricFamily open = family("kube_bisync_http_open_connections",
+                             "Open connections of each HTTP endpoint.", MetricType::Gauge);
+  MetricFamily rejected = family(
+      "kube_bisync_http_rejected_connections_total",
+      "Connections closed at once because the endpoint had its maximum open.", MetricType::Counter);
+  MetricFamily failures =
+      family("kube_bisync_http_accept_failures_total",
+             "Failed accepts (out of file descriptors, ...), each followed by a wait.",
+             MetricType::Counter);
+  for (const EndpointFigures& endpoint : endpoints) {
+    const Labels labels{{"address", endpoint.address}};
+    add(open, static_cast<double>(endpoint.stats.openConnections), labels);
+    add(rejected, static_cast<double>(endpoint.stats.rejectedConnections), labels);
+    add(failures, static_cast<double>(endpoint.stats.acceptFailures), labels);
+  }
+  out.push_back(std::move(open));
+  out.push_back(std::move(rejected));
+  out.push_back(std::move(failures));
+}
+
 }  // namespace
 
 std::vector<MetricFamily> daemonMetrics(const engine::Syncer* syncer, const kube::Client& source,
-                                        const kube::Client& target) {
+                                        const kube::Client& target,
+                                        const std::vector<EndpointFigures>& endpoints) {
   std::vector<MetricFamily> out;
   if (syncer != nullptr) addSyncerMetrics(out, *syncer);
+  addEndpointMetrics(out, endpoints);
 
   MetricFamily requests =
       family("kube_bisync_api_requests_total", "Requests to each API server (watches included).",

@@ -50,8 +50,11 @@ DaemonProcess::DaemonProcess(const Testbed& testbed, DaemonOptions options)
       testbed.writeKubeconfig(Side::Source, Auth::AdminToken, dir_.path() / "source.kubeconfig");
   targetKubeconfig_ =
       testbed.writeKubeconfig(Side::Target, Auth::AdminToken, dir_.path() / "target.kubeconfig");
-  argv_ = {std::move(options.binary), "--source-kubeconfig", sourceKubeconfig_.string(),
-           "--target-kubeconfig", targetKubeconfig_.string()};
+  argv_ = {std::move(options.binary)};
+  if (options.kubeconfigFlags) {
+    argv_.insert(argv_.end(), {"--source-kubeconfig", sourceKubeconfig_.string(),
+                               "--target-kubeconfig", targetKubeconfig_.string()});
+  }
   // Unless a test chooses them, the HTTP endpoints go to a free loopback port of each run, so
   // daemons never compete for :8080 (opsUrl() reads the port from the log).
   for (const char* flag : {"--metrics-bind-address", "--health-probe-bind-address"}) {

@@ -1,7 +1,8 @@
 // The real kube-bisync executable as a child process of a test, pointed at the testbed.
 //
 // The constructor writes an admin kubeconfig per side (token auth) and starts the daemon with
-// `--source-kubeconfig S --target-kubeconfig T <options.args...>`. Each run (the first, and
+// `--source-kubeconfig S --target-kubeconfig T <options.args...>` (without the two kubeconfig
+// flags when options.kubeconfigFlags is false). Each run (the first, and
 // every start() after terminate()) logs stdout and stderr to a file of its own, so that log
 // checks only ever see the current run. The destructor kills the daemon (SIGKILL).
 //
@@ -28,6 +29,8 @@ struct DaemonOptions {
   std::string binary;
   // Flags after the two kubeconfig flags: --cluster-name, --namespaces, -v, ...
   std::vector<std::string> args;
+  // false: the test chooses each side's connection flags itself, in `args`.
+  bool kubeconfigFlags = true;
 };
 
 // The value of `series` ("name" or "name{labels}") in Prometheus text; nullopt when absent.

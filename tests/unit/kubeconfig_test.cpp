@@ -255,20 +255,23 @@ TEST_CASE(
   CHECK(config->origin == "kubeconfig " + second + ", context ctx-b");
 }
 
-TEST_CASE("an explicit context overrides current-context", "[kubeconfig]") {
+TEST_CASE("an explicit context overrides current-context, its namespace included", "[kubeconfig]") {
   TempDir dir;
   const std::string path = dir.write("kc.yaml",
                                      "current-context: main\n"
                                      "contexts:\n- {name: main, context: {cluster: c1, user: u1}}\n"
-                                     "- {name: admin, context: {cluster: c1, user: u2}}\n"
+                                     "- {name: admin, context: {cluster: c1, user: u2, "
+                                     "namespace: ops}}\n"
                                      "clusters:\n- {name: c1, cluster: {server: https://main}}\n"
                                      "users:\n- {name: u1, user: {token: first-user}}\n"
                                      "- {name: u2, user: {token: second-user}}\n");
+  CHECK(loadRestConfig(onlyFile(path))->contextNamespace.empty());
   auto options = onlyFile(path);
   options.context = "admin";
   auto config = loadRestConfig(options);
   REQUIRE(config.has_value());
   CHECK(config->bearerToken == "second-user");
+  CHECK(config->contextNamespace == "ops");
   CHECK(config->origin == "kubeconfig " + path + ", context admin");
 }
 
@@ -350,6 +353,7 @@ TEST_CASE("in-cluster config uses KUBERNETES_SERVICE_HOST/PORT and the service a
   InClusterPaths paths;
   paths.tokenFile = dir.write("sa/token", "sa-token\n");
   paths.caFile = dir.write("sa/ca.crt", kCaPem);
+  paths.namespaceFile = dir.write("sa/namespace", "tenant-a\n");
   ScopedEnv port("KUBERNETES_SERVICE_PORT", "443");
   SECTION("IPv4") {
     ScopedEnv host("KUBERNETES_SERVICE_HOST", "10.96.0.1");
@@ -359,7 +363,15 @@ TEST_CASE("in-cluster config uses KUBERNETES_SERVICE_HOST/PORT and the service a
     CHECK(config->origin == "in-cluster");
     CHECK(config->caData == kCaPem);
     CHECK(config->bearerTokenFile == paths.tokenFile);
+    CHECK(config->contextNamespace == "tenant-a");
     CHECK(CredentialProvider(*config).current()->bearerToken == "sa-token");
+  }
+  SECTION("without a namespace file the namespace is empty, not an error") {
+    ScopedEnv host("KUBERNETES_SERVICE_HOST", "10.96.0.1");
+    paths.namespaceFile = dir.path("sa/absent");
+    auto config = inClusterConfig(paths);
+    REQUIRE(config.has_value());
+    CHECK(config->contextNamespace.empty());
   }
   SECTION("IPv6 gets brackets") {
     ScopedEnv host("KUBERNETES_SERVICE_HOST", "fd00:10:96::1");
