@@ -40,7 +40,7 @@ done
 cat <<EOT
 demo: source: kubectl --kubeconfig $dir/source.kubeconfig get configmaps,secrets -A
 demo: target: kubectl --kubeconfig $dir/target.kubeconfig get configmaps,secrets -A -l kube-bisync.io/managed-by=demo
-demo: watch:  kubectl --kubeconfig $dir/target.kubeconfig get configmaps -n demo-team-a -w
+demo: watch:  kubectl --kubeconfig $dir/target.kubeconfig get configmaps -n demo--team-a -w
 demo: probes: curl http://127.0.0.1:8081/readyz; metrics: curl http://127.0.0.1:8080/metrics
 demo: running kube-bisync (Ctrl-C to stop)
 EOT
