@@ -167,7 +167,10 @@ Result<void> mergeSection(const YAML::Node& root, const std::string& file,
       return fail(
           configError(file, section + "[" + name.Scalar() + "]." + bodyKey + ": expected a map"));
     }
-    into.try_emplace(name.Scalar(), Entry{file, name.Scalar(), body});
+    // An absent key gives an invalid node, which throws on any use but IsDefined() (found by
+    // tests/fuzz): keep an empty one instead, whose fields read as missing.
+    into.try_emplace(name.Scalar(),
+                     Entry{file, name.Scalar(), body.IsDefined() ? body : YAML::Node()});
   }
   return {};
 }

@@ -91,3 +91,26 @@ TEST_CASE("an exec plugin's output nested 200,000 deep is refused by the depth l
 TEST_CASE("an exec plugin writing more than 1 MiB is stopped and refused", "[kubeconfig][limits]") {
   CHECK_THAT(pluginFailure("flood"), Catch::Contains("wrote more than 1 MiB of output"));
 }
+
+// Found by tests/fuzz (kubeconfig): an entry without its body was kept as yaml-cpp's invalid
+// node, and reading it threw YAML::InvalidNode out of the loader.
+TEST_CASE("a context, cluster or user without its body is a missing field, not an exception",
+          "[kubeconfig][limits]") {
+  const std::string noContext =
+      "current-context: main\ncontexts: [{name: main}]\n"
+      "clusters: [{name: c1, cluster: {server: 'https://k8s'}}]\n";
+  CHECK(failureOf(restConfigFromYaml(noContext, "/k/config", "")) ==
+        "/k/config: contexts[main].context.cluster: missing");
+  const std::string noCluster =
+      "current-context: main\n"
+      "contexts: [{name: main, context: {cluster: c1}}]\n"
+      "clusters: [{name: c1}]\n";
+  CHECK(failureOf(restConfigFromYaml(noCluster, "/k/config", "")) ==
+        "/k/config: clusters[c1].cluster.server: missing");
+  const Result<RestConfig> noUser = restConfigFromYaml(
+      "current-context: main\ncontexts: [{name: main, context: {cluster: c1, user: u1}}]\n"
+      "clusters: [{name: c1, cluster: {server: 'https://k8s'}}]\nusers: [{name: u1}]\n",
+      "/k/config", "");
+  REQUIRE(noUser);
+  CHECK(noUser->bearerToken.empty());
+}
