@@ -109,6 +109,23 @@ void requireSame(const JsonValue& actual, const Json& expected, const char* prop
   require(sameValue(actual, expected), property, toJson(actual) + "\nexpected " + toJson(expected));
 }
 
+// A change on `side` only (the other side still holds `base`) is taken without a conflict, by
+// the merge result and by what the other side should hold, and leaves `side` as it is.
+void checkOneSidedChange(const JsonValue& base, const JsonValue& changed, Side side,
+                         const OwnershipMap& ownership, const WriteTimeFn& writeTime) {
+  const bool fromSource = side == Side::Source;
+  const MergeResult result = fromSource ? threeWayMerge(&base, changed, base, ownership, writeTime)
+                                        : threeWayMerge(&base, base, changed, ownership, writeTime);
+  const std::string where = "changed on the " + std::string(toString(side));
+  require(result.conflicts.empty(), "a change on one side only is no conflict", where);
+  require(!(fromSource ? result.sourceChanged : result.targetChanged),
+          "a change on one side only leaves that side as it is", where);
+  const Json fields = projection(changed, Owner::Both, ownership);
+  requireSame(result.merged, fields, "a change on one side only is the merge result");
+  requireSame(fromSource ? result.forTarget : result.forSource, fields,
+              "a change on one side only goes to the other side");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -121,9 +138,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const JsonValue target = edited(base, input, allocator, 0);
   const WriteTimeFn writeTime = [&input](Side, const std::vector<std::string>&) {
     std::optional<std::chrono::system_clock::time_point> time;
-    if (input.ConsumeBool())
+    if (input.ConsumeBool()) {
       time = std::chrono::system_clock::time_point(
           std::chrono::seconds(input.ConsumeIntegralInRange(0, 3)));
+    }
     return time;
   };
 
@@ -133,19 +151,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   requireSame(unchanged.merged, projection(base, Owner::Both, ownership),
               "merging identical objects keeps their fields");
 
-  const Json sourceFields = projection(source, Owner::Both, ownership);
-  const MergeResult fromSource = threeWayMerge(&base, source, base, ownership, writeTime);
-  require(fromSource.conflicts.empty() && !fromSource.sourceChanged,
-          "a change on the source only is no conflict and leaves the source as it is");
-  requireSame(fromSource.merged, sourceFields, "a change on the source only is the merge result");
-  requireSame(fromSource.forTarget, sourceFields, "a change on the source only goes to the target");
-
-  const Json targetFields = projection(target, Owner::Both, ownership);
-  const MergeResult fromTarget = threeWayMerge(&base, base, target, ownership, writeTime);
-  require(fromTarget.conflicts.empty() && !fromTarget.targetChanged,
-          "a change on the target only is no conflict and leaves the target as it is");
-  requireSame(fromTarget.merged, targetFields, "a change on the target only is the merge result");
-  requireSame(fromTarget.forSource, targetFields, "a change on the target only goes to the source");
+  checkOneSidedChange(base, source, Side::Source, ownership, writeTime);
+  checkOneSidedChange(base, target, Side::Target, ownership, writeTime);
 
   for (const JsonValue* from : {&base, static_cast<const JsonValue*>(nullptr)}) {
     const MergeResult both = threeWayMerge(from, source, target, ownership, writeTime);
