@@ -384,7 +384,7 @@ asio::awaitable<Result<void>> Client::watch(const ResourceInfo& resource, std::s
     WatchStreamParser parser;
     std::optional<Error> endedBy;
   };
-  const JsonLimits eventLimits{kMaxJsonDepth, impl_->options.maxWatchEventBytes};
+  const JsonLimits eventLimits{kMaxWatchEventDepth, impl_->options.maxWatchEventBytes};
   auto state = std::make_shared<StreamState>(
       StreamState{WatchStreamParser(impl_->config.server, eventLimits), {}});
   const std::string& server = impl_->config.server;

@@ -18,7 +18,11 @@
 
 namespace bisync::kube {
 
-inline constexpr JsonLimits kWatchEventLimits{kMaxJsonDepth, kMaxWatchEventBytes};
+// A list page wraps each object in two levels ({"items":[...]}), an event in one
+// ({"object":...}): one level less for an event lets through exactly the objects a list page
+// lets through, so an object the watch delivered never makes the next relist fail.
+inline constexpr std::size_t kMaxWatchEventDepth = kMaxJsonDepth - 1;
+inline constexpr JsonLimits kWatchEventLimits{kMaxWatchEventDepth, kMaxWatchEventBytes};
 
 class WatchStreamParser {
  public:

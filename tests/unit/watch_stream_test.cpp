@@ -131,7 +131,7 @@ TEST_CASE("a 200,000-deep watch event ends the stream at the depth limit", "[wat
   CHECK(events == 0);
   CHECK(fed.error().kind == ErrorKind::Decode);
   CHECK_THAT(fed.error().describe(),
-             Catch::Contains("a watch event nesting deeper than 512 levels"));
+             Catch::Contains("a watch event nesting deeper than 511 levels"));
 }
 
 TEST_CASE("an event nested exactly to the depth limit is delivered, one level more is refused",
@@ -150,8 +150,8 @@ TEST_CASE("an event nested exactly to the depth limit is delivered, one level mo
   WatchStreamParser pastLimit("t", fourLevels);
   CHECK_FALSE(pastLimit.feed(eventOfDepth(5), sink));
   WatchStreamParser defaults("t");
-  CHECK(defaults.feed(eventOfDepth(kMaxJsonDepth), sink));
-  CHECK_FALSE(defaults.feed(eventOfDepth(kMaxJsonDepth + 1), sink));
+  CHECK(defaults.feed(eventOfDepth(kMaxWatchEventDepth), sink));
+  CHECK_FALSE(defaults.feed(eventOfDepth(kMaxWatchEventDepth + 1), sink));
   CHECK(events == 2);
 }
 
@@ -186,5 +186,21 @@ TEST_CASE("the default watch event cap holds the largest object etcd stores many
           "[watch][limits]") {
   constexpr std::size_t kEtcdDefaultRequestBytes = 1536 * 1024;
   CHECK(kWatchEventLimits.maxBytes >= 40 * kEtcdDefaultRequestBytes);
-  CHECK(kWatchEventLimits.maxDepth == kMaxJsonDepth);
+}
+
+TEST_CASE("a watch event holds exactly the objects a list page holds", "[watch][limits]") {
+  // The deepest object a list page of parseJson's default limits can hold: the page and its
+  // items array are two levels, the object the rest.
+  const std::size_t objectDepth = kMaxJsonDepth - 2;
+  const std::string object =
+      R"({"a":)" + std::string(objectDepth - 1, '[') + std::string(objectDepth - 1, ']') + "}";
+  CHECK(parseJson(R"({"items":[)" + object + "]}", "list"));
+  WatchStreamParser parser("watch");
+  CHECK(parser.feed(R"({"type":"ADDED","object":)" + object + "}", [](WatchEvent&&) {}));
+
+  const std::string deeper =
+      R"({"a":)" + std::string(objectDepth, '[') + std::string(objectDepth, ']') + "}";
+  CHECK_FALSE(parseJson(R"({"items":[)" + deeper + "]}", "list"));
+  WatchStreamParser refusing("watch");
+  CHECK_FALSE(refusing.feed(R"({"type":"ADDED","object":)" + deeper + "}", [](WatchEvent&&) {}));
 }
