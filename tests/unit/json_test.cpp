@@ -2,7 +2,10 @@
 
 #include <string>
 
+#include "mapping/identity_mapper.hpp"
+#include "policies/merge.hpp"
 #include "tests/support/catch.hpp"
+#include "tests/unit/field_rules.hpp"
 
 using namespace bisync::kube;
 
@@ -117,4 +120,22 @@ TEST_CASE("numbers keep RapidJSON's types and a double overflow is refused", "[j
   CHECK((*parsed)[8].IsDouble());
   CHECK_THAT(failureOf(parseJson("[1.8e308]", "t")),
              Catch::Contains("Number too big to be stored in double"));
+}
+
+TEST_CASE("a document at the depth limit survives every recursive walk of the syncer",
+          "[json][limits]") {
+  // Objects nested to the limit under a field that a policy merges, then everything that
+  // recurses over documents: serialising, hashing, projecting, merging.
+  const std::string deep = R"({"data":)" + nestedObjects(kMaxJsonDepth - 1) + "}";
+  const Result<Json> parsed = parseJson(deep, "t");
+  REQUIRE(parsed);
+  CHECK(toJson(*parsed).size() == deep.size());
+  CHECK(bisync::mapping::canonicalJson(*parsed) == deep);
+  CHECK_THAT(bisync::mapping::contentHash(*parsed), Catch::StartsWith("sha256:"));
+  using namespace bisync::policies;
+  const OwnershipMap ownership(
+      {bisync::unit::rule("/data", Owner::Both, ConflictStrategy::Reject)});
+  const MergeResult merged = threeWayMerge(&*parsed, *parsed, *parsed, ownership);
+  CHECK(merged.conflicts.empty());
+  CHECK_FALSE(merged.targetChanged);
 }
