@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -22,7 +23,18 @@ bool isPolicyFileName(const std::string& name) {
   return extension == ".yaml" || extension == ".yml";
 }
 
+// The built-in policies are about 2 KiB; a larger file is not a policy (and yaml-cpp holds
+// several times a document's size while parsing it).
+constexpr std::uintmax_t kMaxPolicyFileBytes = 1U << 20U;
+
 std::optional<std::string> readFile(const fs::path& path, std::string& why) {
+  std::error_code sizeError;
+  const std::uintmax_t size = fs::file_size(path, sizeError);
+  if (!sizeError && size > kMaxPolicyFileBytes) {
+    why = std::to_string(size) + " bytes, more than the " + std::to_string(kMaxPolicyFileBytes) +
+          "-byte cap for policy files";
+    return std::nullopt;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     why = std::error_code(errno, std::generic_category()).message();

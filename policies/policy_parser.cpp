@@ -3,6 +3,7 @@
 // looked up, so duplicated keys are seen and no lookup can throw.
 #include "policies/internal/policy_parser.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <span>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -417,12 +419,55 @@ class Parser {
   std::vector<std::pair<FieldPath, int>> seenPaths_;  // every valid path so far, with its line
 };
 
+// yaml-cpp 0.7's LoadAll never returns on a ',' outside a flow collection (",", "a: b\n---\n,"):
+// its parser reports an empty document without consuming the ',' and is asked for the next one,
+// forever, allocating each (tests/fuzz found it). A first pass that only counts documents, and
+// gives up at kMaxDocuments, tells such a stream from a real one before LoadAll sees it.
+constexpr int kMaxDocuments = 100;
+
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  int lastLine = 1;  // where the last document started, 1-based
+
+  void OnDocumentStart(const YAML::Mark& mark) override { lastLine = mark.line + 1; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// The line of the document where the stream is still going after kMaxDocuments documents;
+// nullopt when it ends before. Throws what yaml-cpp throws for invalid YAML.
+std::optional<int> endlessAt(std::string_view yaml) {
+  std::istringstream stream{std::string(yaml)};
+  YAML::Parser parser(stream);
+  DocumentCounter counter;
+  for (int documents = 0; documents < kMaxDocuments; ++documents) {
+    if (!parser.HandleNextDocument(counter)) return std::nullopt;
+  }
+  return counter.lastLine;
+}
+
 }  // namespace
 
 ParsedPolicyFile parsePolicyFile(std::string_view yaml, const std::string& file) {
   ParsedPolicyFile out;
   out.policy.file = file;
   try {
+    if (const std::optional<int> line = endlessAt(yaml)) {
+      out.problems.push_back({file, *line,
+                              "invalid YAML: more than " + std::to_string(kMaxDocuments) +
+                                  " documents, or a ',' outside [] and {} that yaml-cpp cannot "
+                                  "read past"});
+      return out;
+    }
     std::vector<YAML::Node> documents;
     for (const YAML::Node& document : YAML::LoadAll(std::string(yaml))) {
       if (!document.IsNull()) documents.push_back(document);  // "---" alone, a comment-only file

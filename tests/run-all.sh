@@ -2,7 +2,7 @@
 # The one test command: installs what is missing, builds, and runs every test (unit and
 # integration against real kube-apiservers) twice: in a normal build with warnings as
 # errors, then under AddressSanitizer + UndefinedBehaviorSanitizer; then a smoke run of the
-# benchmark driver (tests/bench) in the normal build.
+# benchmark driver (tests/bench) in the normal build; then the fuzz targets (tests/fuzz).
 # Usage: bash tests/run-all.sh [--quick]   (--quick: skip the sanitizer pass)
 set -euo pipefail
 
@@ -46,3 +46,8 @@ run_suite build "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # `bash tests/bench/run.sh` (docs/benchmarks.md).
 echo "== benchmark smoke run (build)"
 build/tests/bench/kube-bisync-bench --smoke --output build/bench-smoke.json
+
+# The libFuzzer targets (clang-14, ASan+UBSan, build-fuzz), each for BISYNC_FUZZ_SECONDS
+# (default 60) seconds, two at a time; a crash fails the run and prints the reproducer's path.
+# docs/reliability.md.
+bash tests/fuzz/run.sh

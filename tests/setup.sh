@@ -9,6 +9,7 @@ packages=(
   libcurl4-openssl-dev rapidjson-dev libboost1.81-dev libyaml-cpp-dev catch2
   libspdlog-dev libcli11-dev libexpected-dev libssl-dev
   clang-format
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev
   kubernetes-client
 )
 missing=()

@@ -1,5 +1,7 @@
 // Small tree helpers shared by ownership.cpp and merge.cpp: what counts as "set", members in a
-// canonical order, deep equality and deep copy. Internal to policies/.
+// canonical order, deep equality and deep copy. Internal to policies/. The deep ones recurse:
+// safe, because every document from outside comes from parseJson, whose nesting limit
+// (kMaxJsonDepth, syncer/kube/json.hpp) bounds the recursion.
 #pragma once
 
 #include <algorithm>

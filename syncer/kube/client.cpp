@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 #include <random>
 #include <utility>
 
@@ -98,13 +99,22 @@ Error transportError(const HttpResponse& response, const std::string& server) {
   return error;
 }
 
-std::chrono::seconds parseRetryAfter(const std::string& header) {
-  if (header.empty() ||
-      !std::all_of(header.begin(), header.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::chrono::seconds(0);
+// Why a finished exchange did not succeed; nullopt for a 2xx answer.
+std::optional<Error> exchangeError(const HttpResponse& response, const std::string& server,
+                                   std::size_t maxBodyBytes) {
+  if (response.bodyTooLarge) {
+    Error error = decodeError(
+        server, "the response body exceeds the " + std::to_string(maxBodyBytes) + "-byte cap");
+    error.reason = "BodyTooLarge";
+    return error;
   }
-  constexpr int kMaxSeconds = 600;
-  return std::chrono::seconds(std::min(kMaxSeconds, std::stoi(header.substr(0, 6))));
+  if (response.curlCode != CURLE_OK) return transportError(response, server);
+  if (response.status >= 200 && response.status < 300) return std::nullopt;
+  Error error = decodeApiError(static_cast<int>(response.status), response.body, server);
+  if (auto header = parseRetryAfterHeader(response.retryAfter); header.count() > 0) {
+    error.retryAfter = header;
+  }
+  return error;
 }
 
 bool shouldRetry(const Error& error, bool idempotent) {
@@ -197,6 +207,7 @@ struct Client::Impl {
     request.url = config.server + withQuery(call.path, call.query);
     request.body = call.body;
     request.http2 = options.http2;
+    request.maxBodyBytes = options.maxResponseBytes;
     request.caData = config.caData;
     request.insecureSkipTlsVerify = config.insecureSkipTlsVerify;
     request.clientCertData = creds->clientCertData;
@@ -249,17 +260,10 @@ struct Client::Impl {
       request->timeout = options.requestTimeout;
       const std::shared_ptr<WatchCancel> noCancel;
       HttpResponse response = co_await perform(*request, noCancel);
-      Error error;
-      if (response.curlCode != CURLE_OK) {
-        error = transportError(response, config.server);
-      } else if (response.status >= 200 && response.status < 300) {
-        co_return std::move(response.body);
-      } else {
-        error = decodeApiError(static_cast<int>(response.status), response.body, config.server);
-        if (auto header = parseRetryAfter(response.retryAfter); header.count() > 0) {
-          error.retryAfter = header;
-        }
-      }
+      std::optional<Error> failure =
+          exchangeError(response, config.server, options.maxResponseBytes);
+      if (!failure) co_return std::move(response.body);
+      Error& error = *failure;
       if (error.isUnauthorized() && !refreshedCredentials) {
         refreshedCredentials = true;
         credentials.invalidate();
@@ -380,8 +384,9 @@ asio::awaitable<Result<void>> Client::watch(const ResourceInfo& resource, std::s
     WatchStreamParser parser;
     std::optional<Error> endedBy;
   };
-  auto state =
-      std::make_shared<StreamState>(StreamState{WatchStreamParser(impl_->config.server), {}});
+  const JsonLimits eventLimits{kMaxWatchEventDepth, impl_->options.maxWatchEventBytes};
+  auto state = std::make_shared<StreamState>(
+      StreamState{WatchStreamParser(impl_->config.server, eventLimits), {}});
   const std::string& server = impl_->config.server;
   request->onStreamData = [state, stopper, onEvent, &server](std::string_view chunk) {
     if (state->endedBy) return;
@@ -401,9 +406,9 @@ asio::awaitable<Result<void>> Client::watch(const ResourceInfo& resource, std::s
   HttpResponse response = co_await impl_->perform(*request, stopper);
   if (state->endedBy) co_return fail(std::move(*state->endedBy));
   if (response.canceled) co_return fail(canceledError(server, "the request was canceled"));
-  if (response.curlCode != CURLE_OK) co_return fail(transportError(response, server));
-  if (response.status < 200 || response.status >= 300) {
-    co_return fail(decodeApiError(static_cast<int>(response.status), response.body, server));
+  if (std::optional<Error> failure =
+          exchangeError(response, server, impl_->options.maxResponseBytes)) {
+    co_return fail(std::move(*failure));
   }
   if (state->parser.pendingBytes() > 0) {
     co_return fail(decodeError(server, "the watch stream ended inside an event"));

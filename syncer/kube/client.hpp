@@ -13,11 +13,14 @@
 // Errors come back as Result values (see error.hpp). Requests are throttled by a
 // client-side token bucket (qps/burst, like client-go). Retryable failures (429, 5xx,
 // transport errors) are retried with exponential backoff and jitter, honouring
-// Retry-After: reads always, writes only when the request cannot have reached the server
-// or the server said so (429 and 503 with Retry-After). A 401 re-reads credentials once.
+// Retry-After (capped at kMaxRetryAfter): reads always, writes only when the request cannot have
+// reached the server or the server said so (429 and 503 with Retry-After). A 401 re-reads
+// credentials once. What a server sends is bounded: response bodies, watch events and JSON
+// nesting have caps (below and json.hpp), so a hostile server cannot exhaust memory or stack.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -33,10 +36,17 @@
 #include "syncer/kube/json.hpp"
 #include "syncer/kube/kubeconfig.hpp"
 #include "syncer/kube/resource.hpp"
+#include "syncer/kube/watch_event.hpp"
 
 namespace bisync::kube {
 
 namespace asio = boost::asio;
+
+// The largest response body the client collects (lists, gets, error answers). It is parsed
+// whole, so it may be as large as parseJson accepts: a list page of 500 objects of up to
+// 1.5 MiB (etcd's default request limit) fits. Larger bodies abort the transfer and are a Decode
+// error with reason "BodyTooLarge" naming the cap.
+inline constexpr std::size_t kMaxResponseBytes = kMaxJsonBytes;
 
 struct ClientOptions {
   double qps = 50;  // client-side rate limit; <= 0 disables it
@@ -47,6 +57,8 @@ struct ClientOptions {
   std::chrono::milliseconds retryBaseDelay{200};
   std::chrono::milliseconds retryMaxDelay{10000};
   bool http2 = true;
+  std::size_t maxResponseBytes = kMaxResponseBytes;
+  std::size_t maxWatchEventBytes = kMaxWatchEventBytes;
 };
 
 struct ListOptions {
@@ -65,14 +77,6 @@ struct ListResult {
   // The items array (empty array when absent).
   const JsonValue& items() const;
   JsonValue& items();
-};
-
-enum class WatchEventType { Added, Modified, Deleted, Bookmark, Error };
-std::string_view toString(WatchEventType type);
-
-struct WatchEvent {
-  WatchEventType type = WatchEventType::Added;
-  Json object;  // the object; for Error, a metav1.Status
 };
 
 struct WatchOptions {

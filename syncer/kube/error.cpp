@@ -1,5 +1,8 @@
 #include "syncer/kube/error.hpp"
 
+#include <algorithm>
+#include <charconv>
+
 #include "syncer/kube/json.hpp"
 
 namespace bisync::kube {
@@ -25,7 +28,34 @@ std::string reasonForStatus(int httpStatus) {
   }
 }
 
+// Server text kept in an Error ends up in logs, Events and the sync-status annotation: a
+// server must not be able to make those arbitrarily long.
+constexpr std::size_t kMaxMessageBytes = 4096;
+constexpr std::size_t kMaxCauses = 50;
+
+std::string bounded(std::string_view text, std::size_t maxBytes) {
+  if (text.size() <= maxBytes) return std::string(text);
+  return std::string(text.substr(0, maxBytes)) + "... (" + std::to_string(text.size()) +
+         " bytes in all)";
+}
+
 }  // namespace
+
+std::chrono::seconds boundedRetryAfter(std::int64_t seconds) {
+  return std::chrono::seconds(std::clamp<std::int64_t>(seconds, 0, kMaxRetryAfter.count()));
+}
+
+std::chrono::seconds parseRetryAfterHeader(std::string_view value) {
+  if (value.empty() ||
+      !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::chrono::seconds(0);
+  }
+  std::int64_t seconds = 0;
+  const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  // Only digits, so the one possible failure is a number too large for 64 bits.
+  if (error == std::errc::result_out_of_range) return kMaxRetryAfter;
+  return boundedRetryAfter(seconds);
+}
 
 bool Error::isRetryable() const {
   switch (kind) {
@@ -109,30 +139,31 @@ Error decodeApiError(int httpStatus, std::string_view body, std::string origin) 
   error.httpStatus = httpStatus;
   error.origin = std::move(origin);
 
-  Json status;
-  status.Parse(body.data(), body.size());
-  if (status.HasParseError() || !status.IsObject() || stringMember(status, "kind") != "Status") {
+  const Result<Json> parsed = parseJson(body, error.origin);
+  if (!parsed || !parsed->IsObject() || stringMember(*parsed, "kind") != "Status") {
     error.reason = reasonForStatus(httpStatus);
     constexpr std::size_t kMaxBodyInMessage = 200;
     error.message = body.empty() ? "the server sent no details"
                                  : std::string(body.substr(0, kMaxBodyInMessage));
     return error;
   }
-  error.reason = std::string(stringMember(status, "reason"));
+  const Json& status = *parsed;
+  error.reason = bounded(stringMember(status, "reason"), kMaxMessageBytes);
   if (error.reason.empty()) error.reason = reasonForStatus(httpStatus);
-  error.message = std::string(stringMember(status, "message"));
+  error.message = bounded(stringMember(status, "message"), kMaxMessageBytes);
   if (auto code = intMember(status, "code"); code && *code > 0 && httpStatus == 0) {
-    error.httpStatus = static_cast<int>(*code);
+    error.httpStatus = static_cast<int>(std::min<std::int64_t>(*code, 999));
   }
   if (const JsonValue* details = member(status, "details"); details != nullptr) {
-    if (auto retry = intMember(*details, "retryAfterSeconds"); retry && *retry > 0) {
-      error.retryAfter = std::chrono::seconds(*retry);
+    if (auto retry = intMember(*details, "retryAfterSeconds"); retry) {
+      error.retryAfter = boundedRetryAfter(*retry);
     }
     if (const JsonValue* causes = member(*details, "causes"); causes && causes->IsArray()) {
       for (const JsonValue& cause : causes->GetArray()) {
-        error.causes.push_back({std::string(stringMember(cause, "reason")),
-                                std::string(stringMember(cause, "message")),
-                                std::string(stringMember(cause, "field"))});
+        if (error.causes.size() == kMaxCauses) break;
+        error.causes.push_back({bounded(stringMember(cause, "reason"), kMaxMessageBytes),
+                                bounded(stringMember(cause, "message"), kMaxMessageBytes),
+                                bounded(stringMember(cause, "field"), kMaxMessageBytes)});
       }
     }
   }

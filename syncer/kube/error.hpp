@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,18 @@ inline tl::unexpected<Error> fail(Error error) { return tl::unexpected<Error>(st
 Error configError(std::string origin, std::string message);
 Error decodeError(std::string origin, std::string message);
 Error canceledError(std::string origin, std::string message);
+
+// The longest wait a server may ask for, through the Retry-After header or a Status's
+// details.retryAfterSeconds. kube-apiserver asks for 1 s; honouring a hostile or broken
+// server's hour would stall every request behind it. 30 s is the client's request timeout and
+// the informer's longest backoff.
+inline constexpr std::chrono::seconds kMaxRetryAfter{30};
+
+// A server's requested wait, capped at kMaxRetryAfter; 0 (no request) for a negative value.
+std::chrono::seconds boundedRetryAfter(std::int64_t seconds);
+// The Retry-After header's value when it is delay-seconds (RFC 9110), capped at kMaxRetryAfter;
+// 0 for anything else (an HTTP-date, a sign, garbage), so that the client's own backoff applies.
+std::chrono::seconds parseRetryAfterHeader(std::string_view value);
 
 // Decodes an error answer. `body` is normally a metav1.Status; anything else (a proxy's HTML
 // page, an empty body) still yields an Api error with the HTTP status and a message.

@@ -8,7 +8,8 @@
 
 namespace bisync::kube {
 
-std::optional<std::string> readWholeFile(const std::string& path, std::string& why) {
+std::optional<std::string> readWholeFile(const std::string& path, std::string& why,
+                                         std::size_t maxBytes) {
   const UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (file.get() < 0) {
     why = std::strerror(errno);
@@ -24,6 +25,10 @@ std::optional<std::string> readWholeFile(const std::string& path, std::string& w
       return std::nullopt;
     }
     if (n == 0) break;
+    if (static_cast<std::size_t>(n) > maxBytes - content.size()) {
+      why = "larger than the " + std::to_string(maxBytes) + "-byte cap for configuration files";
+      return std::nullopt;
+    }
     content.append(buffer.data(), static_cast<std::size_t>(n));
   }
   return content;

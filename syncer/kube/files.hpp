@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,8 +28,14 @@ class UniqueFd {
   int fd_;
 };
 
-// The whole file; on failure std::nullopt, with strerror's text in `why`.
-std::optional<std::string> readWholeFile(const std::string& path, std::string& why);
+// Kubeconfigs with many embedded certificates reach a few hundred KiB; anything past this is
+// not configuration (a device such as /dev/zero named as a tokenFile, a log file by mistake).
+inline constexpr std::size_t kMaxConfigFileBytes = std::size_t{16} << 20U;
+
+// The whole file; on failure std::nullopt, with strerror's text (or the cap that was hit) in
+// `why`.
+std::optional<std::string> readWholeFile(const std::string& path, std::string& why,
+                                         std::size_t maxBytes = kMaxConfigFileBytes);
 // `text` without leading and trailing spaces, tabs and line breaks.
 std::string trimmed(std::string_view text);
 

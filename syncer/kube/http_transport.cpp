@@ -167,9 +167,13 @@ std::size_t HttpTransport::onWrite(char* data, std::size_t size, std::size_t cou
   bool success = transfer.response.status >= 200 && transfer.response.status < 300;
   if (success && transfer.request.onStreamData) {
     transfer.request.onStreamData(std::string_view(data, bytes));
-  } else {
-    transfer.response.body.append(data, bytes);
+    return bytes;
   }
+  if (bytes > transfer.request.maxBodyBytes - transfer.response.body.size()) {
+    transfer.response.bodyTooLarge = true;
+    return 0;  // fewer bytes than offered: curl aborts the transfer with CURLE_WRITE_ERROR
+  }
+  transfer.response.body.append(data, bytes);
   return bytes;
 }
 

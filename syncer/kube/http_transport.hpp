@@ -5,8 +5,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,6 +39,9 @@ struct HttpRequest {
   std::string password;
   // When set, a 2xx body is handed over chunk by chunk instead of being collected (watches).
   std::function<void(std::string_view chunk)> onStreamData;
+  // A collected body growing past this aborts the transfer (HttpResponse::bodyTooLarge). The
+  // client sets ClientOptions::maxResponseBytes; streamed data is the stream consumer's to cap.
+  std::size_t maxBodyBytes = std::numeric_limits<std::size_t>::max();
 };
 
 struct HttpResponse {
@@ -46,7 +51,8 @@ struct HttpResponse {
   std::string body;        // collected body (for streams: only a non-2xx body)
   std::string retryAfter;  // Retry-After header, if any
   bool canceled = false;
-  bool http2 = false;  // the exchange ran over HTTP/2
+  bool bodyTooLarge = false;  // aborted: the body would have exceeded request.maxBodyBytes
+  bool http2 = false;         // the exchange ran over HTTP/2
 };
 
 using TransferId = std::uint64_t;

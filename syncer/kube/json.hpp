@@ -4,6 +4,7 @@
 // types, so malformed server data can never crash the daemon.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -70,7 +71,33 @@ inline JsonValue stringValue(std::string_view text, Json::AllocatorType& allocat
   return {text.data(), static_cast<rapidjson::SizeType>(text.size()), allocator};
 }
 
+// Limits on JSON text from outside the process: API servers, annotations, exec plugins. The
+// values and why they are safe for real objects: docs/reliability.md.
+//
+// Nesting: kube-apiserver's built-in kinds nest fewer than 20 levels and the deepest real CRD
+// schemas fewer than 100; 512 leaves five times that and keeps every recursive walk over a
+// parsed document (toJson, Accept, deep copies, canonicalJson, the policy merge) far from the
+// end of a thread's stack. A document that was parsed here is therefore safe to walk
+// recursively; text of unknown origin must never reach RapidJSON's own Parse().
+inline constexpr std::size_t kMaxJsonDepth = 512;
+// Size: the largest text parsed at all, a list page of 500 objects of up to 1.5 MiB each (etcd's
+// default request limit), JSON overhead included. RapidJSON's string lengths are 32-bit, so the
+// cap must also stay well below 4 GiB.
+inline constexpr std::size_t kMaxJsonBytes = std::size_t{1} << 30U;
+
+struct JsonLimits {
+  std::size_t maxDepth = kMaxJsonDepth;  // levels of nested objects and arrays; `[]` is 1
+  std::size_t maxBytes = kMaxJsonBytes;
+};
+
+// Recursive: safe for documents from parseJson (their depth is bounded) and for what the syncer
+// builds itself.
 std::string toJson(const JsonValue& value);
+// A Decode error names the limit that was hit ("nesting deeper than 512 levels", "N bytes, more
+// than the M-byte cap") or RapidJSON's reason and offset. Never recurses deeper than
+// limits.maxDepth, so no input can overflow the stack.
+Result<Json> parseJson(std::string_view text, std::string_view origin, const JsonLimits& limits);
+// With the default JsonLimits.
 Result<Json> parseJson(std::string_view text, std::string_view origin);
 
 }  // namespace bisync::kube

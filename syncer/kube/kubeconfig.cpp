@@ -135,15 +135,14 @@ class FieldReader {
   std::string path_;
 };
 
-Result<YAML::Node> parseYamlFile(const std::string& path) {
-  std::string why;
-  const auto content = readWholeFile(path, why);
-  if (!content) return fail(configError(path, "cannot read the kubeconfig: " + why));
+// yaml-cpp 0.7 refuses documents nested deeper than 2000 levels (YAML::DeepRecursion, a
+// YAML::Exception), so no kubeconfig can overflow the stack; tests/fuzz checks it.
+Result<YAML::Node> parseYaml(std::string_view text, const std::string& file) {
   try {
-    return YAML::Load(*content);
+    return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     const std::string where =
-        e.mark.is_null() ? path : path + ":" + std::to_string(e.mark.line + 1);
+        e.mark.is_null() ? file : file + ":" + std::to_string(e.mark.line + 1);
     return fail(configError(where, "invalid YAML: " + e.msg));
   }
 }
@@ -168,13 +167,16 @@ Result<void> mergeSection(const YAML::Node& root, const std::string& file,
       return fail(
           configError(file, section + "[" + name.Scalar() + "]." + bodyKey + ": expected a map"));
     }
-    into.try_emplace(name.Scalar(), Entry{file, name.Scalar(), body});
+    // An absent key gives an invalid node, which throws on any use but IsDefined() (found by
+    // tests/fuzz): keep an empty one instead, whose fields read as missing.
+    into.try_emplace(name.Scalar(),
+                     Entry{file, name.Scalar(), body.IsDefined() ? body : YAML::Node()});
   }
   return {};
 }
 
-Result<void> mergeFile(const std::string& file, MergedKubeconfig& merged) {
-  auto parsed = parseYamlFile(file);
+Result<void> mergeText(std::string_view text, const std::string& file, MergedKubeconfig& merged) {
+  auto parsed = parseYaml(text, file);
   if (!parsed) return fail(parsed.error());
   const YAML::Node& root = *parsed;
   merged.files.push_back(file);
@@ -330,6 +332,19 @@ Result<void> readUser(const FieldReader& user, RestConfig& config) {
   return {};
 }
 
+Result<std::string> readKubeconfig(const std::string& file) {
+  std::string why;
+  std::optional<std::string> content = readWholeFile(file, why);
+  if (!content) return fail(configError(file, "cannot read the kubeconfig: " + why));
+  return std::move(*content);
+}
+
+Result<void> mergeFile(const std::string& file, MergedKubeconfig& merged) {
+  const Result<std::string> content = readKubeconfig(file);
+  if (!content) return fail(content.error());
+  return mergeText(*content, file, merged);
+}
+
 Result<RestConfig> buildRestConfig(const MergedKubeconfig& merged, const std::string& override) {
   const std::string contextName = override.empty() ? merged.currentContext : override;
   if (contextName.empty()) {
@@ -402,11 +417,9 @@ Result<RestConfig> loadRestConfig(const KubeconfigLoadOptions& options) {
   MergedKubeconfig merged;
   std::string tried;
   if (!options.explicitPath.empty()) {
-    if (auto ok = mergeFile(options.explicitPath, merged); !ok) return fail(ok.error());
-    if (merged.empty()) {
-      return fail(configError(options.explicitPath, "no clusters, users or contexts in the file"));
-    }
-    return buildRestConfig(merged, options.context);
+    const Result<std::string> content = readKubeconfig(options.explicitPath);
+    if (!content) return fail(content.error());
+    return restConfigFromYaml(*content, options.explicitPath, options.context);
   }
 
   const std::string list =
@@ -437,6 +450,14 @@ Result<RestConfig> loadRestConfig(const KubeconfigLoadOptions& options) {
                                               "(KUBERNETES_SERVICE_HOST/PORT are not set)"));
   }
   return inClusterConfig();
+}
+
+Result<RestConfig> restConfigFromYaml(std::string_view yaml, const std::string& file,
+                                      const std::string& context) {
+  MergedKubeconfig merged;
+  if (auto ok = mergeText(yaml, file, merged); !ok) return fail(ok.error());
+  if (merged.empty()) return fail(configError(file, "no clusters, users or contexts in the file"));
+  return buildRestConfig(merged, context);
 }
 
 Result<RestConfig> inClusterConfig(const InClusterPaths& paths) {

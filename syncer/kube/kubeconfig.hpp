@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -57,6 +58,12 @@ struct KubeconfigLoadOptions {
 // Every problem names the file and the field, e.g.
 // "/etc/kc.yaml: users[admin].user.client-key-data: not valid base64".
 Result<RestConfig> loadRestConfig(const KubeconfigLoadOptions& options);
+
+// One kubeconfig document, read as loadRestConfig reads the file `file`: messages name `file`,
+// relative paths in it resolve against its folder, and the files it names are read. `context`
+// overrides its current-context when not empty. The pure part of loading, for tools and fuzzing.
+Result<RestConfig> restConfigFromYaml(std::string_view yaml, const std::string& file,
+                                      const std::string& context);
 
 struct InClusterPaths {
   std::string tokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token";

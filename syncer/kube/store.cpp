@@ -60,12 +60,13 @@ CachedObject::CachedObject(std::string_view keyText, std::string_view uidText,
       json(resourceVersion.data() + resourceVersion.size(), jsonText.size()) {}
 
 Json CachedObject::parse() const {
-  Json document;
-  document.Parse(json.data(), json.size());
-  if (document.HasParseError() || !document.IsObject()) {
+  // parseJson, like every parse, so that numbers come back exactly as they were read.
+  Result<Json> parsed = parseJson(json, key);
+  if (!parsed || !parsed->IsObject()) {
     // The Store only holds text it serialised itself: failing here is a bug, not bad data.
     throw std::logic_error("cached object " + std::string(key) + " holds invalid JSON");
   }
+  Json document = std::move(*parsed);
   auto& allocator = document.GetAllocator();
   auto metadata = document.FindMember("metadata");
   if (metadata == document.MemberEnd()) {

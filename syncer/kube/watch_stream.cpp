@@ -1,5 +1,7 @@
 #include "syncer/kube/watch_stream.hpp"
 
+#include <cctype>
+
 namespace bisync::kube {
 
 namespace {
@@ -20,6 +22,13 @@ bool parseEventType(std::string_view text, WatchEventType& type) {
   return true;
 }
 
+// A byte of the server's stream for a message: itself when printable, else its value.
+std::string describeByte(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  if (std::isprint(byte) != 0) return std::string("byte '") + c + "'";
+  return "byte " + std::to_string(byte);
+}
+
 }  // namespace
 
 std::string_view toString(WatchEventType type) {
@@ -33,15 +42,18 @@ std::string_view toString(WatchEventType type) {
   return "UNKNOWN";
 }
 
-Result<WatchEvent> decodeWatchEvent(std::string_view text, std::string_view origin) {
-  Result<Json> parsed = parseJson(text, origin);
+Result<WatchEvent> decodeWatchEvent(std::string_view text, std::string_view origin,
+                                    const JsonLimits& limits) {
+  Result<Json> parsed = parseJson(text, origin, limits);
   if (!parsed) return fail(parsed.error());
   Json& document = *parsed;
   WatchEvent event;
-  if (!parseEventType(stringMember(document, "type"), event.type)) {
+  if (const std::string_view type = stringMember(document, "type");
+      !parseEventType(type, event.type)) {
+    constexpr std::size_t kMaxTypeInMessage = 40;  // the server's text, bounded for the log
     return fail(decodeError(
         std::string(origin),
-        "watch event with unknown type '" + std::string(stringMember(document, "type")) + "'"));
+        "watch event with unknown type '" + std::string(type.substr(0, kMaxTypeInMessage)) + "'"));
   }
   auto object = document.FindMember("object");
   if (object == document.MemberEnd() || !object->value.IsObject()) {
@@ -57,7 +69,7 @@ Result<WatchEvent> decodeWatchEvent(std::string_view text, std::string_view orig
 }
 
 Result<void> WatchStreamParser::emit(std::string_view text, const Sink& sink) {
-  Result<WatchEvent> event = decodeWatchEvent(text, origin_);
+  Result<WatchEvent> event = decodeWatchEvent(text, origin_, limits_);
   if (!event) return fail(event.error());
   sink(std::move(*event));
   return {};
@@ -83,13 +95,16 @@ Result<void> WatchStreamParser::feed(std::string_view chunk, const Sink& sink) {
       }
       if (c != '{') {
         return fail(
-            decodeError(origin_, std::string("unexpected byte '") + c + "' between watch events"));
+            decodeError(origin_, "unexpected " + describeByte(c) + " between watch events"));
       }
     }
     if (c == '"') {
       inString_ = true;
     } else if (c == '{' || c == '[') {
-      ++depth_;
+      if (++depth_ > limits_.maxDepth) {
+        return fail(decodeError(origin_, "a watch event nesting deeper than " +
+                                             std::to_string(limits_.maxDepth) + " levels"));
+      }
     } else if (c == '}' || c == ']') {
       if (--depth_ == 0) {
         std::string_view text(buffer_.data() + start_, scanned_ + 1 - start_);
@@ -103,6 +118,11 @@ Result<void> WatchStreamParser::feed(std::string_view chunk, const Sink& sink) {
     buffer_.erase(0, start_);
     scanned_ -= start_;
     start_ = 0;
+  }
+  if (pendingBytes() > limits_.maxBytes) {
+    return fail(decodeError(origin_, "a watch event of " + std::to_string(pendingBytes()) +
+                                         " bytes so far, more than the " +
+                                         std::to_string(limits_.maxBytes) + "-byte cap"));
   }
   return {};
 }

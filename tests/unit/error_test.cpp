@@ -85,3 +85,64 @@ TEST_CASE("transport and timeout errors are retryable, config and TLS errors are
   CHECK(configError("/etc/kc: users[a].user.token", "not a string").describe() ==
         "/etc/kc: users[a].user.token: not a string");
 }
+
+TEST_CASE("a Retry-After header is capped at 30 s and anything but delay-seconds is no hint",
+          "[error][limits]") {
+  using std::chrono::seconds;
+  CHECK(parseRetryAfterHeader("1") == seconds(1));
+  CHECK(parseRetryAfterHeader("30") == seconds(30));
+  CHECK(parseRetryAfterHeader("31") == kMaxRetryAfter);
+  CHECK(parseRetryAfterHeader("3600") == kMaxRetryAfter);
+  CHECK(parseRetryAfterHeader("99999999999999999999999999") == kMaxRetryAfter);
+  CHECK(parseRetryAfterHeader("0") == seconds(0));
+  CHECK(parseRetryAfterHeader("-5") == seconds(0));
+  CHECK(parseRetryAfterHeader("+5") == seconds(0));
+  CHECK(parseRetryAfterHeader("1.5") == seconds(0));
+  CHECK(parseRetryAfterHeader("Wed, 21 Oct 2015 07:28:00 GMT") == seconds(0));
+  CHECK(parseRetryAfterHeader("") == seconds(0));
+  CHECK(kMaxRetryAfter == seconds(30));
+}
+
+TEST_CASE("a Status's retryAfterSeconds is capped at 30 s and a negative one is ignored",
+          "[error][limits]") {
+  const auto retryAfterOf = [](const std::string& value) {
+    return decodeApiError(
+               429,
+               R"({"kind":"Status","reason":"TooManyRequests","details":{"retryAfterSeconds":)" +
+                   value + "}}",
+               "s")
+        .retryAfter;
+  };
+  CHECK(retryAfterOf("2") == std::chrono::seconds(2));
+  CHECK(retryAfterOf("30") == std::chrono::seconds(30));
+  CHECK(retryAfterOf("31") == kMaxRetryAfter);
+  CHECK(retryAfterOf("9223372036854775807") == kMaxRetryAfter);
+  CHECK(retryAfterOf("-1") == std::chrono::seconds(0));
+  CHECK(retryAfterOf("1e9") == std::chrono::seconds(0));
+  CHECK(retryAfterOf("\"60\"") == std::chrono::seconds(0));
+}
+
+TEST_CASE("server text in an error is bounded: long messages are cut, causes are limited",
+          "[error][limits]") {
+  std::string causes;
+  for (int i = 0; i < 1000; ++i) {
+    causes += std::string(i == 0 ? "" : ",") + R"({"reason":"FieldValueInvalid","field":"f)" +
+              std::to_string(i) + R"("})";
+  }
+  const std::string body = R"({"kind":"Status","reason":"Invalid","message":")" +
+                           std::string(100'000, 'm') + R"(","details":{"causes":[)" + causes +
+                           "]}}";
+  const Error error = decodeApiError(422, body, "s");
+  CHECK(error.message.size() < 4200);
+  CHECK_THAT(error.message, Catch::EndsWith("... (100000 bytes in all)"));
+  CHECK(error.causes.size() == 50);
+  CHECK(error.isInvalid());
+}
+
+TEST_CASE("a hostile error body nested 200,000 deep is decoded as a non-Status answer",
+          "[error][limits]") {
+  const Error error = decodeApiError(500, std::string(200'000, '['), "s");
+  CHECK(error.httpStatus == 500);
+  CHECK(error.reason == "InternalError");
+  CHECK(error.message.size() == 200);
+}

@@ -522,3 +522,39 @@ TEST_CASE("directions, owners and strategies print as the policy files spell the
 }
 
 }  // namespace
+
+TEST_CASE("a policy nested 200,000 levels deep is one YAML problem, not a stack overflow",
+          "[policies][limits]") {
+  const std::string deep = std::string(kApiVersion) + "\nfields: " + std::string(200'000, '[') +
+                           std::string(200'000, ']') + "\n";
+  const std::vector<PolicyProblem> problems = parsePolicy(deep, "deep.yaml").problems;
+  INFO(describeAll(problems));
+  REQUIRE(problems.size() == 1);
+  CHECK(problems.front().reason.rfind("invalid YAML: ", 0) == 0);
+}
+
+TEST_CASE("a policy file over the 1 MiB cap is a problem and is not parsed", "[policies][limits]") {
+  TempDir dir;
+  const std::string file = dir.write("huge.yaml", "# " + std::string(1U << 20U, 'x') + "\n");
+  const LoadedPolicies loaded = loadPolicyDirectory(dir.path());
+  INFO(describeAll(loaded.problems));
+  REQUIRE(loaded.problems.size() == 1);
+  CHECK(loaded.problems.front().describe() ==
+        file + ": cannot read: 1048579 bytes, more than the 1048576-byte cap for policy files");
+}
+
+// Found by tests/fuzz (policy_loader): yaml-cpp 0.7's LoadAll loops forever, allocating, on a
+// ',' outside a flow collection.
+TEST_CASE("a ',' outside [] and {} is a YAML problem, not an endless parse", "[policies][limits]") {
+  for (const std::string& text :
+       {std::string(","), std::string(",%\x03\x00", 4), std::string("a: b\n---\n, x\n")}) {
+    const std::vector<PolicyProblem> problems = parsePolicy(text, "comma.yaml").problems;
+    INFO(describeAll(problems));
+    REQUIRE(problems.size() == 1);
+    CHECK_THAT(problems.front().reason,
+               Catch::StartsWith("invalid YAML: more than 100 documents, or a ','"));
+  }
+  const LoadedPolicies manyEmpty = parsePolicy(std::string(50, '\n') + "---\n---\n", "empty.yaml");
+  REQUIRE(manyEmpty.problems.size() == 1);
+  CHECK_THAT(manyEmpty.problems.front().reason, Catch::StartsWith("no policy in the file"));
+}

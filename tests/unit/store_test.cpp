@@ -145,3 +145,11 @@ TEST_CASE("stripManagedFields removes metadata.managedFields and nothing else", 
   bisync::kube::stripManagedFields(notAnObject);
   CHECK(bisync::kube::toJson(notAnObject) == "3");
 }
+
+TEST_CASE("a cached object gives its numbers back exactly as parseJson read them", "[store]") {
+  const Json object = parse(R"({"spec":{"x":381111111888811111111132,"y":0.30000000000000004}})");
+  const CachedObject stored("ns/a", "u", "1", bisync::kube::toJson(object));
+  const Json back = stored.parse();
+  CHECK(back["spec"]["x"].GetDouble() == object["spec"]["x"].GetDouble());
+  CHECK(back["spec"]["y"].GetDouble() == object["spec"]["y"].GetDouble());
+}

@@ -120,3 +120,87 @@ TEST_CASE("an event with an unknown type or no object is a decode error", "[watc
   CHECK_FALSE(decodeWatchEvent(R"({"type":"ADDED","object":"text"})", "t"));
   CHECK_FALSE(decodeWatchEvent(R"({"type":"ADDED","object":{"a":)", "t"));
 }
+
+TEST_CASE("a 200,000-deep watch event ends the stream at the depth limit", "[watch][limits]") {
+  WatchStreamParser parser("https://server");
+  int events = 0;
+  const std::string deep =
+      R"({"type":"ADDED","object":{"a":)" + std::string(200'000, '[') + std::string(200'000, ']');
+  Result<void> fed = parser.feed(deep, [&](WatchEvent&&) { ++events; });
+  REQUIRE_FALSE(fed);
+  CHECK(events == 0);
+  CHECK(fed.error().kind == ErrorKind::Decode);
+  CHECK_THAT(fed.error().describe(),
+             Catch::Contains("a watch event nesting deeper than 511 levels"));
+}
+
+TEST_CASE("an event nested exactly to the depth limit is delivered, one level more is refused",
+          "[watch][limits]") {
+  const auto eventOfDepth = [](std::size_t depth) {
+    // The event and its object are two levels; the rest are arrays inside the object.
+    return R"({"type":"ADDED","object":{"a":)" + std::string(depth - 2, '[') +
+           std::string(depth - 2, ']') + "}}\n";
+  };
+  const JsonLimits fourLevels{4, kMaxWatchEventBytes};
+  int events = 0;
+  const auto sink = [&](WatchEvent&&) { ++events; };
+  WatchStreamParser atLimit("t", fourLevels);
+  CHECK(atLimit.feed(eventOfDepth(4), sink));
+  CHECK(events == 1);
+  WatchStreamParser pastLimit("t", fourLevels);
+  CHECK_FALSE(pastLimit.feed(eventOfDepth(5), sink));
+  WatchStreamParser defaults("t");
+  CHECK(defaults.feed(eventOfDepth(kMaxWatchEventDepth), sink));
+  CHECK_FALSE(defaults.feed(eventOfDepth(kMaxWatchEventDepth + 1), sink));
+  CHECK(events == 2);
+}
+
+TEST_CASE("an event larger than the size cap ends the stream, complete or not", "[watch][limits]") {
+  const std::string event = R"({"type":"ADDED","object":{"data":"0123456789"}})";
+  int events = 0;
+  const auto sink = [&](WatchEvent&&) { ++events; };
+  const JsonLimits exact{kMaxJsonDepth, event.size()};
+  WatchStreamParser fits("t", exact);
+  CHECK(fits.feed(event + "\n" + event, sink));
+  CHECK(events == 2);
+
+  const JsonLimits oneLess{kMaxJsonDepth, event.size() - 1};
+  WatchStreamParser complete("t", oneLess);
+  Result<void> whole = complete.feed(event, sink);
+  REQUIRE_FALSE(whole);
+  CHECK_THAT(whole.error().message, Catch::Contains("47 bytes, more than the 46-byte cap"));
+
+  // Held back while incomplete: the cap applies before the event ends, so a server that never
+  // ends one cannot grow the buffer.
+  WatchStreamParser incomplete("t", JsonLimits{kMaxJsonDepth, 30});
+  const std::string_view all(event);
+  CHECK(incomplete.feed(all.substr(0, 30), sink));
+  Result<void> grown = incomplete.feed(all.substr(30, 10), sink);
+  REQUIRE_FALSE(grown);
+  CHECK_THAT(grown.error().message,
+             Catch::Contains("a watch event of 40 bytes so far, more than the 30-byte cap"));
+  CHECK(events == 2);
+}
+
+TEST_CASE("the default watch event cap holds the largest object etcd stores many times over",
+          "[watch][limits]") {
+  constexpr std::size_t kEtcdDefaultRequestBytes = 1536 * 1024;
+  CHECK(kWatchEventLimits.maxBytes >= 40 * kEtcdDefaultRequestBytes);
+}
+
+TEST_CASE("a watch event holds exactly the objects a list page holds", "[watch][limits]") {
+  // The deepest object a list page of parseJson's default limits can hold: the page and its
+  // items array are two levels, the object the rest.
+  const std::size_t objectDepth = kMaxJsonDepth - 2;
+  const std::string object =
+      R"({"a":)" + std::string(objectDepth - 1, '[') + std::string(objectDepth - 1, ']') + "}";
+  CHECK(parseJson(R"({"items":[)" + object + "]}", "list"));
+  WatchStreamParser parser("watch");
+  CHECK(parser.feed(R"({"type":"ADDED","object":)" + object + "}", [](WatchEvent&&) {}));
+
+  const std::string deeper =
+      R"({"a":)" + std::string(objectDepth, '[') + std::string(objectDepth, ']') + "}";
+  CHECK_FALSE(parseJson(R"({"items":[)" + deeper + "]}", "list"));
+  WatchStreamParser refusing("watch");
+  CHECK_FALSE(refusing.feed(R"({"type":"ADDED","object":)" + deeper + "}", [](WatchEvent&&) {}));
+}

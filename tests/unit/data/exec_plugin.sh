@@ -1,7 +1,8 @@
 #!/bin/sh
 # A fake exec credential plugin for tests/unit/kubeconfig_test.cpp (only sh and coreutils).
 # It answers with the apiVersion it finds in KUBERNETES_EXEC_INFO. Settings, from the env:
-#   PLUGIN_MODE        token (default) | cert | fail | wrong-api
+#   PLUGIN_MODE        token (default) | cert | fail | wrong-api | deep (200,000 nested arrays)
+#                      | flood (2 MB of output)
 #   PLUGIN_TOKEN       the token to return (default: token-from-plugin)
 #   PLUGIN_EXPIRY      status.expirationTimestamp to return (default: none)
 #   PLUGIN_COUNT_FILE  a line is appended per run, so tests can count runs
@@ -26,6 +27,14 @@ case "${PLUGIN_MODE:-token}" in
     ;;
   wrong-api)
     api_version=client.authentication.k8s.io/v1alpha1
+    ;;
+  deep)
+    head -c 200000 /dev/zero | tr '\0' '['
+    exit 0
+    ;;
+  flood)
+    head -c 2000000 /dev/zero | tr '\0' ' '
+    exit 0
     ;;
   cert)
     printf '{"apiVersion":"%s","kind":"ExecCredential","status":{"clientCertificateData":"%s","clientKeyData":"%s"%s}}\n' \
