@@ -305,7 +305,8 @@ asio::awaitable<std::optional<Json>> mergeBaseOf(SyncState& state, ResourceSync&
                                                  const PairContext& pair) {
   const std::string_view stored =
       metadataEntry(*pair.actual, "annotations", mapping::kMergeBaseAnnotation);
-  kube::Result<Json> parsed = kube::parseJson(stored, mapping::kMergeBaseAnnotation);
+  kube::Result<Json> parsed =
+      kube::parseJson(stored, mapping::kMergeBaseAnnotation, kAnnotationLimits);
   if (parsed && parsed->IsObject()) co_return std::move(*parsed);
   if (!stored.empty()) {
     const std::string problem = parsed ? "not a JSON object" : parsed.error().message;

@@ -289,7 +289,8 @@ asio::awaitable<void> setSyncStatus(SyncState& state, ResourceSync& sync, const 
   if (current.empty() && result == kStatusSynced) co_return;
   // The value is JSON: {"result": ..., "message": ..., "time": ...}; the time alone changing is
   // no reason to write.
-  const kube::Result<Json> parsed = kube::parseJson(current, mapping::kSyncStatusAnnotation);
+  const kube::Result<Json> parsed =
+      kube::parseJson(current, mapping::kSyncStatusAnnotation, kAnnotationLimits);
   if (parsed && parsed->IsObject() && kube::stringMember(*parsed, "result") == result &&
       kube::stringMember(*parsed, "message") == message) {
     co_return;

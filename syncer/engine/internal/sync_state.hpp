@@ -227,6 +227,11 @@ boost::asio::awaitable<void> report(SyncState& state, ResourceSync& sync,
                                     const kube::JsonValue& source, std::string_view reason,
                                     std::string message);
 
+// The syncer's own annotations it reads back (merge-base, sync-status) are parsed within the API
+// server's limit for all annotations of an object (256 KiB): anything larger was not written by
+// the syncer, and is malformed.
+inline constexpr kube::JsonLimits kAnnotationLimits{kube::kMaxJsonDepth, 256 * 1024};
+
 // Reports that the syncer's own `annotation` on `where` ("target configmaps ns/name") does not
 // parse (`problem`, never the value): a log line, an Event on `source`, a count.
 boost::asio::awaitable<void> reportMalformedAnnotation(SyncState& state, ResourceSync& sync,
