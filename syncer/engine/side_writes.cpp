@@ -82,6 +82,14 @@ std::optional<std::string> otherWriter(const JsonValue& object, std::string_view
   return std::nullopt;
 }
 
+// A field path of a conflict cause (".metadata.annotations.kube-bisync.io/merge-base") that is
+// one of the syncer's own labels or annotations.
+bool isSyncerKey(std::string_view field) {
+  const std::string prefix(mapping::kSyncerKeyPrefix);
+  return field.starts_with(".metadata.annotations." + prefix) ||
+         field.starts_with(".metadata.labels." + prefix);
+}
+
 struct Decision {
   FieldSegments field;
   std::string manager;
@@ -115,7 +123,16 @@ asio::awaitable<kube::Result<Json>> applyDeciding(SyncState& state, ResourceSync
   const std::vector<FieldSegments> changed = policies::changedFields(*write.has, *write.wanted);
   std::vector<Decision> forced;
   std::vector<Decision> left;
+  bool syncerKeysTaken = false;
   for (const kube::StatusCause* cause : causes) {
+    if (isSyncerKey(cause->field)) {
+      // The syncer's own origin metadata, last-synced or merge base on an object it may write:
+      // someone else wrote it, and the syncer takes it back (no policy covers these keys).
+      spdlog::warn("{} {}: taking back {} from field manager {}", sideName(write.side),
+                   kube::objectKey(write.ns, write.name), cause->field, conflictingManager(*cause));
+      syncerKeysTaken = true;
+      continue;
+    }
     const auto match = std::find_if(changed.begin(), changed.end(), [&](const FieldSegments& f) {
       return policies::managedFieldPath(f) == cause->field;
     });
@@ -155,7 +172,7 @@ asio::awaitable<kube::Result<Json>> applyDeciding(SyncState& state, ResourceSync
     co_await report(state, sync, source, kReasonSyncConflict, message);
     if (outcome.result.empty()) outcome = {std::string(kStatusConflict), message};
   }
-  options.force = !forced.empty();
+  options.force = !forced.empty() || syncerKeysTaken;
   co_return co_await client.apply(resource, write.ns, write.name, body, options);
 }
 
