@@ -193,8 +193,8 @@ kube::Result<void> SyncScene::handOverNamespace(const std::string& name, const s
   if (!record) return kube::fail(record.error());
   const std::string entry(kube::stringAt(*record, "/data/namespace." + name));
   if (entry.find(uid) == std::string::npos) {
-    return kube::fail(kube::configError("hand-over-namespace.sh", "recorded " + entry +
-                                                                      ", not uid " + uid));
+    return kube::fail(
+        kube::configError("hand-over-namespace.sh", "recorded " + entry + ", not uid " + uid));
   }
   return {};
 }
