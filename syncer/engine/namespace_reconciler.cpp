@@ -56,7 +56,11 @@ asio::awaitable<kube::Result<Json>> postNamespace(SyncState& state, const std::s
 asio::awaitable<Outcome> createNamespace(SyncState& state, const SyncKey& key,
                                          const std::string& targetName) {
   if (state.namespacesCreating.contains(targetName)) co_return Outcome::Done;
+  // Marked before the POST: until it is recorded as ours, objects wait for it instead of taking
+  // it for someone else's (its informer event may come before the record is written).
+  state.namespacesCreating.insert(targetName);
   const kube::Result<Json> created = co_await postNamespace(state, targetName, key.ns);
+  if (!created) state.namespacesCreating.erase(targetName);
   if (!created && created.error().isAlreadyExists()) {
     // Made by someone else since the cache last heard from the server: never adopted. The
     // namespace cache shows it shortly, and the next reconcile reports the clash.
@@ -73,6 +77,7 @@ asio::awaitable<Outcome> createNamespace(SyncState& state, const SyncKey& key,
   const OwnedNamespace entry{uid, key.ns};
   const kube::Result<void> recorded = co_await state.record->recordNamespace(targetName, entry);
   if (!recorded) {
+    state.namespacesCreating.erase(targetName);
     // Unrecorded, the namespace could never be proven ours: take it back rather than leave it.
     kube::DeleteOptions options;
     options.uid = uid;
@@ -85,7 +90,8 @@ asio::awaitable<Outcome> createNamespace(SyncState& state, const SyncKey& key,
     }
     co_return fail(state, key, recorded.error().describe());
   }
-  state.namespacesCreating.insert(targetName);
+  // Seen already: its informer event came while the record was written, and left the mark.
+  if (state.targetNamespaces->store().get(targetName)) state.namespacesCreating.erase(targetName);
   logWrite(state, "created namespace " + targetName + " (uid " + uid + ")");
   watchTargetNamespace(state, targetName);
   co_return Outcome::Done;

@@ -84,11 +84,13 @@ enum class NamespaceState {
   Missing,
   Terminating,
   Foreign,  // not created by this instance (prefix mode): nothing is synced into it
-  Listing,  // ours, its informers have not listed yet
+  Listing,  // ours (or being created by us), its informers have not listed yet
   Usable,
 };
 
 NamespaceState targetNamespaceState(const SyncState& state, std::string_view name) {
+  // Being created by us: POSTed, not yet recorded or not yet seen.
+  if (state.namespacesCreating.contains(name)) return NamespaceState::Listing;
   const kube::CachedObjectPtr cached = state.targetNamespaces->store().get(name);
   if (!cached) return NamespaceState::Missing;
   if (isTerminating(cached->parse())) return NamespaceState::Terminating;

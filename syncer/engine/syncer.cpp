@@ -287,8 +287,11 @@ void enqueueAllNamespaces(SyncState& state) {
 
 kube::InformerHandlers targetNamespaceHandlers(SyncState& state) {
   auto changed = [&state](const CachedObjectPtr& object) {
+    // A namespace the syncer is creating is done once it is seen, and recorded as ours (the
+    // record is written after the POST returns; createNamespace clears the mark if it is first).
     if (auto it = state.namespacesCreating.find(object->key);
-        it != state.namespacesCreating.end()) {
+        it != state.namespacesCreating.end() &&
+        internal::ownsNamespace(state, object->key, object->uid)) {
       state.namespacesCreating.erase(it);
     }
     state.releaseWaiters(object->key);

@@ -162,6 +162,10 @@ TEST_CASE("a host object forged to look like a copy, outside our namespaces, is 
 
   DaemonProcess daemon(scene.testbed(), {BISYNC_DAEMON_BINARY, scene.daemonArgs()});
   REQUIRE_READY(daemon);
+  // Ready means the initial sync is done: the namespace it had to create first included.
+  std::string atReady;
+  CHECK(getObject(scene, Side::Target, cms, scene.targetNs(), "victim", atReady));
+  INFO(atReady);
   REQUIRE(waitForCopies(daemon, scene, cms, *created, 30s));
   // The source goes: its real copy goes, the forged one stays.
   REQUIRE(scene.tryRemove(cms, scene.ns(), "victim"));
