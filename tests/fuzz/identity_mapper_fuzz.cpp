@@ -1,8 +1,8 @@
 // The identity mapper with fuzzed valid configurations and source keys. Properties: target
 // namespaces and names are valid DNS names within their limits; stampOrigin then originOf gives
 // back the source; two distinct source keys never share a target key; and two distinct clusters
-// never share a target namespace (in prefix mode `<cluster>-<ns>`: cluster a with namespace b-c
-// and cluster a-b with namespace c would).
+// never share a target namespace (the old prefix mapping `<cluster>-<ns>` broke it: cluster a
+// with namespace b-c and cluster a-b with namespace c; `<cluster>--<ns>` keeps them apart).
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstddef>
