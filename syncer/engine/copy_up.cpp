@@ -66,11 +66,9 @@ asio::awaitable<Outcome> copyUp(SyncState& state, ResourceSync& sync, const Upwa
                        std::string(context.targetCached->uid), std::string(kube::uidOf(*created))};
   if (const kube::Result<void> recorded = co_await state.record->recordCopiedUp(entry); !recorded) {
     // Unrecorded, the source object would be nobody's: take it back.
-    kube::DeleteOptions undo;
-    undo.uid = entry.sourceUid;
-    const kube::Result<void> removed =
-        co_await state.sourceClient.remove(resource, key.ns, key.name, undo);
-    if (!removed && !removed.error().isNotFound()) {
+    const kube::Result<bool> removed =
+        co_await removeIncarnation(state.sourceClient, resource, key.ns, key.name, entry.sourceUid);
+    if (!removed) {
       spdlog::error("{} {}: copied up but neither recorded nor deleted: {}", sync.name(),
                     kube::objectKey(key.ns, key.name), removed.error().describe());
     }
@@ -114,14 +112,13 @@ asio::awaitable<Outcome> deleteCopiedUpSource(SyncState& state, ResourceSync& sy
                                               const SyncKey& key,
                                               const kube::CachedObjectPtr& sourceCached,
                                               const CopiedUp& entry) {
-  kube::DeleteOptions options;
-  options.uid = entry.sourceUid;  // the object the record names, never a newer one
-  const kube::Result<void> removed =
-      co_await state.sourceClient.remove(sync.translator->resource(), key.ns, key.name, options);
-  if (!removed && !removed.error().isNotFound()) {
+  // The object the record names, never a newer one.
+  const kube::Result<bool> removed = co_await removeIncarnation(
+      state.sourceClient, sync.translator->resource(), key.ns, key.name, entry.sourceUid);
+  if (!removed) {
     co_return fail(state, key, "delete on the source: " + removed.error().describe());
   }
-  if (removed) {
+  if (*removed) {
     ++state.stats.source.deletes;
     logWrite(state, "deleted " + sync.name() + " " + std::string(sourceCached->key) +
                         " on the source (copied up from a target object that is gone)");

@@ -79,12 +79,10 @@ asio::awaitable<Outcome> createNamespace(SyncState& state, const SyncKey& key,
   if (!recorded) {
     state.namespacesCreating.erase(targetName);
     // Unrecorded, the namespace could never be proven ours: take it back rather than leave it.
-    kube::DeleteOptions options;
-    options.uid = uid;
     const kube::ResourceInfo resource = kube::resources::namespaces();
-    const kube::Result<void> removed =
-        co_await state.targetClient.remove(resource, "", targetName, options);
-    if (!removed && !removed.error().isNotFound()) {
+    const kube::Result<bool> removed =
+        co_await removeIncarnation(state.targetClient, resource, "", targetName, uid);
+    if (!removed) {
       spdlog::error("target namespace {} was created but cannot be recorded or deleted: {}",
                     targetName, removed.error().describe());
     }
@@ -120,16 +118,14 @@ asio::awaitable<bool> deleteCopiesIn(SyncState& state, const std::string& target
       const Json json = object->parse();
       if (!ownsCopy(state, json)) continue;
       const std::string name(kube::nameOf(json));
-      kube::DeleteOptions options;
-      options.uid = object->uid;
-      const kube::Result<void> done =
-          co_await state.targetClient.remove(resource, targetName, name, options);
-      if (!done && !done.error().isNotFound()) {
+      const kube::Result<bool> done =
+          co_await removeIncarnation(state.targetClient, resource, targetName, name, object->uid);
+      if (!done) {
         error = "delete " + resourceName + " " + std::string(object->key) + ": " +
                 done.error().describe();
         co_return false;
       }
-      if (done) ++state.stats.target.deletes;
+      if (*done) ++state.stats.target.deletes;
       removed.insert(resourceName + "/" + name);
     }
   }
@@ -170,12 +166,10 @@ asio::awaitable<Outcome> retireNamespace(SyncState& state, const SyncKey& key,
     state.queue.addAfter(key.str(), state.options.clashRecheck);
     co_return Outcome::Done;
   }
-  kube::DeleteOptions options;
-  options.uid = cached->uid;
   const kube::ResourceInfo resource = kube::resources::namespaces();
-  const kube::Result<void> gone =
-      co_await state.targetClient.remove(resource, "", targetName, options);
-  if (!gone && !gone.error().isNotFound()) {
+  const kube::Result<bool> gone =
+      co_await removeIncarnation(state.targetClient, resource, "", targetName, cached->uid);
+  if (!gone) {
     co_return fail(state, key, "delete namespace " + targetName + ": " + gone.error().describe());
   }
   ++state.stats.namespaceWrites;

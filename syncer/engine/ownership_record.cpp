@@ -199,9 +199,8 @@ asio::awaitable<kube::Result<void>> OwnershipRecord::forgetCopiedUp(const Copied
 }
 
 bool OwnershipRecord::load(const JsonValue& configMap, std::string_view version) {
-  if (!version_.empty() && version != version_ && internal::versionAtLeast(version_, version)) {
-    return false;  // our own newer write is already held
-  }
+  // Held already (our own write's answer, then its watch event), or older than what is held.
+  if (!version_.empty() && internal::versionAtLeast(version_, version)) return false;
   RecordEntries entries = parseRecord(configMap);
   for (const std::string& problem : entries.problems) {
     spdlog::warn("ownership record {}: ignoring {}", describe(), problem);

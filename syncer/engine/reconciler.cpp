@@ -44,6 +44,18 @@ asio::awaitable<Outcome> reportClash(SyncState& state, const kube::ResourceInfo&
   co_return Outcome::Done;
 }
 
+asio::awaitable<kube::Result<bool>> removeIncarnation(kube::Client& client,
+                                                      const kube::ResourceInfo& resource,
+                                                      std::string_view ns, std::string_view name,
+                                                      std::string_view uid) {
+  kube::DeleteOptions options;
+  options.uid = std::string(uid);
+  const kube::Result<void> removed = co_await client.remove(resource, ns, name, options);
+  if (removed) co_return true;
+  if (removed.error().isNotFound()) co_return false;
+  co_return kube::fail(removed.error());
+}
+
 bool policySelects(const policies::SyncPolicy& policy, std::string_view ns,
                    const JsonValue& object) {
   if (!policy.namespaces.selects(std::string(ns))) return false;
@@ -110,18 +122,14 @@ asio::awaitable<Outcome> deleteTarget(SyncState& state, ResourceSync& sync,
     co_return Outcome::Done;
   }
 
-  const std::string ns(kube::namespaceOf(object));
-  const std::string name(kube::nameOf(object));
-  kube::DeleteOptions options;
-  options.uid = cached->uid;  // never a newer incarnation someone else created
-  const kube::ResourceInfo& resource = sync.translator->resource();
-  const kube::Result<void> removed =
-      co_await state.targetClient.remove(resource, ns, name, options);
+  const kube::Result<bool> removed =
+      co_await removeIncarnation(state.targetClient, sync.translator->resource(),
+                                 kube::namespaceOf(object), kube::nameOf(object), cached->uid);
   sync.pendingWrites.erase(targetKey);
-  if (!removed && !removed.error().isNotFound()) {
+  if (!removed) {
     co_return fail(state, key, "delete " + targetKey + ": " + removed.error().describe());
   }
-  if (removed) {
+  if (*removed) {
     ++state.stats.target.deletes;
     logWrite(state, "deleted " + sync.name() + " " + targetKey);
   }
@@ -221,27 +229,23 @@ kube::Result<TargetApply> targetApply(const SyncState& state, const ResourceSync
 // A copy of an earlier incarnation of `source` (recreated under the same name): when the
 // target refuses to update it in place (an immutable ConfigMap or Secret, a Secret's type),
 // it is replaced.
-bool replaceable(const JsonValue& copy, const JsonValue& source) {
-  const std::string_view sourceUid = kube::uidOf(source);
-  return kube::stringAt(copy, "/metadata/annotations/kube-bisync.io~1source-uid") != sourceUid &&
-         !sourceUid.empty();
+bool replaceable(const SyncState& state, const JsonValue& copy, const JsonValue& source) {
+  const auto origin = state.mapper.originOf(copy);
+  return origin && !kube::uidOf(source).empty() && origin->uid != kube::uidOf(source);
 }
 
 // Deletes our copy `cached` (that incarnation only); the key comes back to create it anew.
 asio::awaitable<Outcome> replaceCopy(SyncState& state, ResourceSync& sync, const SyncKey& key,
                                      const kube::CachedObjectPtr& cached,
                                      const kube::Error& refusal) {
-  kube::DeleteOptions options;
-  options.uid = cached->uid;
-  const std::string ns(cached->key.substr(0, cached->key.find('/')));
-  const std::string name(cached->key.substr(cached->key.find('/') + 1));
-  const kube::Result<void> removed =
-      co_await state.targetClient.remove(sync.translator->resource(), ns, name, options);
-  if (!removed && !removed.error().isNotFound()) {
-    co_return fail(state, key,
-                   "replace " + std::string(cached->key) + ": " + removed.error().describe());
+  const std::string_view at = cached->key;
+  const kube::Result<bool> removed = co_await removeIncarnation(
+      state.targetClient, sync.translator->resource(), at.substr(0, at.find('/')),
+      at.substr(at.find('/') + 1), cached->uid);
+  if (!removed) {
+    co_return fail(state, key, "replace " + std::string(at) + ": " + removed.error().describe());
   }
-  if (removed) ++state.stats.target.deletes;
+  if (*removed) ++state.stats.target.deletes;
   spdlog::info(
       "replacing {} {}: its source was recreated and the copy cannot be updated in "
       "place ({})",
@@ -431,7 +435,7 @@ asio::awaitable<Outcome> syncPair(SyncState& state, ResourceSync& sync, const Pa
         co_await applyFields(state, sync, *source, write, writeReport);
     if (!written) {
       const kube::Error& error = written.error();
-      if (error.isInvalid() && actual && replaceable(*actual, *source)) {
+      if (error.isInvalid() && actual && replaceable(state, *actual, *source)) {
         co_return co_await replaceCopy(state, sync, key, targetCached, error);
       }
       if (isRejection(error)) {

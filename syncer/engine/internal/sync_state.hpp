@@ -255,6 +255,14 @@ bool isTerminating(const kube::JsonValue& object);
 // Records why `key` failed (for the retry log line) and returns Outcome::Retry.
 Outcome fail(SyncState& state, const SyncKey& key, std::string reason);
 void logWrite(const SyncState& state, std::string_view what);  // with -v 2
+// Deletes `ns`/`name` of `resource` in the incarnation `uid` only (a newer object of that name,
+// made by someone else, is never touched): true when this call deleted it, false when it was gone
+// already, else the API's error. Every delete of the engine goes through here.
+boost::asio::awaitable<kube::Result<bool>> removeIncarnation(kube::Client& client,
+                                                             const kube::ResourceInfo& resource,
+                                                             std::string_view ns,
+                                                             std::string_view name,
+                                                             std::string_view uid);
 // A log line and a NameClash Event on `source`; the key is looked at again after clashRecheck.
 boost::asio::awaitable<Outcome> reportClash(SyncState& state, const kube::ResourceInfo& resource,
                                             const SyncKey& key, const kube::JsonValue& source,
