@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bisync::kube {
 
@@ -21,7 +22,12 @@ struct ResourceInfo {
   std::string resource;  // plural, lower case: "configmaps"
   std::string kind;      // "ConfigMap"
   bool namespaced = true;
+  bool statusSubresource = false;  // discovery lists "<resource>/status"
+  // As discovery lists them ("get", "list", "watch", "patch", ...). The "{}" keeps aggregate
+  // initialisations that stop before it free of -Wmissing-field-initializers.
+  std::vector<std::string> verbs{};
 
+  bool serves(std::string_view verb) const;  // verbs holds `verb`
   std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
   // "/api/v1" or "/apis/<group>/<version>"
   std::string groupVersionPath() const;
