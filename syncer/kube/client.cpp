@@ -297,7 +297,6 @@ struct Client::Impl {
   double tokens;
   Clock::time_point lastRefill;
   std::mt19937_64 random;
-  std::map<std::string, Json, std::less<>> discoveryCache;  // group-version path -> resources
 };
 
 Client::Client(asio::io_context& io, RestConfig config, ClientOptions options)
@@ -539,36 +538,6 @@ asio::awaitable<Result<Json>> Client::getPath(std::string_view path) {
   Call call;
   call.path = std::string(path);
   co_return co_await impl_->sendForObject(call);
-}
-
-asio::awaitable<Result<ResourceInfo>> Client::discover(const GroupVersionKind& gvk) {
-  ResourceInfo probe{gvk.group, gvk.version, "", gvk.kind, true};
-  std::string path = probe.groupVersionPath();
-  auto cached = impl_->discoveryCache.find(path);
-  if (cached == impl_->discoveryCache.end()) {
-    Result<Json> document = co_await getPath(path);
-    if (!document) co_return fail(document.error());
-    cached = impl_->discoveryCache.emplace(path, std::move(*document)).first;
-  }
-  if (const JsonValue* list = member(cached->second, "resources"); list && list->IsArray()) {
-    for (const JsonValue& entry : list->GetArray()) {
-      std::string_view name = stringMember(entry, "name");
-      if (stringMember(entry, "kind") != gvk.kind || name.find('/') != std::string_view::npos) {
-        continue;
-      }
-      const JsonValue* namespaced = member(entry, "namespaced");
-      probe.resource = std::string(name);
-      probe.namespaced = namespaced != nullptr && namespaced->IsBool() && namespaced->GetBool();
-      co_return probe;
-    }
-  }
-  Error error;
-  error.kind = ErrorKind::Api;
-  error.httpStatus = 404;
-  error.reason = "NotFound";
-  error.origin = impl_->config.server;
-  error.message = "the server does not serve kind " + gvk.kind + " in " + probe.apiVersion();
-  co_return fail(std::move(error));
 }
 
 }  // namespace bisync::kube

@@ -32,6 +32,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "syncer/kube/discovery.hpp"
 #include "syncer/kube/error.hpp"
 #include "syncer/kube/json.hpp"
 #include "syncer/kube/kubeconfig.hpp"
@@ -185,12 +186,34 @@ class Client {
                                       const ApplyOptions& options);
   // GET of an arbitrary path ("/version", "/apis"), decoded as JSON.
   asio::awaitable<Result<Json>> getPath(std::string_view path);
-  // Resolves a kind to its resource from the server's discovery documents (cached).
+  // Resolves a kind to its resource from the server's discovery documents (cached). NotFound
+  // (404) when the server does not serve it, its group version included; other errors (a 503
+  // from an aggregated API whose backend is down, ...) as they came.
   asio::awaitable<Result<ResourceInfo>> discover(const GroupVersionKind& gvk);
+  // Resolves one --resources item: plural -> core group v1 (/api/v1); plural.group -> the
+  // group's preferred version (/apis/<group>) then its resource list; Kind form -> discover().
+  // NotFound (404) when the server does not serve it.
+  asio::awaitable<Result<ResourceInfo>> resolve(const ResourceSpec& spec);
+  // Drops every cached discovery document: the next discover()/resolve() asks the server again
+  // (the syncer calls it before each run-time rediscovery round, so a CRD created meanwhile is
+  // seen).
+  void forgetDiscovery();
 
  private:
+  // A discovery document by path, from the cache or the server (then cached; errors are not).
+  // Shared, so that forgetDiscovery() while a coroutine still reads one cannot free it.
+  asio::awaitable<Result<std::shared_ptr<const Json>>> discoveryDocument(const std::string& path);
+  // The resource `wanted` in the resource list of `group`/`version`; NotFound saying the server
+  // does not serve `what` when the list lacks it or the server has no such group version.
+  asio::awaitable<Result<ResourceInfo>> findResource(const std::string& group,
+                                                     const std::string& version,
+                                                     const ResourceSpec& wanted,
+                                                     const std::string& what);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  // "/api/v1", "/apis/apps", "/apis/apps/v1" -> the document the server answered
+  std::map<std::string, std::shared_ptr<const Json>, std::less<>> discoveryCache_;
 };
 
 }  // namespace bisync::kube
