@@ -6,6 +6,9 @@
 #include <fstream>
 #include <future>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "syncer/kube/client.hpp"
 #include "syncer/kube/kubeconfig.hpp"
@@ -37,6 +40,63 @@ ClientOptions fastOptions() {
   options.burst = 500;
   return options;
 }
+
+ResourceInfo customResourceDefinitions() {
+  return {"apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
+          false};
+}
+
+// A CRD of group example.com, version v1, that keeps any fields; with the status subresource
+// when namespaced.
+Json exampleCrd(const std::string& plural, const std::string& kind, bool namespaced) {
+  Result<Json> crd = parseJson(R"({
+      "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+      "metadata": {"name": ""},
+      "spec": {
+        "group": "example.com", "scope": "Namespaced",
+        "names": {"plural": "", "kind": ""},
+        "versions": [{
+          "name": "v1", "served": true, "storage": true,
+          "schema": {"openAPIV3Schema": {"type": "object",
+                                         "x-kubernetes-preserve-unknown-fields": true}},
+          "subresources": {"status": {}}}]}})",
+                               "test");
+  REQUIRE(crd);
+  JsonPointer("/metadata/name").Set(*crd, plural + ".example.com");
+  JsonPointer("/spec/names/plural").Set(*crd, plural);
+  JsonPointer("/spec/names/kind").Set(*crd, kind);
+  if (!namespaced) {
+    JsonPointer("/spec/scope").Set(*crd, "Cluster");
+    JsonPointer("/spec/versions/0/subresources").Erase(*crd);
+  }
+  return std::move(*crd);
+}
+
+// Creates CRDs on the target and deletes them at scope end, also when a REQUIRE fails (the
+// testbed is fresh for each run of the binary, so nothing is left from an earlier one).
+class ScopedCrds {
+ public:
+  explicit ScopedCrds(KubeFixture& api) : api_(api) {}
+  ~ScopedCrds() {
+    for (const std::string& name : names_) {
+      api_.run(api_.target().remove(crds_, "", name));
+    }
+  }
+  ScopedCrds(const ScopedCrds&) = delete;
+  ScopedCrds& operator=(const ScopedCrds&) = delete;
+
+  void create(const Json& crd) {
+    const Result<Json> created = api_.run(api_.target().create(crds_, "", crd));
+    INFO((created ? std::string("created") : created.error().describe()));
+    REQUIRE(created);
+    names_.emplace_back(nameOf(*created));
+  }
+
+ private:
+  KubeFixture& api_;
+  const ResourceInfo crds_ = customResourceDefinitions();
+  std::vector<std::string> names_;
+};
 
 // Lists namespaces through a client of its own, configured by the kubeconfig at `path`.
 Result<ListResult> listNamespacesWith(const std::filesystem::path& path) {
@@ -394,6 +454,86 @@ TEST_CASE("discovery maps a kind to its resource and scope", "[client]") {
   Result<ResourceInfo> missing = api.run(client.discover({"", "v1", "NoSuchKind"}));
   REQUIRE_FALSE(missing);
   CHECK(missing.error().isNotFound());
+}
+
+TEST_CASE("discovery sees a CustomResourceDefinition created after the first lookup once forgotten",
+          "[client][discovery]") {
+  KubeFixture api(fastOptions());
+  Client& client = api.target();
+  ScopedCrds crds(api);
+  const auto forget = [&] {
+    api.loop().call([&] {
+      client.forgetDiscovery();
+      return true;
+    });
+  };
+  const auto describe = [](const Result<ResourceInfo>& resolved) {
+    return resolved ? "resolved to " + resolved->resource : resolved.error().describe();
+  };
+  // Resolves `spec` after forgetDiscovery() until the server serves it.
+  const auto waitResolved = [&](const ResourceSpec& spec) {
+    Result<ResourceInfo> found = fail(Error{});
+    const auto outcome =
+        bisync::testing::waitFor("resolve finds " + spec.text + " after forgetDiscovery",
+                                 std::chrono::seconds(60), [&](std::string& seen) {
+                                   forget();
+                                   found = api.run(client.resolve(spec));
+                                   seen = describe(found);
+                                   return found.has_value();
+                                 });
+    REQUIRE(outcome);
+    return *found;
+  };
+
+  const auto widgets = parseResourceSpec("widgets.example.com");
+  REQUIRE(widgets);
+  forget();
+  const Result<ResourceInfo> before = api.run(client.resolve(*widgets));
+  INFO(describe(before));
+  REQUIRE_FALSE(before);
+  CHECK(before.error().isNotFound());
+
+  crds.create(exampleCrd("widgets", "Widget", true));
+  const ResourceInfo found = waitResolved(*widgets);
+  CHECK(found.group == "example.com");
+  CHECK(found.version == "v1");
+  CHECK(found.resource == "widgets");
+  CHECK(found.kind == "Widget");
+  CHECK(found.namespaced);
+  CHECK(found.statusSubresource);
+  CHECK(found.serves("watch"));
+  CHECK(found.serves("patch"));
+  const auto widgetKind = parseResourceSpec("Widget.v1.example.com");
+  REQUIRE(widgetKind);
+  const Result<ResourceInfo> byKind = api.run(client.resolve(*widgetKind));
+  INFO(describe(byKind));
+  REQUIRE(byKind);
+  CHECK(byKind->resource == "widgets");
+
+  // example.com/v1 is cached now: a second CRD in it stays unseen until discovery is forgotten.
+  crds.create(exampleCrd("gizmos", "Gizmo", false));
+  const auto gizmos = parseResourceSpec("gizmos.example.com");
+  REQUIRE(gizmos);
+  const Result<ResourceInfo> cached = api.run(client.resolve(*gizmos));
+  INFO(describe(cached));
+  REQUIRE_FALSE(cached);
+  CHECK(cached.error().isNotFound());
+  const ResourceInfo gizmo = waitResolved(*gizmos);
+  CHECK(gizmo.kind == "Gizmo");
+  CHECK_FALSE(gizmo.namespaced);
+  CHECK_FALSE(gizmo.statusSubresource);
+  CHECK(gizmo.collectionPath("ignored") == "/apis/example.com/v1/gizmos");
+
+  // A built-in group's plural.group, in the group's preferred version.
+  const auto deployments = parseResourceSpec("deployments.apps");
+  REQUIRE(deployments);
+  const Result<ResourceInfo> apps = api.run(client.resolve(*deployments));
+  INFO(describe(apps));
+  REQUIRE(apps);
+  CHECK(apps->version == "v1");
+  CHECK(apps->kind == "Deployment");
+  CHECK(apps->namespaced);
+  CHECK(apps->statusSubresource);
 }
 
 TEST_CASE("token, token-file and client-certificate auth each reach a real server", "[auth]") {
