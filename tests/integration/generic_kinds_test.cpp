@@ -305,18 +305,26 @@ TEST_CASE("a custom resource syncs down and its status syncs up", "[generic]") {
   DaemonProcess daemon(scene.testbed(), scene.daemon());
   REQUIRE_READY(daemon);
 
-  auto created = scene.tryCreate(Side::Source, resource, widget(group, scene.ns(), "w", "blue", 3));
+  kube::Json object = widget(group, scene.ns(), "w", "blue", 3);
+  kube::JsonPointer("/metadata/labels/tier").Set(object, "front");
+  kube::JsonPointer("/metadata/annotations/example.com~1note").Set(object, "hello");
+  auto created = scene.tryCreate(Side::Source, resource, object);
   INFO("creating the source Widget: " << (created ? "ok" : created.error().describe()));
   REQUIRE(created);
-  REQUIRE(waitLogged(daemon, "a correct copy of Widget w on the target, without status", 30s,
-                     [&](std::string& seen) {
-                       auto copy = scene.get(Side::Target, resource, "w", seen);
-                       if (!copy) return false;
-                       const std::string problems =
-                           genericCopyProblems(*copy, *created, scene, {"/spec"});
-                       seen = problems + " status " + jsonAt(*copy, "/status");
-                       return problems.empty() && kube::at(*copy, "/status") == nullptr;
-                     }));
+  REQUIRE(waitLogged(
+      daemon, "a correct copy of Widget w on the target, with its label and annotation, no status",
+      30s, [&](std::string& seen) {
+        auto copy = scene.get(Side::Target, resource, "w", seen);
+        if (!copy) return false;
+        const std::string problems = genericCopyProblems(*copy, *created, scene, {"/spec"});
+        const std::string tier = lookup(stringMapAt(*copy, "/metadata/labels"), "tier");
+        const std::string note =
+            lookup(stringMapAt(*copy, "/metadata/annotations"), "example.com/note");
+        seen =
+            problems + " tier " + tier + ", note " + note + ", status " + jsonAt(*copy, "/status");
+        return problems.empty() && tier == "front" && note == "hello" &&
+               kube::at(*copy, "/status") == nullptr;
+      }));
   std::string seen;
   auto copy = scene.get(Side::Target, resource, "w", seen);
   REQUIRE(copy);
