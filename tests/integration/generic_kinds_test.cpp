@@ -1,0 +1,518 @@
+// Kinds without a translator of their own, synced by the daemon's generic translator as a real
+// process against the testbed: a custom resource (spec down, status up through /status, drift
+// restored), a CRD installed while the daemon runs (run-time discovery, no restart), an object
+// the target's schema rejects (a SyncRejected Event with the server's causes), and apps/v1
+// Deployments. The kinds come from policy files (--policies), each test case with an API group
+// of its own, so that the cluster-scoped CRDs of one case never meet another's. CRDs are made
+// with kubectl, as a user would; waits poll with a deadline and show the daemon's log on timeout.
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "syncer/kube/client.hpp"
+#include "syncer/kube/json.hpp"
+#include "syncer/kube/resource.hpp"
+#include "tests/support/catch.hpp"
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/sync_scene.hpp"
+#include "tests/support/testbed.hpp"
+
+namespace {
+
+namespace kube = bisync::kube;
+using bisync::testing::CommandResult;
+using bisync::testing::copyProblems;
+using bisync::testing::DaemonProcess;
+using bisync::testing::holdsThroughout;
+using bisync::testing::kReadyLine;
+using bisync::testing::lookup;
+using bisync::testing::Side;
+using bisync::testing::stringMapAt;
+using bisync::testing::SyncScene;
+using bisync::testing::TempDir;
+using bisync::testing::Testbed;
+using bisync::testing::viewOf;
+using bisync::testing::waitLogged;
+using namespace std::chrono_literals;
+
+constexpr const char* kSyncStatus = "kube-bisync.io/sync-status";
+constexpr auto kQuietWindow = 5s;
+
+std::string sideName(Side side) { return side == Side::Source ? "source" : "target"; }
+
+// A SyncPolicy for `group`/v1 `kind`: created on the target, everything from the source but
+// the status, which the target owns.
+std::string downPolicy(const std::string& group, const std::string& kind) {
+  return "apiVersion: kube-bisync.io/v1alpha1\n"
+         "kind: SyncPolicy\n"
+         "resource: {group: " +
+         group + ", version: v1, kind: " + kind +
+         "}\n"
+         "direction: down\n"
+         "fields:\n"
+         "  - {path: /*, owner: source}\n"
+         "  - {path: /status, owner: target}\n";
+}
+
+kube::ResourceInfo widgets(const std::string& group) {
+  return {group, "v1", "widgets", "Widget", true};
+}
+
+kube::ResourceInfo deployments() { return {"apps", "v1", "deployments", "Deployment", true}; }
+
+// The CRD of namespaced `Widget`s in `group` (v1, with a status subresource), installed with
+// kubectl on the sides the test asks for and deleted from them again at scope end (with the
+// Widgets it serves: the API server's CRD finalizer removes them).
+class ScopedWidgetCrd {
+ public:
+  ScopedWidgetCrd(Testbed& testbed, std::string group)
+      : testbed_(testbed),
+        group_(std::move(group)),
+        dir_(std::filesystem::temp_directory_path(), "crd-") {}
+  ~ScopedWidgetCrd() {
+    for (const Side side : installedOn_) {
+      testbed_.kubectl(side, {"delete", "crd", name(), "--ignore-not-found", "--wait=false"});
+    }
+  }
+  ScopedWidgetCrd(const ScopedWidgetCrd&) = delete;
+  ScopedWidgetCrd& operator=(const ScopedWidgetCrd&) = delete;
+
+  std::string name() const { return "widgets." + group_; }
+  kube::ResourceInfo resource() const { return widgets(group_); }
+
+  // Installs it on `side` and waits until the server serves it (condition Established).
+  // spec and status take any fields; `sizeSchema` (a YAML flow map, "{type: integer}") is the
+  // schema of spec.size when given.
+  void install(Side side, const std::string& sizeSchema = "") {
+    const std::string size = sizeSchema.empty()
+                                 ? std::string()
+                                 : "              properties: {size: " + sizeSchema + "}\n";
+    const std::filesystem::path file = dir_.path() / (sideName(side) + ".yaml");
+    std::ofstream(file) << "apiVersion: apiextensions.k8s.io/v1\n"
+                           "kind: CustomResourceDefinition\n"
+                           "metadata: {name: "
+                        << name()
+                        << "}\n"
+                           "spec:\n"
+                           "  group: "
+                        << group_
+                        << "\n"
+                           "  scope: Namespaced\n"
+                           "  names: {plural: widgets, singular: widget, kind: Widget, "
+                           "listKind: WidgetList}\n"
+                           "  versions:\n"
+                           "    - name: v1\n"
+                           "      served: true\n"
+                           "      storage: true\n"
+                           "      subresources: {status: {}}\n"
+                           "      schema:\n"
+                           "        openAPIV3Schema:\n"
+                           "          type: object\n"
+                           "          properties:\n"
+                           "            spec:\n"
+                           "              type: object\n"
+                           "              x-kubernetes-preserve-unknown-fields: true\n"
+                        << size
+                        << "            status:\n"
+                           "              type: object\n"
+                           "              x-kubernetes-preserve-unknown-fields: true\n";
+    installedOn_.push_back(side);
+    const CommandResult applied = testbed_.kubectl(side, {"apply", "-f", file.string()});
+    INFO("kubectl apply of the CRD " << name() << " on the " << sideName(side) << ": "
+                                     << applied.summary());
+    REQUIRE(applied.ok());
+    const CommandResult established = testbed_.kubectl(
+        side, {"wait", "--for=condition=Established", "crd/" + name(), "--timeout=60s"}, 70s);
+    INFO("kubectl wait for " << name() << " Established on the " << sideName(side) << ": "
+                             << established.summary());
+    REQUIRE(established.ok());
+  }
+
+ private:
+  Testbed& testbed_;
+  std::string group_;
+  TempDir dir_;
+  std::vector<Side> installedOn_;
+};
+
+// A SyncScene whose daemon runs with a policy directory (one file per kind) and looks kinds it
+// does not find served yet up again every second.
+class GenericScene : public SyncScene {
+ public:
+  explicit GenericScene(std::string_view prefix)
+      : SyncScene(prefix), dir_(std::filesystem::temp_directory_path(), "policies-") {}
+
+  void addPolicy(const std::string& file, const std::string& text) {
+    std::ofstream(dir_.path() / file) << text;
+  }
+
+  bisync::testing::DaemonOptions daemon() const {
+    return {BISYNC_DAEMON_BINARY,
+            daemonArgs({"--policies", dir_.path().string(), "--discovery-interval", "1"})};
+  }
+
+  // The namespace the scene maps on `side`.
+  std::string where(Side side) const { return side == Side::Source ? ns() : targetNs(); }
+
+  // kubectl against `side`, in the namespace the scene maps there; the test stops if it fails.
+  void kubectl(Side side, std::vector<std::string> args) {
+    args.insert(args.begin(), {"-n", where(side)});
+    const CommandResult result = testbed().kubectl(side, args);
+    std::string line;
+    for (const std::string& arg : args) line += " " + arg;
+    INFO("kubectl" << line << " on the " << sideName(side) << ": " << result.summary());
+    REQUIRE(result.ok());
+  }
+
+  // The object `name` on `side` (nullopt when absent or unreadable; `seen` says which).
+  std::optional<kube::Json> get(Side side, const kube::ResourceInfo& resource,
+                                const std::string& name, std::string& seen) {
+    auto object = api().run(api().client(side).get(resource, where(side), name));
+    if (!object) {
+      seen += " " + sideName(side) + " " + name + ": " + object.error().describe() + ";";
+      return std::nullopt;
+    }
+    return std::move(*object);
+  }
+
+  // True when `name` is certainly absent from `side` (a failed read is not "absent").
+  bool absent(Side side, const kube::ResourceInfo& resource, const std::string& name,
+              std::string& seen) {
+    auto object = api().run(api().client(side).get(resource, where(side), name));
+    seen = sideName(side) + " " + name + ": " +
+           (object ? "present " + kube::toJson(*object) : object.error().describe());
+    return !object && object.error().isNotFound();
+  }
+
+  // A merge patch of the status subresource of `name` on the target, as the host's controller
+  // of that kind would write it.
+  void patchTargetStatus(const kube::ResourceInfo& resource, const std::string& name,
+                         const std::string& body) {
+    kube::PatchOptions options;
+    options.fieldManager = "host-controller";
+    options.subresource = "status";
+    auto patched = api().run(
+        api().target().patch(resource, targetNs(), name, kube::PatchType::Merge, body, options));
+    INFO("status patch of " << name
+                            << " on the target: " << (patched ? "ok" : patched.error().describe()));
+    REQUIRE(patched);
+  }
+
+  // "<type>: <message>" of each Event with `reason` about the source object `kind` `name`.
+  std::vector<std::string> sourceEvents(const std::string& kind, const std::string& name,
+                                        const std::string& reason, std::string& seen) {
+    std::vector<std::string> found;
+    auto events = api().run(api().source().list(kube::resources::events(), ns()));
+    if (!events) {
+      seen = "events: " + events.error().describe();
+      return found;
+    }
+    for (const kube::JsonValue& event : events->items().GetArray()) {
+      if (kube::stringAt(event, "/reason") != reason ||
+          kube::stringAt(event, "/involvedObject/kind") != kind ||
+          kube::stringAt(event, "/involvedObject/name") != name) {
+        continue;
+      }
+      found.push_back(std::string(kube::stringAt(event, "/type")) + ": " +
+                      std::string(kube::stringAt(event, "/message")));
+    }
+    seen = std::to_string(found.size()) + " " + reason + " Event(s) about " + kind + " " + name;
+    for (const std::string& message : found) seen += "\n  " + message;
+    return found;
+  }
+
+ private:
+  TempDir dir_;
+};
+
+// A Widget `name` in `ns` of `group` with spec {color, size}.
+kube::Json widget(const std::string& group, const std::string& ns, const std::string& name,
+                  const std::string& color, int size) {
+  kube::Json object(rapidjson::kObjectType);
+  const auto set = [&object](const char* pointer, const std::string& value) {
+    kube::JsonPointer(pointer).Set(object, value.c_str());
+  };
+  set("/apiVersion", group + "/v1");
+  set("/kind", "Widget");
+  set("/metadata/namespace", ns);
+  set("/metadata/name", name);
+  set("/spec/color", color);
+  kube::JsonPointer("/spec/size").Set(object, size);
+  return object;
+}
+
+// The JSON at `pointer` in `object`, compact, or "<absent>".
+std::string jsonAt(const kube::JsonValue& object, std::string_view pointer) {
+  const kube::JsonValue* value = kube::at(object, pointer);
+  return value == nullptr ? "<absent>" : kube::toJson(*value);
+}
+
+// True when `pointer` holds the same JSON (any member order) in `left` and `right`.
+bool sameAt(const kube::JsonValue& left, const kube::JsonValue& right, std::string_view pointer) {
+  const kube::JsonValue* a = kube::at(left, pointer);
+  const kube::JsonValue* b = kube::at(right, pointer);
+  return a != nullptr && b != nullptr && *a == *b;
+}
+
+// What is wrong with `copy` as the generic translator's target copy of `source`: the origin
+// labels and annotations of every copy, and the same value at each of `same`; "" when nothing.
+std::string genericCopyProblems(const kube::JsonValue& copy, const kube::JsonValue& source,
+                                const SyncScene& scene, const std::vector<std::string>& same) {
+  std::string problems = copyProblems(viewOf(copy), viewOf(source), scene.cluster(), scene.ns());
+  for (const std::string& pointer : same) {
+    if (!sameAt(copy, source, pointer)) {
+      problems += pointer + " is " + jsonAt(copy, pointer) + ", the source's " +
+                  jsonAt(source, pointer) + "; ";
+    }
+  }
+  return problems;
+}
+
+// Whether a line of the daemon's current log holds both `first` and `second`.
+bool logHasLine(const DaemonProcess& daemon, const std::string& first, const std::string& second) {
+  std::istringstream log(daemon.log());
+  for (std::string line; std::getline(log, line);) {
+    if (line.find(first) != std::string::npos && line.find(second) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string sourceReadySeries(const std::string& resource) {
+  return R"(kube_bisync_resource_ready{side="source",resource=")" + resource + R"("})";
+}
+
+#define REQUIRE_READY(daemon) REQUIRE((daemon).waitForLog(kReadyLine, 60s))
+
+}  // namespace
+
+TEST_CASE("a custom resource syncs down and its status syncs up", "[generic]") {
+  const std::string group = "t1.example.com";
+  GenericScene scene("crd");
+  ScopedWidgetCrd crd(scene.testbed(), group);
+  crd.install(Side::Source);
+  crd.install(Side::Target);
+  scene.addPolicy("widgets.yaml", downPolicy(group, "Widget"));
+  const kube::ResourceInfo resource = crd.resource();
+  DaemonProcess daemon(scene.testbed(), scene.daemon());
+  REQUIRE_READY(daemon);
+
+  kube::Json object = widget(group, scene.ns(), "w", "blue", 3);
+  kube::JsonPointer("/metadata/labels/tier").Set(object, "front");
+  kube::JsonPointer("/metadata/annotations/example.com~1note").Set(object, "hello");
+  auto created = scene.tryCreate(Side::Source, resource, object);
+  INFO("creating the source Widget: " << (created ? "ok" : created.error().describe()));
+  REQUIRE(created);
+  REQUIRE(waitLogged(
+      daemon, "a correct copy of Widget w on the target, with its label and annotation, no status",
+      30s, [&](std::string& seen) {
+        auto copy = scene.get(Side::Target, resource, "w", seen);
+        if (!copy) return false;
+        const std::string problems = genericCopyProblems(*copy, *created, scene, {"/spec"});
+        const std::string tier = lookup(stringMapAt(*copy, "/metadata/labels"), "tier");
+        const std::string note =
+            lookup(stringMapAt(*copy, "/metadata/annotations"), "example.com/note");
+        seen =
+            problems + " tier " + tier + ", note " + note + ", status " + jsonAt(*copy, "/status");
+        return problems.empty() && tier == "front" && note == "hello" &&
+               kube::at(*copy, "/status") == nullptr;
+      }));
+  std::string seen;
+  auto copy = scene.get(Side::Target, resource, "w", seen);
+  REQUIRE(copy);
+  CHECK(jsonAt(*copy, "/spec") == R"({"color":"blue","size":3})");
+  CHECK(kube::uidOf(*copy) != kube::uidOf(*created));
+
+  // The host's controller of Widgets reports on the target: the source shows it.
+  const std::string status = R"({"status":{"phase":"Ready","replicas":3}})";
+  scene.patchTargetStatus(resource, "w", status);
+  auto expected = kube::parseJson(status, "expected status");
+  REQUIRE(expected);
+  REQUIRE(waitLogged(daemon, "the target's status on the source Widget", 30s, [&](std::string& s) {
+    auto source = scene.get(Side::Source, resource, "w", s);
+    if (!source) return false;
+    s = "source status " + jsonAt(*source, "/status");
+    return sameAt(*source, *expected, "/status");
+  }));
+
+  // A spec edit on the target is drift: the source's value comes back, the status stays.
+  scene.kubectl(Side::Target, {"patch", "widgets." + group, "w", "--type", "merge",
+                               "--field-manager", "intruder", "-p", R"({"spec":{"color":"red"}})"});
+  REQUIRE(waitLogged(daemon, "spec.color blue again on the target", 30s, [&](std::string& s) {
+    auto target = scene.get(Side::Target, resource, "w", s);
+    if (!target) return false;
+    s = "target spec " + jsonAt(*target, "/spec");
+    return kube::stringAt(*target, "/spec/color") == "blue";
+  }));
+  copy = scene.get(Side::Target, resource, "w", seen);
+  REQUIRE(copy);
+  CHECK(jsonAt(*copy, "/spec") == R"({"color":"blue","size":3})");
+  CHECK(sameAt(*copy, *expected, "/status"));
+  auto source = scene.get(Side::Source, resource, "w", seen);
+  REQUIRE(source);
+  CHECK(kube::stringAt(*source, "/spec/color") == "blue");
+  CHECK(daemon.running());
+}
+
+TEST_CASE("a CRD installed after start-up is synced without a restart", "[generic]") {
+  const std::string group = "t2.example.com";
+  const std::string key = "widgets." + group;
+  GenericScene scene("late");
+  ScopedWidgetCrd crd(scene.testbed(), group);
+  scene.addPolicy("widgets.yaml", downPolicy(group, "Widget"));
+  const kube::ResourceInfo resource = crd.resource();
+  DaemonProcess daemon(scene.testbed(), scene.daemon());
+  const pid_t pid = daemon.pid();
+
+  // Neither server serves Widgets of the group: start-up goes on, and says what it waits for.
+  REQUIRE(daemon.waitForLog("waiting for", 60s));
+  REQUIRE(waitLogged(daemon, "a 'waiting for' line about " + group, 5s, [&](std::string& s) {
+    s = "no such line";
+    return logHasLine(daemon, "waiting for", group);
+  }));
+  REQUIRE_READY(daemon);
+  CHECK(waitLogged(daemon, sourceReadySeries(key) + " = 0", 10s, [&](std::string& s) {
+    return daemon.metric(sourceReadySeries(key), s) == 0.0;
+  }));
+  // The scenario's 10 s with no CRD anywhere, checked throughout rather than slept away.
+  CHECK(holdsThroughout(
+      "quiet window: the daemon keeps running and waiting for " + key + " before its CRD exists",
+      10s, [&](std::string& s) {
+        s = daemon.describe(10);
+        return daemon.running() && daemon.countLog("syncing " + key) == 0;
+      }));
+
+  crd.install(Side::Source);
+  crd.install(Side::Target);
+  auto created = scene.tryCreate(Side::Source, resource, widget(group, scene.ns(), "w", "blue", 3));
+  INFO("creating the source Widget: " << (created ? "ok" : created.error().describe()));
+  REQUIRE(created);
+  REQUIRE(waitLogged(daemon, "a correct copy of Widget w on the target", 30s, [&](std::string& s) {
+    auto copy = scene.get(Side::Target, resource, "w", s);
+    if (!copy) return false;
+    s = genericCopyProblems(*copy, *created, scene, {"/spec"});
+    return s.empty();
+  }));
+  CHECK(daemon.countLog("syncing " + key) >= 1);
+  CHECK(waitLogged(daemon, sourceReadySeries(key) + " = 1", 10s, [&](std::string& s) {
+    return daemon.metric(sourceReadySeries(key), s) == 1.0;
+  }));
+  // The same run of the same process did it: no restart, no second start-up.
+  CHECK(daemon.running());
+  CHECK(daemon.pid() == pid);
+  INFO(daemon.describe());
+  CHECK(daemon.countLog(kReadyLine) == 1);
+}
+
+TEST_CASE("a kind the target rejects is reported with the server's causes", "[generic]") {
+  const std::string group = "t3.example.com";
+  GenericScene scene("reject");
+  ScopedWidgetCrd crd(scene.testbed(), group);
+  crd.install(Side::Source, "{type: integer}");
+  crd.install(Side::Target, "{type: integer, maximum: 5}");
+  scene.addPolicy("widgets.yaml", downPolicy(group, "Widget"));
+  const kube::ResourceInfo resource = crd.resource();
+  DaemonProcess daemon(scene.testbed(), scene.daemon());
+  REQUIRE_READY(daemon);
+
+  REQUIRE(scene.tryCreate(Side::Source, resource, widget(group, scene.ns(), "big", "red", 10)));
+  // What the 1.20 server answers: 422, cause {field: spec.size, message: "Invalid value: 10:
+  // spec.size in body should be less than or equal to 5"}.
+  REQUIRE(waitLogged(
+      daemon, "a Warning SyncRejected Event with the server's causes", 30s, [&](std::string& s) {
+        for (const std::string& event : scene.sourceEvents("Widget", "big", "SyncRejected", s)) {
+          if (event.rfind("Warning: ", 0) == 0 && event.find("spec.size") != std::string::npos &&
+              event.find("should be less than or equal to 5") != std::string::npos) {
+            return true;
+          }
+        }
+        return false;
+      }));
+  REQUIRE(waitLogged(daemon, "sync-status Rejected on the source Widget", 30s, [&](std::string& s) {
+    auto source = scene.get(Side::Source, resource, "big", s);
+    if (!source) return false;
+    s = "sync-status: " + lookup(stringMapAt(*source, "/metadata/annotations"), kSyncStatus);
+    return s.find(R"("result":"Rejected")") != std::string::npos;
+  }));
+  CHECK(holdsThroughout(
+      "quiet window: no Widget big on the target while it is rejected", kQuietWindow,
+      [&](std::string& s) { return scene.absent(Side::Target, resource, "big", s); }));
+
+  // Within the target's bounds, it syncs.
+  scene.kubectl(Side::Source, {"patch", "widgets." + group, "big", "--type", "merge", "-p",
+                               R"({"spec":{"size":4}})"});
+  REQUIRE(waitLogged(daemon, "a correct copy of Widget big with size 4", 30s, [&](std::string& s) {
+    auto source = scene.get(Side::Source, resource, "big", s);
+    auto copy = scene.get(Side::Target, resource, "big", s);
+    if (!source || !copy) return false;
+    s = genericCopyProblems(*copy, *source, scene, {"/spec"});
+    return s.empty() && jsonAt(*copy, "/spec/size") == "4";
+  }));
+  REQUIRE(waitLogged(daemon, "sync-status Synced on the source Widget", 30s, [&](std::string& s) {
+    auto source = scene.get(Side::Source, resource, "big", s);
+    if (!source) return false;
+    s = "sync-status: " + lookup(stringMapAt(*source, "/metadata/annotations"), kSyncStatus);
+    return s.find(R"("result":"Synced")") != std::string::npos;
+  }));
+}
+
+TEST_CASE("apps/v1 Deployments sync through the generic translator", "[generic]") {
+  GenericScene scene("deploy");
+  scene.addPolicy("deployments.yaml", downPolicy("apps", "Deployment"));
+  const kube::ResourceInfo resource = deployments();
+  scene.kubectl(Side::Source, {"create", "deployment", "web", "--image=registry.k8s.io/pause:3.9",
+                               "--replicas=2"});
+  std::string seen;
+  auto source = scene.get(Side::Source, resource, "web", seen);
+  INFO(seen);
+  REQUIRE(source);
+  DaemonProcess daemon(scene.testbed(), scene.daemon());
+  REQUIRE_READY(daemon);
+
+  REQUIRE(waitLogged(
+      daemon, "a correct copy of Deployment web on the target", 30s, [&](std::string& s) {
+        auto copy = scene.get(Side::Target, resource, "web", s);
+        if (!copy) return false;
+        s = genericCopyProblems(*copy, *source, scene, {"/spec/template", "/spec/replicas"});
+        return s.empty();
+      }));
+
+  // No controller runs Deployments here: the test writes the host's status, as its controller
+  // would, and the source shows it.
+  const std::string status =
+      R"({"status":{"replicas":1,"readyReplicas":1,"observedGeneration":1}})";
+  scene.patchTargetStatus(resource, "web", status);
+  auto expected = kube::parseJson(status, "expected status");
+  REQUIRE(expected);
+  REQUIRE(
+      waitLogged(daemon, "the target's status on the source Deployment", 30s, [&](std::string& s) {
+        auto updated = scene.get(Side::Source, resource, "web", s);
+        if (!updated) return false;
+        s = "source status " + jsonAt(*updated, "/status");
+        return sameAt(*updated, *expected, "/status");
+      }));
+
+  // Scaling the copy on the host is drift: the source's replicas come back.
+  scene.kubectl(Side::Target, {"scale", "deployment", "web", "--replicas=5"});
+  REQUIRE(waitLogged(daemon, "spec.replicas 2 again on the target", 30s, [&](std::string& s) {
+    auto copy = scene.get(Side::Target, resource, "web", s);
+    if (!copy) return false;
+    s = "target replicas " + jsonAt(*copy, "/spec/replicas");
+    return jsonAt(*copy, "/spec/replicas") == "2";
+  }));
+  auto copy = scene.get(Side::Target, resource, "web", seen);
+  REQUIRE(copy);
+  CHECK(genericCopyProblems(*copy, *source, scene, {"/spec/template", "/spec/replicas"}) == "");
+  source = scene.get(Side::Source, resource, "web", seen);
+  REQUIRE(source);
+  CHECK(jsonAt(*source, "/spec/replicas") == "2");
+  CHECK(daemon.running());
+}
