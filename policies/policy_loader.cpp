@@ -146,22 +146,28 @@ LoadedPolicies withDefaults(LoadedPolicies fromDir) {
 }
 
 std::vector<PolicyProblem> checkKinds(const std::vector<SyncPolicy>& policies,
-                                      const std::vector<kube::GroupVersionKind>& knownKinds) {
-  std::string known;
-  for (const kube::GroupVersionKind& kind : knownKinds) {
-    known += (known.empty() ? "" : ", ") + describeResource(kind);
-  }
+                                      const KindRefusal& refusal) {
   std::vector<PolicyProblem> problems;
   for (const SyncPolicy& policy : policies) {
-    if (std::find(knownKinds.begin(), knownKinds.end(), policy.resource) != knownKinds.end()) {
-      continue;
+    if (const std::optional<std::string> why = refusal(policy.resource)) {
+      problems.push_back(
+          {policy.file, policy.line,
+           "kube-bisync cannot sync " + describeResource(policy.resource) + ": " + *why});
     }
-    problems.push_back({policy.file, policy.line,
-                        "kube-bisync cannot sync " + describeResource(policy.resource) +
-                            ": no translator for it (it syncs " +
-                            (known.empty() ? "nothing" : known) + ")"});
   }
   return problems;
+}
+
+SyncPolicy genericPolicy(const kube::GroupVersionKind& kind) {
+  const auto rule = [](std::string_view path, Owner owner) {
+    return FieldRule{*FieldPath::parse(path), owner, std::nullopt, 0};
+  };
+  SyncPolicy policy;
+  policy.file = "<built-in>/generic";
+  policy.resource = kind;
+  policy.direction = Direction::Down;
+  policy.fields = {rule("/*", Owner::Source), rule("/status", Owner::Target)};
+  return policy;
 }
 
 }  // namespace bisync::policies

@@ -8,6 +8,8 @@
 // only: callers refuse to start (the daemon exits 2).
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -48,10 +50,17 @@ LoadedPolicies loadPolicyDirectory(const std::string& dir);
 // covers. Built-in policies have the file name "<built-in>/<name>".
 LoadedPolicies withDefaults(LoadedPolicies fromDir);
 
-// A problem for every policy whose resource is not one of `knownKinds` (the kinds the syncer
-// has a translator for).
+// Why a kind must not be synced (translators::genericRefusal), nullopt when it may be.
+using KindRefusal = std::function<std::optional<std::string>(const kube::GroupVersionKind&)>;
+
+// A problem for every policy whose resource `refusal` refuses.
 std::vector<PolicyProblem> checkKinds(const std::vector<SyncPolicy>& policies,
-                                      const std::vector<kube::GroupVersionKind>& knownKinds);
+                                      const KindRefusal& refusal);
+
+// The policy of a kind that has neither a policy file nor a built-in one ("<built-in>/generic"):
+// objects are created downward; every field but status is the source's, and /status is the
+// target's, so that the spec travels down and the status up (docs/policies.md).
+SyncPolicy genericPolicy(const kube::GroupVersionKind& kind);
 
 // The built-in policy files (name, YAML text), generated at build time from
 // policies/defaults/*.yaml.

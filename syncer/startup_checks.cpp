@@ -66,10 +66,10 @@ kube::Result<void> splitHostPort(std::string_view authority, std::string_view ur
 }  // namespace
 
 policies::LoadedPolicies loadPolicies(const std::optional<std::string>& dir,
-                                      const std::vector<kube::GroupVersionKind>& knownKinds) {
+                                      const policies::KindRefusal& refusal) {
   policies::LoadedPolicies loaded = policies::withDefaults(dir ? policies::loadPolicyDirectory(*dir)
                                                                : policies::LoadedPolicies{});
-  for (policies::PolicyProblem& problem : policies::checkKinds(loaded.policies, knownKinds)) {
+  for (policies::PolicyProblem& problem : policies::checkKinds(loaded.policies, refusal)) {
     loaded.problems.push_back(std::move(problem));
   }
   std::stable_sort(loaded.problems.begin(), loaded.problems.end(),
@@ -77,34 +77,6 @@ policies::LoadedPolicies loadPolicies(const std::optional<std::string>& dir,
                      return std::tie(a.file, a.line) < std::tie(b.file, b.line);
                    });
   return loaded;
-}
-
-std::vector<const policies::SyncPolicy*> policiesOf(
-    const std::vector<policies::SyncPolicy>& policies,
-    const std::vector<kube::GroupVersionKind>& syncedKinds) {
-  std::vector<const policies::SyncPolicy*> found;
-  for (const kube::GroupVersionKind& kind : syncedKinds) {
-    auto policy = std::find_if(policies.begin(), policies.end(),
-                               [&](const policies::SyncPolicy& p) { return p.resource == kind; });
-    if (policy != policies.end()) found.push_back(&*policy);
-  }
-  return found;
-}
-
-std::vector<policies::PolicyProblem> unservedResources(
-    const std::vector<ResourceDiscovery>& discoveries, const ApiServers& servers) {
-  std::vector<policies::PolicyProblem> problems;
-  auto unserved = [&](const policies::SyncPolicy& policy, const char* side,
-                      const std::string& server) {
-    problems.push_back({policy.file, policy.line,
-                        "resource " + policies::describeResource(policy.resource) +
-                            " is not served by the " + side + " API server (" + server + ")"});
-  };
-  for (const ResourceDiscovery& discovery : discoveries) {
-    if (!discovery.servedBySource) unserved(*discovery.policy, "source", servers.source);
-    if (!discovery.servedByTarget) unserved(*discovery.policy, "target", servers.target);
-  }
-  return problems;
 }
 
 std::string describeSources(const std::vector<policies::SyncPolicy>& policies) {

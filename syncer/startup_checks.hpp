@@ -1,8 +1,9 @@
 // What the daemon checks before it syncs anything; it exits 2 on any problem.
 //
 // Its SyncPolicies, shared by `--validate-policies DIR` and `--policies DIR`: which policies the
-// daemon runs with, and which of the synced resource types an API server does not serve. Every
-// problem is a policies::PolicyProblem, printed as `file:line: reason`.
+// daemon runs with, and kinds it must not sync. Every problem is a policies::PolicyProblem,
+// printed as `file:line: reason`. (Whether the servers serve a kind is the Syncer's to find out:
+// it waits for kinds not served yet.)
 //
 // Its two clusters (docs/operations.md, "Start-up safety"): each side's connection settings are
 // chosen explicitly (a kubeconfig flag or an in-cluster flag, never KUBECONFIG or
@@ -12,8 +13,7 @@
 // describe() is the one line the daemon prints.
 //
 // loadPolicies reads the policy directory; everything else is pure. Asking the API servers
-// (kube::Client::discover, the kube-system namespace) is main.cpp's part: it hands the answers
-// to unservedResources and checkDistinctClusters.
+// (the kube-system namespace) is main.cpp's part: it hands the answers to checkDistinctClusters.
 #pragma once
 
 #include <cstdint>
@@ -32,34 +32,15 @@ namespace bisync::startup {
 
 // The policies of `dir` plus the built-in policy of every kind no file there covers (only the
 // built-in ones without `dir`), and every problem: those of the files, and a policy for a kind
-// outside `knownKinds` (the translators' kinds). Problems are sorted by file, then line.
+// `refusal` refuses (translators::genericRefusal). Problems are sorted by file, then line.
 policies::LoadedPolicies loadPolicies(const std::optional<std::string>& dir,
-                                      const std::vector<kube::GroupVersionKind>& knownKinds);
-
-// The policy of each of `syncedKinds`, in that order. A kind without a policy is left out (the
-// engine then uses its built-in default, which loadPolicies always adds).
-std::vector<const policies::SyncPolicy*> policiesOf(
-    const std::vector<policies::SyncPolicy>& policies,
-    const std::vector<kube::GroupVersionKind>& syncedKinds);
-
-// What discovery said about one policy's resource type on each API server.
-struct ResourceDiscovery {
-  const policies::SyncPolicy* policy = nullptr;  // not null
-  bool servedBySource = false;
-  bool servedByTarget = false;
-};
+                                      const policies::KindRefusal& refusal);
 
 // The API servers, by URL, as messages name them.
 struct ApiServers {
   std::string source;
   std::string target;
 };
-
-// A problem, at the policy's `resource:` line, for each side that does not serve the policy's
-// resource type: "resource v1 ConfigMap is not served by the target API server (<URL>)". In
-// the order of `discoveries`, source before target.
-std::vector<policies::PolicyProblem> unservedResources(
-    const std::vector<ResourceDiscovery>& discoveries, const ApiServers& servers);
 
 // "v1 ConfigMap from ./policies/configmaps.yaml, v1 Secret from <built-in>/secrets.yaml".
 std::string describeSources(const std::vector<policies::SyncPolicy>& policies);

@@ -47,17 +47,6 @@ asio::awaitable<void> waitReachable(kube::Client& client, const std::string& sid
   }
 }
 
-asio::awaitable<bool> serves(kube::Client& client, const std::string& side,
-                             const kube::GroupVersionKind& kind) {
-  StartUpBackoff backoff(client.ioContext());
-  for (;;) {
-    kube::Result<kube::ResourceInfo> found = co_await client.discover(kind);
-    if (found) co_return true;
-    if (found.error().isNotFound()) co_return false;
-    co_await backoff.wait(side, found.error());
-  }
-}
-
 asio::awaitable<kube::Result<ClusterIdentity>> clusterIdentity(kube::Client& client,
                                                                const std::string& side) {
   StartUpBackoff backoff(client.ioContext());

@@ -1,5 +1,5 @@
-// The questions the daemon asks each API server before it syncs: its version (is it there?),
-// whether it serves a kind, and which cluster it belongs to. An API server that cannot be
+// The questions the daemon asks each API server before it syncs: its version (is it there?) and
+// which cluster it belongs to. An API server that cannot be
 // reached yet is waited for, as the informers would wait for it: each failure is logged as
 // "<side> API server is not reachable yet: ... (asking again in N s)" and the question is asked
 // again 1 s later, the wait doubling up to 30 s. Only answers end a wait.
@@ -20,10 +20,6 @@ namespace bisync::startup {
 
 // Returns once the server answers /version, and logs its Kubernetes version.
 boost::asio::awaitable<void> waitReachable(kube::Client& client, const std::string& side);
-
-// Whether the server serves `kind`, by discovery. Only a NotFound answer means it does not.
-boost::asio::awaitable<bool> serves(kube::Client& client, const std::string& side,
-                                    const kube::GroupVersionKind& kind);
 
 // The server's cluster, by the uid of its kube-system namespace. 403 and 404 are answers: a
 // Config error naming the side, since without the uid the clusters cannot be told apart.

@@ -12,11 +12,13 @@
 #include <vector>
 
 #include "policies/field_path.hpp"
+#include "policies/ownership.hpp"
 #include "policies/policy.hpp"
 #include "policies/policy_loader.hpp"
 #include "syncer/kube/resource.hpp"
 #include "tests/support/catch.hpp"
 #include "tests/unit/temp_dir.hpp"
+#include "translators/generic/generic_translator.hpp"
 #include "translators/translator.hpp"
 
 namespace {
@@ -427,7 +429,10 @@ TEST_CASE("every registered translator has exactly one built-in policy", "[polic
   std::vector<GroupVersionKind> kinds;
   for (const SyncPolicy& policy : defaults.policies) kinds.push_back(policy.resource);
   CHECK(kinds == registry.kinds());
-  CHECK(checkKinds(defaults.policies, registry.kinds()).empty());
+  const KindRefusal refusal = [](const GroupVersionKind& kind) {
+    return bisync::translators::genericRefusal(kind);
+  };
+  CHECK(checkKinds(defaults.policies, refusal).empty());
 }
 
 TEST_CASE("the ConfigMap and Secret defaults sync content, labels and annotations down",
@@ -479,20 +484,40 @@ TEST_CASE("withDefaults keeps a file's override and adds the defaults of other k
   CHECK(all.policies[1].resource == kSecretKind);
 }
 
-TEST_CASE("a policy for a kind without a translator is a problem on its resource line",
-          "[policies]") {
+TEST_CASE(
+    "a policy for a kind kube-bisync refuses is a problem on its resource line; others are not",
+    "[policies]") {
   const LoadedPolicies loaded =
+      parsePolicy(yaml({kApiVersion, kKind, kDown,
+                        "resource: {group: \"\", version: v1, kind: Pod}", "fields: []"}),
+                  "pods.yaml");
+  REQUIRE(loaded.policies.size() == 1);
+  const KindRefusal refusal = [](const GroupVersionKind& kind) -> std::optional<std::string> {
+    if (kind.kind == "Pod") return "Pods need a plugin";
+    return std::nullopt;
+  };
+  const std::vector<PolicyProblem> problems = checkKinds(loaded.policies, refusal);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems.front().describe() ==
+        "pods.yaml:4: kube-bisync cannot sync v1 Pod: Pods need a plugin");
+  const LoadedPolicies deployments =
       parsePolicy(yaml({kApiVersion, kKind, kDown,
                         "resource: {group: apps, version: v1, kind: Deployment}", "fields: []"}),
                   "deploy.yaml");
-  REQUIRE(loaded.policies.size() == 1);
-  const std::vector<PolicyProblem> problems =
-      checkKinds(loaded.policies, {kConfigMapKind, kSecretKind});
-  REQUIRE(problems.size() == 1);
-  CHECK(problems.front().describe() ==
-        "deploy.yaml:4: kube-bisync cannot sync apps/v1 Deployment: no translator for it (it "
-        "syncs v1 ConfigMap, v1 Secret)");
-  CHECK(checkKinds(withDefaults({}).policies, {kConfigMapKind, kSecretKind}).empty());
+  CHECK(checkKinds(deployments.policies, refusal).empty());
+}
+
+TEST_CASE("the generic policy sends everything but status down and status up", "[policies]") {
+  const SyncPolicy policy = genericPolicy({"example.com", "v1", "Widget"});
+  CHECK(policy.file == "<built-in>/generic");
+  CHECK(policy.resource == GroupVersionKind{"example.com", "v1", "Widget"});
+  CHECK(policy.direction == Direction::Down);
+  const OwnershipMap ownership(policy.fields);
+  CHECK(ownership.ownerOf({"spec", "replicas"}) == Owner::Source);
+  CHECK(ownership.ownerOf({"data", "key"}) == Owner::Source);
+  CHECK(ownership.ownerOf({"metadata", "labels", "app"}) == Owner::Source);
+  CHECK(ownership.ownerOf({"status"}) == Owner::Target);
+  CHECK(ownership.ownerOf({"status", "conditions"}) == Owner::Target);
 }
 
 TEST_CASE("a namespace filter selects included namespaces that no exclude matches", "[policies]") {
