@@ -1,10 +1,11 @@
 // kube-bisync: the daemon's entry point. Parses flags, loads the SyncPolicies (`--policies DIR`
 // and the built-in defaults) and both sides' connection settings (each given explicitly),
 // refuses a source and target that are one cluster (by URL before connecting, by the kube-system
-// namespace's uid after), checks that both serve every synced resource type, and runs the
-// Syncer until SIGTERM/SIGINT, then drains in-flight writes. Exit codes: 0 after a clean shutdown,
-// 1 on a runtime failure, 2 on bad flags, config or policies. `--validate-policies DIR` only checks
-// policy files (0: valid, 2: problems) and connects nowhere.
+// namespace's uid after), and runs the Syncer (which looks every kind to sync up in both servers'
+// discovery, and waits for the ones not served yet) until SIGTERM/SIGINT, then drains in-flight
+// writes. Exit codes: 0 after a clean shutdown, 1 on a runtime failure, 2 on bad flags, config or
+// policies. `--validate-policies DIR` only checks policy files (0: valid, 2: problems) and connects
+// nowhere.
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -27,11 +28,13 @@
 #include "policies/policy_loader.hpp"
 #include "syncer/engine/syncer.hpp"
 #include "syncer/kube/client.hpp"
+#include "syncer/kube/discovery.hpp"
 #include "syncer/kube/kubeconfig.hpp"
 #include "syncer/ops/http_endpoint.hpp"
 #include "syncer/ops/syncer_metrics.hpp"
 #include "syncer/startup_checks.hpp"
 #include "syncer/startup_wait.hpp"
+#include "translators/generic/generic_translator.hpp"
 #include "translators/translator.hpp"
 
 namespace {
@@ -53,6 +56,7 @@ struct Flags {
   std::vector<std::string> namespaces;
   bool allNamespaces = false;
   std::vector<std::string> resources{"configmaps", "secrets"};
+  int discoveryIntervalSeconds = 10;
   std::size_t workers = 4;
   double qps = 50;
   int burst = 100;
@@ -84,7 +88,22 @@ void defineSideFlags(CLI::App& app, startup::SideFlags& side, const std::string&
                  "context in the " + side.side + " kubeconfig (default: its current-context)");
 }
 
-FlagOptions defineFlags(CLI::App& app, Flags& flags, const translators::Registry& registry) {
+// One --resources item: "" when it is well-formed and a kind kube-bisync may sync.
+std::string resourceSpecCheck(const std::string& item) {
+  const tl::expected<kube::ResourceSpec, std::string> spec = kube::parseResourceSpec(item);
+  if (!spec) return spec.error();
+  const std::optional<std::string> refused =
+      spec->byKind() ? translators::genericRefusal({spec->group, spec->version, spec->kind})
+                     : translators::genericRefusal(spec->group, spec->resource);
+  return refused ? item + " cannot be synced: " + *refused : std::string();
+}
+
+// Why a policy's kind may not be synced.
+std::optional<std::string> policyKindRefusal(const kube::GroupVersionKind& kind) {
+  return translators::genericRefusal(kind);
+}
+
+FlagOptions defineFlags(CLI::App& app, Flags& flags) {
   FlagOptions options;
   defineSideFlags(app, flags.source, "source (virtual)");
   defineSideFlags(app, flags.target, "target (host)");
@@ -115,9 +134,15 @@ FlagOptions defineFlags(CLI::App& app, Flags& flags, const translators::Registry
                            "sync every source namespace except kube-system, kube-public and "
                            "kube-node-lease (the default when --namespaces is not given)");
   namespaces->excludes(all);
-  app.add_option("--resources", flags.resources, "resources to sync, comma-separated")
+  app.add_option("--resources", flags.resources,
+                 "kinds to sync, comma-separated: plural (core group), plural.group or "
+                 "Kind.version.group; every kind a --policies file names is synced too")
       ->delimiter(',')
-      ->check(CLI::IsMember(registry.resourceNames()))
+      ->check(resourceSpecCheck)
+      ->capture_default_str();
+  app.add_option("--discovery-interval", flags.discoveryIntervalSeconds,
+                 "seconds between lookups of kinds not served by both API servers yet")
+      ->check(CLI::Range(1, 3600))
       ->capture_default_str();
   app.add_option("--workers", flags.workers, "objects reconciled in parallel")
       ->check(CLI::Range(1, 256))
@@ -166,10 +191,10 @@ void printProblems(const std::vector<policies::PolicyProblem>& problems) {
   }
 }
 
-// --validate-policies: the directory, the defaults it does not override, and a translator
-// for every kind.
-int validatePolicies(const std::string& dir, const translators::Registry& registry) {
-  const policies::LoadedPolicies loaded = startup::loadPolicies(dir, registry.kinds());
+// --validate-policies: the directory, the defaults it does not override, and kinds that may be
+// synced.
+int validatePolicies(const std::string& dir) {
+  const policies::LoadedPolicies loaded = startup::loadPolicies(dir, policyKindRefusal);
   printProblems(loaded.problems);
   if (!loaded.problems.empty()) return 2;
   std::printf("policies ok: %zu resource types (%s)\n", loaded.policies.size(),
@@ -177,17 +202,20 @@ int validatePolicies(const std::string& dir, const translators::Registry& regist
   return 0;
 }
 
-// The kinds of the resources named by --resources (checked against the registry by CLI11).
-std::vector<kube::GroupVersionKind> syncedKinds(const translators::Registry& registry,
-                                                const std::vector<std::string>& resources) {
-  std::vector<kube::GroupVersionKind> kinds;
-  for (const std::string& name : resources) {
-    if (const translators::Translator* translator = registry.findByResource(name)) {
-      const kube::ResourceInfo& resource = translator->resource();
-      kinds.push_back({resource.group, resource.version, resource.kind});
-    }
+// The kinds to sync: those --resources names (checked by resourceSpecCheck), then the kind of
+// every policy file (the built-in policies only say how a kind syncs, not that it does).
+std::vector<kube::ResourceSpec> kindsToSync(const std::vector<std::string>& resources,
+                                            const std::vector<policies::SyncPolicy>& policies) {
+  std::vector<kube::ResourceSpec> specs;
+  for (const std::string& item : resources) specs.push_back(*kube::parseResourceSpec(item));
+  for (const policies::SyncPolicy& policy : policies) {
+    if (policy.file.starts_with("<built-in>/")) continue;
+    std::string text = policy.resource.kind + "." + policy.resource.version;
+    if (!policy.resource.group.empty()) text += "." + policy.resource.group;
+    specs.push_back(
+        {text, policy.resource.group, policy.resource.version, "", policy.resource.kind});
   }
-  return kinds;
+  return specs;
 }
 
 // Only what the flags name (checkSideFlags): the explicit file, or the in-cluster service account.
@@ -250,9 +278,8 @@ asio::awaitable<Result<void>> distinctClusters(Daemon& daemon) {
   co_return distinct;
 }
 
-// Waits for both servers, refuses one cluster on both sides, checks that both serve the
-// resource type of every synced resource's policy, then starts the Syncer. Unserved types: each
-// printed as a policy problem, exit code 2.
+// Waits for both servers, refuses one cluster on both sides, then starts the Syncer (which
+// looks the kinds to sync up itself, and waits for those not served yet).
 asio::awaitable<void> startUp(Daemon& daemon) {
   const std::string source = "source";
   const std::string target = "target";
@@ -261,24 +288,6 @@ asio::awaitable<void> startUp(Daemon& daemon) {
   const Result<void> distinct = co_await distinctClusters(daemon);
   if (!distinct) {
     printReason(distinct.error().describe());
-    refuseToStart(daemon);
-    co_return;
-  }
-
-  const std::vector<const policies::SyncPolicy*> checked = startup::policiesOf(
-      daemon.options.policies, syncedKinds(daemon.registry, daemon.options.resources));
-  std::vector<startup::ResourceDiscovery> discoveries;
-  for (const policies::SyncPolicy* policy : checked) {
-    startup::ResourceDiscovery discovery;
-    discovery.policy = policy;
-    discovery.servedBySource = co_await startup::serves(daemon.source, source, policy->resource);
-    discovery.servedByTarget = co_await startup::serves(daemon.target, target, policy->resource);
-    discoveries.push_back(discovery);
-  }
-  const std::vector<policies::PolicyProblem> problems =
-      startup::unservedResources(discoveries, {daemon.source.server(), daemon.target.server()});
-  if (!problems.empty()) {
-    printProblems(problems);
     refuseToStart(daemon);
     co_return;
   }
@@ -310,11 +319,17 @@ struct OpsEndpoint {
 ops::HttpResponse readiness(const Daemon& daemon) {
   constexpr const char* kText = "text/plain; charset=utf-8";
   if (!daemon.syncer) return {503, kText, "waiting for the API servers\n"};
-  if (daemon.syncer->ready()) return {200, kText, "ok\n"};
+  // Kinds not served yet do not hold readiness up (the others sync); they are listed.
+  std::string waiting;
+  for (const engine::ResourceState& resource : daemon.syncer->resourceStates()) {
+    if (!resource.syncing)
+      waiting += "waiting for " + resource.resource + ": " + resource.waitingFor + "\n";
+  }
+  if (daemon.syncer->ready()) return {200, kText, "ok\n" + waiting};
   const engine::SyncerStats& stats = daemon.syncer->stats();
   return {503, kText,
           "initial sync: " + std::to_string(stats.initialDone) + "/" +
-              std::to_string(stats.initialTotal) + " keys\n"};
+              std::to_string(stats.initialTotal) + " keys\n" + waiting};
 }
 
 // Binds /metrics and /healthz + /readyz where the flags say; a bind failure is a start-up error.
@@ -384,7 +399,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"kube-bisync: bidirectional cluster-to-cluster syncer for Kubernetes"};
   Flags flags;
-  const FlagOptions flagOptions = defineFlags(app, flags, registry);
+  const FlagOptions flagOptions = defineFlags(app, flags);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -392,7 +407,7 @@ int main(int argc, char** argv) {
     return fail(error.what());                               // one line, unlike CLI11's own report
   }
   if (flagOptions.validatePolicies->count() > 0) {
-    return validatePolicies(flags.validatePolicies, registry);
+    return validatePolicies(flags.validatePolicies);
   }
   if (flagOptions.clusterName->count() == 0) return fail("--cluster-name is required");
   const auto metricsAddress = ops::parseBindAddress(flags.metricsAddress, "--metrics-bind-address");
@@ -429,7 +444,7 @@ int main(int argc, char** argv) {
   // Before anything connects: a policy problem stops start-up with every problem listed.
   policies::LoadedPolicies loaded = startup::loadPolicies(
       flagOptions.policies->count() > 0 ? std::optional(flags.policies) : std::nullopt,
-      registry.kinds());
+      policyKindRefusal);
   if (!loaded.problems.empty()) {
     printProblems(loaded.problems);
     return 2;
@@ -451,7 +466,8 @@ int main(int argc, char** argv) {
 
   engine::SyncerOptions options;
   options.namespaces.names = flags.namespaces;
-  options.resources = flags.resources;
+  options.resources = kindsToSync(flags.resources, loaded.policies);
+  options.discoveryInterval = std::chrono::seconds(flags.discoveryIntervalSeconds);
   options.workers = flags.workers;
   options.fieldManager = "kube-bisync/" + flags.clusterName;
   options.stateNamespace = stateNamespace->name;
@@ -483,8 +499,8 @@ int main(int argc, char** argv) {
     }
     spdlog::info("state namespace: {} ({})", stateNamespace->name, stateNamespace->from);
     std::string resourceList;
-    for (const std::string& resource : flags.resources) {
-      resourceList += (resourceList.empty() ? "" : ", ") + resource;
+    for (const kube::ResourceSpec& resource : options.resources) {
+      resourceList += (resourceList.empty() ? "" : ", ") + resource.text;
     }
     std::string namespaceList = "all namespaces except kube-system, kube-public, kube-node-lease";
     if (!flags.namespaces.empty()) {

@@ -62,6 +62,19 @@ bool ownsCopy(const SyncState& state, const kube::JsonValue& object) {
   return origin && !origin->ns.empty() && state.mapper.targetNamespace(origin->ns) == ns;
 }
 
+// The target namespaces this instance owns, by the record and the namespace cache (or the one
+// of single mode): the ones its target informers watch.
+std::vector<std::string> ownedTargetNamespaces(const SyncState& state) {
+  if (state.mapper.config().mode == mapping::NamespaceMode::Single) {
+    return {state.mapper.config().targetNamespace};
+  }
+  std::vector<std::string> owned;
+  for (const auto& [ns, entry] : state.record->namespaces()) {
+    if (ownsCachedNamespace(state, ns)) owned.push_back(ns);
+  }
+  return owned;
+}
+
 void watchTargetNamespace(SyncState& state, const std::string& ns) {
   bool started = false;
   for (auto& [name, sync] : state.resources) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -21,6 +22,27 @@ namespace asio = boost::asio;
 
 std::string resourceKey(const kube::ResourceInfo& resource) {
   return resource.group.empty() ? resource.resource : resource.resource + "." + resource.group;
+}
+
+std::string provisionalKey(const kube::ResourceSpec& spec) {
+  std::string plural = spec.resource;
+  if (spec.byKind()) {
+    plural = spec.kind;
+    std::transform(plural.begin(), plural.end(), plural.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const bool vowelBeforeY =
+        plural.size() > 1 &&
+        std::string_view("aeiou").find(plural[plural.size() - 2]) != std::string_view::npos;
+    if (plural.ends_with("s")) {
+      plural += "es";
+    } else if (plural.ends_with("y") && !vowelBeforeY) {
+      plural.back() = 'i';
+      plural += "es";
+    } else {
+      plural += "s";
+    }
+  }
+  return spec.group.empty() ? plural : plural + "." + spec.group;
 }
 
 namespace {

@@ -106,7 +106,7 @@ asio::awaitable<kube::Result<Json>> applyDeciding(SyncState& state, ResourceSync
                                                   JsonValue& body, const std::string& subresource,
                                                   WriteReport& outcome) {
   kube::Client& client = clientOf(state, write.side);
-  const kube::ResourceInfo& resource = sync.translator->resource();
+  const kube::ResourceInfo& resource = sync.resourceOn(write.side);
   kube::ApplyOptions options;
   options.fieldManager = state.options.fieldManager;
   options.subresource = subresource;
@@ -205,9 +205,10 @@ asio::awaitable<kube::Result<Json>> applyFields(SyncState& state, ResourceSync& 
                                                 const JsonValue& source, SideWrite& write,
                                                 WriteReport& outcome) {
   const std::string precondition(kube::resourceVersionOf(write.body));
-  // /status is only written through its subresource (the main resource ignores it).
+  // /status is only written through its subresource where the kind has one (the main resource
+  // then ignores it); without one it is a field like any other.
   std::optional<Json> statusBody;
-  if (write.body.HasMember("status")) {
+  if (write.body.HasMember("status") && sync.resourceOn(write.side).statusSubresource) {
     statusBody.emplace(rapidjson::kObjectType);
     auto& allocator = statusBody->GetAllocator();
     for (const char* field : {"apiVersion", "kind", "metadata"}) {

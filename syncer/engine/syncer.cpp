@@ -79,7 +79,8 @@ SyncState::SyncState(kube::Client& source, kube::Client& target,
       queue(source.ioContext(), withRetryLog(options.queue, *this)),
       recorder(source, "kube-bisync", mapper.config().clusterName),
       targetRecorder(target, "kube-bisync", mapper.config().clusterName),
-      progressTimer(source.ioContext()) {}
+      progressTimer(source.ioContext()),
+      discoveryTimer(source.ioContext()) {}
 
 void SyncState::enqueue(const SyncKey& key) {
   if (!stopping) queue.add(key.str());
@@ -123,21 +124,6 @@ std::optional<SyncKey> originKey(const SyncState& state, const ResourceSync& syn
                                  const CachedObjectPtr& target) {
   const Json json = target->parse();
   return originKey(state, sync, json);
-}
-
-// The policy for `translator`'s kind: from the options, else its built-in default.
-policies::SyncPolicy policyFor(const SyncerOptions& options,
-                               const translators::Translator& translator) {
-  const kube::ResourceInfo& resource = translator.resource();
-  const kube::GroupVersionKind kind{resource.group, resource.version, resource.kind};
-  for (const policies::SyncPolicy& policy : options.policies) {
-    if (policy.resource == kind) return policy;
-  }
-  policies::LoadedPolicies defaults = policies::withDefaults({});
-  for (policies::SyncPolicy& policy : defaults.policies) {
-    if (policy.resource == kind) return std::move(policy);
-  }
-  throw std::invalid_argument("Syncer: no policy for " + translator.resource().resource);
 }
 
 // Records (or forgets) that the target object `targetKey` is a copy of `origin`, when it is not
@@ -360,19 +346,6 @@ std::vector<kube::Informer*> allInformers(SyncState& state) {
   return informers;
 }
 
-// The target namespaces this instance owns, by the record and the namespace cache (or the one
-// of single mode): the ones its target informers watch.
-std::vector<std::string> ownedTargetNamespaces(const SyncState& state) {
-  if (state.mapper.config().mode == mapping::NamespaceMode::Single) {
-    return {state.mapper.config().targetNamespace};
-  }
-  std::vector<std::string> owned;
-  for (const auto& [ns, entry] : state.record->namespaces()) {
-    if (internal::ownsCachedNamespace(state, ns)) owned.push_back(ns);
-  }
-  return owned;
-}
-
 void checkReady(SyncState& state) {
   if (state.ready || !state.workersStarted || !state.initialPending.empty()) return;
   state.ready = true;
@@ -429,12 +402,15 @@ asio::awaitable<bool> waitForCaches(SyncState& state) {
 
 // Waits for every cache, then reconciles everything once and starts the workers.
 asio::awaitable<void> run(std::shared_ptr<SyncState> state) {
+  // The kinds both servers serve now get their informers; the others wait.
+  co_await internal::resolveWaiting(*state);
   // What the syncer owns on the target decides which target namespaces it watches, so the
   // record and the namespaces come first.
   if (!co_await waitForCaches(*state)) co_return;
-  for (const std::string& ns : ownedTargetNamespaces(*state)) {
+  for (const std::string& ns : internal::ownedTargetNamespaces(*state)) {
     internal::watchTargetNamespace(*state, ns);
   }
+  state->targetsWatched = true;
   if (!co_await waitForCaches(*state)) co_return;
   enqueueAllNamespaces(*state);
   // The initial sync: every key the informers' first lists queued, i.e. every selected source
@@ -454,6 +430,10 @@ asio::awaitable<void> run(std::shared_ptr<SyncState> state) {
   checkReady(*state);
   if (!state->ready)
     asio::co_spawn(state->sourceClient.ioContext(), reportProgress(state), asio::detached);
+  if (!state->waiting.empty()) {
+    asio::co_spawn(state->sourceClient.ioContext(), internal::rediscoverWhileWaiting(state),
+                   asio::detached);
+  }
 }
 
 }  // namespace
@@ -489,41 +469,19 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
                                             informerOptions, targetObjectHandlers(state, sync));
   };
 
-  for (const std::string& name : state.options.resources) {
-    const translators::Translator* translator = registry.findByResource(name);
-    if (translator == nullptr) {
-      throw std::invalid_argument("Syncer: no translator for resource \"" + name + "\"");
-    }
-    ResourceSync& sync = state.resources[name];
-    sync.translator = translator;
-    sync.policy = policyFor(state.options, *translator);
-    sync.ownership.emplace(sync.policy.fields);
-    sync.sharedFields = policies::hasSharedFields(*sync.ownership);
-    if (translator->holdsSecrets()) {
-      sync.baseForm = [](const kube::JsonValue& value) { return mapping::contentHash(value); };
-    }
-    sync.createsOnSource = sync.policy.createOnSource &&
-                           sync.policy.direction != policies::Direction::Down &&
-                           state.mapper.config().mode == mapping::NamespaceMode::Prefix;
-    if (sync.policy.createOnSource && !sync.createsOnSource) {
-      // A single-mode target namespace does not say which source namespace an object is for.
-      spdlog::warn("{}: the policy's createOnSource is ignored in single namespace mode",
-                   translator->resource().resource);
-    }
-    sync.forms =
-        CacheForms{&state.mapper, &*sync.ownership, sync.sharedFields, sync.createsOnSource};
-    std::vector<std::string> namespaces = state.options.namespaces.names;
-    if (namespaces.empty()) namespaces.push_back("");  // one informer for all namespaces
-    for (const std::string& ns : namespaces) {
-      kube::InformerOptions sourceOptions;
-      sourceOptions.ns = ns;
-      sourceOptions.transform = [&forms = sync.forms](Json& object) {
-        forms.compactSource(object);
-      };
-      sync.source[ns] = std::make_unique<kube::Informer>(
-          source, translator->resource(), sourceOptions, sourceObjectHandlers(state, sync));
-    }
-    // Target informers follow the namespaces the syncer owns (watchTargetNamespace).
+  state.makeSourceInformer = [&state](ResourceSync& sync, const std::string& ns) {
+    kube::InformerOptions informerOptions;
+    informerOptions.ns = ns;
+    informerOptions.transform = [&forms = sync.forms](Json& object) {
+      forms.compactSource(object);
+    };
+    return std::make_unique<kube::Informer>(state.sourceClient, sync.sourceResource,
+                                            informerOptions, sourceObjectHandlers(state, sync));
+  };
+  // Every kind waits for discovery at first: run() looks them up.
+  for (const kube::ResourceSpec& spec : state.options.resources) {
+    state.waiting.push_back(
+        {spec, internal::provisionalKey(spec), false, false, "not looked up yet"});
   }
 }
 
@@ -543,6 +501,7 @@ asio::awaitable<void> Syncer::shutdown() {
   std::shared_ptr<SyncState> state = state_;
   state->stopping = true;
   state->progressTimer.cancel();
+  state->discoveryTimer.cancel();
   co_await state->queue.drain();
   for (kube::Informer* informer : allInformers(*state)) informer->stop();
   // A list in flight is not interrupted; the clients must outlive the informers' loops.
@@ -567,8 +526,8 @@ std::uint64_t Syncer::eventsRecorded() const { return state_->recorder.recorded(
 // One entry per side and resource, summed over the informers of each namespace.
 std::vector<CacheStats> Syncer::cacheStats() const {
   std::vector<CacheStats> caches;
-  const auto add = [&caches](const std::string& side, const kube::Informer& informer) {
-    const std::string& resource = informer.resource().resource;
+  const auto add = [&caches](const std::string& side, const kube::Informer& informer,
+                             const std::string& resource) {
     auto it = std::find_if(caches.begin(), caches.end(), [&](const CacheStats& cache) {
       return cache.side == side && cache.resource == resource;
     });
@@ -580,13 +539,24 @@ std::vector<CacheStats> Syncer::cacheStats() const {
     it->relists += stats.relistsAfterGone + stats.relistsAfterError;
     it->watches += stats.watches;
   };
-  add("source", *state_->sourceNamespaces);
-  add("target", *state_->targetNamespaces);
+  const std::string namespaces(kNamespacesResource);
+  add("source", *state_->sourceNamespaces, namespaces);
+  add("target", *state_->targetNamespaces, namespaces);
   for (const auto& [name, sync] : state_->resources) {
-    for (const auto& [ns, informer] : sync.source) add("source", *informer);
-    for (const auto& [ns, informer] : sync.targets) add("target", *informer);
+    for (const auto& [ns, informer] : sync.source) add("source", *informer, name);
+    for (const auto& [ns, informer] : sync.targets) add("target", *informer, name);
   }
   return caches;
+}
+
+std::vector<ResourceState> Syncer::resourceStates() const {
+  std::vector<ResourceState> states;
+  for (const auto& [name, sync] : state_->resources) states.push_back({name, true, true, true, ""});
+  for (const internal::WaitingResource& waiting : state_->waiting) {
+    states.push_back(
+        {waiting.name, waiting.servedBySource, waiting.servedByTarget, false, waiting.why});
+  }
+  return states;
 }
 
 }  // namespace bisync::engine

@@ -4,10 +4,12 @@
 // queue; workers reconcile each key from the current state of both caches (level-triggered,
 // events are only hints).
 //
-// Start-up: informers list and watch; once every cache has synced, the keys of all source
-// objects and of all managed target objects are reconciled once (the "initial sync": this
-// also deletes target objects whose source vanished while the syncer was down), with a
-// progress log line; then ready() turns true.
+// Start-up: each kind to sync is looked up in both servers' discovery; informers of the kinds
+// both serve list and watch; once every cache has synced, the keys of all source objects and of
+// all managed target objects are reconciled once (the "initial sync": this also deletes target
+// objects whose source vanished while the syncer was down), with a progress log line; then
+// ready() turns true. Kinds not served yet do not hold that up: they are looked up again every
+// discoveryInterval and start syncing, with their own first list, once both servers serve them.
 //
 // Loop-affine: everything runs on the io_context of the two Clients (they must share it);
 // call start() and shutdown() from that thread (or start() before the loop runs).
@@ -26,6 +28,7 @@
 #include "policies/policy.hpp"
 #include "syncer/engine/work_queue.hpp"
 #include "syncer/kube/client.hpp"
+#include "syncer/kube/discovery.hpp"
 #include "translators/translator.hpp"
 
 namespace bisync::engine {
@@ -44,9 +47,14 @@ struct NamespaceSelection {
 
 struct SyncerOptions {
   NamespaceSelection namespaces;
-  std::vector<std::string> resources{"configmaps", "secrets"};  // registry names
+  // The kinds to sync (--resources, and the kind of every policy file), each resolved through
+  // both servers' discovery when the syncer starts; one not served by both yet is looked up
+  // again every discoveryInterval and starts syncing once it is.
+  std::vector<kube::ResourceSpec> resources{{"configmaps", "", "", "configmaps", ""},
+                                            {"secrets", "", "", "secrets", ""}};
+  std::chrono::milliseconds discoveryInterval{10000};
   // The SyncPolicy of each resource type (policies::withDefaults: one per kind). A synced
-  // resource whose kind has none here uses its built-in default policy.
+  // kind without one here uses policies::genericPolicy.
   std::vector<policies::SyncPolicy> policies;
   std::size_t workers = 4;
   // The server-side apply field manager: one per instance ("kube-bisync/<cluster-name>", set by
@@ -110,10 +118,18 @@ struct CacheStats {
   std::uint64_t watches = 0;
 };
 
+// Whether each kind to sync is served, and so synced, on each side.
+struct ResourceState {
+  std::string resource;  // "configmaps", "widgets.example.com"; as given while the source lacks it
+  bool servedBySource = false;
+  bool servedByTarget = false;
+  bool syncing = false;    // both serve it and its informers run
+  std::string waitingFor;  // why it is not synced yet ("not served by the target API server")
+};
+
 class Syncer {
  public:
-  // Throws std::invalid_argument for a resource name the registry does not know (the CLI
-  // validates first) or when the two clients do not share one io_context.
+  // Throws std::invalid_argument when the two clients do not share one io_context.
   Syncer(kube::Client& source, kube::Client& target, const translators::Registry& registry,
          mapping::IdentityMapper mapper, SyncerOptions options);
   ~Syncer();
@@ -129,6 +145,7 @@ class Syncer {
   const SyncerStats& stats() const;
   WorkQueueStats queueStats() const;
   std::vector<CacheStats> cacheStats() const;
+  std::vector<ResourceState> resourceStates() const;
   std::uint64_t eventsRecorded() const;
 
  private:

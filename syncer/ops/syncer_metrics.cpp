@@ -129,6 +129,18 @@ void addSyncerMetrics(std::vector<MetricFamily>& out, const engine::Syncer& sync
   }
   out.push_back(single("kube_bisync_ready", "1 once the initial sync is complete.", kGauge,
                        syncer.ready() ? 1 : 0));
+  // Per kind and side: 1 once that side's discovery serves the kind, so that it syncs (both 1)
+  // or waits for the side at 0.
+  MetricFamily served =
+      family("kube_bisync_resource_ready",
+             "1 when the side serves the kind to sync (it syncs once both do), else 0.", kGauge);
+  for (const engine::ResourceState& resource : syncer.resourceStates()) {
+    add(served, resource.servedBySource ? 1 : 0,
+        {{"side", "source"}, {"resource", resource.resource}});
+    add(served, resource.servedByTarget ? 1 : 0,
+        {{"side", "target"}, {"resource", resource.resource}});
+  }
+  out.push_back(std::move(served));
   MetricFamily initial = family("kube_bisync_initial_sync_keys",
                                 "Keys of the initial sync: all of them, and those done.", kGauge);
   add(initial, static_cast<double>(stats.initialTotal), {{"state", "total"}});

@@ -25,6 +25,7 @@
 #include "syncer/engine/syncer.hpp"
 #include "syncer/engine/work_queue.hpp"
 #include "syncer/kube/client.hpp"
+#include "syncer/kube/discovery.hpp"
 #include "syncer/kube/informer.hpp"
 #include "translators/translator.hpp"
 
@@ -53,7 +54,15 @@ struct FightState {
 // One synced resource type: its translator and policy, the informers of both sides and the
 // indexes the reconciler needs.
 struct ResourceSync {
-  const translators::Translator* translator = nullptr;
+  // "configmaps" for the core group, "<plural>.<group>" otherwise ("deployments.apps"): the
+  // resource part of its queue keys, and its name in logs and metrics.
+  std::string key;
+  const translators::Translator* translator = nullptr;     // the kind's plugin, or ownTranslator
+  std::unique_ptr<translators::Translator> ownTranslator;  // the generic one, made for this kind
+  // The resource as the source serves it; the target's is translator->resource(). Both have one
+  // group, version and kind, but may differ in their subresources (a CRD with /status on one
+  // side only).
+  kube::ResourceInfo sourceResource;
   policies::SyncPolicy policy;
   std::optional<policies::OwnershipMap> ownership;
   bool sharedFields = false;  // the policy has `owner: both` rules: a merge base is kept
@@ -82,7 +91,10 @@ struct ResourceSync {
   // Source key -> fight detection state.
   std::unordered_map<std::string, FightState> fights;
 
-  const std::string& name() const { return translator->resource().resource; }
+  const std::string& name() const { return key; }
+  const kube::ResourceInfo& resourceOn(policies::Side side) const {
+    return side == policies::Side::Source ? sourceResource : translator->resource();
+  }
   kube::CachedObjectPtr sourceObject(const std::string& ns, const std::string& name) const;
   // The informer of target namespace `ns` once it has synced, else nullptr.
   const kube::Informer* targetInformer(std::string_view ns) const;
@@ -95,6 +107,16 @@ enum class Outcome {
   Done,    // the key is in its desired state, or reported and left alone
   Parked,  // waits for its target namespace; re-queued when that namespace changes
   Retry,   // failed; re-queued with backoff
+};
+
+// A kind to sync that is not served by both API servers yet (or whose discovery failed): looked
+// up again every discoveryInterval (resources.cpp).
+struct WaitingResource {
+  kube::ResourceSpec spec;
+  std::string name;  // its ResourceSync key once the source served it, else provisionalKey
+  bool servedBySource = false;
+  bool servedByTarget = false;
+  std::string why;  // for the log line and /readyz
 };
 
 struct SyncState : std::enable_shared_from_this<SyncState> {
@@ -113,10 +135,16 @@ struct SyncState : std::enable_shared_from_this<SyncState> {
   std::unique_ptr<kube::Informer> targetNamespaces;
   // Prefix mode: which target namespaces (and objects copied up) this instance created.
   std::unique_ptr<OwnershipRecord> record;
-  std::map<std::string, ResourceSync, std::less<>> resources;
+  std::map<std::string, ResourceSync, std::less<>> resources;  // by ResourceSync::key
+  std::vector<WaitingResource> waiting;                        // kinds not served by both sides yet
   // Makes (not starts) the informer of one resource in one target namespace (syncer.cpp).
   std::function<std::unique_ptr<kube::Informer>(ResourceSync&, const std::string& ns)>
       makeTargetInformer;
+  // The same for the source informer of one namespace ("" for all).
+  std::function<std::unique_ptr<kube::Informer>(ResourceSync&, const std::string& ns)>
+      makeSourceInformer;
+  // The target namespaces of ours have informers: a kind added from now on starts its own there.
+  bool targetsWatched = false;
 
   WorkQueue queue;
   EventRecorder recorder;        // Events on source objects
@@ -135,6 +163,7 @@ struct SyncState : std::enable_shared_from_this<SyncState> {
   bool stopping = false;
   std::chrono::steady_clock::time_point startedAt;
   boost::asio::steady_timer progressTimer;
+  boost::asio::steady_timer discoveryTimer;  // between rediscovery rounds
   SyncerStats stats;
 
   void enqueue(const SyncKey& key);
@@ -158,6 +187,9 @@ bool ownsCopy(const SyncState& state, const kube::JsonValue& object);
 // once all have listed, keys parked on it are released. Nothing happens when they run already.
 void watchTargetNamespace(SyncState& state, const std::string& ns);
 void unwatchTargetNamespace(SyncState& state, std::string_view ns);
+// The target namespaces this instance owns, by the record and the namespace cache (or the one
+// of single mode): the ones its target informers watch.
+std::vector<std::string> ownedTargetNamespaces(const SyncState& state);
 // Every informer of target namespace `ns` has listed.
 bool targetNamespaceWatched(const SyncState& state, std::string_view ns);
 // The source namespace whose target namespace `targetNs` is, by the record (prefix mode).
@@ -246,6 +278,23 @@ boost::asio::awaitable<void> reportMalformedAnnotation(SyncState& state, Resourc
 boost::asio::awaitable<bool> holdForFight(SyncState& state, ResourceSync& sync, const SyncKey& key,
                                           const kube::JsonValue& source, bool rewritten,
                                           const std::string& what);
+
+// --- Kinds found by discovery (resources.cpp).
+
+// Looks every waiting kind up on both servers (afresh: the discovery caches are dropped first);
+// a kind both serve starts syncing: its ResourceSync is made and its informers started, target
+// ones in every target namespace the syncer watches already. A kind found unfit (not listable,
+// or refused) is dropped with an error line.
+boost::asio::awaitable<void> resolveWaiting(SyncState& state);
+// Looks the waiting kinds up again every options.discoveryInterval until none is left or the
+// syncer stops.
+boost::asio::awaitable<void> rediscoverWhileWaiting(std::shared_ptr<SyncState> state);
+// The ResourceSync key of a resource: "configmaps", "deployments.apps".
+std::string resourceKey(const kube::ResourceInfo& resource);
+// The key a kind to sync is shown under until discovery names its resource: the plural of the
+// spec, or for a Kind form the plural guessed from the kind as client-go's
+// UnsafeGuessKindToResource does ("Widget" -> "widgets", "Policy" -> "policies").
+std::string provisionalKey(const kube::ResourceSpec& spec);
 
 // What a reconcile of one key does (reconciler.cpp).
 boost::asio::awaitable<Outcome> reconcile(SyncState& state, const SyncKey& key);
