@@ -178,7 +178,8 @@ void CacheForms::compactSource(Json& object) const {
   Allocator& allocator = out.GetAllocator();
   JsonValue kept(rapidjson::kObjectType);
   copyMembers(*metadata, kept, kIdentity, allocator);
-  copyMembers(*metadata, kept, {"labels", "annotations"}, allocator);
+  // ownerReferences: a copy's references to the copies of synced owners are made from them.
+  copyMembers(*metadata, kept, {"labels", "annotations", "ownerReferences"}, allocator);
   if (keepFieldOwners) copyMembers(*metadata, kept, {"managedFields"}, allocator);
   out.AddMember("metadata", kept, allocator);
   copyContent(object, out, allocator);

@@ -194,12 +194,24 @@ struct TargetApply {
   std::string digest;      // the writtenDigest a compact target copy holding it carries
 };
 
+// The last-synced value of a write of `hash` with the owner references `owners`. They are not
+// in the digest a cached copy carries (others may add references of their own to a copy, and
+// those must not look like drift), so a change of ours shows in last-synced alone.
+std::string lastSyncedWith(const std::string& hash, const JsonValue& owners) {
+  if (owners.Empty()) return lastSyncedValue(hash);
+  Json input(rapidjson::kObjectType);
+  auto& allocator = input.GetAllocator();
+  input.AddMember("written", kube::stringValue(hash, allocator), allocator);
+  input.AddMember("ownerReferences", JsonValue(owners, allocator), allocator);
+  return mapping::contentHash(input);
+}
+
 // The skeleton (with `cachedVersion` as the precondition), the plan's fields, the origin
-// metadata, the merge base and last-synced.
+// metadata, the owner references, the merge base and last-synced.
 kube::Result<TargetApply> targetApply(const SyncState& state, const ResourceSync& sync,
                                       const policies::SyncPlan& plan, const SyncKey& key,
                                       const mapping::TargetKey& target, const JsonValue& source,
-                                      const std::string& cachedVersion) {
+                                      const JsonValue& owners, const std::string& cachedVersion) {
   TargetApply apply{skeletonOf(sync.translator->resource(), target.ns, target.name, cachedVersion),
                     "", ""};
   Json& desired = apply.body;
@@ -218,8 +230,11 @@ kube::Result<TargetApply> targetApply(const SyncState& state, const ResourceSync
   // One hash of what the syncer writes: last-synced carries it, and the target cache keeps a
   // digest of the same in place of the fields themselves (cache_forms.hpp).
   const std::string hash = writtenHash(desired, *sync.ownership);
-  apply.lastSynced = lastSyncedValue(hash);
+  apply.lastSynced = lastSyncedWith(hash, owners);
   apply.digest = writtenDigest(hash);
+  if (!owners.Empty()) {
+    desired["metadata"].AddMember("ownerReferences", JsonValue(owners, allocator), allocator);
+  }
   if (auto stamped = mapping::setLastSynced(desired, allocator, apply.lastSynced); !stamped) {
     return kube::fail(stamped.error());
   }
@@ -373,8 +388,10 @@ asio::awaitable<Outcome> syncPair(SyncState& state, ResourceSync& sync, const Pa
   }
 
   // The target's apply configuration, and whether the target holds it already.
+  const OwnerLinks owners = ownerLinks(state, key, *source);
+  awaitOwners(state, key, owners);
   kube::Result<TargetApply> apply =
-      targetApply(state, sync, plan, key, target, *source, cachedVersion);
+      targetApply(state, sync, plan, key, target, *source, owners.references, cachedVersion);
   if (!apply) co_return fail(state, key, apply.error().describe());
   Json& desired = apply->body;
   const bool appliedLast = actual && mapping::lastSyncedOf(*actual) == apply->lastSynced;

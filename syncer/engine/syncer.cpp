@@ -217,6 +217,7 @@ kube::InformerHandlers targetObjectHandlers(SyncState& state, ResourceSync& sync
   handlers.onAdd = [&state, &sync](const CachedObjectPtr& object) {
     const Json json = object->parse();
     const auto origin = originKey(state, sync, json);
+    if (origin) internal::releaseChildren(state, json);  // children waiting for this copy
     indexTarget(state, sync, origin, object->key, true);
     const auto key = origin ? origin : upwardKey(state, sync, json);
     // A copy our apply just created.

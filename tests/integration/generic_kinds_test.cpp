@@ -516,3 +516,56 @@ TEST_CASE("apps/v1 Deployments sync through the generic translator", "[generic]"
   CHECK(jsonAt(*source, "/spec/replicas") == "2");
   CHECK(daemon.running());
 }
+
+TEST_CASE(
+    "a child whose owner is synced is deleted by the target's garbage collector with its "
+    "parent",
+    "[generic][owners]") {
+  GenericScene scene("owner");
+  const kube::ResourceInfo configMaps = kube::resources::configMaps();
+  DaemonProcess daemon(scene.testbed(), scene.daemon());
+  REQUIRE_READY(daemon);
+
+  auto parent = scene.tryCreate(Side::Source, configMaps,
+                                bisync::testing::configMap(scene.ns(), "parent", {}));
+  REQUIRE(parent);
+  // The child names its synced parent (as a controller would), and a Pod, which is not synced.
+  kube::Json child = bisync::testing::configMap(scene.ns(), "child", {{"k", "v"}});
+  const std::string references =
+      R"([{"apiVersion":"v1","kind":"ConfigMap","name":"parent","uid":")" +
+      std::string(kube::uidOf(*parent)) +
+      R"(","controller":true,"blockOwnerDeletion":true},)"
+      R"({"apiVersion":"v1","kind":"Pod","name":"runner","uid":"3f1c2d9e-0000-4000-8000-000000000001"}])";
+  auto parsed = kube::parseJson(references, "references");
+  REQUIRE(parsed);
+  child["metadata"].AddMember("ownerReferences", kube::JsonValue(*parsed, child.GetAllocator()),
+                              child.GetAllocator());
+  REQUIRE(scene.tryCreate(Side::Source, configMaps, child));
+
+  // The copy of the child names the copy of the parent, by its uid on the target; the Pod's
+  // reference means nothing there and is gone.
+  std::string parentCopyUid;
+  REQUIRE(waitLogged(
+      daemon, "the child's copy owned by the parent's copy", 30s, [&](std::string& seen) {
+        auto parentCopy = scene.get(Side::Target, configMaps, "parent", seen);
+        auto childCopy = scene.get(Side::Target, configMaps, "child", seen);
+        if (!parentCopy || !childCopy) return false;
+        parentCopyUid = std::string(kube::uidOf(*parentCopy));
+        const std::string expected =
+            R"([{"apiVersion":"v1","kind":"ConfigMap","name":"parent","uid":")" + parentCopyUid +
+            R"(","controller":true,"blockOwnerDeletion":true}])";
+        seen += " child copy's ownerReferences " + jsonAt(*childCopy, "/metadata/ownerReferences") +
+                ", want " + expected;
+        return jsonAt(*childCopy, "/metadata/ownerReferences") == expected;
+      }));
+  CHECK(parentCopyUid != kube::uidOf(*parent));
+
+  // With the daemon stopped, only the target's garbage collector can remove the child's copy.
+  REQUIRE(daemon.terminate() == "exited with status 0");
+  scene.kubectl(Side::Target, {"delete", "configmap", "parent", "--wait=true"});
+  CHECK(bisync::testing::waitFor(
+      "the child's copy deleted by the target's garbage collector", 60s,
+      [&](std::string& seen) { return scene.absent(Side::Target, configMaps, "child", seen); }));
+  std::string seen;
+  CHECK(scene.get(Side::Source, configMaps, "child", seen).has_value());  // the source keeps it
+}

@@ -154,6 +154,9 @@ struct SyncState : std::enable_shared_from_this<SyncState> {
   std::set<std::string, std::less<>> namespacesCreating;
   // Target namespace -> queue keys parked until it exists and is usable.
   std::map<std::string, std::set<std::string>, std::less<>> waitingForNamespace;
+  // Source uid of an owner -> keys of children synced while the owner had no target copy: they
+  // are reconciled again when it gets one (owner_references.cpp).
+  std::unordered_map<std::string, std::set<std::string>> childrenAwaitingOwner;
   // Queue key -> why its last reconcile failed, for the retry log line.
   std::unordered_map<std::string, std::string> lastErrors;
 
@@ -278,6 +281,23 @@ boost::asio::awaitable<void> reportMalformedAnnotation(SyncState& state, Resourc
 boost::asio::awaitable<bool> holdForFight(SyncState& state, ResourceSync& sync, const SyncKey& key,
                                           const kube::JsonValue& source, bool rewritten,
                                           const std::string& what);
+
+// --- Owner references of target copies (owner_references.cpp).
+
+struct OwnerLinks {
+  kube::Json references{rapidjson::kArrayType};  // for the copy's metadata.ownerReferences
+  std::vector<std::string> pendingOwners;        // source uids of synced owners without a copy
+};
+// The copy's owner references for the source object `source` of `key`: each reference to an
+// owner the syncer syncs (same namespace, a synced kind) whose target copy exists names that
+// copy (its name and uid there), keeping controller and blockOwnerDeletion; the others are
+// dropped.
+OwnerLinks ownerLinks(const SyncState& state, const SyncKey& key, const kube::JsonValue& source);
+// Remembers `key` as a child of each owner in links.pendingOwners.
+void awaitOwners(SyncState& state, const SyncKey& key, const OwnerLinks& links);
+// A target copy (of the source with this source-uid annotation) appeared: its children waiting
+// for it are queued.
+void releaseChildren(SyncState& state, const kube::JsonValue& targetCopy);
 
 // --- Kinds found by discovery (resources.cpp).
 
