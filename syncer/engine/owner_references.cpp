@@ -26,7 +26,8 @@ const ResourceSync* syncedKindOf(const SyncState& state, const JsonValue& refere
   const std::string_view kind = kube::stringMember(reference, "kind");
   for (const auto& [name, sync] : state.resources) {
     const kube::ResourceInfo& resource = sync.translator->resource();
-    if (resource.group == group && resource.kind == kind) return &sync;
+    // A namespaced child's copy cannot name a cluster-scoped mirror (it lives on the source).
+    if (!sync.clusterScoped && resource.group == group && resource.kind == kind) return &sync;
   }
   return nullptr;
 }

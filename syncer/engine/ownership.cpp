@@ -78,7 +78,7 @@ std::vector<std::string> ownedTargetNamespaces(const SyncState& state) {
 void watchTargetNamespace(SyncState& state, const std::string& ns) {
   bool started = false;
   for (auto& [name, sync] : state.resources) {
-    if (sync.targets.contains(ns)) continue;
+    if (sync.clusterScoped || sync.targets.contains(ns)) continue;
     std::unique_ptr<kube::Informer>& informer = sync.targets[ns];
     informer = state.makeTargetInformer(sync, ns);
     informer->start();
@@ -100,7 +100,7 @@ void unwatchTargetNamespace(SyncState& state, std::string_view ns) {
 
 bool targetNamespaceWatched(const SyncState& state, std::string_view ns) {
   for (const auto& [name, sync] : state.resources) {
-    if (sync.targetInformer(ns) == nullptr) return false;
+    if (!sync.clusterScoped && sync.targetInformer(ns) == nullptr) return false;
   }
   return true;
 }

@@ -33,7 +33,8 @@ std::optional<OwnedNamespace> namespaceEntry(const JsonValue& value) {
 std::optional<CopiedUp> copiedUpEntry(const JsonValue& value) {
   CopiedUp entry{stringOf(value, "resource"), stringOf(value, "namespace"), stringOf(value, "name"),
                  stringOf(value, "targetUid"), stringOf(value, "sourceUid")};
-  if (entry.resource.empty() || entry.ns.empty() || entry.name.empty() || entry.targetUid.empty() ||
+  // No namespace: a cluster-scoped object mirrored into the source (cluster_mirror.cpp).
+  if (entry.resource.empty() || entry.name.empty() || entry.targetUid.empty() ||
       entry.sourceUid.empty()) {
     return std::nullopt;
   }

@@ -9,7 +9,8 @@
 //       recorded one: deleted and recreated by someone else, it is foreign.
 //   copied-up.<hash>              {"resource", "namespace", "name", "targetUid", "sourceUid"}
 //       a source object this instance created (sourceUid) from the target object `namespace`/
-//       `name` (targetUid) under a createOnSource policy.
+//       `name` (targetUid) under a createOnSource policy, or (namespace "") the source mirror of
+//       a cluster-scoped target object under a policy of direction up.
 //
 // A host admin hands a pre-created namespace to an instance by adding its entry
 // (docs/security.md). Reads come from an informer on that one ConfigMap; writes are JSON merge

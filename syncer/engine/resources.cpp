@@ -98,14 +98,35 @@ ResourceSync& addResource(SyncState& state, const kube::ResourceInfo& source,
     spdlog::warn("{}: the policy's createOnSource is ignored in single namespace mode", key);
   }
   sync.forms = CacheForms{&state.mapper, &*sync.ownership, sync.sharedFields, sync.createsOnSource};
+  sync.clusterScoped = !source.namespaced;
   std::vector<std::string> namespaces = state.options.namespaces.names;
-  if (namespaces.empty()) namespaces.push_back("");  // one informer for all namespaces
+  if (namespaces.empty() || sync.clusterScoped) namespaces = {""};  // one for all namespaces
   for (const std::string& ns : namespaces) {
     std::unique_ptr<kube::Informer>& informer = sync.source[ns];
     informer = state.makeSourceInformer(sync, ns);
     informer->start();
   }
+  if (sync.clusterScoped) {
+    std::unique_ptr<kube::Informer>& informer = sync.targets[""];
+    informer = state.makeTargetInformer(sync, "");
+    informer->start();
+  }
   return sync;
+}
+
+// Why a cluster-scoped kind cannot be synced as its policy says, if it cannot: only
+// `direction: up` (mirrors in the source) is supported, and only in prefix mode, whose ownership
+// record proves which mirrors are ours.
+std::optional<std::string> clusterScopeProblem(const SyncState& state,
+                                               const kube::ResourceInfo& resource,
+                                               const kube::GroupVersionKind& kind) {
+  if (resource.namespaced) return std::nullopt;
+  if (policyFor(state.options, kind).direction != policies::Direction::Up) {
+    return "a cluster-scoped kind syncs only with a policy of direction up (mirrors of the "
+           "target's objects in the source)";
+  }
+  if (!state.record) return "a cluster-scoped kind needs --namespace-mode prefix";
+  return std::nullopt;
 }
 
 std::string lookupProblem(const kube::Error& error, std::string_view side) {
@@ -129,8 +150,8 @@ asio::awaitable<Lookup> lookUp(SyncState& state, WaitingResource& waiting) {
     spdlog::error("not syncing {} ({}): {}", waiting.name, waiting.spec.text, *refused);
     co_return Lookup::Dropped;
   }
-  if (!source->namespaced) {
-    spdlog::error("not syncing {}: a cluster-scoped kind is not synced yet", waiting.name);
+  if (const std::optional<std::string> unfit = clusterScopeProblem(state, *source, kind)) {
+    spdlog::error("not syncing {}: {}", waiting.name, *unfit);
     co_return Lookup::Dropped;
   }
   if (state.resources.contains(waiting.name)) co_return Lookup::Dropped;  // named twice

@@ -14,6 +14,7 @@ std::string SyncKey::str() const { return resource + "/" + ns + "/" + name; }
 
 std::string SyncKey::describe() const {
   if (isNamespace()) return "namespace " + ns;
+  if (ns.empty()) return resource + " " + name;  // cluster-scoped
   return resource + " " + ns + "/" + name;
 }
 
@@ -25,7 +26,9 @@ std::optional<SyncKey> SyncKey::parse(std::string_view text) {
   SyncKey key{std::string(text.substr(0, first)),
               std::string(text.substr(first + 1, second - first - 1)),
               std::string(text.substr(second + 1))};
-  if (key.resource.empty() || key.ns.empty() || key.name.find('/') != std::string::npos) {
+  // Only a namespace key needs a namespace: an object key without one is a cluster-scoped object.
+  if (key.resource.empty() || (key.ns.empty() && key.isNamespace()) ||
+      key.name.find('/') != std::string::npos) {
     return std::nullopt;
   }
   if (key.isNamespace() != key.name.empty()) return std::nullopt;

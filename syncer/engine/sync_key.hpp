@@ -1,7 +1,9 @@
 // The keys of the sync engine's work queue. Every key names a *source* object, so events
 // from either side that concern one object collapse into one queued key:
 //   "<resource>/<namespace>/<name>"  an object ("configmaps/team-a/settings")
-//   "namespaces//<namespace>"        the target namespace of a source namespace
+//   "<resource>//<name>"             a cluster-scoped object
+//   ("storageclasses.storage.k8s.io//fast") "namespaces/<namespace>/"        the target namespace
+//   of a source namespace
 // Neither names nor namespaces can contain '/', so the format is unambiguous.
 #pragma once
 

@@ -212,6 +212,16 @@ std::optional<SyncKey> upwardKey(const SyncState& state, const ResourceSync& syn
   return SyncKey::object(sync.name(), *source, kube::nameOf(target));
 }
 
+// A cluster-scoped kind's objects, either side: the key of that name.
+kube::InformerHandlers clusterObjectHandlers(SyncState& state, ResourceSync& sync) {
+  auto changed = [&state, &sync](const CachedObjectPtr& object) {
+    state.enqueue(SyncKey::object(sync.name(), "", object->key));
+  };
+  return {changed,
+          [changed](const CachedObjectPtr&, const CachedObjectPtr& current) { changed(current); },
+          changed};
+}
+
 kube::InformerHandlers targetObjectHandlers(SyncState& state, ResourceSync& sync) {
   kube::InformerHandlers handlers;
   handlers.onAdd = [&state, &sync](const CachedObjectPtr& object) {
@@ -463,6 +473,12 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
   state.makeTargetInformer = [&state](ResourceSync& sync, const std::string& ns) {
     kube::InformerOptions informerOptions;
     informerOptions.ns = ns;
+    if (sync.clusterScoped) {
+      // Only what the policy selects is mirrored, so only that is listed.
+      informerOptions.labelSelector = internal::labelSelectorOf(sync.policy);
+      return std::make_unique<kube::Informer>(state.targetClient, sync.translator->resource(),
+                                              informerOptions, clusterObjectHandlers(state, sync));
+    }
     informerOptions.transform = [&forms = sync.forms](Json& object) {
       forms.compactTarget(object);
     };
@@ -477,7 +493,9 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
       forms.compactSource(object);
     };
     return std::make_unique<kube::Informer>(state.sourceClient, sync.sourceResource,
-                                            informerOptions, sourceObjectHandlers(state, sync));
+                                            informerOptions,
+                                            sync.clusterScoped ? clusterObjectHandlers(state, sync)
+                                                               : sourceObjectHandlers(state, sync));
   };
   // Every kind waits for discovery at first: run() looks them up.
   for (const kube::ResourceSpec& spec : state.options.resources) {

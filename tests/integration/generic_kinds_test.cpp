@@ -569,3 +569,116 @@ TEST_CASE(
   std::string seen;
   CHECK(scene.get(Side::Source, configMaps, "child", seen).has_value());  // the source keeps it
 }
+
+namespace {
+
+// Deletes the named cluster-scoped objects from both sides at scope end.
+class ClusterCleanup {
+ public:
+  ClusterCleanup(Testbed& testbed, std::string resource, std::vector<std::string> names)
+      : testbed_(testbed), resource_(std::move(resource)), names_(std::move(names)) {}
+  ~ClusterCleanup() {
+    for (const Side side : {Side::Source, Side::Target}) {
+      for (const std::string& name : names_) {
+        testbed_.kubectl(side, {"delete", resource_, name, "--ignore-not-found", "--wait=false"});
+      }
+    }
+  }
+  ClusterCleanup(const ClusterCleanup&) = delete;
+  ClusterCleanup& operator=(const ClusterCleanup&) = delete;
+
+ private:
+  Testbed& testbed_;
+  std::string resource_;
+  std::vector<std::string> names_;
+};
+
+}  // namespace
+
+TEST_CASE("a StorageClass selected on the target appears read-only in the source", "[generic]") {
+  GenericScene scene("sc");
+  const std::string id = scene.cluster();
+  const std::string shared = "shared-" + id;
+  const std::string hidden = "hidden-" + id;
+  const std::string tenants = "tenants-" + id;
+  ClusterCleanup cleanup(scene.testbed(), "storageclass", {shared, hidden, tenants});
+  const kube::ResourceInfo classes{"storage.k8s.io", "v1", "storageclasses", "StorageClass", false};
+  scene.addPolicy("storageclasses.yaml",
+                  "apiVersion: kube-bisync.io/v1alpha1\n"
+                  "kind: SyncPolicy\n"
+                  "resource: {group: storage.k8s.io, version: v1, kind: StorageClass}\n"
+                  "direction: up\n"
+                  "selector: {matchLabels: {example.com/offer: " +
+                      id +
+                      "}}\n"
+                      "fields: []\n");
+  const auto storageClass = [](const std::string& name, const std::string& labels) {
+    return "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: " + name +
+           ", labels: {" + labels +
+           "}}\nprovisioner: example.com/fast\nparameters: {tier: gold}\n"
+           "reclaimPolicy: Retain\n";
+  };
+  TempDir manifests(std::filesystem::temp_directory_path(), "storageclasses-");
+  int written = 0;
+  const auto apply = [&](Side side, const std::string& manifest) {
+    const std::filesystem::path file =
+        manifests.path() / ("class-" + std::to_string(++written) + ".yaml");
+    std::ofstream(file) << manifest;
+    const CommandResult result = scene.testbed().kubectl(side, {"apply", "-f", file.string()});
+    INFO("kubectl apply on the " << sideName(side) << ": " << result.summary());
+    REQUIRE(result.ok());
+  };
+  apply(Side::Target, storageClass(shared, "example.com/offer: " + id));
+  apply(Side::Target, storageClass(hidden, "example.com/other: x"));
+  apply(Side::Source, storageClass(tenants, "example.com/offer: " + id));  // the tenant's own
+  std::string seen;
+  auto tenantsOwn = scene.get(Side::Source, classes, tenants, seen);
+  REQUIRE(tenantsOwn);
+
+  DaemonProcess daemon(scene.testbed(), scene.daemon());
+  REQUIRE_READY(daemon);
+  const auto mirrored = [&](std::string& s) {
+    auto mirror = scene.get(Side::Source, classes, shared, s);
+    if (!mirror) return std::optional<kube::Json>();
+    s += " mirror " + kube::toJson(*mirror);
+    const bool right =
+        kube::stringAt(*mirror, "/provisioner") == "example.com/fast" &&
+        jsonAt(*mirror, "/parameters") == R"({"tier":"gold"})" &&
+        jsonAt(*mirror, "/metadata/labels") == R"({"example.com/offer":")" + id + R"("})";
+    if (!right) return std::optional<kube::Json>();
+    return mirror;
+  };
+  REQUIRE(waitLogged(daemon, "the selected StorageClass mirrored in the source", 30s,
+                     [&](std::string& s) { return mirrored(s).has_value(); }));
+  const std::string firstUid(kube::uidOf(*mirrored(seen)));
+
+  // A tenant's edit is undone.
+  scene.kubectl(Side::Source, {"label", "storageclass", shared, "mine=yes"});
+  REQUIRE(waitLogged(daemon, "the tenant's label removed from the mirror again", 30s,
+                     [&](std::string& s) { return mirrored(s).has_value(); }));
+  // A tenant's deletion is undone.
+  scene.kubectl(Side::Source, {"delete", "storageclass", shared});
+  REQUIRE(
+      waitLogged(daemon, "the mirror back after the tenant deleted it", 30s, [&](std::string& s) {
+        auto mirror = mirrored(s);
+        return mirror && kube::uidOf(*mirror) != firstUid;
+      }));
+
+  // Not selected: never mirrored. The tenant's own StorageClass: never touched, never synced
+  // down.
+  CHECK(holdsThroughout(
+      "quiet window: the unselected class stays off the source and the "
+      "tenant's own is untouched and not on the target",
+      kQuietWindow, [&](std::string& s) {
+        auto own = scene.get(Side::Source, classes, tenants, s);
+        return scene.absent(Side::Source, classes, hidden, s) &&
+               scene.absent(Side::Target, classes, tenants, s) && own &&
+               kube::resourceVersionOf(*own) == kube::resourceVersionOf(*tenantsOwn);
+      }));
+
+  // The host withdraws the offer: the mirror goes.
+  scene.kubectl(Side::Target, {"label", "storageclass", shared, "example.com/offer-"});
+  CHECK(waitLogged(daemon, "the mirror deleted once the target's class is no longer selected", 30s,
+                   [&](std::string& s) { return scene.absent(Side::Source, classes, shared, s); }));
+  CHECK(daemon.running());
+}

@@ -74,6 +74,17 @@ TEST_CASE("record entries that do not parse or are incomplete are ignored and re
   CHECK(entries.copiedUp.empty());
 }
 
+TEST_CASE("a mirror of a cluster-scoped object is recorded without a namespace",
+          "[ownership-record]") {
+  const CopiedUp mirror{"storageclasses.storage.k8s.io", "", "fast", "t", "s"};
+  const Json record =
+      recordWith({{copiedUpEntryKey(mirror.resource, "", "fast"), entryValue(mirror)}});
+  const auto entries = parseRecord(record);
+  CHECK(entries.problems.empty());
+  REQUIRE(entries.copiedUp.size() == 1);
+  CHECK(entries.copiedUp.begin()->second == mirror);
+}
+
 TEST_CASE("a record ConfigMap without data, or with data of the wrong type, has no entries",
           "[ownership-record]") {
   for (const char* text : {R"({"metadata":{"name":"r"}})", R"({"data":[1,2]})",

@@ -20,11 +20,16 @@ TEST_CASE("queue keys round-trip through their text form", "[engine]") {
   CHECK(SyncKey::parse(ns.str()) == ns);
   CHECK(object.describe() == "configmaps team-a/settings");
   CHECK(ns.describe() == "namespace team-a");
+  const SyncKey cluster = SyncKey::object("storageclasses.storage.k8s.io", "", "fast");
+  CHECK(cluster.str() == "storageclasses.storage.k8s.io//fast");
+  CHECK(SyncKey::parse(cluster.str()) == cluster);
+  CHECK(cluster.describe() == "storageclasses.storage.k8s.io fast");
 }
 
 TEST_CASE("malformed queue keys are refused", "[engine]") {
-  for (const char* text : {"", "configmaps", "configmaps/ns", "configmaps//name", "/ns/name",
-                           "configmaps/ns/", "configmaps/ns/a/b", "namespaces/ns/name"}) {
+  for (const char* text :
+       {"", "configmaps", "configmaps/ns", "configmaps//", "/ns/name", "configmaps/ns/",
+        "configmaps/ns/a/b", "namespaces/ns/name", "namespaces//", "namespaces//name"}) {
     INFO(text);
     CHECK_FALSE(SyncKey::parse(text).has_value());
   }

@@ -63,6 +63,9 @@ struct ResourceSync {
   // group, version and kind, but may differ in their subresources (a CRD with /status on one
   // side only).
   kube::ResourceInfo sourceResource;
+  // A cluster-scoped kind (direction up only): its target objects are mirrored into the source
+  // (cluster_mirror.cpp); one informer per side under "", whatever the namespaces.
+  bool clusterScoped = false;
   policies::SyncPolicy policy;
   std::optional<policies::OwnershipMap> ownership;
   bool sharedFields = false;  // the policy has `owner: both` rules: a merge base is kept
@@ -281,6 +284,15 @@ boost::asio::awaitable<void> reportMalformedAnnotation(SyncState& state, Resourc
 boost::asio::awaitable<bool> holdForFight(SyncState& state, ResourceSync& sync, const SyncKey& key,
                                           const kube::JsonValue& source, bool rewritten,
                                           const std::string& what);
+
+// --- Cluster-scoped kinds (cluster_mirror.cpp).
+
+// The policy's matchLabels as a label selector ("a=1,b=2").
+std::string labelSelectorOf(const policies::SyncPolicy& policy);
+// Mirrors the target object of a cluster-scoped kind named by `key` into the source (created,
+// restored, deleted with it), touching only mirrors the ownership record says are ours.
+boost::asio::awaitable<Outcome> reconcileMirror(SyncState& state, ResourceSync& sync,
+                                                const SyncKey& key);
 
 // --- Owner references of target copies (owner_references.cpp).
 

@@ -1,0 +1,175 @@
+// Cluster-scoped kinds under `direction: up` (StorageClass, IngressClass, PriorityClass,
+// RuntimeClass, cluster-scoped CRDs): the target objects the policy's selector picks appear in
+// the source under the same name, read-only there. A tenant's edit of such a mirror is undone,
+// its deletion too; objects of the kind the tenant made itself are left alone and never synced
+// down. Which mirrors are the syncer's says the ownership record (a copied-up entry with the
+// mirror's uid), never an annotation the tenant could copy: only those are ever updated or
+// deleted. docs/sync-engine.md ("Cluster-scoped kinds").
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+#include "syncer/engine/internal/sync_state.hpp"
+
+namespace bisync::engine::internal {
+
+namespace asio = boost::asio;
+using kube::Json;
+using kube::JsonValue;
+
+namespace {
+
+// Top-level members the mirror does not copy: its identity is written anew, status belongs to
+// the cluster whose controllers write it.
+constexpr std::array<std::string_view, 4> kNotCopied = {"apiVersion", "kind", "metadata", "status"};
+
+// labels or annotations of `from` without the syncer's keys and kubectl's last-applied.
+JsonValue userEntries(const JsonValue& from, std::string_view field,
+                      Json::AllocatorType& allocator) {
+  JsonValue entries(rapidjson::kObjectType);
+  const JsonValue* map = kube::at(from, "/metadata/" + std::string(field));
+  if (map == nullptr || !map->IsObject()) return entries;
+  for (const auto& entry : map->GetObject()) {
+    const std::string_view key = kube::stringView(entry.name);
+    if (!entry.value.IsString() || key.starts_with(mapping::kSyncerKeyPrefix) ||
+        key == mapping::kLastAppliedAnnotation) {
+      continue;
+    }
+    entries.AddMember(JsonValue(entry.name, allocator), JsonValue(entry.value, allocator),
+                      allocator);
+  }
+  return entries;
+}
+
+// The source mirror of the target object `target`: its name, labels, annotations and content,
+// marked as made from the target by `cluster`.
+Json mirrorOf(const kube::ResourceInfo& resource, const JsonValue& target,
+              const std::string& cluster) {
+  Json out = skeletonOf(resource, "", kube::nameOf(target), "");
+  auto& allocator = out.GetAllocator();
+  JsonValue& metadata = out["metadata"];
+  metadata.AddMember("labels", userEntries(target, "labels", allocator), allocator);
+  JsonValue annotations = userEntries(target, "annotations", allocator);
+  annotations.AddMember(kube::stringValue(mapping::kCreatedFromTargetAnnotation, allocator),
+                        kube::stringValue(cluster, allocator), allocator);
+  metadata.AddMember("annotations", annotations, allocator);
+  for (const auto& member : target.GetObject()) {
+    const std::string_view name = kube::stringView(member.name);
+    if (std::find(kNotCopied.begin(), kNotCopied.end(), name) != kNotCopied.end()) continue;
+    out.AddMember(JsonValue(member.name, allocator), JsonValue(member.value, allocator), allocator);
+  }
+  return out;
+}
+
+bool sameContent(const JsonValue& left, const JsonValue& right) {
+  return mapping::canonicalJson(syncView(left)) == mapping::canonicalJson(syncView(right));
+}
+
+// Creates the mirror (absent from the source) and records it as ours.
+asio::awaitable<Outcome> createMirror(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                      const kube::CachedObjectPtr& target, const Json& mirror) {
+  const kube::Result<Json> created =
+      co_await state.sourceClient.create(sync.sourceResource, "", mirror);
+  if (!created) co_return fail(state, key, "create on the source: " + created.error().describe());
+  ++state.stats.source.creates;
+  logWrite(state, "mirrored " + sync.name() + " " + key.name + " -> source");
+  const CopiedUp entry{sync.name(), "", key.name, std::string(target->uid),
+                       std::string(kube::uidOf(*created))};
+  if (const kube::Result<void> recorded = co_await state.record->recordCopiedUp(entry); !recorded) {
+    co_return fail(state, key, "record the mirror: " + recorded.error().describe());
+  }
+  co_return Outcome::Done;
+}
+
+// Puts the mirror `source` (ours) back to `wanted`: a tenant's edit is undone. A mirror the
+// source refuses to update in place (an immutable field the target's object changed) is
+// deleted; the next reconcile creates it anew.
+asio::awaitable<Outcome> restoreMirror(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                       const kube::CachedObjectPtr& source, Json& wanted) {
+  auto& allocator = wanted.GetAllocator();
+  wanted["metadata"].AddMember("resourceVersion",
+                               kube::stringValue(source->resourceVersion, allocator), allocator);
+  const kube::Result<Json> updated =
+      co_await state.sourceClient.update(sync.sourceResource, "", wanted);
+  if (updated) {
+    ++state.stats.source.patches;
+    logWrite(state, "restored the mirror " + sync.name() + " " + key.name + " on the source");
+    co_return Outcome::Done;
+  }
+  if (!updated.error().isInvalid()) {
+    co_return fail(state, key, "update on the source: " + updated.error().describe());
+  }
+  const kube::Result<bool> removed = co_await removeIncarnation(
+      state.sourceClient, sync.sourceResource, "", key.name, source->uid);
+  if (!removed) co_return fail(state, key, "replace: " + removed.error().describe());
+  ++state.stats.source.deletes;
+  state.enqueue(key);
+  co_return Outcome::Done;
+}
+
+// The target object is gone or no longer selected: our mirror goes too, and its entry.
+asio::awaitable<Outcome> removeMirror(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                      const kube::CachedObjectPtr& source, const CopiedUp& entry) {
+  if (source && source->uid == entry.sourceUid) {
+    const kube::Result<bool> removed = co_await removeIncarnation(
+        state.sourceClient, sync.sourceResource, "", key.name, source->uid);
+    if (!removed) co_return fail(state, key, "delete the mirror: " + removed.error().describe());
+    if (*removed) ++state.stats.source.deletes;
+  }
+  if (const kube::Result<void> forgotten = co_await state.record->forgetCopiedUp(entry);
+      !forgotten) {
+    co_return fail(state, key, forgotten.error().describe());
+  }
+  co_return Outcome::Done;
+}
+
+}  // namespace
+
+std::string labelSelectorOf(const policies::SyncPolicy& policy) {
+  std::string selector;
+  for (const auto& [label, value] : policy.matchLabels) {
+    selector += (selector.empty() ? "" : ",") + label + "=" + value;
+  }
+  return selector;
+}
+
+asio::awaitable<Outcome> reconcileMirror(SyncState& state, ResourceSync& sync, const SyncKey& key) {
+  const kube::Informer* targets = sync.targetInformer("");
+  if (targets == nullptr) co_return fail(state, key, "the target's cache has not listed yet");
+  const kube::CachedObjectPtr target = targets->store().get(key.name);
+  const kube::CachedObjectPtr source = sync.sourceObject("", key.name);
+  std::optional<CopiedUp> entry;
+  if (const CopiedUp* found = state.record->findCopiedUp(sync.name(), "", key.name)) entry = *found;
+  const bool ours = entry && source && source->uid == entry->sourceUid;
+
+  if (!target || isTerminating(target->parse())) {
+    if (entry) co_return co_await removeMirror(state, sync, key, source, *entry);
+    co_return Outcome::Done;
+  }
+  Json mirror = mirrorOf(sync.sourceResource, target->parse(), state.mapper.config().clusterName);
+  if (!source) co_return co_await createMirror(state, sync, key, target, mirror);
+  if (!ours) {
+    // The tenant's own object of that name: never touched, never synced down.
+    ++state.stats.clashes;
+    spdlog::warn("clash: source {} {} exists and was not made by {} from the target; leaving it",
+                 sync.name(), key.name, state.mapper.config().clusterName);
+    state.queue.addAfter(key.str(), state.options.clashRecheck);
+    co_return Outcome::Done;
+  }
+  if (entry->targetUid != target->uid) {
+    // The target object was replaced: the mirror follows the new one.
+    entry->targetUid = std::string(target->uid);
+    if (const kube::Result<void> recorded = co_await state.record->recordCopiedUp(*entry);
+        !recorded) {
+      co_return fail(state, key, recorded.error().describe());
+    }
+  }
+  const Json current = source->parse();
+  if (sameContent(mirror, current)) {
+    ++state.stats.unchanged;
+    co_return Outcome::Done;
+  }
+  co_return co_await restoreMirror(state, sync, key, source, mirror);
+}
+
+}  // namespace bisync::engine::internal
