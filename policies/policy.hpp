@@ -17,6 +17,8 @@ namespace bisync::policies {
 enum class Direction { Down, Up, Bidirectional };
 enum class Owner { Source, Target, Both, Ignore };
 enum class ConflictStrategy { SourceWins, TargetWins, NewestWins, Reject };
+// Where the kind's CustomResourceDefinition comes from when the other side lacks it.
+enum class CrdSource { None, FromTarget, FromSource };
 
 struct FieldRule {
   FieldPath path;  // "/metadata/labels/app.kubernetes.io~1*"
@@ -46,6 +48,10 @@ struct SyncPolicy {
   std::vector<FieldRule> fields;
   Limits limits;
   bool createOnSource = false;  // objects made on the target flow up (direction up/both)
+  // fromTarget: the syncer copies the kind's CRD from the target to the source (and keeps it
+  // updated). fromSource (the other way) is parsed but refused: not built yet. None: both sides
+  // must serve the kind themselves.
+  CrdSource crd = CrdSource::None;
 };
 
 std::string_view toString(Direction direction);

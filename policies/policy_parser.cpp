@@ -22,8 +22,8 @@ namespace {
 
 using Keys = std::initializer_list<std::string_view>;
 
-const Keys kTopKeys{"apiVersion", "kind",   "resource", "direction",     "namespaces",
-                    "selector",   "fields", "limits",   "createOnSource"};
+const Keys kTopKeys{"apiVersion", "kind",   "resource", "direction",      "namespaces",
+                    "selector",   "fields", "limits",   "createOnSource", "crd"};
 const Keys kResourceKeys{"group", "version", "kind"};
 const Keys kNamespaceKeys{"include", "exclude"};
 const Keys kSelectorKeys{"matchLabels"};
@@ -40,6 +40,8 @@ constexpr std::array<Spelling<Direction>, 3> kDirections{
     {{"down", Direction::Down},
      {"up", Direction::Up},
      {"bidirectional", Direction::Bidirectional}}};
+constexpr std::array<Spelling<CrdSource>, 2> kCrdSources{
+    {{"fromTarget", CrdSource::FromTarget}, {"fromSource", CrdSource::FromSource}}};
 constexpr std::array<Spelling<Owner>, 4> kOwners{{{"source", Owner::Source},
                                                   {"target", Owner::Target},
                                                   {"both", Owner::Both},
@@ -130,6 +132,14 @@ class Parser {
     if (const Field* field = find(*entries, "selector")) parseSelector(*field);
     if (const Field* field = find(*entries, "fields")) parseFields(*field);
     if (const Field* field = find(*entries, "limits")) parseLimits(*field);
+    if (const Field* field = find(*entries, "crd")) {
+      const std::optional<CrdSource> crd = oneOf<CrdSource>(*field, "crd", kCrdSources);
+      if (crd == CrdSource::FromSource) {
+        problem(field->line, "crd: fromSource is not supported yet (only fromTarget)");
+      } else if (crd) {
+        out_.policy.crd = *crd;
+      }
+    }
     if (const Field* field = find(*entries, "createOnSource")) {
       std::optional<bool> createOnSource = boolean(*field);
       if (createOnSource) out_.policy.createOnSource = *createOnSource;

@@ -61,8 +61,52 @@ Json mirrorOf(const kube::ResourceInfo& resource, const JsonValue& target,
   return out;
 }
 
-bool sameContent(const JsonValue& left, const JsonValue& right) {
-  return mapping::canonicalJson(syncView(left)) == mapping::canonicalJson(syncView(right));
+// The mirror's labels, annotations and content equal `current`'s (status aside: each cluster
+// writes its own).
+bool sameContent(const JsonValue& mirror, const JsonValue& current) {
+  Json view = syncView(current);
+  view.RemoveMember("status");
+  return mapping::canonicalJson(syncView(mirror)) == mapping::canonicalJson(view);
+}
+
+// Is the target CRD `crd` one of `kinds`'s (spec.group, spec.names.kind)?
+bool wantedCrd(const std::vector<kube::GroupVersionKind>& kinds, const JsonValue& crd) {
+  const std::string_view group = kube::stringAt(crd, "/spec/group");
+  const std::string_view kind = kube::stringAt(crd, "/spec/names/kind");
+  return std::any_of(kinds.begin(), kinds.end(), [&](const kube::GroupVersionKind& wanted) {
+    return wanted.group == group && wanted.kind == kind;
+  });
+}
+
+// A conversion webhook runs in the host cluster, where the source's API server cannot reach
+// it: the mirror converts nothing (strategy None), and the log says so.
+void dropConversionWebhook(Json& crd) {
+  JsonValue* conversion = kube::JsonPointer("/spec/conversion").Get(crd);
+  if (conversion == nullptr || kube::stringMember(*conversion, "strategy") != "Webhook") return;
+  spdlog::warn(
+      "CustomResourceDefinition {}: its conversion webhook is not copied to the source "
+      "(it runs in the target cluster); the copy has conversion strategy None",
+      kube::nameOf(crd));
+  Json none(rapidjson::kObjectType);
+  none.AddMember("strategy", "None", none.GetAllocator());
+  conversion->CopyFrom(none, crd.GetAllocator());
+}
+
+// The tenant's own object of that name: never touched, never synced down; reported.
+asio::awaitable<Outcome> reportForeign(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                       const kube::CachedObjectPtr& source) {
+  ++state.stats.clashes;
+  const bool crd = !sync.mirroredCrds.empty();
+  const std::string message = "source " + sync.name() + " " + key.name +
+                              " exists and was not made by " + state.mapper.config().clusterName +
+                              " from the target; leaving it" +
+                              (crd ? " (and the kind's objects sync only if it serves them)" : "");
+  spdlog::warn("clash: {}", message);
+  const Json object = source->parse();
+  const std::string_view reason = crd ? kReasonForeignCrd : kReasonNameClash;
+  co_await state.recorder.record(sync.sourceResource, object, EventType::Warning, reason, message);
+  state.queue.addAfter(key.str(), state.options.clashRecheck);
+  co_return Outcome::Done;
 }
 
 // Creates the mirror (absent from the source) and records it as ours.
@@ -142,20 +186,19 @@ asio::awaitable<Outcome> reconcileMirror(SyncState& state, ResourceSync& sync, c
   if (const CopiedUp* found = state.record->findCopiedUp(sync.name(), "", key.name)) entry = *found;
   const bool ours = entry && source && source->uid == entry->sourceUid;
 
-  if (!target || isTerminating(target->parse())) {
-    if (entry) co_return co_await removeMirror(state, sync, key, source, *entry);
+  const bool crds = !sync.mirroredCrds.empty();
+  const Json targetObject = target ? target->parse() : Json();
+  const bool selected = target && !isTerminating(targetObject) &&
+                        (!crds || wantedCrd(sync.mirroredCrds, targetObject));
+  if (!selected) {
+    // A CRD mirror stays: deleting it would delete every object of its kind in the source.
+    if (entry && !crds) co_return co_await removeMirror(state, sync, key, source, *entry);
     co_return Outcome::Done;
   }
-  Json mirror = mirrorOf(sync.sourceResource, target->parse(), state.mapper.config().clusterName);
+  Json mirror = mirrorOf(sync.sourceResource, targetObject, state.mapper.config().clusterName);
+  if (crds) dropConversionWebhook(mirror);
   if (!source) co_return co_await createMirror(state, sync, key, target, mirror);
-  if (!ours) {
-    // The tenant's own object of that name: never touched, never synced down.
-    ++state.stats.clashes;
-    spdlog::warn("clash: source {} {} exists and was not made by {} from the target; leaving it",
-                 sync.name(), key.name, state.mapper.config().clusterName);
-    state.queue.addAfter(key.str(), state.options.clashRecheck);
-    co_return Outcome::Done;
-  }
+  if (!ours) co_return co_await reportForeign(state, sync, key, source);
   if (entry->targetUid != target->uid) {
     // The target object was replaced: the mirror follows the new one.
     entry->targetUid = std::string(target->uid);

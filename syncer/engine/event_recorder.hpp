@@ -20,6 +20,8 @@ enum class EventType { Normal, Warning };
 
 // Event reasons the engine records.
 inline constexpr std::string_view kReasonNameClash = "NameClash";
+// A source CRD of a kind under `crd: fromTarget` that the syncer did not create: left alone.
+inline constexpr std::string_view kReasonForeignCrd = "ForeignCustomResourceDefinition";
 inline constexpr std::string_view kReasonSyncFailed = "SyncFailed";
 // Both sides changed an `owner: both` field, or the syncer took a field over from another
 // field manager.

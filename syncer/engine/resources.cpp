@@ -129,6 +129,15 @@ std::optional<std::string> clusterScopeProblem(const SyncState& state,
   return std::nullopt;
 }
 
+// The kinds of the policies with `crd: fromTarget`.
+std::vector<kube::GroupVersionKind> crdsFromTarget(const SyncerOptions& options) {
+  std::vector<kube::GroupVersionKind> kinds;
+  for (const policies::SyncPolicy& policy : options.policies) {
+    if (policy.crd == policies::CrdSource::FromTarget) kinds.push_back(policy.resource);
+  }
+  return kinds;
+}
+
 std::string lookupProblem(const kube::Error& error, std::string_view side) {
   if (error.isNotFound()) return "not served by the " + std::string(side) + " API server";
   return "discovery on the " + std::string(side) + " API server failed: " + error.describe();
@@ -146,11 +155,14 @@ asio::awaitable<Lookup> lookUp(SyncState& state, WaitingResource& waiting) {
   }
   waiting.name = resourceKey(*source);
   const kube::GroupVersionKind kind{source->group, source->version, source->kind};
-  if (const std::optional<std::string> refused = translators::genericRefusal(kind)) {
+  if (waiting.crdMirror) {
+    // Not a synced kind but the syncer's own mirror of CRDs: no policy, no refusal.
+  } else if (const std::optional<std::string> refused = translators::genericRefusal(kind)) {
     spdlog::error("not syncing {} ({}): {}", waiting.name, waiting.spec.text, *refused);
     co_return Lookup::Dropped;
   }
-  if (const std::optional<std::string> unfit = clusterScopeProblem(state, *source, kind)) {
+  if (const std::optional<std::string> unfit =
+          waiting.crdMirror ? std::nullopt : clusterScopeProblem(state, *source, kind)) {
     spdlog::error("not syncing {}: {}", waiting.name, *unfit);
     co_return Lookup::Dropped;
   }
@@ -168,7 +180,8 @@ asio::awaitable<Lookup> lookUp(SyncState& state, WaitingResource& waiting) {
     }
   }
   if (state.stopping) co_return Lookup::Waiting;
-  addResource(state, *source, *target);
+  ResourceSync& sync = addResource(state, *source, *target);
+  if (waiting.crdMirror) sync.mirroredCrds = crdsFromTarget(state.options);
   spdlog::info("syncing {} ({}/{} {}; status subresource: source {}, target {})", waiting.name,
                source->apiVersion(), source->kind, source->namespaced ? "namespaced" : "cluster",
                source->statusSubresource ? "yes" : "no", target->statusSubresource ? "yes" : "no");
@@ -179,6 +192,17 @@ asio::awaitable<Lookup> lookUp(SyncState& state, WaitingResource& waiting) {
 }
 
 }  // namespace
+
+bool mirrorsCrds(const SyncState& state) {
+  if (crdsFromTarget(state.options).empty()) return false;
+  if (!state.record) {
+    spdlog::error(
+        "crd: fromTarget is ignored in single namespace mode (the mirrors need the "
+        "ownership record)");
+    return false;
+  }
+  return true;
+}
 
 asio::awaitable<void> resolveWaiting(SyncState& state) {
   // A CRD created since the last round is only in a fresh discovery document.

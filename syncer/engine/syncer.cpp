@@ -497,7 +497,13 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
                                             sync.clusterScoped ? clusterObjectHandlers(state, sync)
                                                                : sourceObjectHandlers(state, sync));
   };
-  // Every kind waits for discovery at first: run() looks them up.
+  // Every kind waits for discovery at first: run() looks them up. The CRD mirror first, so
+  // that the CRDs it copies are there for the kinds that need them.
+  if (internal::mirrorsCrds(state)) {
+    const kube::ResourceSpec crds{"customresourcedefinitions.apiextensions.k8s.io",
+                                  "apiextensions.k8s.io", "", "customresourcedefinitions", ""};
+    state.waiting.push_back({crds, crds.text, false, false, "not looked up yet", true});
+  }
   for (const kube::ResourceSpec& spec : state.options.resources) {
     state.waiting.push_back(
         {spec, internal::provisionalKey(spec), false, false, "not looked up yet"});

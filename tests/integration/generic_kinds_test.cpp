@@ -682,3 +682,75 @@ TEST_CASE("a StorageClass selected on the target appears read-only in the source
                    [&](std::string& s) { return scene.absent(Side::Source, classes, shared, s); }));
   CHECK(daemon.running());
 }
+
+TEST_CASE("crd: fromTarget copies the definition and the tenant can use the kind", "[generic]") {
+  const std::string group = "t5.example.com";
+  GenericScene scene("crdcopy");
+  ScopedWidgetCrd crd(scene.testbed(), group);
+  crd.install(Side::Target);  // the host offers the kind; the source has never heard of it
+  const std::string name = crd.name();
+  ClusterCleanup cleanup(scene.testbed(), "customresourcedefinition", {name});
+  scene.addPolicy("widgets.yaml", downPolicy(group, "Widget") + "crd: fromTarget\n");
+  const kube::ResourceInfo resource = crd.resource();
+  const kube::ResourceInfo crds{"apiextensions.k8s.io", "v1", "customresourcedefinitions",
+                                "CustomResourceDefinition", false};
+  DaemonProcess daemon(scene.testbed(), scene.daemon());
+  REQUIRE_READY(daemon);
+
+  // The definition arrives in the source and is served there.
+  REQUIRE(
+      waitLogged(daemon, "the CRD copied to the source and Established", 60s, [&](std::string& s) {
+        auto copy = scene.get(Side::Source, crds, name, s);
+        if (!copy) return false;
+        s += " conditions " + jsonAt(*copy, "/status/conditions");
+        return jsonAt(*copy, "/spec/names/kind") == R"("Widget")" &&
+               jsonAt(*copy, "/status/conditions")
+                       .find(R"("type":"Established","status":"True")") != std::string::npos;
+      }));
+  // The tenant uses the kind like any other: its Widget syncs down.
+  auto created = scene.tryCreate(Side::Source, resource, widget(group, scene.ns(), "w", "teal", 2));
+  INFO("creating the source Widget: " << (created ? "ok" : created.error().describe()));
+  REQUIRE(created);
+  REQUIRE(waitLogged(daemon, "the tenant's Widget on the target", 60s, [&](std::string& s) {
+    auto copy = scene.get(Side::Target, resource, "w", s);
+    if (!copy) return false;
+    s = genericCopyProblems(*copy, *created, scene, {"/spec"});
+    return s.empty();
+  }));
+  // The copy of the definition is read-only: a tenant's edit is undone.
+  scene.kubectl(Side::Source, {"label", "crd", name, "mine=yes"});
+  CHECK(waitLogged(daemon, "the tenant's label removed from the copied CRD", 30s,
+                   [&](std::string& s) {
+                     auto copy = scene.get(Side::Source, crds, name, s);
+                     if (!copy) return false;
+                     s = "labels " + jsonAt(*copy, "/metadata/labels");
+                     return kube::at(*copy, "/metadata/labels/mine") == nullptr;
+                   }));
+}
+
+TEST_CASE("crd: fromTarget never touches a CRD the syncer did not create", "[generic]") {
+  const std::string group = "t6.example.com";
+  GenericScene scene("crdforeign");
+  ScopedWidgetCrd crd(scene.testbed(), group);
+  crd.install(Side::Target);
+  crd.install(Side::Source);  // the tenant's own definition of the same name
+  scene.addPolicy("widgets.yaml", downPolicy(group, "Widget") + "crd: fromTarget\n");
+  const kube::ResourceInfo crds{"apiextensions.k8s.io", "v1", "customresourcedefinitions",
+                                "CustomResourceDefinition", false};
+  std::string seen;
+  auto tenants = scene.get(Side::Source, crds, crd.name(), seen);
+  REQUIRE(tenants);
+  DaemonProcess daemon(scene.testbed(), scene.daemon());
+  REQUIRE_READY(daemon);
+  REQUIRE(waitLogged(daemon, "a ForeignCustomResourceDefinition Event", 30s, [&](std::string& s) {
+    // Events about cluster-scoped objects are in "default".
+    return scene.countEvents(Side::Source, "default", "ForeignCustomResourceDefinition", crd.name(),
+                             s) > 0;
+  }));
+  CHECK(holdsThroughout("quiet window: the tenant's CRD keeps its resourceVersion", kQuietWindow,
+                        [&](std::string& s) {
+                          auto now = scene.get(Side::Source, crds, crd.name(), s);
+                          return now &&
+                                 kube::resourceVersionOf(*now) == kube::resourceVersionOf(*tenants);
+                        }));
+}

@@ -66,6 +66,9 @@ struct ResourceSync {
   // A cluster-scoped kind (direction up only): its target objects are mirrored into the source
   // (cluster_mirror.cpp); one informer per side under "", whatever the namespaces.
   bool clusterScoped = false;
+  // Set for the CRD mirror only: the kinds whose CustomResourceDefinition is copied from the
+  // target (policies with `crd: fromTarget`). Only their CRDs are mirrored, and never deleted.
+  std::vector<kube::GroupVersionKind> mirroredCrds;
   policies::SyncPolicy policy;
   std::optional<policies::OwnershipMap> ownership;
   bool sharedFields = false;  // the policy has `owner: both` rules: a merge base is kept
@@ -120,6 +123,8 @@ struct WaitingResource {
   bool servedBySource = false;
   bool servedByTarget = false;
   std::string why;  // for the log line and /readyz
+  // The CRD mirror's own resource (customresourcedefinitions), which no policy names.
+  bool crdMirror = false;
 };
 
 struct SyncState : std::enable_shared_from_this<SyncState> {
@@ -321,6 +326,8 @@ boost::asio::awaitable<void> resolveWaiting(SyncState& state);
 // Looks the waiting kinds up again every options.discoveryInterval until none is left or the
 // syncer stops.
 boost::asio::awaitable<void> rediscoverWhileWaiting(std::shared_ptr<SyncState> state);
+// Some policy says `crd: fromTarget` (and the mode allows it): the syncer mirrors CRDs.
+bool mirrorsCrds(const SyncState& state);
 // The ResourceSync key of a resource: "configmaps", "deployments.apps".
 std::string resourceKey(const kube::ResourceInfo& resource);
 // The key a kind to sync is shown under until discovery names its resource: the plural of the
