@@ -62,6 +62,7 @@ std::map<std::string, std::string> BenchOptions::describe() const {
 
 Bench::Bench(testing::Testbed& testbed, BenchOptions options)
     : testbed_(testbed), options_(std::move(options)), started_(Clock::now()) {
+  configMaps_.kind = configMapKind();
   kube::ClientOptions unthrottled;
   unthrottled.qps = 0;
   unthrottled.userAgent = "kube-bisync-bench";
@@ -86,14 +87,14 @@ Bench::Bench(testing::Testbed& testbed, BenchOptions options)
 
 Bench::~Bench() {
   daemon_.reset();  // SIGKILL, if still running
-  if (tracker_) stopTracker();
+  if (configMaps_.tracker) stopTracker(configMaps_);
 }
 
 void Bench::run() {
-  startTracker();
+  startTracker(configMaps_);
   createSourceNamespaces();
-  measureIdleDaemon();
-  seed(0, options_.objects);
+  measureIdleDaemon(configMaps_);
+  seed(configMaps_, 0, options_.objects);
   scenarioInitialSync();
   scenarioLatency();
   scenarioIdleWrites();
@@ -107,25 +108,29 @@ void Bench::progress(const std::string& message) const {
   std::fprintf(stderr, "[bench %7.1f s] %s\n", secondsSince(started_), message.c_str());
 }
 
-void Bench::startTracker() {
-  tracker_ = loop_.call([this] {
-    auto tracker =
-        std::make_unique<SyncTracker>(**source_, **target_, kBenchSelector, options_.cluster);
+void Bench::startTracker(Workload& workload) {
+  workload.tracker = loop_.call([&] {
+    auto tracker = std::make_unique<SyncTracker>(**source_, **target_, workload.kind,
+                                                 kBenchSelector, options_.cluster);
     tracker->start();
     return tracker;
   });
-  const auto synced = testing::waitFor(
-      "the driver's informers have listed", 60s,
-      [&](std::string&) { return loop_.call([this] { return tracker_->synced(); }); });
-  if (!synced) throw std::runtime_error("the driver's informers did not list within 60 s");
+  SyncTracker& tracker = *workload.tracker;
+  const auto synced =
+      testing::waitFor("the driver's informers have listed", 60s,
+                       [&](std::string&) { return loop_.call([&] { return tracker.synced(); }); });
+  if (!synced) {
+    throw std::runtime_error("the driver's informers of " + workload.kind.plural +
+                             " did not list within 60 s");
+  }
 }
 
-void Bench::stopTracker() {
-  loop_.call([this] { tracker_->stop(); });
-  testing::waitFor("the driver's informers have stopped", 60s, [&](std::string&) {
-    return !loop_.call([this] { return tracker_->running(); });
-  });
-  loop_.call([this] { tracker_.reset(); });
+void Bench::stopTracker(Workload& workload) {
+  SyncTracker& tracker = *workload.tracker;
+  loop_.call([&] { tracker.stop(); });
+  testing::waitFor("the driver's informers have stopped", 60s,
+                   [&](std::string&) { return !loop_.call([&] { return tracker.running(); }); });
+  loop_.call([&] { workload.tracker.reset(); });
 }
 
 void Bench::createSourceNamespaces() {
@@ -140,21 +145,22 @@ void Bench::createSourceNamespaces() {
   }
 }
 
-void Bench::seed(std::size_t from, std::size_t to) {
-  progress("seeding " + std::to_string(to - from) + " ConfigMaps of " +
+void Bench::seed(Workload& workload, std::size_t from, std::size_t to) {
+  progress("seeding " + std::to_string(to - from) + " " + workload.kind.plural + " of " +
            std::to_string(options_.objectBytes) + " bytes in the source");
   const auto start = Clock::now();
-  const kube::ResourceInfo resource = kube::resources::configMaps();
-  const std::string failure =
-      runJobs(loop_, to - from, options_.seedConcurrency,
-              [&](std::size_t job) -> asio::awaitable<std::string> {
-                const std::size_t i = from + job;
-                const kube::Json object = benchConfigMap(sourceNamespace(i % options_.namespaces),
-                                                         objectName(i), i, options_.objectBytes);
-                co_return co_await createObject(source_->client(), resource, object);
-              });
+  const BenchKind& kind = workload.kind;
+  const kube::ResourceInfo& resource = kind.resource;
+  const std::string failure = runJobs(
+      loop_, to - from, options_.seedConcurrency,
+      [&](std::size_t job) -> asio::awaitable<std::string> {
+        const std::size_t i = from + job;
+        const kube::Json object = benchObject(kind, sourceNamespace(i % options_.namespaces),
+                                              objectName(kind, i), i, options_.objectBytes);
+        co_return co_await createObject(source_->client(), resource, object);
+      });
   if (!failure.empty()) throw std::runtime_error("seeding the source: " + failure);
-  waitForSourceCount(to);
+  waitForSourceCount(workload, to);
   const double took = secondsSince(start);
   progress("seeded in " + seconds(took) + " (" +
            formatNumber(static_cast<double>(to - from) / took) + " objects/s)");
@@ -183,11 +189,12 @@ void Bench::removeTargetNamespaces(const std::vector<std::string>& names) {
   if (!gone) throw std::runtime_error(gone.what + ": " + gone.lastSeen);
 }
 
-void Bench::waitForSourceCount(std::size_t count) {
+void Bench::waitForSourceCount(Workload& workload, std::size_t count) {
+  SyncTracker& tracker = *workload.tracker;
   const auto seen = testing::waitFor(
-      "the driver's source informer holds " + std::to_string(count) + " objects", 120s,
-      [&](std::string& what) {
-        const std::size_t have = loop_.call([this] { return tracker_->sourceCount(); });
+      "the driver's source informer holds " + std::to_string(count) + " " + workload.kind.plural,
+      120s, [&](std::string& what) {
+        const std::size_t have = loop_.call([&] { return tracker.sourceCount(); });
         what = std::to_string(have);
         return have == count;
       });
@@ -245,14 +252,16 @@ double Bench::waitForReady() {
   }
 }
 
-Clock::time_point Bench::waitForCopies(std::size_t count) {
+Clock::time_point Bench::waitForCopies(Workload& workload, std::size_t count) {
+  SyncTracker& tracker = *workload.tracker;
   std::size_t lastLogged = 0;
   auto lastProgress = Clock::now();
   const auto seen = testing::waitFor(
-      std::to_string(count) + " correct copies in the target", options_.timeout,
+      std::to_string(count) + " correct copies of " + workload.kind.plural + " in the target",
+      options_.timeout,
       [&](std::string& what) {
-        const auto [correct, sources] = loop_.call(
-            [this] { return std::pair(tracker_->correctCount(), tracker_->sourceCount()); });
+        const auto [correct, sources] =
+            loop_.call([&] { return std::pair(tracker.correctCount(), tracker.sourceCount()); });
         what = std::to_string(correct) + " correct of " + std::to_string(sources);
         if (Clock::now() - lastProgress > 10s && correct != lastLogged) {
           progress("  " + what);
@@ -265,11 +274,11 @@ Clock::time_point Bench::waitForCopies(std::size_t count) {
       },
       20ms);
   if (!seen) {
-    const std::string problems = loop_.call([this] { return tracker_->describeProblems(5); });
+    const std::string problems = loop_.call([&] { return tracker.describeProblems(5); });
     throw std::runtime_error(seen.what + ": not met; " + seen.lastSeen + "; " + problems + "\n" +
                              daemon_->describe());
   }
-  return loop_.call([this] { return tracker_->lastCorrectAt(); });
+  return loop_.call([&] { return tracker.lastCorrectAt(); });
 }
 
 ProcessSample Bench::sampleDaemon() {
@@ -295,16 +304,16 @@ WriteCounts Bench::pollWrites() {
 }
 
 std::uint64_t Bench::targetEvents() {
-  return loop_.call([this] { return tracker_->targetEvents(); });
+  return loop_.call([this] { return configMaps_.tracker->targetEvents(); });
 }
 
-double Bench::meanObjectJsonBytes() {
+double Bench::meanObjectJsonBytes(Workload& workload) {
   // A spread sample of single GETs: the object as the server returns it, managedFields and
   // all.
-  const std::vector<std::string> keys = loop_.call([this] { return tracker_->sourceKeys(); });
+  const std::vector<std::string> keys = loop_.call([&] { return workload.tracker->sourceKeys(); });
   const std::size_t samples = std::min<std::size_t>(keys.size(), 200);
   double total = 0;
-  const kube::ResourceInfo resource = kube::resources::configMaps();
+  const kube::ResourceInfo& resource = workload.kind.resource;
   for (std::size_t s = 0; s < samples; ++s) {
     const std::string& key = keys[s * keys.size() / samples];
     const std::string ns = key.substr(0, key.find('/'));

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "tests/bench/bench_kind.hpp"
 #include "tests/bench/daemon_meter.hpp"
 #include "tests/bench/report.hpp"
 #include "tests/bench/sync_tracker.hpp"
@@ -59,25 +60,40 @@ class Bench {
   const Report& report() const { return report_; }
 
  private:
+  // One kind of benchmark object as the scenarios measure it.
+  struct Workload {
+    BenchKind kind;
+    std::unique_ptr<SyncTracker> tracker;  // the driver's view of its copies; lives on loop_
+    // The daemon, once ready, before any object of the kind exists.
+    std::uint64_t idleRssBytes = 0;
+  };
+  // The report's scenario for each group of a kind's initial-sync figures.
+  struct Placement {
+    std::string initial;  // throughput
+    std::string memory;
+    std::string writes;
+    std::string cpu;
+  };
+
   // Set-up and helpers (bench.cpp).
-  void startTracker();
-  void stopTracker();
+  void startTracker(Workload& workload);
+  void stopTracker(Workload& workload);
   void createSourceNamespaces();
   // Deletes these target namespaces and waits until they (and their objects) are gone.
   void removeTargetNamespaces(const std::vector<std::string>& names);
-  void seed(std::size_t from, std::size_t to);
-  void waitForSourceCount(std::size_t count);
+  void seed(Workload& workload, std::size_t from, std::size_t to);
+  void waitForSourceCount(Workload& workload, std::size_t count);
   void startDaemon();
   void stopDaemon();
   double waitForReady();  // seconds from startDaemon() to /readyz answering 200
-  Clock::time_point waitForCopies(std::size_t count);
+  Clock::time_point waitForCopies(Workload& workload, std::size_t count);
   ProcessSample sampleDaemon();
   // CPU seconds of the target kube-apiserver so far; 0 when it was not found.
   double targetServerCpu() const;
   // The daemon's write counters now (from /metrics); while it is stopped, as it last said.
   WriteCounts pollWrites();
   std::uint64_t targetEvents();
-  double meanObjectJsonBytes();
+  double meanObjectJsonBytes(Workload& workload);
   void settle();
   void progress(const std::string& message) const;
 
@@ -87,19 +103,24 @@ class Bench {
     double driverCpuPerThousand = 0;  // seconds
     double serverCpuPerThousand = 0;  // the target kube-apiserver's seconds
   };
-  // Lists the source and writes a copy of each object into `prefix`<ns> (by create, or by
-  // server-side apply as field manager `owner`), the copies labelled managed-by `owner`;
-  // deletes them again before it returns.
-  BaselineCopy copyAsBaseline(const std::string& prefix, const std::string& owner, bool apply);
+  // Lists the workload's source objects and writes a copy of each into `prefix`<ns> (by create,
+  // or by server-side apply as field manager `owner`), the copies labelled managed-by `owner`;
+  // deletes them again before it returns. `scenario` names it in progress messages.
+  BaselineCopy copyAsBaseline(const Workload& workload, const std::string& scenario,
+                              const std::string& prefix, const std::string& owner, bool apply);
 
   // Scenarios (scenarios.cpp), in the order run() calls them.
-  void measureIdleDaemon();
+  void measureIdleDaemon(Workload& workload);
   void scenarioInitialSync();
   void scenarioLatency();
   void scenarioIdleWrites();
   void scenarioRestart();
   void scenarioMemoryAtScale();
-  void addMemoryFigure(std::size_t objects, const ProcessSample& sample, bool withTarget);
+  // The initial sync of the workload's `n` source objects against its two baselines, its
+  // CPU, writes and memory.
+  void measureInitialSync(Workload& workload, std::size_t n, const Placement& at);
+  void addMemoryFigure(Workload& workload, const std::string& scenario, std::size_t objects,
+                       const ProcessSample& sample, bool withTarget);
 
   testing::Testbed& testbed_;
   BenchOptions options_;
@@ -113,11 +134,10 @@ class Bench {
   std::unique_ptr<testing::LoopClient> target_;
   std::unique_ptr<testing::LoopClient> baselineSource_;
   std::unique_ptr<testing::LoopClient> baselineTarget_;
-  std::unique_ptr<SyncTracker> tracker_;
+  Workload configMaps_;
   std::unique_ptr<testing::DaemonProcess> daemon_;
   WriteCounts lastWrites_;  // the running daemon's counters at the last pollWrites()
   Clock::time_point daemonStarted_{};
-  std::uint64_t idleRssBytes_ = 0;
   std::optional<pid_t> targetServer_;  // the target kube-apiserver
 };
 
