@@ -166,27 +166,26 @@ void Bench::seed(Workload& workload, std::size_t from, std::size_t to) {
            formatNumber(static_cast<double>(to - from) / took) + " objects/s)");
 }
 
-void Bench::removeTargetNamespaces(const std::vector<std::string>& names) {
-  const kube::ResourceInfo namespaces = kube::resources::namespaces();
-  for (const std::string& name : names) {
-    const auto removed = target_->run(target_->client().remove(namespaces, "", name));
-    if (!removed && !removed.error().isNotFound()) {
-      throw std::runtime_error("delete namespace " + name + ": " + removed.error().describe());
-    }
+void Bench::removeTargetObjects(const kube::ResourceInfo& resource,
+                                const std::vector<std::string>& keys, const std::string& selector) {
+  const std::string failure =
+      runJobs(loop_, keys.size(), options_.seedConcurrency,
+              [&](std::size_t i) -> asio::awaitable<std::string> {
+                const std::string& key = keys[i];
+                const std::string ns = key.substr(0, key.find('/'));
+                const std::string name = key.substr(key.find('/') + 1);
+                const auto removed = co_await target_->client().remove(resource, ns, name);
+                if (removed || removed.error().isNotFound()) co_return std::string();
+                co_return "delete " + key + ": " + removed.error().describe();
+              });
+  if (!failure.empty()) throw std::runtime_error(failure);
+  // Without finalizers, an object is gone once its delete is answered; a list makes sure.
+  const auto left = target_->run(listPages(target_->client(), resource, "", selector, 500));
+  if (!left) throw std::runtime_error("list " + selector + ": " + left.error().describe());
+  if (const std::size_t count = countItems(*left); count != 0) {
+    throw std::runtime_error(std::to_string(count) + " objects labelled " + selector +
+                             " are left after deleting them");
   }
-  const auto gone = testing::waitFor(
-      "the target namespaces " + std::to_string(names.size()) + " are gone", options_.timeout,
-      [&](std::string& what) {
-        std::size_t left = 0;
-        for (const std::string& name : names) {
-          const auto found = target_->run(target_->client().get(namespaces, "", name));
-          if (found || !found.error().isNotFound()) ++left;
-        }
-        what = std::to_string(left) + " left";
-        return left == 0;
-      },
-      500ms);
-  if (!gone) throw std::runtime_error(gone.what + ": " + gone.lastSeen);
 }
 
 void Bench::waitForSourceCount(Workload& workload, std::size_t count) {

@@ -79,8 +79,11 @@ class Bench {
   void startTracker(Workload& workload);
   void stopTracker(Workload& workload);
   void createSourceNamespaces();
-  // Deletes these target namespaces and waits until they (and their objects) are gone.
-  void removeTargetNamespaces(const std::vector<std::string>& names);
+  // Deletes the target objects `keys` ("ns/name") of `resource` and checks that none labelled
+  // `selector` is left. Their namespaces stay: deleting a namespace takes at least 5 s (the
+  // namespace controller's grace period).
+  void removeTargetObjects(const kube::ResourceInfo& resource, const std::vector<std::string>& keys,
+                           const std::string& selector);
   void seed(Workload& workload, std::size_t from, std::size_t to);
   void waitForSourceCount(Workload& workload, std::size_t count);
   void startDaemon();
@@ -97,7 +100,7 @@ class Bench {
   void settle();
   void progress(const std::string& message) const;
 
-  // What one baseline copy of the source to fresh target namespaces measured.
+  // What one baseline copy of the source to target namespaces of its own measured.
   struct BaselineCopy {
     double rate = 0;                  // objects a second, list included
     double driverCpuPerThousand = 0;  // seconds
@@ -105,7 +108,8 @@ class Bench {
   };
   // Lists the workload's source objects and writes a copy of each into `prefix`<ns> (by create,
   // or by server-side apply as field manager `owner`), the copies labelled managed-by `owner`;
-  // deletes them again before it returns. `scenario` names it in progress messages.
+  // deletes them again before it returns (the namespaces stay; a later baseline with the same
+  // prefix writes into them again). `scenario` names it in progress messages.
   BaselineCopy copyAsBaseline(const Workload& workload, const std::string& scenario,
                               const std::string& prefix, const std::string& owner, bool apply);
 

@@ -83,8 +83,8 @@ Bench::BaselineCopy Bench::copyAsBaseline(const Workload& workload, const std::s
   progress(scenario + ": baseline (list + " + verb + " " + count(sources) + " " +
            workload.kind.plural + " with " + count(options_.workers) + " workers, qps " +
            formatNumber(options_.qps) + ")");
-  auto copies = std::make_unique<CopyWatch>(loop_, **target_, resource,
-                                            std::string(testing::kManagedBy) + "=" + owner);
+  const std::string selector = std::string(testing::kManagedBy) + "=" + owner;
+  auto watch = std::make_unique<CopyWatch>(loop_, **target_, resource, selector);
   const double cpuBefore = ownCpuSeconds();
   const double serverBefore = targetServerCpu();
   const auto start = Clock::now();
@@ -113,8 +113,8 @@ Bench::BaselineCopy Bench::copyAsBaseline(const Workload& workload, const std::s
         co_return co_await createObject(baselineTarget_->client(), resource, copy, applyManager);
       });
   if (!failure.empty()) throw std::runtime_error("baseline: " + failure);
-  const Clock::time_point done = copies->waitFor(items.size(), options_.timeout);
-  copies.reset();
+  const Clock::time_point done = watch->waitFor(items.size(), options_.timeout);
+  watch.reset();
   BaselineCopy result;
   result.rate = static_cast<double>(items.size()) / secondsBetween(start, done);
   result.driverCpuPerThousand = perThousand(ownCpuSeconds() - cpuBefore, items.size());
@@ -122,9 +122,12 @@ Bench::BaselineCopy Bench::copyAsBaseline(const Workload& workload, const std::s
   progress(scenario + ": baseline " + formatNumber(result.rate) + " objects/s (" + verb + ")");
   // The daemon caches every target object of the kind: the baseline's copies must not be
   // counted in its lists and memory.
-  std::vector<std::string> copyNamespaces;
-  for (const std::string& ns : sourceNamespaces) copyNamespaces.push_back(prefix + ns);
-  removeTargetNamespaces(copyNamespaces);
+  std::vector<std::string> copies;
+  for (const kube::JsonValue* item : items) {
+    copies.push_back(
+        kube::objectKey(prefix + std::string(kube::namespaceOf(*item)), kube::nameOf(*item)));
+  }
+  removeTargetObjects(resource, copies, selector);
   return result;
 }
 
@@ -133,11 +136,12 @@ void Bench::scenarioInitialSync() {
 }
 
 void Bench::measureInitialSync(Workload& workload, std::size_t n, const Placement& at) {
-  // Baseline: the driver lists the source and creates the same objects in fresh target
-  // namespaces, with the daemon's worker count and client limits. Its copies are timed as the
-  // daemon's are, by when the driver's watch shows the last of them, so that the same watch
-  // load is on the target server in both runs. A second run writes them as the daemon does,
-  // by server-side apply: it shows how much of the gap is the API server's cost of an apply.
+  // Baseline: the driver lists the source and creates the same objects in target namespaces of
+  // its own (baseline-<ns>), with the daemon's worker count and client limits. Its copies are
+  // timed as the daemon's are, by when the driver's watch shows the last of them, so that the
+  // same watch load is on the target server in both runs. A second run writes them as the
+  // daemon does, by server-side apply: it shows how much of the gap is the API server's cost of
+  // an apply.
   const BaselineCopy created =
       copyAsBaseline(workload, at.initial, "baseline-", kBaselineOwner, false);
   const BaselineCopy applied =
