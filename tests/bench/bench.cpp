@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <future>
 #include <iostream>
 #include <sstream>
@@ -47,6 +48,7 @@ double secondsSince(Clock::time_point start) {
 std::map<std::string, std::string> BenchOptions::describe() const {
   return {{"objects", std::to_string(objects)},
           {"memory-objects", std::to_string(memoryObjects)},
+          {"custom-objects", std::to_string(customObjects)},
           {"namespaces", std::to_string(namespaces)},
           {"object-bytes", std::to_string(objectBytes)},
           {"rate", qpsText(rate)},
@@ -63,6 +65,7 @@ std::map<std::string, std::string> BenchOptions::describe() const {
 Bench::Bench(testing::Testbed& testbed, BenchOptions options)
     : testbed_(testbed), options_(std::move(options)), started_(Clock::now()) {
   configMaps_.kind = configMapKind();
+  custom_.kind = widgetKind();
   kube::ClientOptions unthrottled;
   unthrottled.qps = 0;
   unthrottled.userAgent = "kube-bisync-bench";
@@ -87,13 +90,18 @@ Bench::Bench(testing::Testbed& testbed, BenchOptions options)
 
 Bench::~Bench() {
   daemon_.reset();  // SIGKILL, if still running
-  if (configMaps_.tracker) stopTracker(configMaps_);
+  for (Workload* workload : {&configMaps_, &custom_}) {
+    if (workload->tracker) stopTracker(*workload);
+  }
 }
 
 void Bench::run() {
   startTracker(configMaps_);
   createSourceNamespaces();
   measureIdleDaemon(configMaps_);
+  // Before any ConfigMap is seeded: the daemon of scenario 7 syncs ConfigMaps too, and must
+  // list none of the benchmark's.
+  scenarioCustomObjects();
   seed(configMaps_, 0, options_.objects);
   scenarioInitialSync();
   scenarioLatency();
@@ -143,6 +151,33 @@ void Bench::createSourceNamespaces() {
                                created.error().describe());
     }
   }
+}
+
+void Bench::installCustomKind() {
+  const std::string crdName = custom_.kind.resourceKey();  // a CRD is named <plural>.<group>
+  progress("7 custom objects: installing the CRD " + crdName + " on both servers");
+  customDir_ = testing::TempDir(std::filesystem::temp_directory_path(), "kube-bisync-bench-");
+  const std::filesystem::path crd = customDir_.path() / "widget-crd.yaml";
+  std::ofstream(crd) << widgetCrdYaml();
+  const std::filesystem::path policies = customDir_.path() / "policies";
+  std::filesystem::create_directory(policies);
+  std::ofstream(policies / "widgets.yaml") << widgetPolicyYaml();
+  const auto kubectl = [&](testing::Side side, const std::vector<std::string>& args) {
+    const testing::CommandResult result = testbed_.kubectl(side, args, 70s);
+    if (!result.ok()) {
+      throw std::runtime_error("kubectl " + args.front() + " of the CRD " + crdName + " on the " +
+                               (side == testing::Side::Source ? "source" : "target") + ": " +
+                               result.summary());
+    }
+  };
+  // Both applies first: the two servers establish their CRDs at the same time.
+  for (const testing::Side side : {testing::Side::Source, testing::Side::Target}) {
+    kubectl(side, {"apply", "-f", crd.string()});
+  }
+  for (const testing::Side side : {testing::Side::Source, testing::Side::Target}) {
+    kubectl(side, {"wait", "--for=condition=Established", "crd/" + crdName, "--timeout=60s"});
+  }
+  custom_.daemonArgs = {"--policies", policies.string()};
 }
 
 void Bench::seed(Workload& workload, std::size_t from, std::size_t to) {
@@ -200,13 +235,17 @@ void Bench::waitForSourceCount(Workload& workload, std::size_t count) {
   if (!seen) throw std::runtime_error(seen.what + "; saw " + seen.lastSeen);
 }
 
-void Bench::startDaemon() {
+void Bench::startDaemon(const Workload& workload) {
+  // Other flags: a new process (the old one has stopped; a DaemonProcess keeps its arguments).
+  if (daemon_ && daemonArgs_ != workload.daemonArgs) daemon_.reset();
   if (!daemon_) {
     testing::DaemonOptions options;
     options.binary = options_.daemonBinary;
     options.args = {
         "--cluster-name", options_.cluster,      "--workers", std::to_string(options_.workers),
         "--qps",          qpsText(options_.qps), "--burst",   std::to_string(options_.burst)};
+    options.args.insert(options.args.end(), workload.daemonArgs.begin(), workload.daemonArgs.end());
+    daemonArgs_ = workload.daemonArgs;
     daemonStarted_ = Clock::now();
     daemon_ = std::make_unique<testing::DaemonProcess>(testbed_, options);
   } else {
@@ -248,6 +287,20 @@ double Bench::waitForReady() {
                                daemon_->describe());
     }
     std::this_thread::sleep_for(10ms);
+  }
+}
+
+void Bench::requireServed(const Workload& workload) {
+  for (const char* side : {"source", "target"}) {
+    const std::string series = std::string("kube_bisync_resource_ready{side=\"") + side +
+                               "\",resource=\"" + workload.kind.resourceKey() + "\"}";
+    std::string seen;
+    const std::optional<double> ready = daemon_->metric(series, seen);
+    if (ready != 1.0) {
+      throw std::runtime_error("the daemon does not sync " + workload.kind.resourceKey() + ": " +
+                               series + " is " + (ready ? formatNumber(*ready) : seen) + "\n" +
+                               daemon_->describe());
+    }
   }
 }
 
