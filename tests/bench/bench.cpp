@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <future>
 #include <iostream>
 #include <sstream>
@@ -47,6 +48,7 @@ double secondsSince(Clock::time_point start) {
 std::map<std::string, std::string> BenchOptions::describe() const {
   return {{"objects", std::to_string(objects)},
           {"memory-objects", std::to_string(memoryObjects)},
+          {"custom-objects", std::to_string(customObjects)},
           {"namespaces", std::to_string(namespaces)},
           {"object-bytes", std::to_string(objectBytes)},
           {"rate", qpsText(rate)},
@@ -62,6 +64,8 @@ std::map<std::string, std::string> BenchOptions::describe() const {
 
 Bench::Bench(testing::Testbed& testbed, BenchOptions options)
     : testbed_(testbed), options_(std::move(options)), started_(Clock::now()) {
+  configMaps_.kind = configMapKind();
+  custom_.kind = widgetKind();
   kube::ClientOptions unthrottled;
   unthrottled.qps = 0;
   unthrottled.userAgent = "kube-bisync-bench";
@@ -86,14 +90,19 @@ Bench::Bench(testing::Testbed& testbed, BenchOptions options)
 
 Bench::~Bench() {
   daemon_.reset();  // SIGKILL, if still running
-  if (tracker_) stopTracker();
+  for (Workload* workload : {&configMaps_, &custom_}) {
+    if (workload->tracker) stopTracker(*workload);
+  }
 }
 
 void Bench::run() {
-  startTracker();
+  startTracker(configMaps_);
   createSourceNamespaces();
-  measureIdleDaemon();
-  seed(0, options_.objects);
+  measureIdleDaemon(configMaps_);
+  // Before any ConfigMap is seeded: the daemon of scenario 7 syncs ConfigMaps too, and must
+  // list none of the benchmark's.
+  scenarioCustomObjects();
+  seed(configMaps_, 0, options_.objects);
   scenarioInitialSync();
   scenarioLatency();
   scenarioIdleWrites();
@@ -107,25 +116,29 @@ void Bench::progress(const std::string& message) const {
   std::fprintf(stderr, "[bench %7.1f s] %s\n", secondsSince(started_), message.c_str());
 }
 
-void Bench::startTracker() {
-  tracker_ = loop_.call([this] {
-    auto tracker =
-        std::make_unique<SyncTracker>(**source_, **target_, kBenchSelector, options_.cluster);
+void Bench::startTracker(Workload& workload) {
+  workload.tracker = loop_.call([&] {
+    auto tracker = std::make_unique<SyncTracker>(**source_, **target_, workload.kind,
+                                                 kBenchSelector, options_.cluster);
     tracker->start();
     return tracker;
   });
-  const auto synced = testing::waitFor(
-      "the driver's informers have listed", 60s,
-      [&](std::string&) { return loop_.call([this] { return tracker_->synced(); }); });
-  if (!synced) throw std::runtime_error("the driver's informers did not list within 60 s");
+  SyncTracker& tracker = *workload.tracker;
+  const auto synced =
+      testing::waitFor("the driver's informers have listed", 60s,
+                       [&](std::string&) { return loop_.call([&] { return tracker.synced(); }); });
+  if (!synced) {
+    throw std::runtime_error("the driver's informers of " + workload.kind.plural +
+                             " did not list within 60 s");
+  }
 }
 
-void Bench::stopTracker() {
-  loop_.call([this] { tracker_->stop(); });
-  testing::waitFor("the driver's informers have stopped", 60s, [&](std::string&) {
-    return !loop_.call([this] { return tracker_->running(); });
-  });
-  loop_.call([this] { tracker_.reset(); });
+void Bench::stopTracker(Workload& workload) {
+  SyncTracker& tracker = *workload.tracker;
+  loop_.call([&] { tracker.stop(); });
+  testing::waitFor("the driver's informers have stopped", 60s,
+                   [&](std::string&) { return !loop_.call([&] { return tracker.running(); }); });
+  loop_.call([&] { workload.tracker.reset(); });
 }
 
 void Bench::createSourceNamespaces() {
@@ -140,67 +153,99 @@ void Bench::createSourceNamespaces() {
   }
 }
 
-void Bench::seed(std::size_t from, std::size_t to) {
-  progress("seeding " + std::to_string(to - from) + " ConfigMaps of " +
+void Bench::installCustomKind() {
+  const std::string crdName = custom_.kind.resourceKey();  // a CRD is named <plural>.<group>
+  progress("7 custom objects: installing the CRD " + crdName + " on both servers");
+  customDir_ = testing::TempDir(std::filesystem::temp_directory_path(), "kube-bisync-bench-");
+  const std::filesystem::path crd = customDir_.path() / "widget-crd.yaml";
+  std::ofstream(crd) << widgetCrdYaml();
+  const std::filesystem::path policies = customDir_.path() / "policies";
+  std::filesystem::create_directory(policies);
+  std::ofstream(policies / "widgets.yaml") << widgetPolicyYaml();
+  const auto kubectl = [&](testing::Side side, const std::vector<std::string>& args) {
+    const testing::CommandResult result = testbed_.kubectl(side, args, 70s);
+    if (!result.ok()) {
+      throw std::runtime_error("kubectl " + args.front() + " of the CRD " + crdName + " on the " +
+                               (side == testing::Side::Source ? "source" : "target") + ": " +
+                               result.summary());
+    }
+  };
+  // Both applies first: the two servers establish their CRDs at the same time.
+  for (const testing::Side side : {testing::Side::Source, testing::Side::Target}) {
+    kubectl(side, {"apply", "-f", crd.string()});
+  }
+  for (const testing::Side side : {testing::Side::Source, testing::Side::Target}) {
+    kubectl(side, {"wait", "--for=condition=Established", "crd/" + crdName, "--timeout=60s"});
+  }
+  custom_.daemonArgs = {"--policies", policies.string()};
+}
+
+void Bench::seed(Workload& workload, std::size_t from, std::size_t to) {
+  progress("seeding " + std::to_string(to - from) + " " + workload.kind.plural + " of " +
            std::to_string(options_.objectBytes) + " bytes in the source");
   const auto start = Clock::now();
-  const kube::ResourceInfo resource = kube::resources::configMaps();
-  const std::string failure =
-      runJobs(loop_, to - from, options_.seedConcurrency,
-              [&](std::size_t job) -> asio::awaitable<std::string> {
-                const std::size_t i = from + job;
-                const kube::Json object = benchConfigMap(sourceNamespace(i % options_.namespaces),
-                                                         objectName(i), i, options_.objectBytes);
-                co_return co_await createObject(source_->client(), resource, object);
-              });
+  const BenchKind& kind = workload.kind;
+  const kube::ResourceInfo& resource = kind.resource;
+  const std::string failure = runJobs(
+      loop_, to - from, options_.seedConcurrency,
+      [&](std::size_t job) -> asio::awaitable<std::string> {
+        const std::size_t i = from + job;
+        const kube::Json object = benchObject(kind, sourceNamespace(i % options_.namespaces),
+                                              objectName(kind, i), i, options_.objectBytes);
+        co_return co_await createObject(source_->client(), resource, object);
+      });
   if (!failure.empty()) throw std::runtime_error("seeding the source: " + failure);
-  waitForSourceCount(to);
+  waitForSourceCount(workload, to);
   const double took = secondsSince(start);
   progress("seeded in " + seconds(took) + " (" +
            formatNumber(static_cast<double>(to - from) / took) + " objects/s)");
 }
 
-void Bench::removeTargetNamespaces(const std::vector<std::string>& names) {
-  const kube::ResourceInfo namespaces = kube::resources::namespaces();
-  for (const std::string& name : names) {
-    const auto removed = target_->run(target_->client().remove(namespaces, "", name));
-    if (!removed && !removed.error().isNotFound()) {
-      throw std::runtime_error("delete namespace " + name + ": " + removed.error().describe());
-    }
+void Bench::removeTargetObjects(const kube::ResourceInfo& resource,
+                                const std::vector<std::string>& keys, const std::string& selector) {
+  const std::string failure =
+      runJobs(loop_, keys.size(), options_.seedConcurrency,
+              [&](std::size_t i) -> asio::awaitable<std::string> {
+                const std::string& key = keys[i];
+                const std::string ns = key.substr(0, key.find('/'));
+                const std::string name = key.substr(key.find('/') + 1);
+                const auto removed = co_await target_->client().remove(resource, ns, name);
+                if (removed || removed.error().isNotFound()) co_return std::string();
+                co_return "delete " + key + ": " + removed.error().describe();
+              });
+  if (!failure.empty()) throw std::runtime_error(failure);
+  // Without finalizers, an object is gone once its delete is answered; a list makes sure.
+  const auto left = target_->run(listPages(target_->client(), resource, "", selector, 500));
+  if (!left) throw std::runtime_error("list " + selector + ": " + left.error().describe());
+  if (const std::size_t count = countItems(*left); count != 0) {
+    throw std::runtime_error(std::to_string(count) + " objects labelled " + selector +
+                             " are left after deleting them");
   }
-  const auto gone = testing::waitFor(
-      "the target namespaces " + std::to_string(names.size()) + " are gone", options_.timeout,
-      [&](std::string& what) {
-        std::size_t left = 0;
-        for (const std::string& name : names) {
-          const auto found = target_->run(target_->client().get(namespaces, "", name));
-          if (found || !found.error().isNotFound()) ++left;
-        }
-        what = std::to_string(left) + " left";
-        return left == 0;
-      },
-      500ms);
-  if (!gone) throw std::runtime_error(gone.what + ": " + gone.lastSeen);
 }
 
-void Bench::waitForSourceCount(std::size_t count) {
+void Bench::waitForSourceCount(Workload& workload, std::size_t count) {
+  SyncTracker& tracker = *workload.tracker;
   const auto seen = testing::waitFor(
-      "the driver's source informer holds " + std::to_string(count) + " objects", 120s,
-      [&](std::string& what) {
-        const std::size_t have = loop_.call([this] { return tracker_->sourceCount(); });
+      "the driver's source informer holds " + std::to_string(count) + " " + workload.kind.plural,
+      120s, [&](std::string& what) {
+        const std::size_t have = loop_.call([&] { return tracker.sourceCount(); });
         what = std::to_string(have);
         return have == count;
       });
   if (!seen) throw std::runtime_error(seen.what + "; saw " + seen.lastSeen);
 }
 
-void Bench::startDaemon() {
+void Bench::startDaemon(const Workload& workload) {
+  // Other flags: a new process (the old one has stopped; a DaemonProcess keeps its arguments).
+  if (daemon_ && daemonArgs_ != workload.daemonArgs) daemon_.reset();
   if (!daemon_) {
     testing::DaemonOptions options;
     options.binary = options_.daemonBinary;
     options.args = {
         "--cluster-name", options_.cluster,      "--workers", std::to_string(options_.workers),
         "--qps",          qpsText(options_.qps), "--burst",   std::to_string(options_.burst)};
+    options.args.insert(options.args.end(), workload.daemonArgs.begin(), workload.daemonArgs.end());
+    daemonArgs_ = workload.daemonArgs;
     daemonStarted_ = Clock::now();
     daemon_ = std::make_unique<testing::DaemonProcess>(testbed_, options);
   } else {
@@ -245,14 +290,30 @@ double Bench::waitForReady() {
   }
 }
 
-Clock::time_point Bench::waitForCopies(std::size_t count) {
+void Bench::requireServed(const Workload& workload) {
+  for (const char* side : {"source", "target"}) {
+    const std::string series = std::string("kube_bisync_resource_ready{side=\"") + side +
+                               "\",resource=\"" + workload.kind.resourceKey() + "\"}";
+    std::string seen;
+    const std::optional<double> ready = daemon_->metric(series, seen);
+    if (ready != 1.0) {
+      throw std::runtime_error("the daemon does not sync " + workload.kind.resourceKey() + ": " +
+                               series + " is " + (ready ? formatNumber(*ready) : seen) + "\n" +
+                               daemon_->describe());
+    }
+  }
+}
+
+Clock::time_point Bench::waitForCopies(Workload& workload, std::size_t count) {
+  SyncTracker& tracker = *workload.tracker;
   std::size_t lastLogged = 0;
   auto lastProgress = Clock::now();
   const auto seen = testing::waitFor(
-      std::to_string(count) + " correct copies in the target", options_.timeout,
+      std::to_string(count) + " correct copies of " + workload.kind.plural + " in the target",
+      options_.timeout,
       [&](std::string& what) {
-        const auto [correct, sources] = loop_.call(
-            [this] { return std::pair(tracker_->correctCount(), tracker_->sourceCount()); });
+        const auto [correct, sources] =
+            loop_.call([&] { return std::pair(tracker.correctCount(), tracker.sourceCount()); });
         what = std::to_string(correct) + " correct of " + std::to_string(sources);
         if (Clock::now() - lastProgress > 10s && correct != lastLogged) {
           progress("  " + what);
@@ -265,11 +326,11 @@ Clock::time_point Bench::waitForCopies(std::size_t count) {
       },
       20ms);
   if (!seen) {
-    const std::string problems = loop_.call([this] { return tracker_->describeProblems(5); });
+    const std::string problems = loop_.call([&] { return tracker.describeProblems(5); });
     throw std::runtime_error(seen.what + ": not met; " + seen.lastSeen + "; " + problems + "\n" +
                              daemon_->describe());
   }
-  return loop_.call([this] { return tracker_->lastCorrectAt(); });
+  return loop_.call([&] { return tracker.lastCorrectAt(); });
 }
 
 ProcessSample Bench::sampleDaemon() {
@@ -295,16 +356,16 @@ WriteCounts Bench::pollWrites() {
 }
 
 std::uint64_t Bench::targetEvents() {
-  return loop_.call([this] { return tracker_->targetEvents(); });
+  return loop_.call([this] { return configMaps_.tracker->targetEvents(); });
 }
 
-double Bench::meanObjectJsonBytes() {
+double Bench::meanObjectJsonBytes(Workload& workload) {
   // A spread sample of single GETs: the object as the server returns it, managedFields and
   // all.
-  const std::vector<std::string> keys = loop_.call([this] { return tracker_->sourceKeys(); });
+  const std::vector<std::string> keys = loop_.call([&] { return workload.tracker->sourceKeys(); });
   const std::size_t samples = std::min<std::size_t>(keys.size(), 200);
   double total = 0;
-  const kube::ResourceInfo resource = kube::resources::configMaps();
+  const kube::ResourceInfo& resource = workload.kind.resource;
   for (std::size_t s = 0; s < samples; ++s) {
     const std::string& key = keys[s * keys.size() / samples];
     const std::string ns = key.substr(0, key.find('/'));

@@ -12,13 +12,16 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "tests/bench/bench_kind.hpp"
 #include "tests/bench/daemon_meter.hpp"
 #include "tests/bench/report.hpp"
 #include "tests/bench/sync_tracker.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/kube_fixture.hpp"
 #include "tests/support/loop_thread.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/testbed.hpp"
 
 namespace bisync::bench {
@@ -27,8 +30,9 @@ struct BenchOptions {
   std::string daemonBinary;
   std::size_t objects = 10000;        // scenarios 1, 2, 4, 5, 6 and the first memory point
   std::size_t memoryObjects = 50000;  // the second memory point (skipped when <= objects)
+  std::size_t customObjects = 5000;   // scenario 7's custom objects (0: skipped)
   std::size_t namespaces = 20;
-  std::size_t objectBytes = 1024;  // data.payload of each object
+  std::size_t objectBytes = 1024;  // the payload in each object's content
   double rate = 200;               // scenario 2 updates a second
   std::chrono::seconds duration{60};
   std::chrono::seconds idle{120};
@@ -59,47 +63,81 @@ class Bench {
   const Report& report() const { return report_; }
 
  private:
+  // One kind of benchmark object as the scenarios measure it.
+  struct Workload {
+    BenchKind kind;
+    // The daemon's flags beyond the usual ones (--policies for a custom kind).
+    std::vector<std::string> daemonArgs;
+    std::unique_ptr<SyncTracker> tracker;  // the driver's view of its copies; lives on loop_
+    // A daemon started with daemonArgs, once ready, before any object of the kind exists.
+    std::uint64_t idleRssBytes = 0;
+  };
+  // The report's scenario for each group of a kind's initial-sync figures.
+  struct Placement {
+    std::string initial;  // throughput
+    std::string memory;
+    std::string writes;
+    std::string cpu;
+    bool withTargets = true;  // issue 5's targets (set for ConfigMaps only)
+  };
+
   // Set-up and helpers (bench.cpp).
-  void startTracker();
-  void stopTracker();
+  void startTracker(Workload& workload);
+  void stopTracker(Workload& workload);
   void createSourceNamespaces();
-  // Deletes these target namespaces and waits until they (and their objects) are gone.
-  void removeTargetNamespaces(const std::vector<std::string>& names);
-  void seed(std::size_t from, std::size_t to);
-  void waitForSourceCount(std::size_t count);
-  void startDaemon();
+  // Installs the custom kind's CRD on both servers (waiting until established) and writes the
+  // policy file the daemon is then started with.
+  void installCustomKind();
+  // Deletes the target objects `keys` ("ns/name") of `resource` and checks that none labelled
+  // `selector` is left. Their namespaces stay: deleting a namespace takes at least 5 s (the
+  // namespace controller's grace period).
+  void removeTargetObjects(const kube::ResourceInfo& resource, const std::vector<std::string>& keys,
+                           const std::string& selector);
+  void seed(Workload& workload, std::size_t from, std::size_t to);
+  void waitForSourceCount(Workload& workload, std::size_t count);
+  // Starts the daemon with the usual flags and the workload's own.
+  void startDaemon(const Workload& workload);
   void stopDaemon();
   double waitForReady();  // seconds from startDaemon() to /readyz answering 200
-  Clock::time_point waitForCopies(std::size_t count);
+  // Throws unless the running daemon says both servers serve the workload's kind.
+  void requireServed(const Workload& workload);
+  Clock::time_point waitForCopies(Workload& workload, std::size_t count);
   ProcessSample sampleDaemon();
   // CPU seconds of the target kube-apiserver so far; 0 when it was not found.
   double targetServerCpu() const;
   // The daemon's write counters now (from /metrics); while it is stopped, as it last said.
   WriteCounts pollWrites();
   std::uint64_t targetEvents();
-  double meanObjectJsonBytes();
+  double meanObjectJsonBytes(Workload& workload);
   void settle();
   void progress(const std::string& message) const;
 
-  // What one baseline copy of the source to fresh target namespaces measured.
+  // What one baseline copy of the source to target namespaces of its own measured.
   struct BaselineCopy {
     double rate = 0;                  // objects a second, list included
     double driverCpuPerThousand = 0;  // seconds
     double serverCpuPerThousand = 0;  // the target kube-apiserver's seconds
   };
-  // Lists the source and writes a copy of each object into `prefix`<ns> (by create, or by
-  // server-side apply as field manager `owner`), the copies labelled managed-by `owner`;
-  // deletes them again before it returns.
-  BaselineCopy copyAsBaseline(const std::string& prefix, const std::string& owner, bool apply);
+  // Lists the workload's source objects and writes a copy of each into `prefix`<ns> (by create,
+  // or by server-side apply as field manager `owner`), the copies labelled managed-by `owner`;
+  // deletes them again before it returns (the namespaces stay; a later baseline with the same
+  // prefix writes into them again). `scenario` names it in progress messages.
+  BaselineCopy copyAsBaseline(const Workload& workload, const std::string& scenario,
+                              const std::string& prefix, const std::string& owner, bool apply);
 
   // Scenarios (scenarios.cpp), in the order run() calls them.
-  void measureIdleDaemon();
+  void measureIdleDaemon(Workload& workload);
+  void scenarioCustomObjects();
   void scenarioInitialSync();
   void scenarioLatency();
   void scenarioIdleWrites();
   void scenarioRestart();
   void scenarioMemoryAtScale();
-  void addMemoryFigure(std::size_t objects, const ProcessSample& sample, bool withTarget);
+  // The initial sync of the workload's `n` source objects against its two baselines, its
+  // CPU, writes and memory; what scenarios 1 and 7 share.
+  void measureInitialSync(Workload& workload, std::size_t n, const Placement& at);
+  void addMemoryFigure(Workload& workload, const std::string& scenario, std::size_t objects,
+                       const ProcessSample& sample, bool withTarget);
 
   testing::Testbed& testbed_;
   BenchOptions options_;
@@ -113,11 +151,13 @@ class Bench {
   std::unique_ptr<testing::LoopClient> target_;
   std::unique_ptr<testing::LoopClient> baselineSource_;
   std::unique_ptr<testing::LoopClient> baselineTarget_;
-  std::unique_ptr<SyncTracker> tracker_;
+  Workload configMaps_;         // scenarios 1 to 6
+  Workload custom_;             // scenario 7
+  testing::TempDir customDir_;  // the custom kind's CRD and policy files
   std::unique_ptr<testing::DaemonProcess> daemon_;
-  WriteCounts lastWrites_;  // the running daemon's counters at the last pollWrites()
+  std::vector<std::string> daemonArgs_;  // the flags daemon_ runs with beyond the usual ones
+  WriteCounts lastWrites_;               // the running daemon's counters at the last pollWrites()
   Clock::time_point daemonStarted_{};
-  std::uint64_t idleRssBytes_ = 0;
   std::optional<pid_t> targetServer_;  // the target kube-apiserver
 };
 

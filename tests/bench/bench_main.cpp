@@ -39,6 +39,7 @@ void applySmoke(Flags& flags, const CLI::App& app) {
   auto unset = [&app](const char* name) { return app.count(name) == 0; };
   if (unset("--objects")) flags.options.objects = 200;
   if (unset("--memory-objects")) flags.options.memoryObjects = 400;
+  if (unset("--custom-objects")) flags.options.customObjects = 200;
   if (unset("--namespaces")) flags.options.namespaces = 4;
   if (unset("--rate")) flags.options.rate = 20;
   if (unset("--duration")) flags.durationSeconds = 5;
@@ -65,10 +66,16 @@ int main(int argc, char* argv[]) {
   app.add_option("--memory-objects", o.memoryObjects,
                  "source ConfigMaps at the second memory point (0 or <= --objects: skipped)")
       ->capture_default_str();
+  app.add_option("--custom-objects", o.customObjects,
+                 "scenario 7: source custom objects (Widgets, synced by the generic translator); "
+                 "0: skipped")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
   app.add_option("--namespaces", o.namespaces, "source namespaces the objects are spread over")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
-  app.add_option("--object-bytes", o.objectBytes, "data bytes of each ConfigMap")
+  app.add_option("--object-bytes", o.objectBytes,
+                 "payload bytes of each object (a ConfigMap's data, a custom object's spec)")
       ->check(CLI::Range(1, 900000))
       ->capture_default_str();
   app.add_option("--rate", o.rate, "scenario 2: source updates a second")
@@ -107,8 +114,8 @@ int main(int argc, char* argv[]) {
   app.add_option("--daemon", o.daemonBinary, "the kube-bisync executable")->capture_default_str();
   app.add_option("--output", flags.output, "the JSON file of the figures")->capture_default_str();
   app.add_flag("--smoke", flags.smoke,
-               "tiny sizes for CI: 200 objects (400 for memory) in 4 namespaces, 20 updates/s "
-               "for 5 s, 5 s idle; flags given explicitly still win");
+               "tiny sizes for CI: 200 objects (400 for memory, 200 custom objects) in 4 "
+               "namespaces, 20 updates/s for 5 s, 5 s idle; flags given explicitly still win");
   CLI11_PARSE(app, argc, argv);
   if (flags.smoke) applySmoke(flags, app);
   o.duration = std::chrono::seconds(flags.durationSeconds);

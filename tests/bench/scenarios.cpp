@@ -34,6 +34,7 @@ constexpr const char* kMemory = "3 memory";
 constexpr const char* kRestart = "4 restart";
 constexpr const char* kWrites = "5 write amplification";
 constexpr const char* kCpu = "6 CPU";
+constexpr const char* kCustom = "7 custom objects";
 // The managed-by values of the baselines' copies: not the daemon's, so it never touches them.
 constexpr const char* kBaselineOwner = "bench-baseline";
 constexpr const char* kBaselineApplyOwner = "bench-baseline-apply";
@@ -62,31 +63,35 @@ class ScopeExit {
 
 }  // namespace
 
-void Bench::measureIdleDaemon() {
-  progress("idle daemon: started against a source without benchmark objects");
-  startDaemon();
+void Bench::measureIdleDaemon(Workload& workload) {
+  const std::string which = "idle daemon for " + workload.kind.plural;
+  progress(which + ": started against a source without benchmark objects");
+  startDaemon(workload);
   waitForReady();
+  requireServed(workload);
   settle();
-  idleRssBytes_ = sampleDaemon().rssBytes;
-  progress("idle daemon: " + formatNumber(static_cast<double>(idleRssBytes_) / 1048576.0) +
+  workload.idleRssBytes = sampleDaemon().rssBytes;
+  progress(which + ": " + formatNumber(static_cast<double>(workload.idleRssBytes) / 1048576.0) +
            " MiB resident");
   stopDaemon();
 }
 
-Bench::BaselineCopy Bench::copyAsBaseline(const std::string& prefix, const std::string& owner,
+Bench::BaselineCopy Bench::copyAsBaseline(const Workload& workload, const std::string& scenario,
+                                          const std::string& prefix, const std::string& owner,
                                           bool apply) {
   const char* verb = apply ? "server-side apply" : "create";
-  progress("1 initial sync: baseline (list + " + std::string(verb) + " " + count(options_.objects) +
-           " with " + count(options_.workers) + " workers, qps " + formatNumber(options_.qps) +
-           ")");
-  auto copies =
-      std::make_unique<CopyWatch>(loop_, **target_, std::string(testing::kManagedBy) + "=" + owner);
+  const kube::ResourceInfo& resource = workload.kind.resource;
+  const std::size_t sources = loop_.call([&] { return workload.tracker->sourceCount(); });
+  progress(scenario + ": baseline (list + " + verb + " " + count(sources) + " " +
+           workload.kind.plural + " with " + count(options_.workers) + " workers, qps " +
+           formatNumber(options_.qps) + ")");
+  const std::string selector = std::string(testing::kManagedBy) + "=" + owner;
+  auto watch = std::make_unique<CopyWatch>(loop_, **target_, resource, selector);
   const double cpuBefore = ownCpuSeconds();
   const double serverBefore = targetServerCpu();
   const auto start = Clock::now();
-  const kube::ResourceInfo configMaps = kube::resources::configMaps();
-  auto pages = baselineSource_->run(
-      listPages(baselineSource_->client(), configMaps, "", kBenchSelector, 500));
+  auto pages =
+      baselineSource_->run(listPages(baselineSource_->client(), resource, "", kBenchSelector, 500));
   if (!pages) throw std::runtime_error("baseline list: " + pages.error().describe());
   std::vector<const kube::JsonValue*> items;
   for (const kube::ListResult& page : *pages) {
@@ -102,70 +107,96 @@ Bench::BaselineCopy Bench::copyAsBaseline(const std::string& prefix, const std::
   }
   // Outside the coroutine call: g++ 12 destroys a conditional's temporary there twice.
   const std::string applyManager = apply ? owner : std::string();
+  const BenchKind& kind = workload.kind;
   const std::string failure = runJobs(
       loop_, items.size(), options_.workers, [&](std::size_t i) -> asio::awaitable<std::string> {
-        const kube::Json copy =
-            baselineCopy(*items[i], prefix + std::string(kube::namespaceOf(*items[i])), owner);
-        co_return co_await createObject(baselineTarget_->client(), configMaps, copy, applyManager);
+        const kube::Json copy = baselineCopy(
+            kind, *items[i], prefix + std::string(kube::namespaceOf(*items[i])), owner);
+        co_return co_await createObject(baselineTarget_->client(), resource, copy, applyManager);
       });
   if (!failure.empty()) throw std::runtime_error("baseline: " + failure);
-  const Clock::time_point done = copies->waitFor(items.size(), options_.timeout);
-  copies.reset();
+  const Clock::time_point done = watch->waitFor(items.size(), options_.timeout);
+  watch.reset();
   BaselineCopy result;
   result.rate = static_cast<double>(items.size()) / secondsBetween(start, done);
   result.driverCpuPerThousand = perThousand(ownCpuSeconds() - cpuBefore, items.size());
   result.serverCpuPerThousand = perThousand(targetServerCpu() - serverBefore, items.size());
-  progress("1 initial sync: baseline " + formatNumber(result.rate) + " objects/s (" + verb + ")");
+  progress(scenario + ": baseline " + formatNumber(result.rate) + " objects/s (" + verb + ")");
   // The daemon caches every target object of the kind: the baseline's copies must not be
-  // counted in its lists and memory.
-  std::vector<std::string> copyNamespaces;
-  for (const std::string& ns : sourceNamespaces) copyNamespaces.push_back(prefix + ns);
-  removeTargetNamespaces(copyNamespaces);
+  // counted in its lists and memory. Their namespaces stay (empty), for the next baseline with
+  // the same prefix.
+  std::vector<std::string> copies;
+  for (const kube::JsonValue* item : items) {
+    copies.push_back(
+        kube::objectKey(prefix + std::string(kube::namespaceOf(*item)), kube::nameOf(*item)));
+  }
+  removeTargetObjects(resource, copies, selector);
   return result;
 }
 
-void Bench::scenarioInitialSync() {
-  const std::size_t n = options_.objects;
-  // Baseline: the driver lists the source and creates the same objects in fresh target
-  // namespaces, with the daemon's worker count and client limits. Its copies are timed as the
-  // daemon's are, by when the driver's watch shows the last of them, so that the same watch
-  // load is on the target server in both runs. A second run writes them as the daemon does,
-  // by server-side apply: it shows how much of the gap is the API server's cost of an apply.
-  const BaselineCopy created = copyAsBaseline("baseline-", kBaselineOwner, false);
-  const BaselineCopy applied = copyAsBaseline("baseline-apply-", kBaselineApplyOwner, true);
+void Bench::scenarioCustomObjects() {
+  const std::size_t n = options_.customObjects;
+  if (n == 0) return;
+  installCustomKind();
+  startTracker(custom_);
+  // Its own idle daemon: one with the policy also watches the custom kind on both sides.
+  measureIdleDaemon(custom_);
+  seed(custom_, 0, n);
+  measureInitialSync(custom_, n, {kCustom, kCustom, kCustom, kCustom, false});
+  stopDaemon();
+  // The objects and their copies stay: the daemon of the other scenarios does not sync the
+  // kind, and the driver stops watching it.
+  stopTracker(custom_);
+}
 
-  progress("1 initial sync: daemon");
+void Bench::scenarioInitialSync() {
+  measureInitialSync(configMaps_, options_.objects, {kInitial, kMemory, kWrites, kCpu, true});
+}
+
+void Bench::measureInitialSync(Workload& workload, std::size_t n, const Placement& at) {
+  // Baseline: the driver lists the source and creates the same objects in target namespaces of
+  // its own (baseline-<ns>), with the daemon's worker count and client limits. Its copies are
+  // timed as the daemon's are, by when the driver's watch shows the last of them, so that the
+  // same watch load is on the target server in both runs. A second run writes them as the
+  // daemon does, by server-side apply: it shows how much of the gap is the API server's cost of
+  // an apply.
+  const BaselineCopy created =
+      copyAsBaseline(workload, at.initial, "baseline-", kBaselineOwner, false);
+  const BaselineCopy applied =
+      copyAsBaseline(workload, at.initial, "baseline-apply-", kBaselineApplyOwner, true);
+
+  progress(at.initial + ": daemon");
   const double serverBeforeDaemon = targetServerCpu();
-  startDaemon();
-  const Clock::time_point done = waitForCopies(n);
+  startDaemon(workload);
+  const Clock::time_point done = waitForCopies(workload, n);
   const ProcessSample atDone = sampleDaemon();
   const double daemonServerCpu = targetServerCpu() - serverBeforeDaemon;
   const double syncSeconds = secondsBetween(daemonStarted_, done);
   waitForReady();
   const double daemonRate = static_cast<double>(n) / syncSeconds;
-  progress("1 initial sync: daemon " + formatNumber(daemonRate) + " objects/s");
-  report_.add(Figure(kInitial, "throughput", "objects/s", daemonRate)
+  progress(at.initial + ": daemon " + formatNumber(daemonRate) + " objects/s");
+  report_.add(Figure(at.initial, "throughput", "objects/s", daemonRate)
                   .withBaseline(created.rate,
                                 "driver lists the source and creates the copies, same workers "
                                 "and client limits")
-                  .withTarget(Target::ratioAtLeast(0.9))
+                  .withTarget(at.withTargets ? Target::ratioAtLeast(0.9) : Target::none())
                   .withNote("daemon: start to the last correct copy in " +
                             formatNumber(syncSeconds) + " s"));
-  report_.add(Figure(kInitial, "throughput against apply", "objects/s", daemonRate)
+  report_.add(Figure(at.initial, "throughput against apply", "objects/s", daemonRate)
                   .withBaseline(applied.rate,
                                 "the same baseline, writing by server-side apply as the daemon "
                                 "does")
                   .withNote("no target: the part of the gap above that is not the daemon's"));
-  report_.add(Figure(kCpu, "daemon CPU per 1,000 objects, initial sync", "s",
+  report_.add(Figure(at.cpu, "daemon CPU per 1,000 objects, initial sync", "s",
                      perThousand(atDone.cpuSeconds, n))
                   .withBaseline(created.driverCpuPerThousand,
                                 "the driver's own CPU for the baseline copy"));
 
   if (targetServer_) {
-    report_.add(Figure(kCpu, "target API server CPU per 1,000 objects, initial sync", "s",
+    report_.add(Figure(at.cpu, "target API server CPU per 1,000 objects, initial sync", "s",
                        perThousand(daemonServerCpu, n))
                     .withBaseline(created.serverCpuPerThousand, "the same for the baseline copy"));
-    report_.add(Figure(kCpu, "target API server CPU per 1,000 applies, baseline", "s",
+    report_.add(Figure(at.cpu, "target API server CPU per 1,000 applies, baseline", "s",
                        applied.serverCpuPerThousand)
                     .withBaseline(created.serverCpuPerThousand,
                                   "the same per 1,000 creates: what an apply costs the server"));
@@ -173,26 +204,27 @@ void Bench::scenarioInitialSync() {
 
   settle();
   const WriteCounts writes = pollWrites();
-  report_.add(Figure(kWrites, "writes per object, initial sync", "writes/object",
+  report_.add(Figure(at.writes, "writes per object, initial sync", "writes/object",
                      static_cast<double>(writes.total()) / static_cast<double>(n))
                   .withDecimals(2)
                   .withNote(count(writes.targetApplies) + " applies, " + count(writes.namespaces) +
                             " namespaces, " + count(writes.targetOther + writes.source) +
                             " other writes"));
-  addMemoryFigure(n, sampleDaemon(), false);
+  addMemoryFigure(workload, at.memory, n, sampleDaemon(), false);
 }
 
-void Bench::addMemoryFigure(std::size_t objects, const ProcessSample& sample, bool withTarget) {
-  const double meanJson = meanObjectJsonBytes();
+void Bench::addMemoryFigure(Workload& workload, const std::string& scenario, std::size_t objects,
+                            const ProcessSample& sample, bool withTarget) {
+  const double meanJson = meanObjectJsonBytes(workload);
   const double perObject =
-      (static_cast<double>(sample.rssBytes) - static_cast<double>(idleRssBytes_)) /
+      (static_cast<double>(sample.rssBytes) - static_cast<double>(workload.idleRssBytes)) /
       static_cast<double>(objects);
   // Where it goes: the stored object text of each cache, from the daemon's metrics.
   std::string cacheText;
   for (const char* side : {"source", "target"}) {
     std::string seen;
-    const std::string series =
-        std::string("kube_bisync_cache_bytes{side=\"") + side + "\",resource=\"configmaps\"}";
+    const std::string series = std::string("kube_bisync_cache_bytes{side=\"") + side +
+                               "\",resource=\"" + workload.kind.resourceKey() + "\"}";
     const std::optional<double> bytes = daemon_->metric(series, seen);
     cacheText += std::string(cacheText.empty() ? "; cached text per object: " : ", ") + side + " " +
                  (bytes ? formatNumber(*bytes / static_cast<double>(objects)) : "?");
@@ -201,22 +233,24 @@ void Bench::addMemoryFigure(std::size_t objects, const ProcessSample& sample, bo
   if (const auto heap = daemon_->metric("kube_bisync_heap_in_use_bytes", seen)) {
     cacheText += "; heap in use " + formatNumber(*heap / 1048576.0) + " MiB";
   }
-  progress("3 memory at " + count(objects) + ": " + formatNumber(perObject) +
+  progress(scenario + " at " + count(objects) + ": " + formatNumber(perObject) +
            " bytes per object, mean object JSON " + formatNumber(meanJson) + " bytes");
   report_.add(
-      Figure(kMemory, "RSS per object at " + count(objects), "bytes", perObject)
+      Figure(scenario, "RSS per object at " + count(objects), "bytes", perObject)
           .withBaseline(meanJson, "mean JSON size of one source object as the server returns it")
           .withTarget(withTarget ? Target::ratioAtMost(1.5) : Target::none())
           .withDecimals(0)
-          .withNote(
-              "RSS " + formatNumber(static_cast<double>(sample.rssBytes) / 1048576.0) +
-              " MiB (peak " + formatNumber(static_cast<double>(sample.peakRssBytes) / 1048576.0) +
-              " MiB), idle daemon " + formatNumber(static_cast<double>(idleRssBytes_) / 1048576.0) +
-              " MiB" + cacheText));
+          .withNote("RSS " + formatNumber(static_cast<double>(sample.rssBytes) / 1048576.0) +
+                    " MiB (peak " +
+                    formatNumber(static_cast<double>(sample.peakRssBytes) / 1048576.0) +
+                    " MiB), idle daemon " +
+                    formatNumber(static_cast<double>(workload.idleRssBytes) / 1048576.0) + " MiB" +
+                    cacheText));
 }
 
 void Bench::scenarioLatency() {
-  std::vector<std::string> keys = loop_.call([this] { return tracker_->sourceKeys(); });
+  SyncTracker& tracker = *configMaps_.tracker;
+  std::vector<std::string> keys = loop_.call([&] { return tracker.sourceKeys(); });
   std::mt19937 random(5);
   std::shuffle(keys.begin(), keys.end(), random);
   const auto duration = std::chrono::duration_cast<std::chrono::milliseconds>(options_.duration);
@@ -230,10 +264,10 @@ void Bench::scenarioLatency() {
   progress("2 latency: " + count(load.total()) + " updates at " + formatNumber(options_.rate) +
            "/s for " + std::to_string(options_.duration.count()) + " s");
   loop_.call([&] {
-    tracker_->setSourceHook([&](const std::string& key, std::uint64_t seq, Clock::time_point at) {
+    tracker.setSourceHook([&](const std::string& key, std::uint64_t seq, Clock::time_point at) {
       load.sourceSeen(key, seq, at);
     });
-    tracker_->setTargetHook([&](const std::string& key, std::uint64_t seq, Clock::time_point at) {
+    tracker.setTargetHook([&](const std::string& key, std::uint64_t seq, Clock::time_point at) {
       load.targetSeen(key, seq, at);
     });
   });
@@ -242,8 +276,8 @@ void Bench::scenarioLatency() {
   const ScopeExit unhook([&] {
     loop_.call([&] {
       probe.stop();
-      tracker_->setSourceHook(nullptr);
-      tracker_->setTargetHook(nullptr);
+      tracker.setSourceHook(nullptr);
+      tracker.setTargetHook(nullptr);
     });
     probing.wait();
   });
@@ -384,7 +418,7 @@ void Bench::scenarioRestart() {
   progress("4 restart: SIGTERM, then start again");
   stopDaemon();
   const std::uint64_t eventsBefore = targetEvents();
-  startDaemon();
+  startDaemon(configMaps_);
   const double ready = waitForReady();
   settle();
   const WriteCounts writes = pollWrites();
@@ -417,13 +451,13 @@ void Bench::scenarioMemoryAtScale() {
   const std::size_t m = options_.memoryObjects;
   if (m <= options_.objects) return;
   stopDaemon();
-  seed(options_.objects, m);
+  seed(configMaps_, options_.objects, m);
   progress("3 memory: daemon syncs " + count(m) + " objects");
-  startDaemon();
-  waitForCopies(m);
+  startDaemon(configMaps_);
+  waitForCopies(configMaps_, m);
   waitForReady();
   settle();
-  addMemoryFigure(m, sampleDaemon(), true);
+  addMemoryFigure(configMaps_, kMemory, m, sampleDaemon(), true);
 }
 
 }  // namespace bisync::bench

@@ -16,16 +16,16 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::size_t hashData(const kube::JsonValue& object) {
-  const kube::JsonValue* data = kube::member(object, "data");
-  // The server writes map keys sorted, so equal data serialises to equal text.
-  return data == nullptr ? 0 : std::hash<std::string>{}(kube::toJson(*data));
+std::size_t hashContent(const kube::JsonValue& object, std::string_view content) {
+  const kube::JsonValue* value = kube::member(object, content);
+  // The server writes map keys sorted, so equal content serialises to equal text.
+  return value == nullptr ? 0 : std::hash<std::string>{}(kube::toJson(*value));
 }
 
-std::uint64_t seqOf(const kube::JsonValue& object) {
-  const kube::JsonValue* data = kube::member(object, "data");
+std::uint64_t seqOf(const kube::JsonValue& object, std::string_view content) {
+  const kube::JsonValue* value = kube::member(object, content);
   const std::string_view text =
-      data == nullptr ? std::string_view() : kube::stringMember(*data, kSeqKey);
+      value == nullptr ? std::string_view() : kube::stringMember(*value, kSeqKey);
   std::uint64_t seq = 0;
   std::from_chars(text.data(), text.data() + text.size(), seq);
   return seq;
@@ -39,12 +39,13 @@ std::string annotation(const kube::JsonValue& object, std::string_view name) {
 
 }  // namespace
 
-SyncTracker::SyncTracker(kube::Client& source, kube::Client& target,
-                         const std::string& sourceSelector, const std::string& cluster) {
+SyncTracker::SyncTracker(kube::Client& source, kube::Client& target, const BenchKind& kind,
+                         const std::string& sourceSelector, const std::string& cluster)
+    : content_(kind.content) {
   kube::InformerOptions sourceOptions;
   sourceOptions.labelSelector = sourceSelector;
   source_ = std::make_unique<kube::Informer>(
-      source, kube::resources::configMaps(), sourceOptions,
+      source, kind.resource, sourceOptions,
       kube::InformerHandlers{
           .onAdd = [this](const kube::CachedObjectPtr& o) { sourceChanged(o); },
           .onUpdate = [this](const kube::CachedObjectPtr&,
@@ -53,7 +54,7 @@ SyncTracker::SyncTracker(kube::Client& source, kube::Client& target,
   kube::InformerOptions targetOptions;
   targetOptions.labelSelector = std::string(testing::kManagedBy) + "=" + cluster;
   target_ = std::make_unique<kube::Informer>(
-      target, kube::resources::configMaps(), targetOptions,
+      target, kind.resource, targetOptions,
       kube::InformerHandlers{
           .onAdd = [this](const kube::CachedObjectPtr& o) { targetChanged(o); },
           .onUpdate = [this](const kube::CachedObjectPtr&,
@@ -102,7 +103,7 @@ std::string SyncTracker::describeProblems(std::size_t max) const {
     problems +=
         "[" + key + " -> " + copy->second + ": " +
         (target.sourceUid != source.uid ? "source-uid " + target.sourceUid + " != " + source.uid
-                                        : std::string("data differs")) +
+                                        : content_ + " differs") +
         "] ";
   }
   return problems;
@@ -112,9 +113,9 @@ void SyncTracker::sourceChanged(const kube::CachedObjectPtr& object) {
   const Clock::time_point now = Clock::now();
   const kube::Json parsed = object->parse();
   const std::string key(object->key);
-  sources_[key] = SourceState{std::string(object->uid), hashData(parsed)};
+  sources_[key] = SourceState{std::string(object->uid), hashContent(parsed, content_)};
   recheck(key);
-  if (sourceHook_) sourceHook_(key, seqOf(parsed), now);
+  if (sourceHook_) sourceHook_(key, seqOf(parsed, content_), now);
 }
 
 void SyncTracker::sourceDeleted(const kube::CachedObjectPtr& object) {
@@ -134,10 +135,11 @@ void SyncTracker::targetChanged(const kube::CachedObjectPtr& object) {
     copyOf_.erase(state.sourceKey);
     recheck(state.sourceKey);
   }
-  state = TargetState{sourceKey, annotation(parsed, testing::kSourceUid), hashData(parsed)};
+  state = TargetState{sourceKey, annotation(parsed, testing::kSourceUid),
+                      hashContent(parsed, content_)};
   copyOf_[sourceKey] = object->key;
   recheck(sourceKey);
-  if (targetHook_) targetHook_(sourceKey, seqOf(parsed), now);
+  if (targetHook_) targetHook_(sourceKey, seqOf(parsed, content_), now);
 }
 
 void SyncTracker::targetDeleted(const kube::CachedObjectPtr& object) {
@@ -159,7 +161,8 @@ void SyncTracker::recheck(const std::string& sourceKey) {
   const auto copy = copyOf_.find(sourceKey);
   if (source != sources_.end() && copy != copyOf_.end()) {
     const TargetState& target = targets_.at(copy->second);
-    correct = target.sourceUid == source->second.uid && target.dataHash == source->second.dataHash;
+    correct =
+        target.sourceUid == source->second.uid && target.contentHash == source->second.contentHash;
   }
   if (!correct) {
     correct_.erase(sourceKey);
@@ -168,7 +171,8 @@ void SyncTracker::recheck(const std::string& sourceKey) {
   }
 }
 
-CopyWatch::CopyWatch(testing::LoopThread& loop, kube::Client& target, const std::string& selector)
+CopyWatch::CopyWatch(testing::LoopThread& loop, kube::Client& target,
+                     const kube::ResourceInfo& resource, const std::string& selector)
     : loop_(loop) {
   kube::InformerOptions options;
   options.labelSelector = selector;
@@ -178,8 +182,7 @@ CopyWatch::CopyWatch(testing::LoopThread& loop, kube::Client& target, const std:
     lastAt_ = Clock::now();
   };
   loop_.call([&] {
-    informer_ = std::make_unique<kube::Informer>(target, kube::resources::configMaps(), options,
-                                                 std::move(handlers));
+    informer_ = std::make_unique<kube::Informer>(target, resource, options, std::move(handlers));
     informer_->start();
   });
   const auto synced = testing::waitFor("the copy watch has listed", 60s, [&](std::string&) {

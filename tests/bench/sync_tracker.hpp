@@ -1,12 +1,13 @@
 // The driver's own view of both clusters, to see when the daemon's copies are correct and
-// when each change reaches either side. Two informers of the project's client: the source's
-// benchmark ConfigMaps (by label) and the target's ConfigMaps managed by the daemon instance
-// (label kube-bisync.io/managed-by). A target object maps back to its source through its
-// origin annotations (never by parsing its name), and is a correct copy when its data equals
-// the source's and its source-uid annotation names the source's uid.
+// when each change reaches either side. Two informers of the project's client for one kind of
+// benchmark object (bench_kind.hpp): the source's benchmark objects (by label) and the target's
+// objects managed by the daemon instance (label kube-bisync.io/managed-by). A target object maps
+// back to its source through its origin annotations (never by parsing its name), and is a
+// correct copy when its content (a ConfigMap's data, a Widget's spec) equals the source's and
+// its source-uid annotation names the source's uid.
 //
-// Each benchmark object carries a sequence number in data.seq; every source and target event
-// is passed to the hooks with it, at the time the driver's informer delivered it.
+// Each benchmark object carries a sequence number in its content's seq; every source and target
+// event is passed to the hooks with it, at the time the driver's informer delivered it.
 //
 // Loop-affine: created, used and destroyed on one io_context's thread (the LoopThread's).
 #pragma once
@@ -23,13 +24,14 @@
 
 #include "syncer/kube/client.hpp"
 #include "syncer/kube/informer.hpp"
+#include "tests/bench/bench_kind.hpp"
 #include "tests/support/loop_thread.hpp"
 
 namespace bisync::bench {
 
 using Clock = std::chrono::steady_clock;
 
-// The data member that carries a benchmark object's sequence number.
+// The member of a benchmark object's content that carries its sequence number.
 inline constexpr const char* kSeqKey = "seq";
 
 class SyncTracker {
@@ -37,10 +39,10 @@ class SyncTracker {
   using ChangeHook =
       std::function<void(const std::string& sourceKey, std::uint64_t seq, Clock::time_point at)>;
 
-  // `sourceSelector` selects the benchmark's source objects; `cluster` is the daemon's
-  // --cluster-name.
-  SyncTracker(kube::Client& source, kube::Client& target, const std::string& sourceSelector,
-              const std::string& cluster);
+  // `sourceSelector` selects the benchmark's source objects of `kind`; `cluster` is the
+  // daemon's --cluster-name.
+  SyncTracker(kube::Client& source, kube::Client& target, const BenchKind& kind,
+              const std::string& sourceSelector, const std::string& cluster);
   ~SyncTracker();
   SyncTracker(const SyncTracker&) = delete;
   SyncTracker& operator=(const SyncTracker&) = delete;
@@ -68,12 +70,12 @@ class SyncTracker {
  private:
   struct SourceState {
     std::string uid;
-    std::size_t dataHash = 0;
+    std::size_t contentHash = 0;
   };
   struct TargetState {
     std::string sourceKey;
     std::string sourceUid;
-    std::size_t dataHash = 0;
+    std::size_t contentHash = 0;
   };
 
   void sourceChanged(const kube::CachedObjectPtr& object);
@@ -82,6 +84,7 @@ class SyncTracker {
   void targetDeleted(const kube::CachedObjectPtr& object);
   void recheck(const std::string& sourceKey);
 
+  std::string content_;  // the kind's content member
   std::unique_ptr<kube::Informer> source_;
   std::unique_ptr<kube::Informer> target_;
   std::unordered_map<std::string, SourceState> sources_;  // by source key
@@ -94,12 +97,13 @@ class SyncTracker {
   ChangeHook targetHook_;
 };
 
-// The target objects matching a label selector as the driver's watch sees them arrive, and when
-// the last one did: the baseline's copies, timed the way the daemon's are. Used from the main
-// thread; its informer lives on `loop`.
+// The target objects of `resource` matching a label selector as the driver's watch sees them
+// arrive, and when the last one did: the baseline's copies, timed the way the daemon's are. Used
+// from the main thread; its informer lives on `loop`.
 class CopyWatch {
  public:
-  CopyWatch(testing::LoopThread& loop, kube::Client& target, const std::string& selector);
+  CopyWatch(testing::LoopThread& loop, kube::Client& target, const kube::ResourceInfo& resource,
+            const std::string& selector);
   ~CopyWatch();  // stops the informer and waits until its loop has returned
   CopyWatch(const CopyWatch&) = delete;
   CopyWatch& operator=(const CopyWatch&) = delete;

@@ -177,13 +177,14 @@ ApplyProbe::ApplyProbe(kube::Client& target, std::string ns, std::chrono::millis
 
 asio::awaitable<void> ApplyProbe::run() {
   asio::steady_timer timer(co_await asio::this_coro::executor);
-  const kube::ResourceInfo resource = kube::resources::configMaps();
+  const BenchKind kind = configMapKind();
+  const kube::ResourceInfo& resource = kind.resource;
   kube::ApplyOptions options;
   options.fieldManager = "kube-bisync-bench";
   options.force = true;
   for (std::uint64_t i = 1; !stopped_; ++i) {
     const std::string name = "probe-" + std::to_string(i % 8);
-    kube::Json object = benchConfigMap(ns_, name, i % 8, payloadBytes_);
+    kube::Json object = benchObject(kind, ns_, name, i % 8, payloadBytes_);
     object["data"][kSeqKey].SetString(seqText(i), object.GetAllocator());
     const Clock::time_point sent = Clock::now();
     kube::Result<kube::Json> applied = co_await target_.apply(resource, ns_, name, object, options);

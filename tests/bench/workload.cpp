@@ -67,16 +67,18 @@ kube::JsonValue stringMapCopy(const kube::JsonValue& source, std::string_view po
 
 std::string sourceNamespace(std::size_t i) { return "load-" + padded(i, 2); }
 
-std::string objectName(std::size_t i) { return "cm-" + padded(i, 6); }
+std::string objectName(const BenchKind& kind, std::size_t i) {
+  return kind.namePrefix + "-" + padded(i, 6);
+}
 
 std::string seqText(std::uint64_t seq) { return padded(seq, 12); }
 
-kube::Json benchConfigMap(const std::string& ns, const std::string& name, std::size_t index,
-                          std::size_t payloadBytes) {
+kube::Json benchObject(const BenchKind& kind, const std::string& ns, const std::string& name,
+                       std::size_t index, std::size_t payloadBytes) {
   kube::Json object(rapidjson::kObjectType);
   auto& allocator = object.GetAllocator();
-  object.AddMember("apiVersion", "v1", allocator);
-  object.AddMember("kind", "ConfigMap", allocator);
+  addString(object, "apiVersion", kind.resource.apiVersion(), allocator);
+  addString(object, "kind", kind.resource.kind, allocator);
   kube::JsonValue metadata(rapidjson::kObjectType);
   addString(metadata, "name", name, allocator);
   addString(metadata, "namespace", ns, allocator);
@@ -84,10 +86,10 @@ kube::Json benchConfigMap(const std::string& ns, const std::string& name, std::s
   addString(labels, kBenchLabel, "true", allocator);
   metadata.AddMember("labels", labels, allocator);
   object.AddMember("metadata", metadata, allocator);
-  kube::JsonValue data(rapidjson::kObjectType);
-  addString(data, "payload", payloadFor(index, payloadBytes), allocator);
-  addString(data, kSeqKey, seqText(0), allocator);
-  object.AddMember("data", data, allocator);
+  kube::JsonValue content(rapidjson::kObjectType);
+  addString(content, "payload", payloadFor(index, payloadBytes), allocator);
+  addString(content, kSeqKey, seqText(0), allocator);
+  object.AddMember(kube::stringValue(kind.content, allocator), content, allocator);
   return object;
 }
 
@@ -167,14 +169,14 @@ std::size_t countItems(const std::vector<kube::ListResult>& pages) {
   return count;
 }
 
-kube::Json baselineCopy(const kube::JsonValue& source, const std::string& ns,
+kube::Json baselineCopy(const BenchKind& kind, const kube::JsonValue& source, const std::string& ns,
                         const std::string& owner) {
   const std::string sourceNs(kube::namespaceOf(source));
   const std::string sourceName(kube::nameOf(source));
   kube::Json copy(rapidjson::kObjectType);
   auto& allocator = copy.GetAllocator();
-  copy.AddMember("apiVersion", "v1", allocator);
-  copy.AddMember("kind", "ConfigMap", allocator);
+  addString(copy, "apiVersion", kind.resource.apiVersion(), allocator);
+  addString(copy, "kind", kind.resource.kind, allocator);
   kube::JsonValue metadata(rapidjson::kObjectType);
   addString(metadata, "name", sourceName, allocator);
   addString(metadata, "namespace", ns, allocator);
@@ -195,9 +197,11 @@ kube::Json baselineCopy(const kube::JsonValue& source, const std::string& ns,
                                    allocator),
                      allocator);
   copy.AddMember("metadata", metadata, allocator);
-  kube::JsonValue data(rapidjson::kObjectType);
-  if (const kube::JsonValue* from = kube::member(source, "data")) data.CopyFrom(*from, allocator);
-  copy.AddMember("data", data, allocator);
+  kube::JsonValue content(rapidjson::kObjectType);
+  if (const kube::JsonValue* from = kube::member(source, kind.content)) {
+    content.CopyFrom(*from, allocator);
+  }
+  copy.AddMember(kube::stringValue(kind.content, allocator), content, allocator);
   return copy;
 }
 

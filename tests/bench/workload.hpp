@@ -15,6 +15,7 @@
 #include "syncer/kube/client.hpp"
 #include "syncer/kube/json.hpp"
 #include "syncer/kube/resource.hpp"
+#include "tests/bench/bench_kind.hpp"
 #include "tests/support/loop_thread.hpp"
 
 namespace bisync::bench {
@@ -27,15 +28,15 @@ inline const std::string kBenchSelector = std::string(kBenchLabel) + "=true";
 
 // "load-07": the i-th source namespace.
 std::string sourceNamespace(std::size_t i);
-// "cm-000042": the i-th object; object i lives in namespace i % namespaces.
-std::string objectName(std::size_t i);
+// "cm-000042": the i-th object of `kind`; object i lives in namespace i % namespaces.
+std::string objectName(const BenchKind& kind, std::size_t i);
 // data.seq as stored: zero-padded, so an update never changes an object's size.
 std::string seqText(std::uint64_t seq);
 
-// A v1 ConfigMap with the bench label and data {payload: <payloadBytes characters, different
-// per object>, seq: seqText(0)}.
-kube::Json benchConfigMap(const std::string& ns, const std::string& name, std::size_t index,
-                          std::size_t payloadBytes);
+// An object of `kind` with the bench label and, as its content (a ConfigMap's data, a Widget's
+// spec), {payload: <payloadBytes characters, different per object>, seq: seqText(0)}.
+kube::Json benchObject(const BenchKind& kind, const std::string& ns, const std::string& name,
+                       std::size_t index, std::size_t payloadBytes);
 
 // Runs job(0) .. job(count - 1) with `workers` coroutines on `loop` and blocks until all are
 // done. A job returns "" or what went wrong; the first failure is returned (the other jobs
@@ -58,10 +59,10 @@ asio::awaitable<kube::Result<std::vector<kube::ListResult>>> listPages(
 
 std::size_t countItems(const std::vector<kube::ListResult>& pages);
 
-// The copy the baseline creates of a source object: its data, labels and annotations, the
-// daemon's origin labels and annotations (so it is as big as the daemon's copy) under the
-// managed-by value `owner`, in namespace `ns`.
-kube::Json baselineCopy(const kube::JsonValue& source, const std::string& ns,
+// The copy the baseline creates of a source object of `kind`: its content, labels and
+// annotations, the daemon's origin labels and annotations (so it is as big as the daemon's copy)
+// under the managed-by value `owner`, in namespace `ns`.
+kube::Json baselineCopy(const BenchKind& kind, const kube::JsonValue& source, const std::string& ns,
                         const std::string& owner);
 
 }  // namespace bisync::bench
