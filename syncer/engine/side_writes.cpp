@@ -313,7 +313,7 @@ asio::awaitable<void> setSyncStatus(SyncState& state, ResourceSync& sync, const 
       kube::stringMember(*parsed, "message") == message) {
     co_return;
   }
-  if (!parsed || !parsed->IsObject()) {
+  if (!current.empty() && (!parsed || !parsed->IsObject())) {
     // Ours and unreadable: reported, and replaced by the current status (Synced included).
     const std::string problem = parsed ? "not a JSON object" : parsed.error().message;
     const std::string where = "source " + sync.name() + " " + kube::objectKey(source);
