@@ -17,6 +17,11 @@ namespace bisync::policies {
 enum class Direction { Down, Up, Bidirectional };
 enum class Owner { Source, Target, Both, Ignore };
 enum class ConflictStrategy { SourceWins, TargetWins, NewestWins, Reject };
+// What to do when the target refuses a change because a field of its copy is immutable.
+enum class OnImmutable {
+  Report,    // an Event and sync-status on the source; retried once the source changes
+  Recreate,  // the copy is deleted (uid precondition) and created anew
+};
 
 struct FieldRule {
   FieldPath path;  // "/metadata/labels/app.kubernetes.io~1*"
@@ -46,10 +51,12 @@ struct SyncPolicy {
   std::vector<FieldRule> fields;
   Limits limits;
   bool createOnSource = false;  // objects made on the target flow up (direction up/both)
+  OnImmutable onImmutable = OnImmutable::Report;
 };
 
 std::string_view toString(Direction direction);
 std::string_view toString(Owner owner);
 std::string_view toString(ConflictStrategy strategy);
+std::string_view toString(OnImmutable onImmutable);
 
 }  // namespace bisync::policies
