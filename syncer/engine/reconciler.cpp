@@ -235,9 +235,12 @@ bool replaceable(const SyncState& state, const JsonValue& copy, const JsonValue&
 }
 
 // Deletes our copy `cached` (that incarnation only); the key comes back to create it anew.
+// `why` it cannot be updated in place goes to the log, and, with `announceOn` (the source), to a
+// CopyRecreated Event on it when this call deleted the copy.
 asio::awaitable<Outcome> replaceCopy(SyncState& state, ResourceSync& sync, const SyncKey& key,
                                      const kube::CachedObjectPtr& cached,
-                                     const kube::Error& refusal) {
+                                     const kube::Error& refusal, const std::string& why,
+                                     const JsonValue* announceOn = nullptr) {
   const std::string_view at = cached->key;
   const kube::Result<bool> removed = co_await removeIncarnation(
       state.targetClient, sync.translator->resource(), at.substr(0, at.find('/')),
@@ -246,10 +249,14 @@ asio::awaitable<Outcome> replaceCopy(SyncState& state, ResourceSync& sync, const
     co_return fail(state, key, "replace " + std::string(at) + ": " + removed.error().describe());
   }
   if (*removed) ++state.stats.target.deletes;
-  spdlog::info(
-      "replacing {} {}: its source was recreated and the copy cannot be updated in "
-      "place ({})",
-      sync.name(), cached->key, refusal.message);
+  spdlog::info("replacing {} {}: {} ({})", sync.name(), cached->key, why, refusal.message);
+  if (*removed && announceOn != nullptr) {
+    const std::string message = "deleted the copy " + std::string(at) +
+                                " on the target to create it anew: " + why + ": " + refusal.message;
+    const std::string_view reason = kReasonCopyRecreated;
+    co_await state.recorder.record(sync.translator->resource(), *announceOn, EventType::Normal,
+                                   reason, message);
+  }
   sync.pendingWrites.erase(std::string(cached->key));
   state.enqueue(key);  // reconciled again once this run ends: it creates the new copy
   co_return Outcome::Done;
@@ -321,6 +328,35 @@ asio::awaitable<std::optional<Json>> mergeBaseOf(SyncState& state, ResourceSync&
                                        mapping::kMergeBaseAnnotation, problem);
   }
   co_return std::nullopt;
+}
+
+// The target refused the write of the pair's copy (`lastSynced` is what it carried): a copy of
+// an earlier incarnation of the source is replaced; an immutable field is reported or the copy
+// replaced, as the policy's onImmutable says; another rejection is reported and retried.
+asio::awaitable<Outcome> targetWriteFailed(SyncState& state, ResourceSync& sync,
+                                           const PairContext& pair, const std::string& lastSynced,
+                                           const kube::Error& error) {
+  if (error.isInvalid() && pair.actual && replaceable(state, *pair.actual, pair.source)) {
+    const std::string why = "its source was recreated and the copy cannot be updated in place";
+    co_return co_await replaceCopy(state, sync, pair.key, pair.targetCached, error, why);
+  }
+  if (pair.actual && pair.targetCached && kube::isImmutableFieldError(error)) {
+    if (sync.policy.onImmutable == policies::OnImmutable::Report) {
+      co_await reportImmutableRefusal(state, sync, pair.source, pair.targetCached, lastSynced,
+                                      error);
+      co_return Outcome::Done;  // not retried until the source changes
+    }
+    const std::string why =
+        "the target refuses to change an immutable field of it in place (onImmutable: recreate)";
+    const JsonValue* source = &pair.source;
+    co_return co_await replaceCopy(state, sync, pair.key, pair.targetCached, error, why, source);
+  }
+  if (isRejection(error)) {
+    const std::string message = "the target rejected " + pair.targetKey + ": " + error.message;
+    co_await report(state, sync, pair.source, kReasonSyncRejected, message);
+    co_await setSyncStatus(state, sync, pair.source, kStatusRejected, message);
+  }
+  co_return fail(state, pair.key, "apply " + pair.targetKey + ": " + error.describe());
 }
 
 // Writes what the policy's plan gives each side of a pair: the source first, then the target.
@@ -419,6 +455,9 @@ asio::awaitable<Outcome> syncPair(SyncState& state, ResourceSync& sync, const Pa
     logWrite(state, "applied " + sync.name() + " " + targetKey + " -> source " + sourceKey);
   }
 
+  if (!upToDate && immutableRefusalStands(sync, sourceKey, targetCached, apply->lastSynced)) {
+    co_return Outcome::Done;
+  }
   if (co_await holdForFight(state, sync, key, *source, rewritten,
                             "the target " + sync.name() + " " + targetKey)) {
     co_return Outcome::Done;
@@ -434,16 +473,7 @@ asio::awaitable<Outcome> syncPair(SyncState& state, ResourceSync& sync, const Pa
     const kube::Result<Json> written =
         co_await applyFields(state, sync, *source, write, writeReport);
     if (!written) {
-      const kube::Error& error = written.error();
-      if (error.isInvalid() && actual && replaceable(state, *actual, *source)) {
-        co_return co_await replaceCopy(state, sync, key, targetCached, error);
-      }
-      if (isRejection(error)) {
-        const std::string message = "the target rejected " + targetKey + ": " + error.message;
-        co_await report(state, sync, *source, kReasonSyncRejected, message);
-        co_await setSyncStatus(state, sync, *source, kStatusRejected, message);
-      }
-      co_return fail(state, key, "apply " + targetKey + ": " + error.describe());
+      co_return co_await targetWriteFailed(state, sync, pair, apply->lastSynced, written.error());
     }
     logWrite(state, "applied " + sync.name() + " " + sourceKey + " -> " + targetKey);
   }
