@@ -70,4 +70,12 @@ std::string_view toString(ConflictStrategy strategy) {
   return "?";
 }
 
+std::string_view toString(OnImmutable onImmutable) {
+  switch (onImmutable) {
+    case OnImmutable::Report: return "report";
+    case OnImmutable::Recreate: return "recreate";
+  }
+  return "?";
+}
+
 }  // namespace bisync::policies

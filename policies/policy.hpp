@@ -19,6 +19,11 @@ enum class Owner { Source, Target, Both, Ignore };
 enum class ConflictStrategy { SourceWins, TargetWins, NewestWins, Reject };
 // Where the kind's CustomResourceDefinition comes from when the other side lacks it.
 enum class CrdSource { None, FromTarget, FromSource };
+// What to do when the target refuses a change because a field of its copy is immutable.
+enum class OnImmutable {
+  Report,    // an Event and sync-status on the source; retried once the source changes
+  Recreate,  // the copy is deleted (uid precondition) and created anew
+};
 
 struct FieldRule {
   FieldPath path;  // "/metadata/labels/app.kubernetes.io~1*"
@@ -52,10 +57,12 @@ struct SyncPolicy {
   // updated). fromSource (the other way) is parsed but refused: not built yet. None: both sides
   // must serve the kind themselves.
   CrdSource crd = CrdSource::None;
+  OnImmutable onImmutable = OnImmutable::Report;
 };
 
 std::string_view toString(Direction direction);
 std::string_view toString(Owner owner);
 std::string_view toString(ConflictStrategy strategy);
+std::string_view toString(OnImmutable onImmutable);
 
 }  // namespace bisync::policies

@@ -22,8 +22,8 @@ namespace {
 
 using Keys = std::initializer_list<std::string_view>;
 
-const Keys kTopKeys{"apiVersion", "kind",   "resource", "direction",      "namespaces",
-                    "selector",   "fields", "limits",   "createOnSource", "crd"};
+const Keys kTopKeys{"apiVersion", "kind",   "resource",       "direction", "namespaces", "selector",
+                    "fields",     "limits", "createOnSource", "crd",       "onImmutable"};
 const Keys kResourceKeys{"group", "version", "kind"};
 const Keys kNamespaceKeys{"include", "exclude"};
 const Keys kSelectorKeys{"matchLabels"};
@@ -51,6 +51,8 @@ constexpr std::array<Spelling<ConflictStrategy>, 4> kStrategies{
      {"target-wins", ConflictStrategy::TargetWins},
      {"newest-wins", ConflictStrategy::NewestWins},
      {"reject", ConflictStrategy::Reject}}};
+constexpr std::array<Spelling<OnImmutable>, 2> kOnImmutable{
+    {{"report", OnImmutable::Report}, {"recreate", OnImmutable::Recreate}}};
 
 template <class T>
 std::string spellings(std::span<const Spelling<T>> choices) {
@@ -147,6 +149,10 @@ class Parser {
         problem(field->line,
                 "createOnSource: needs direction up or bidirectional (direction is down)");
       }
+    }
+    if (const Field* field = find(*entries, "onImmutable")) {
+      std::optional<OnImmutable> onImmutable = oneOf<OnImmutable>(*field, "value", kOnImmutable);
+      if (onImmutable) out_.policy.onImmutable = *onImmutable;
     }
   }
 

@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -204,12 +205,27 @@ int validatePolicies(const std::string& dir) {
 
 // The kinds to sync: those --resources names (checked by resourceSpecCheck), then the kind of
 // every policy file (the built-in policies only say how a kind syncs, not that it does).
+// A kind of the built-in plugins that `specs` names by its plural already ("configmaps" for a
+// ConfigMap policy): the same kind, once is enough (and the log says it once).
+bool namedByPlural(const std::vector<kube::ResourceSpec>& specs,
+                   const translators::Registry& registry, const kube::GroupVersionKind& kind) {
+  const translators::Translator* plugin = registry.findByKind(kind);
+  if (plugin == nullptr) return false;
+  const kube::ResourceInfo& resource = plugin->resource();
+  return std::any_of(specs.begin(), specs.end(), [&](const kube::ResourceSpec& spec) {
+    return !spec.byKind() && spec.group == resource.group && spec.resource == resource.resource;
+  });
+}
+
 std::vector<kube::ResourceSpec> kindsToSync(const std::vector<std::string>& resources,
-                                            const std::vector<policies::SyncPolicy>& policies) {
+                                            const std::vector<policies::SyncPolicy>& policies,
+                                            const translators::Registry& registry) {
   std::vector<kube::ResourceSpec> specs;
   for (const std::string& item : resources) specs.push_back(*kube::parseResourceSpec(item));
   for (const policies::SyncPolicy& policy : policies) {
-    if (policy.file.starts_with("<built-in>/")) continue;
+    if (policy.file.starts_with("<built-in>/") || namedByPlural(specs, registry, policy.resource)) {
+      continue;
+    }
     std::string text = policy.resource.kind + "." + policy.resource.version;
     if (!policy.resource.group.empty()) text += "." + policy.resource.group;
     specs.push_back(
@@ -466,7 +482,7 @@ int main(int argc, char** argv) {
 
   engine::SyncerOptions options;
   options.namespaces.names = flags.namespaces;
-  options.resources = kindsToSync(flags.resources, loaded.policies);
+  options.resources = kindsToSync(flags.resources, loaded.policies, registry);
   options.discoveryInterval = std::chrono::seconds(flags.discoveryIntervalSeconds);
   options.workers = flags.workers;
   options.fieldManager = "kube-bisync/" + flags.clusterName;

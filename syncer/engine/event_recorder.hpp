@@ -30,6 +30,12 @@ inline constexpr std::string_view kReasonSyncConflict = "SyncConflict";
 inline constexpr std::string_view kReasonSyncRejected = "SyncRejected";
 // Someone keeps rewriting a field the syncer restores: it backs off.
 inline constexpr std::string_view kReasonSyncFight = "SyncFight";
+// The target refused a change because a field of the copy is immutable (policy onImmutable:
+// report): not retried until the source changes.
+inline constexpr std::string_view kReasonImmutableField = "ImmutableField";
+// (Normal) The copy was deleted and created anew because the target refused to change an
+// immutable field of it in place (policy onImmutable: recreate).
+inline constexpr std::string_view kReasonCopyRecreated = "CopyRecreated";
 // An annotation the syncer reads (merge-base, sync-status) does not parse: it counts as absent.
 inline constexpr std::string_view kReasonMalformedAnnotation = "MalformedAnnotation";
 // On a target namespace of ours that the syncer would delete, but that holds objects it does

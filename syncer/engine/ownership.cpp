@@ -21,6 +21,7 @@ asio::awaitable<void> releaseWhenWatched(std::weak_ptr<SyncState> weak, std::str
       const std::shared_ptr<SyncState> state = weak.lock();
       if (!state || state->stopping) co_return;
       for (auto& [name, sync] : state->resources) {
+        if (sync.clusterScoped) continue;  // one informer for the cluster, not per namespace
         const auto it = sync.targets.find(ns);
         if (it == sync.targets.end()) co_return;  // unwatched meanwhile
         if (!it->second->hasSynced()) {

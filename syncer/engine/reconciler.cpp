@@ -250,9 +250,12 @@ bool replaceable(const SyncState& state, const JsonValue& copy, const JsonValue&
 }
 
 // Deletes our copy `cached` (that incarnation only); the key comes back to create it anew.
+// `why` it cannot be updated in place goes to the log, and, with `announceOn` (the source), to a
+// CopyRecreated Event on it when this call deleted the copy.
 asio::awaitable<Outcome> replaceCopy(SyncState& state, ResourceSync& sync, const SyncKey& key,
                                      const kube::CachedObjectPtr& cached,
-                                     const kube::Error& refusal) {
+                                     const kube::Error& refusal, const std::string& why,
+                                     const JsonValue* announceOn = nullptr) {
   const std::string_view at = cached->key;
   const kube::Result<bool> removed = co_await removeIncarnation(
       state.targetClient, sync.translator->resource(), at.substr(0, at.find('/')),
@@ -261,10 +264,14 @@ asio::awaitable<Outcome> replaceCopy(SyncState& state, ResourceSync& sync, const
     co_return fail(state, key, "replace " + std::string(at) + ": " + removed.error().describe());
   }
   if (*removed) ++state.stats.target.deletes;
-  spdlog::info(
-      "replacing {} {}: its source was recreated and the copy cannot be updated in "
-      "place ({})",
-      sync.name(), cached->key, refusal.message);
+  spdlog::info("replacing {} {}: {} ({})", sync.name(), cached->key, why, refusal.message);
+  if (*removed && announceOn != nullptr) {
+    const std::string message = "deleted the copy " + std::string(at) +
+                                " on the target to create it anew: " + why + ": " + refusal.message;
+    const std::string_view reason = kReasonCopyRecreated;
+    co_await state.recorder.record(sync.translator->resource(), *announceOn, EventType::Normal,
+                                   reason, message);
+  }
   sync.pendingWrites.erase(std::string(cached->key));
   state.enqueue(key);  // reconciled again once this run ends: it creates the new copy
   co_return Outcome::Done;
@@ -338,62 +345,159 @@ asio::awaitable<std::optional<Json>> mergeBaseOf(SyncState& state, ResourceSync&
   co_return std::nullopt;
 }
 
-// Writes what the policy's plan gives each side of a pair: the source first, then the target.
-asio::awaitable<Outcome> syncPair(SyncState& state, ResourceSync& sync, const PairContext& pair) {
-  const translators::Translator& translator = *sync.translator;
-  const kube::ResourceInfo& resource = translator.resource();
-  const SyncKey& key = pair.key;
-  const mapping::TargetKey& target = pair.target;
-  const std::string& targetKey = pair.targetKey;
-  const std::string& sourceKey = pair.sourceKey;
-  const kube::CachedObjectPtr& sourceCached = pair.sourceCached;
-  const kube::CachedObjectPtr& targetCached = pair.targetCached;
-  const JsonValue* const source = &pair.source;
-  const JsonValue* const actual = pair.actual;
-  const std::string cachedVersion(targetCached ? targetCached->resourceVersion : "");
-  const Json sourceView = syncView(*source);
-  if (const std::optional<std::string> tooBig = overLimit(sync.policy, sourceView)) {
-    co_await report(state, sync, *source, kReasonSyncRejected, *tooBig);
-    co_await setSyncStatus(state, sync, *source, kStatusRejected, *tooBig);
-    co_return Outcome::Done;
+// The target refused the write of the pair's copy (`lastSynced` is what it carried): a copy of
+// an earlier incarnation of the source is replaced; an immutable field is reported or the copy
+// replaced, as the policy's onImmutable says; another rejection is reported and retried.
+asio::awaitable<Outcome> targetWriteFailed(SyncState& state, ResourceSync& sync,
+                                           const PairContext& pair, const std::string& lastSynced,
+                                           const kube::Error& error) {
+  if (error.isInvalid() && pair.actual && replaceable(state, *pair.actual, pair.source)) {
+    const std::string why = "its source was recreated and the copy cannot be updated in place";
+    co_return co_await replaceCopy(state, sync, pair.key, pair.targetCached, error, why);
   }
+  if (pair.actual && pair.targetCached && kube::isImmutableFieldError(error)) {
+    if (sync.policy.onImmutable == policies::OnImmutable::Report) {
+      co_await reportImmutableRefusal(state, sync, pair.source, pair.targetCached, lastSynced,
+                                      error);
+      co_return Outcome::Done;  // not retried until the source changes
+    }
+    const std::string why =
+        "the target refuses to change an immutable field of it in place (onImmutable: recreate)";
+    const JsonValue* source = &pair.source;
+    co_return co_await replaceCopy(state, sync, pair.key, pair.targetCached, error, why, source);
+  }
+  if (isRejection(error)) {
+    const std::string message = "the target rejected " + pair.targetKey + ": " + error.message;
+    co_await report(state, sync, pair.source, kReasonSyncRejected, message);
+    co_await setSyncStatus(state, sync, pair.source, kStatusRejected, message);
+  }
+  co_return fail(state, pair.key, "apply " + pair.targetKey + ": " + error.describe());
+}
 
-  // The policy's plan: what each side should hold of the fields the syncer writes there.
-  const Json targetView = actual ? syncView(*actual) : Json(rapidjson::kObjectType);
+// Writes what the policy's plan gives each side of a pair: the source first, then the target.
+// The policy's plan for a pair: what each side should hold of the fields the syncer writes there.
+asio::awaitable<policies::SyncPlan> planPair(SyncState& state, ResourceSync& sync,
+                                             const PairContext& pair, const Json& sourceView,
+                                             const Json& targetView) {
   std::optional<Json> base;
-  if (sync.sharedFields && actual) base = co_await mergeBaseOf(state, sync, pair);
+  if (sync.sharedFields && pair.actual) base = co_await mergeBaseOf(state, sync, pair);
   const std::string& ours = state.options.fieldManager;
-  const JsonValue& sourceObject = *source;
-  const JsonValue* targetObject = actual ? &*actual : nullptr;
+  const JsonValue& sourceObject = pair.source;
+  const JsonValue* targetObject = pair.actual;
   const policies::WriteTimeFn writeTime =
       [&](policies::Side side, const std::vector<std::string>& field) -> std::optional<WriteTime> {
     if (side == policies::Side::Source) return fieldWriteTime(sourceObject, field, ours);
     if (targetObject == nullptr) return std::nullopt;
     return fieldWriteTime(*targetObject, field, ours);
   };
-  const policies::SyncPlan plan = policies::planSync(
-      sourceView, targetView, base ? &*base : nullptr, *sync.ownership, writeTime, sync.baseForm);
+  co_return policies::planSync(sourceView, targetView, base ? &*base : nullptr, *sync.ownership,
+                               writeTime, sync.baseForm);
+}
+
+// Reports each conflict of the merge on the source; `status` becomes the last one. A first sync
+// (no target yet) has none to report.
+asio::awaitable<void> reportConflicts(SyncState& state, ResourceSync& sync, const PairContext& pair,
+                                      const policies::SyncPlan& plan, WriteReport& status) {
+  if (pair.actual == nullptr) co_return;
+  for (const policies::FieldConflict& conflict : plan.conflicts) {
+    ++state.stats.conflicts;
+    std::string message = describeConflict(state, conflict, pair.source, *pair.actual);
+    co_await report(state, sync, pair.source, kReasonSyncConflict, message);
+    status = {std::string(kStatusConflict), std::move(message)};
+  }
+}
+
+// True when the translator finds the source malformed: reported as SyncFailed, not retried (a
+// change of the source re-queues the key).
+asio::awaitable<bool> untranslatable(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                     const JsonValue& source) {
+  const kube::Result<Json> translated = sync.translator->toTarget(source, state.mapper);
+  if (translated) co_return false;
+  spdlog::warn("cannot translate {}: {}", key.describe(), translated.error().describe());
+  const std::string message = translated.error().message;
+  const std::string_view reason = kReasonSyncFailed;
+  co_await state.recorder.record(sync.translator->resource(), source, EventType::Warning, reason,
+                                 message);
+  co_return true;
+}
+
+// Applies what the plan gives the source. False (the failure recorded) when it failed.
+asio::awaitable<bool> writeSourceSide(SyncState& state, ResourceSync& sync, const PairContext& pair,
+                                      const Json& sourceView, const policies::SyncPlan& plan,
+                                      const std::vector<std::string>& contested,
+                                      WriteReport& writeReport) {
+  const SyncKey& key = pair.key;
+  const Json sourceHas =
+      policies::writtenFields(sourceView, policies::Side::Source, *sync.ownership);
+  SideWrite write{
+      policies::Side::Source,
+      key.ns,
+      key.name,
+      skeletonOf(sync.translator->resource(), key.ns, key.name, pair.sourceCached->resourceVersion),
+      &sourceHas,
+      &plan.forSource,
+      contested};
+  overlay(write.body, plan.forSource, write.body.GetAllocator());
+  const kube::Result<Json> written =
+      co_await applyFields(state, sync, pair.source, write, writeReport);
+  if (!written) {
+    fail(state, key, "apply on the source: " + written.error().describe());
+    co_return false;
+  }
+  logWrite(state, "applied " + sync.name() + " " + pair.targetKey + " -> source " + pair.sourceKey);
+  co_return true;
+}
+
+// Applies the target copy `apply`: nullopt when written, else what became of the refused write
+// (reported and done, replaced, or retried).
+asio::awaitable<std::optional<Outcome>> writeTargetSide(
+    SyncState& state, ResourceSync& sync, const PairContext& pair, const Json& targetView,
+    const policies::SyncPlan& plan, TargetApply& apply, const std::vector<std::string>& contested,
+    WriteReport& writeReport) {
+  const Json targetHas =
+      policies::writtenFields(targetView, policies::Side::Target, *sync.ownership);
+  SideWrite write{policies::Side::Target,
+                  pair.target.ns,
+                  pair.target.name,
+                  std::move(apply.body),
+                  &targetHas,
+                  &plan.forTarget,
+                  contested,
+                  /*create=*/pair.actual == nullptr};
+  const kube::Result<Json> written =
+      co_await applyFields(state, sync, pair.source, write, writeReport);
+  if (!written) {
+    co_return co_await targetWriteFailed(state, sync, pair, apply.lastSynced, written.error());
+  }
+  logWrite(state, "applied " + sync.name() + " " + pair.sourceKey + " -> " + pair.targetKey);
+  co_return std::nullopt;
+}
+
+// Writes what the policy's plan gives each side of a pair: the source first, then the target.
+asio::awaitable<Outcome> syncPair(SyncState& state, ResourceSync& sync, const PairContext& pair) {
+  const SyncKey& key = pair.key;
+  const JsonValue& source = pair.source;
+  const JsonValue* const actual = pair.actual;
+  const Json sourceView = syncView(source);
+  if (const std::optional<std::string> tooBig = overLimit(sync.policy, sourceView)) {
+    co_await report(state, sync, source, kReasonSyncRejected, *tooBig);
+    co_await setSyncStatus(state, sync, source, kStatusRejected, *tooBig);
+    co_return Outcome::Done;
+  }
+  const Json targetView = actual ? syncView(*actual) : Json(rapidjson::kObjectType);
+  const policies::SyncPlan plan = co_await planPair(state, sync, pair, sourceView, targetView);
   std::vector<std::string> contested;
   for (const policies::FieldConflict& conflict : plan.conflicts) contested.push_back(conflict.path);
-  std::string statusResult(kStatusSynced);
-  std::string statusMessage;
-  if (actual) {
-    for (const policies::FieldConflict& conflict : plan.conflicts) {
-      ++state.stats.conflicts;
-      std::string message = describeConflict(state, conflict, *source, *actual);
-      co_await report(state, sync, *source, kReasonSyncConflict, message);
-      statusResult = kStatusConflict;
-      statusMessage = std::move(message);
-    }
-  }
+  WriteReport status{std::string(kStatusSynced), ""};
+  co_await reportConflicts(state, sync, pair, plan, status);
 
   // The target's apply configuration, and whether the target holds it already.
-  const OwnerLinks owners = ownerLinks(state, key, *source);
+  const OwnerLinks owners = ownerLinks(state, key, source);
   awaitOwners(state, key, owners);
+  const std::string cachedVersion(pair.targetCached ? pair.targetCached->resourceVersion : "");
   kube::Result<TargetApply> apply =
-      targetApply(state, sync, plan, key, target, *source, owners.references, cachedVersion);
+      targetApply(state, sync, plan, key, pair.target, source, owners.references, cachedVersion);
   if (!apply) co_return fail(state, key, apply.error().describe());
-  Json& desired = apply->body;
   const bool appliedLast = actual && mapping::lastSyncedOf(*actual) == apply->lastSynced;
   const bool upToDate =
       appliedLast && storedWrittenDigest(*actual, *sync.ownership) == apply->digest;
@@ -402,85 +506,103 @@ asio::awaitable<Outcome> syncPair(SyncState& state, ResourceSync& sync, const Pa
 
   // Before anything is written the translator checks the source (up to date, it was checked
   // when it was written).
-  if ((actual && plan.sourceDiffers) || !upToDate) {
-    if (const kube::Result<Json> translated = translator.toTarget(*source, state.mapper);
-        !translated) {
-      // Retrying cannot help; a change of the source re-queues the key.
-      spdlog::warn("cannot translate {}: {}", key.describe(), translated.error().describe());
-      const std::string message = translated.error().message;
-      const std::string_view reason = kReasonSyncFailed;
-      co_await state.recorder.record(resource, *source, EventType::Warning, reason, message);
-      co_return Outcome::Done;
-    }
+  const bool sourceWrite = actual && plan.sourceDiffers;
+  if ((sourceWrite || !upToDate) && co_await untranslatable(state, sync, key, source)) {
+    co_return Outcome::Done;
   }
-
   // The source first: the target write stores the new merge base, and a base that runs ahead
   // of the source would turn the source's old value into a change after a crash.
   WriteReport writeReport;
-  if (actual && plan.sourceDiffers) {
-    const Json sourceHas =
-        policies::writtenFields(sourceView, policies::Side::Source, *sync.ownership);
-    SideWrite write{policies::Side::Source,
-                    key.ns,
-                    key.name,
-                    skeletonOf(resource, key.ns, key.name, sourceCached->resourceVersion),
-                    &sourceHas,
-                    &plan.forSource,
-                    contested};
-    overlay(write.body, plan.forSource, write.body.GetAllocator());
-    const kube::Result<Json> written =
-        co_await applyFields(state, sync, *source, write, writeReport);
-    if (!written) {
-      co_return fail(state, key, "apply on the source: " + written.error().describe());
-    }
-    logWrite(state, "applied " + sync.name() + " " + targetKey + " -> source " + sourceKey);
+  if (sourceWrite &&
+      !co_await writeSourceSide(state, sync, pair, sourceView, plan, contested, writeReport)) {
+    co_return Outcome::Retry;
   }
-
-  if (co_await holdForFight(state, sync, key, *source, rewritten,
-                            "the target " + sync.name() + " " + targetKey)) {
+  if (!upToDate &&
+      immutableRefusalStands(sync, pair.sourceKey, pair.targetCached, apply->lastSynced)) {
+    co_return Outcome::Done;
+  }
+  if (co_await holdForFight(state, sync, key, source, rewritten,
+                            "the target " + sync.name() + " " + pair.targetKey)) {
     co_return Outcome::Done;
   }
   if (upToDate) {
     ++state.stats.unchanged;
-  } else {
-    const Json targetHas =
-        policies::writtenFields(targetView, policies::Side::Target, *sync.ownership);
-    SideWrite write{policies::Side::Target, target.ns, target.name, std::move(desired), &targetHas,
-                    &plan.forTarget,        contested,
-                    /*create=*/!actual};
-    const kube::Result<Json> written =
-        co_await applyFields(state, sync, *source, write, writeReport);
-    if (!written) {
-      const kube::Error& error = written.error();
-      if (error.isInvalid() && actual && replaceable(state, *actual, *source)) {
-        co_return co_await replaceCopy(state, sync, key, targetCached, error);
-      }
-      if (isRejection(error)) {
-        const std::string message = "the target rejected " + targetKey + ": " + error.message;
-        co_await report(state, sync, *source, kReasonSyncRejected, message);
-        co_await setSyncStatus(state, sync, *source, kStatusRejected, message);
-      }
-      co_return fail(state, key, "apply " + targetKey + ": " + error.describe());
-    }
-    logWrite(state, "applied " + sync.name() + " " + sourceKey + " -> " + targetKey);
+  } else if (const std::optional<Outcome> refused = co_await writeTargetSide(
+                 state, sync, pair, targetView, plan, *apply, contested, writeReport)) {
+    co_return *refused;
   }
-  if (!writeReport.result.empty() && statusResult == kStatusSynced) {
-    statusResult = writeReport.result;
-    statusMessage = writeReport.message;
-  }
-  co_await setSyncStatus(state, sync, *source, statusResult, statusMessage);
+  if (!writeReport.result.empty() && status.result == kStatusSynced) status = writeReport;
+  co_await setSyncStatus(state, sync, source, status.result, status.message);
   co_return Outcome::Done;
 }
 
+// The source object to sync at `key`, or nullopt when there is none to sync: absent, its
+// namespace not selected or going, skipped by the translator or not selected by the policy.
+std::optional<Json> syncedSource(const SyncState& state, const ResourceSync& sync,
+                                 const SyncKey& key, const kube::CachedObjectPtr& sourceCached,
+                                 bool namespaceGoing) {
+  if (!state.options.namespaces.selects(key.ns) || namespaceGoing || !sourceCached) {
+    return std::nullopt;
+  }
+  Json source = sourceCached->parse();
+  if (!sync.translator->shouldSync(source) || !policySelects(sync.policy, key.ns, source)) {
+    return std::nullopt;
+  }
+  return source;
+}
+
+// Deletes our target objects of this source that should not exist (any, once the source is
+// gone; ones at another name, after a mapping change). deleteTarget leaves objects that are not
+// copies of this source. False when a delete failed.
+asio::awaitable<bool> deleteUnwanted(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                     const std::string& sourceKey, const std::string& targetKey,
+                                     bool sourceSynced, bool targetCached) {
+  std::vector<std::string> unwanted;
+  if (auto it = sync.misplacedCopies.find(sourceKey); it != sync.misplacedCopies.end()) {
+    unwanted.assign(it->second.begin(), it->second.end());
+  }
+  if (!sourceSynced && targetCached) unwanted.push_back(targetKey);
+  bool done = true;
+  for (const std::string& existing : unwanted) {
+    if (co_await deleteTarget(state, sync, existing, key) == Outcome::Retry) done = false;
+  }
+  co_return done;
+}
+
+// What becomes of `key` while its target namespace `targetNs` is not usable; nullopt when it is.
+std::optional<Outcome> waitForTargetNamespace(SyncState& state, const SyncKey& key,
+                                              const std::string& targetNs) {
+  switch (targetNamespaceState(state, targetNs)) {
+    case NamespaceState::Usable: return std::nullopt;
+    case NamespaceState::Missing:
+      state.enqueue(SyncKey::namespaceKey(key.ns));
+      state.park(targetNs, key);
+      return Outcome::Parked;
+    case NamespaceState::Terminating:  // its deletion event brings it back
+    case NamespaceState::Listing:      // released once its informers have listed
+      state.park(targetNs, key);
+      return Outcome::Parked;
+    case NamespaceState::Foreign:
+      state.park(targetNs, key);  // the namespace key reports the clash
+      return Outcome::Done;
+  }
+  return std::nullopt;
+}
+
+// The record's copied-up entry for the target key, if any (a copy: the record may change while
+// this reconcile waits for the servers).
+std::optional<CopiedUp> copiedUpAt(const SyncState& state, const ResourceSync& sync,
+                                   const mapping::TargetKey& target) {
+  if (!state.record) return std::nullopt;
+  const CopiedUp* entry = state.record->findCopiedUp(sync.name(), target.ns, target.name);
+  return entry != nullptr ? std::optional<CopiedUp>(*entry) : std::nullopt;
+}
+
 asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, const SyncKey& key) {
-  const translators::Translator& translator = *sync.translator;
-  const kube::ResourceInfo& resource = translator.resource();
-  const policies::SyncPolicy& policy = sync.policy;
   const std::string sourceKey = kube::objectKey(key.ns, key.name);
   const mapping::TargetKey target =
-      state.mapper.toTarget(mapping::SourceKey{key.ns, key.name}, translator.nameLimit());
+      state.mapper.toTarget(mapping::SourceKey{key.ns, key.name}, sync.translator->nameLimit());
   const std::string targetKey = kube::objectKey(target.ns, target.name);
-
   const kube::CachedObjectPtr sourceCached = sync.sourceObject(key.ns, key.name);
   const kube::CachedObjectPtr targetCached = sync.targetObject(targetKey);
   for (const auto& wait : {waitForOwnWrite(sync.pendingSourceWrites, sourceKey, sourceCached),
@@ -490,41 +612,16 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
       co_return Outcome::Done;
     }
   }
-
   // A source namespace being deleted takes its objects with it: do not copy them any more.
   // One the namespace cache has not seen yet (it lags the object's informer) is waited for.
   const kube::CachedObjectPtr sourceNamespace = state.sourceNamespaces->store().get(key.ns);
   const bool namespaceGoing = sourceNamespace && isTerminating(sourceNamespace->parse());
-  std::optional<Json> source;
-  if (state.options.namespaces.selects(key.ns) && !namespaceGoing && sourceCached) {
-    source = sourceCached->parse();
-    if (!translator.shouldSync(*source) || !policySelects(policy, key.ns, *source)) {
-      source.reset();
-    }
+  const std::optional<Json> source = syncedSource(state, sync, key, sourceCached, namespaceGoing);
+  if (!co_await deleteUnwanted(state, sync, key, sourceKey, targetKey, source.has_value(),
+                               targetCached != nullptr)) {
+    co_return Outcome::Retry;
   }
-
-  // Our target objects of this source that should not exist (any, once the source is gone;
-  // ones at another name, after a mapping change).
-  // deleteTarget leaves objects that are not copies of this source.
-  std::vector<std::string> unwanted;
-  if (auto it = sync.misplacedCopies.find(sourceKey); it != sync.misplacedCopies.end()) {
-    unwanted.assign(it->second.begin(), it->second.end());
-  }
-  if (!source && targetCached) unwanted.push_back(targetKey);
-  Outcome outcome = Outcome::Done;
-  for (const std::string& existing : unwanted) {
-    if (co_await deleteTarget(state, sync, existing, key) == Outcome::Retry) {
-      outcome = Outcome::Retry;
-    }
-  }
-  if (outcome == Outcome::Retry) co_return outcome;
-  // A copy: the record may change while this reconcile waits for the servers.
-  std::optional<CopiedUp> copiedUp;
-  if (state.record) {
-    if (const CopiedUp* entry = state.record->findCopiedUp(sync.name(), target.ns, target.name)) {
-      copiedUp = *entry;
-    }
-  }
+  std::optional<CopiedUp> copiedUp = copiedUpAt(state, sync, target);
   if (!source) {
     const UpwardContext upward{key,
                                target,
@@ -538,24 +635,9 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
     state.park(target.ns, key);  // released when the namespace key creates the target one
     co_return Outcome::Parked;
   }
-
-  switch (targetNamespaceState(state, target.ns)) {
-    case NamespaceState::Usable: break;
-    case NamespaceState::Missing:
-      state.enqueue(SyncKey::namespaceKey(key.ns));
-      state.park(target.ns, key);
-      co_return Outcome::Parked;
-    case NamespaceState::Terminating:
-      state.park(target.ns, key);  // its deletion event brings it back
-      co_return Outcome::Parked;
-    case NamespaceState::Listing:
-      state.park(target.ns, key);  // released once its informers have listed
-      co_return Outcome::Parked;
-    case NamespaceState::Foreign:
-      state.park(target.ns, key);  // the namespace key reports the clash
-      co_return Outcome::Done;
+  if (const std::optional<Outcome> waiting = waitForTargetNamespace(state, key, target.ns)) {
+    co_return *waiting;
   }
-
   // The source made from a target object (createOnSource), by the record: only that exact
   // object counts, whatever annotations a source object carries.
   if (copiedUp && copiedUp->sourceUid != sourceCached->uid) {
@@ -576,12 +658,11 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   }
   if (actual) {
     if (auto clash = clashWith(state, sync, key, targetKey, *actual, copiedUp.has_value())) {
-      co_return co_await reportClash(state, resource, key, *source, *clash);
+      co_return co_await reportClash(state, sync.translator->resource(), key, *source, *clash);
     }
-  } else if (policy.direction == policies::Direction::Up) {
+  } else if (sync.policy.direction == policies::Direction::Up) {
     co_return Outcome::Done;  // objects are created downward only with down or bidirectional
   }
-
   const PairContext pair{key,          target,       targetKey, sourceKey,
                          sourceCached, targetCached, *source,   actual ? &*actual : nullptr};
   co_return co_await syncPair(state, sync, pair);

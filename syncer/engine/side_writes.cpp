@@ -201,25 +201,35 @@ void recordPendingWrite(std::unordered_map<std::string, PendingWrite>& pending,
   pending[key] = PendingWrite{std::string(resourceVersion), std::chrono::steady_clock::now()};
 }
 
+namespace {
+
+// /status is only written through its subresource where the kind has one (the main resource
+// then ignores it): moves it out of `write` into an apply configuration of its own. Without a
+// subresource status is a field like any other and stays.
+std::optional<Json> takeStatus(const ResourceSync& sync, SideWrite& write) {
+  if (!write.body.HasMember("status") || !sync.resourceOn(write.side).statusSubresource) {
+    return std::nullopt;
+  }
+  Json statusBody(rapidjson::kObjectType);
+  auto& allocator = statusBody.GetAllocator();
+  for (const char* field : {"apiVersion", "kind", "metadata"}) {
+    if (write.body.HasMember(field)) {
+      statusBody.AddMember(JsonValue(field, allocator), JsonValue(write.body[field], allocator),
+                           allocator);
+    }
+  }
+  statusBody.AddMember("status", JsonValue(write.body["status"], allocator), allocator);
+  write.body.RemoveMember("status");
+  return statusBody;
+}
+
+}  // namespace
+
 asio::awaitable<kube::Result<Json>> applyFields(SyncState& state, ResourceSync& sync,
                                                 const JsonValue& source, SideWrite& write,
                                                 WriteReport& outcome) {
   const std::string precondition(kube::resourceVersionOf(write.body));
-  // /status is only written through its subresource where the kind has one (the main resource
-  // then ignores it); without one it is a field like any other.
-  std::optional<Json> statusBody;
-  if (write.body.HasMember("status") && sync.resourceOn(write.side).statusSubresource) {
-    statusBody.emplace(rapidjson::kObjectType);
-    auto& allocator = statusBody->GetAllocator();
-    for (const char* field : {"apiVersion", "kind", "metadata"}) {
-      if (write.body.HasMember(field)) {
-        statusBody->AddMember(JsonValue(field, allocator), JsonValue(write.body[field], allocator),
-                              allocator);
-      }
-    }
-    statusBody->AddMember("status", JsonValue(write.body["status"], allocator), allocator);
-    write.body.RemoveMember("status");
-  }
+  std::optional<Json> statusBody = takeStatus(sync, write);
   kube::Result<Json> written =
       co_await applyDeciding(state, sync, source, write, write.body, "", outcome);
   if (written && statusBody) {
@@ -313,7 +323,7 @@ asio::awaitable<void> setSyncStatus(SyncState& state, ResourceSync& sync, const 
       kube::stringMember(*parsed, "message") == message) {
     co_return;
   }
-  if (!parsed || !parsed->IsObject()) {
+  if (!current.empty() && (!parsed || !parsed->IsObject())) {
     // Ours and unreadable: reported, and replaced by the current status (Synced included).
     const std::string problem = parsed ? "not a JSON object" : parsed.error().message;
     const std::string where = "source " + sync.name() + " " + kube::objectKey(source);

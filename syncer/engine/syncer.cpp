@@ -189,6 +189,7 @@ kube::InformerHandlers sourceObjectHandlers(SyncState& state, ResourceSync& sync
   };
   auto removed = [&state, &sync](const CachedObjectPtr& object) {
     sync.pendingSourceWrites.erase(std::string(object->key));
+    sync.immutableRefusals.erase(std::string(object->key));
     if (const auto key = selectedKey(state, sync.name(), object->key)) state.enqueue(*key);
   };
   return {changed,

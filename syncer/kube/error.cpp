@@ -1,6 +1,7 @@
 #include "syncer/kube/error.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 
 #include "syncer/kube/json.hpp"
@@ -39,7 +40,28 @@ std::string bounded(std::string_view text, std::size_t maxBytes) {
          " bytes in all)";
 }
 
+// How API servers word a refused change of an immutable field (field.Forbidden or
+// field.Invalid details of the validation of an update): apimachinery's
+// ValidateImmutableField, ConfigMap/Secret `immutable` and a Secret's type; a Service's
+// clusterIPs (1.20); PersistentVolumeClaim specs; StatefulSet and Pod specs outside their
+// updatable fields.
+constexpr std::array<std::string_view, 5> kImmutableWordings{
+    "field is immutable", "may not change once set", "is immutable after creation",
+    "updates to statefulset spec for fields other than", "pod updates may not change fields"};
+
+bool namesImmutableField(std::string_view text) {
+  return std::any_of(kImmutableWordings.begin(), kImmutableWordings.end(),
+                     [&](std::string_view wording) { return text.find(wording) != text.npos; });
+}
+
 }  // namespace
+
+bool isImmutableFieldError(const Error& error) {
+  if (!error.isInvalid()) return false;
+  if (error.causes.empty()) return namesImmutableField(error.message);
+  return std::all_of(error.causes.begin(), error.causes.end(),
+                     [](const StatusCause& cause) { return namesImmutableField(cause.message); });
+}
 
 std::chrono::seconds boundedRetryAfter(std::int64_t seconds) {
   return std::chrono::seconds(std::clamp<std::int64_t>(seconds, 0, kMaxRetryAfter.count()));

@@ -60,6 +60,13 @@ struct Error {
   std::string describe() const;
 };
 
+// A 422 Invalid because the update would change a field the API server does not let change
+// (ConfigMap or Secret data once `immutable` is set, a Service's clusterIP, a Job's template, a
+// StatefulSet's spec outside the updatable fields, ...), and for nothing else: every cause
+// names an immutable field (or, without causes, the message does). Only deleting and creating
+// the object anew could make such a change.
+bool isImmutableFieldError(const Error& error);
+
 template <class T>
 using Result = tl::expected<T, Error>;
 

@@ -146,3 +146,76 @@ TEST_CASE("a hostile error body nested 200,000 deep is decoded as a non-Status a
   CHECK(error.reason == "InternalError");
   CHECK(error.message.size() == 200);
 }
+
+// Answers of the testbed's kube-apiserver 1.20 to updates of immutable fields, verbatim but for
+// the Job's PodTemplateSpec dump, cut in the middle ("...").
+static const char* const kImmutableConfigMapData =
+    R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"ConfigMap \"c\" is invalid: data: Forbidden: field is immutable when `immutable` is set","reason":"Invalid","details":{"name":"c","kind":"ConfigMap","causes":[{"reason":"FieldValueForbidden","message":"Forbidden: field is immutable when `immutable` is set","field":"data"}]},"code":422})";
+static const char* const kImmutableConfigMapBoth =
+    R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"ConfigMap \"c\" is invalid: [immutable: Forbidden: field is immutable when `immutable` is set, data: Forbidden: field is immutable when `immutable` is set]","reason":"Invalid","details":{"name":"c","kind":"ConfigMap","causes":[{"reason":"FieldValueForbidden","message":"Forbidden: field is immutable when `immutable` is set","field":"immutable"},{"reason":"FieldValueForbidden","message":"Forbidden: field is immutable when `immutable` is set","field":"data"}]},"code":422})";
+static const char* const kSecretType =
+    R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Secret \"sec\" is invalid: type: Invalid value: \"example.com/x\": field is immutable","reason":"Invalid","details":{"name":"sec","kind":"Secret","causes":[{"reason":"FieldValueInvalid","message":"Invalid value: \"example.com/x\": field is immutable","field":"type"}]},"code":422})";
+static const char* const kServiceClusterIps =
+    R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Service \"s\" is invalid: spec.clusterIPs[0]: Invalid value: []string{\"10.0.0.99\"}: may not change once set","reason":"Invalid","details":{"name":"s","kind":"Service","causes":[{"reason":"FieldValueInvalid","message":"Invalid value: []string{\"10.0.0.99\"}: may not change once set","field":"spec.clusterIPs[0]"}]},"code":422})";
+static const char* const kJobTemplate =
+    R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Job.batch \"j\" is invalid: spec.template: Invalid value: core.PodTemplateSpec{ObjectMeta:v1.ObjectMeta{Name:\"\", ...}, Spec:core.PodSpec{... TopologySpreadConstraints:[]core.TopologySpreadConstraint(nil)}}: field is immutable","reason":"Invalid","details":{"name":"j","group":"batch","kind":"Job","causes":[{"reason":"FieldValueInvalid","message":"Invalid value: core.PodTemplateSpec{ObjectMeta:v1.ObjectMeta{Name:\"\", ...}, Spec:core.PodSpec{... TopologySpreadConstraints:[]core.TopologySpreadConstraint(nil)}}: field is immutable","field":"spec.template"}]},"code":422})";
+static const char* const kStatefulSetSpec =
+    R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"StatefulSet.apps \"ss\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'template', and 'updateStrategy' are forbidden","reason":"Invalid","details":{"name":"ss","group":"apps","kind":"StatefulSet","causes":[{"reason":"FieldValueForbidden","message":"Forbidden: updates to statefulset spec for fields other than 'replicas', 'template', and 'updateStrategy' are forbidden","field":"spec"}]},"code":422})";
+static const char* const kClaimSpec =
+    R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"PersistentVolumeClaim \"pvc\" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests for bound claims\n  core.PersistentVolumeClaimSpec{\n- \tAccessModes: []core.PersistentVolumeAccessMode{\"ReadWriteMany\"},\n+ \tAccessModes: []core.PersistentVolumeAccessMode{\"ReadWriteOnce\"},\n  }\n","reason":"Invalid","details":{"name":"pvc","kind":"PersistentVolumeClaim","causes":[{"reason":"FieldValueForbidden","message":"Forbidden: spec is immutable after creation except resources.requests for bound claims\n  core.PersistentVolumeClaimSpec{\n- \tAccessModes: []core.PersistentVolumeAccessMode{\"ReadWriteMany\"},\n+ \tAccessModes: []core.PersistentVolumeAccessMode{\"ReadWriteOnce\"},\n  }\n","field":"spec"}]},"code":422})";
+// An immutable ConfigMap given a bad key as well: recreating it would be refused too.
+static const char* const kImmutableAndInvalidKey =
+    R"json({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"ConfigMap \"c\" is invalid: [data: Forbidden: field is immutable when `immutable` is set, data[bad key!]: Invalid value: \"bad key!\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')]","reason":"Invalid","details":{"name":"c","kind":"ConfigMap","causes":[{"reason":"FieldValueForbidden","message":"Forbidden: field is immutable when `immutable` is set","field":"data"},{"reason":"FieldValueInvalid","message":"Invalid value: \"bad key!\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')","field":"data[bad key!]"}]},"code":422})json";
+static const char* const kInvalidKey =
+    R"json({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"ConfigMap \"c2\" is invalid: data[bad key!]: Invalid value: \"bad key!\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')","reason":"Invalid","details":{"name":"c2","kind":"ConfigMap","causes":[{"reason":"FieldValueInvalid","message":"Invalid value: \"bad key!\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')","field":"data[bad key!]"}]},"code":422})json";
+
+TEST_CASE("the API server's answers to changes of immutable fields are immutable-field errors",
+          "[error]") {
+  for (const char* body : {kImmutableConfigMapData, kImmutableConfigMapBoth, kSecretType,
+                           kServiceClusterIps, kJobTemplate, kStatefulSetSpec, kClaimSpec}) {
+    const Error error = decodeApiError(422, body, "https://127.0.0.1:6443");
+    INFO(error.describe());
+    CHECK(error.isInvalid());
+    CHECK(isImmutableFieldError(error));
+  }
+  const Error data = decodeApiError(422, kImmutableConfigMapData, "s");
+  CHECK(data.message ==
+        "ConfigMap \"c\" is invalid: data: Forbidden: field is immutable when `immutable` is set");
+}
+
+TEST_CASE("an invalid object is not an immutable-field error, even beside an immutable field",
+          "[error]") {
+  // Deleting and creating it anew would not help: the new object would be refused as well.
+  for (const char* body : {kInvalidKey, kImmutableAndInvalidKey}) {
+    const Error error = decodeApiError(422, body, "s");
+    INFO(error.describe());
+    CHECK(error.isInvalid());
+    CHECK_FALSE(isImmutableFieldError(error));
+  }
+}
+
+TEST_CASE("only a 422 is an immutable-field error; without causes its message decides", "[error]") {
+  Error error;
+  error.kind = ErrorKind::Api;
+  error.httpStatus = 422;
+  error.reason = "Invalid";
+  error.message =
+      "Service \"s\" is invalid: spec.clusterIP: Invalid value: \"10.0.0.99\": field "
+      "is immutable";
+  CHECK(isImmutableFieldError(error));
+  error.message =
+      "Service \"s\" is invalid: spec.ports[0].port: Invalid value: 0: must be between "
+      "1 and 65535, inclusive";
+  CHECK_FALSE(isImmutableFieldError(error));
+
+  // The same words in another answer are not a refusal of the update.
+  Error other = decodeApiError(422, kImmutableConfigMapData, "s");
+  for (int status : {400, 403, 409, 500}) {
+    other.httpStatus = status;
+    CHECK_FALSE(isImmutableFieldError(other));
+  }
+  Error transport = other;
+  transport.kind = ErrorKind::Transport;
+  transport.httpStatus = 422;
+  CHECK_FALSE(isImmutableFieldError(transport));
+}

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "policies/field_path.hpp"
@@ -257,6 +258,47 @@ TEST_CASE("createOnSource needs direction up or bidirectional", "[policies]") {
             yaml({kApiVersion, kKind, kConfigMap, kDown, "fields: []", "createOnSource: false"}),
             "p.yaml")
             .problems.empty());
+}
+
+TEST_CASE("onImmutable is report by default and reads report and recreate", "[policies]") {
+  const LoadedPolicies plain =
+      parsePolicy(yaml({kApiVersion, kKind, kConfigMap, kDown, "fields: []"}), "p.yaml");
+  INFO(describeAll(plain.problems));
+  REQUIRE(plain.policies.size() == 1);
+  CHECK(plain.policies.front().onImmutable == OnImmutable::Report);
+  for (const auto& [text, expected] :
+       {std::pair{"report", OnImmutable::Report}, std::pair{"recreate", OnImmutable::Recreate}}) {
+    const std::string line = std::string("onImmutable: ") + text;
+    const LoadedPolicies loaded =
+        parsePolicy(yaml({kApiVersion, kKind, kConfigMap, kDown, "fields: []", line}), "p.yaml");
+    INFO(line << "\n" << describeAll(loaded.problems));
+    REQUIRE(loaded.policies.size() == 1);
+    CHECK(loaded.policies.front().onImmutable == expected);
+    CHECK(toString(expected) == text);
+  }
+}
+
+TEST_CASE("an unknown onImmutable value is a problem on its line listing the allowed values",
+          "[policies]") {
+  for (const std::string_view value : {"onImmutable: Recreate", "onImmutable: retry",
+                                       "onImmutable: true", "onImmutable: [report]"}) {
+    const LoadedPolicies loaded =
+        parsePolicy(yaml({kApiVersion, kKind, kConfigMap, kDown, value, "fields: []"}), "p.yaml");
+    INFO(value << "\n" << describeAll(loaded.problems));
+    CHECK(loaded.policies.empty());
+    REQUIRE(loaded.problems.size() == 1);
+    CHECK(loaded.problems.front().line == 5);
+    CHECK(loaded.problems.front().reason.starts_with("onImmutable: "));
+  }
+  const std::vector<PolicyProblem> problems =
+      parsePolicy(yaml({kApiVersion, kKind, kConfigMap, kDown, "onImmutable: retry", "fields: []"}),
+                  "p.yaml")
+          .problems;
+  INFO(describeAll(problems));
+  CHECK(hasProblem(problems, "p.yaml", 5,
+                   {"onImmutable: unknown value 'retry'", "(allowed: report, recreate)"}));
+  CHECK(problems.front().describe() ==
+        "p.yaml:5: onImmutable: unknown value 'retry' (allowed: report, recreate)");
 }
 
 TEST_CASE("values of the wrong YAML type are problems on their key's line", "[policies]") {

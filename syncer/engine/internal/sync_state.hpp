@@ -51,6 +51,15 @@ struct FightState {
   std::chrono::steady_clock::time_point backoffUntil{};
 };
 
+// The target refused to change a copy because a field of it is immutable (onImmutable: report).
+// The same write is not tried again while it would be the same: same copy incarnation, same
+// apply configuration (its last-synced value). Not the source's resourceVersion alone: the
+// syncer's own sync-status annotation moves it on with every report.
+struct ImmutableRefusal {
+  std::string targetUid;   // the copy that refused
+  std::string lastSynced;  // what the refused apply carried as last-synced
+};
+
 // One synced resource type: its translator and policy, the informers of both sides and the
 // indexes the reconciler needs.
 struct ResourceSync {
@@ -96,6 +105,9 @@ struct ResourceSync {
   std::unordered_map<std::string, PendingWrite> pendingSourceWrites;
   // Source key -> fight detection state.
   std::unordered_map<std::string, FightState> fights;
+  // Source key -> the write the target refused for an immutable field; dropped once the write
+  // changes, the copy is another one, or the source is gone.
+  std::unordered_map<std::string, ImmutableRefusal> immutableRefusals;
 
   const std::string& name() const { return key; }
   const kube::ResourceInfo& resourceOn(policies::Side side) const {
@@ -315,6 +327,23 @@ void awaitOwners(SyncState& state, const SyncKey& key, const OwnerLinks& links);
 // A target copy (of the source with this source-uid annotation) appeared: its children waiting
 // for it are queued.
 void releaseChildren(SyncState& state, const kube::JsonValue& targetCopy);
+
+// --- Copies with immutable fields, under onImmutable: report (immutable_fields.cpp).
+
+// True when the target refused this very write (`lastSynced`) of the copy `targetCached` of
+// source `sourceKey` because a field of it is immutable: the write is not tried again, whatever
+// re-queued the key. Another write (the source changed) or another copy forgets the refusal.
+bool immutableRefusalStands(ResourceSync& sync, const std::string& sourceKey,
+                            const kube::CachedObjectPtr& targetCached,
+                            const std::string& lastSynced);
+// Remembers the refusal of the write `lastSynced` to `targetCached` and reports it on `source`:
+// a log line, a Warning Event ImmutableField, the sync-status annotation (Rejected), all with
+// the server's message.
+boost::asio::awaitable<void> reportImmutableRefusal(SyncState& state, ResourceSync& sync,
+                                                    const kube::JsonValue& source,
+                                                    const kube::CachedObjectPtr& targetCached,
+                                                    const std::string& lastSynced,
+                                                    const kube::Error& error);
 
 // --- Kinds found by discovery (resources.cpp).
 
