@@ -9,6 +9,7 @@
 
 #include <array>
 
+#include "policies/field_path.hpp"
 #include "syncer/engine/internal/sync_state.hpp"
 
 namespace bisync::engine::internal {
@@ -125,23 +126,69 @@ asio::awaitable<Outcome> createMirror(SyncState& state, ResourceSync& sync, cons
   co_return Outcome::Done;
 }
 
+// The JSON patch that makes `current` hold what `wanted` holds: its labels and annotations as a
+// whole, each content member of `wanted`, no other content member (status aside). Other metadata
+// of the source's (finalizers its API server adds, say) is left as it is. The first operation
+// tests the resourceVersion: a patch made against an older object fails as a conflict.
+Json restorePatch(const JsonValue& wanted, const JsonValue& current, std::string_view version) {
+  Json patch(rapidjson::kArrayType);
+  auto& allocator = patch.GetAllocator();
+  const auto operation = [&](const char* op, const std::string& path, const JsonValue* value) {
+    JsonValue entry(rapidjson::kObjectType);
+    entry.AddMember("op", JsonValue(op, allocator), allocator);
+    entry.AddMember("path", kube::stringValue(path, allocator), allocator);
+    if (value != nullptr) entry.AddMember("value", JsonValue(*value, allocator), allocator);
+    patch.PushBack(entry, allocator);
+  };
+  const JsonValue versionValue(version.data(), static_cast<rapidjson::SizeType>(version.size()));
+  operation("test", "/metadata/resourceVersion", &versionValue);
+  for (const char* field : {"labels", "annotations"}) {
+    operation("add", "/metadata/" + std::string(field),
+              kube::at(wanted, "/metadata/" + std::string(field)));
+  }
+  for (const auto& member : wanted.GetObject()) {
+    const std::string_view name = kube::stringView(member.name);
+    if (std::find(kNotCopied.begin(), kNotCopied.end(), name) != kNotCopied.end()) continue;
+    operation("add", "/" + policies::escapeSegment(name), &member.value);
+  }
+  for (const auto& member : current.GetObject()) {
+    const std::string_view name = kube::stringView(member.name);
+    if (std::find(kNotCopied.begin(), kNotCopied.end(), name) != kNotCopied.end() ||
+        wanted.HasMember(member.name)) {
+      continue;
+    }
+    operation("remove", "/" + policies::escapeSegment(name), nullptr);
+  }
+  return patch;
+}
+
 // Puts the mirror `source` (ours) back to `wanted`: a tenant's edit is undone. A mirror the
-// source refuses to update in place (an immutable field the target's object changed) is
+// source refuses to change in place (an immutable field the target's object changed) is
 // deleted; the next reconcile creates it anew.
 asio::awaitable<Outcome> restoreMirror(SyncState& state, ResourceSync& sync, const SyncKey& key,
-                                       const kube::CachedObjectPtr& source, Json& wanted) {
-  auto& allocator = wanted.GetAllocator();
-  wanted["metadata"].AddMember("resourceVersion",
-                               kube::stringValue(source->resourceVersion, allocator), allocator);
-  const kube::Result<Json> updated =
-      co_await state.sourceClient.update(sync.sourceResource, "", wanted);
+                                       const kube::CachedObjectPtr& source, const Json& wanted) {
+  const Json current = source->parse();
+  const std::string patch = kube::toJson(restorePatch(wanted, current, source->resourceVersion));
+  const kube::Result<Json> updated = co_await state.sourceClient.patch(
+      sync.sourceResource, "", key.name, kube::PatchType::JsonPatch, patch);
   if (updated) {
     ++state.stats.source.patches;
     logWrite(state, "restored the mirror " + sync.name() + " " + key.name + " on the source");
     co_return Outcome::Done;
   }
-  if (!updated.error().isInvalid()) {
-    co_return fail(state, key, "update on the source: " + updated.error().describe());
+  if (!kube::isImmutableFieldError(updated.error())) {
+    co_return fail(state, key, "restore on the source: " + updated.error().describe());
+  }
+  if (!sync.mirroredCrds.empty()) {
+    // Deleting a CRD deletes every object of its kind: the tenant's to decide, not ours.
+    const std::string message = "the copy of CustomResourceDefinition " + key.name +
+                                " cannot follow the target's (" + updated.error().message +
+                                "); delete it to have it copied anew";
+    spdlog::error("{}", message);
+    const std::string_view reason = kReasonSyncRejected;
+    co_await state.recorder.record(sync.sourceResource, current, EventType::Warning, reason,
+                                   message);
+    co_return Outcome::Done;
   }
   const kube::Result<bool> removed = co_await removeIncarnation(
       state.sourceClient, sync.sourceResource, "", key.name, source->uid);
@@ -207,8 +254,7 @@ asio::awaitable<Outcome> reconcileMirror(SyncState& state, ResourceSync& sync, c
       co_return fail(state, key, recorded.error().describe());
     }
   }
-  const Json current = source->parse();
-  if (sameContent(mirror, current)) {
+  if (sameContent(mirror, source->parse())) {
     ++state.stats.unchanged;
     co_return Outcome::Done;
   }

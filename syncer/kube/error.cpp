@@ -44,10 +44,16 @@ std::string bounded(std::string_view text, std::size_t maxBytes) {
 // field.Invalid details of the validation of an update): apimachinery's
 // ValidateImmutableField, ConfigMap/Secret `immutable` and a Secret's type; a Service's
 // clusterIPs (1.20); PersistentVolumeClaim specs; StatefulSet and Pod specs outside their
-// updatable fields.
-constexpr std::array<std::string_view, 5> kImmutableWordings{
-    "field is immutable", "may not change once set", "is immutable after creation",
-    "updates to statefulset spec for fields other than", "pod updates may not change fields"};
+// updatable fields; a StorageClass's provisioner, parameters and reclaimPolicy.
+constexpr std::array<std::string_view, 8> kImmutableWordings{
+    "field is immutable",
+    "may not change once set",
+    "is immutable after creation",
+    "updates to statefulset spec for fields other than",
+    "pod updates may not change fields",
+    "updates to provisioner are forbidden",
+    "updates to parameters are forbidden",
+    "updates to reclaimPolicy are forbidden"};
 
 bool namesImmutableField(std::string_view text) {
   return std::any_of(kImmutableWordings.begin(), kImmutableWordings.end(),
