@@ -203,8 +203,6 @@ int validatePolicies(const std::string& dir) {
   return 0;
 }
 
-// The kinds to sync: those --resources names (checked by resourceSpecCheck), then the kind of
-// every policy file (the built-in policies only say how a kind syncs, not that it does).
 // A kind of the built-in plugins that `specs` names by its plural already ("configmaps" for a
 // ConfigMap policy): the same kind, once is enough (and the log says it once).
 bool namedByPlural(const std::vector<kube::ResourceSpec>& specs,
@@ -217,6 +215,8 @@ bool namedByPlural(const std::vector<kube::ResourceSpec>& specs,
   });
 }
 
+// The kinds to sync: those --resources names (checked by resourceSpecCheck), then the kind of
+// every policy file (the built-in policies only say how a kind syncs, not that it does).
 std::vector<kube::ResourceSpec> kindsToSync(const std::vector<std::string>& resources,
                                             const std::vector<policies::SyncPolicy>& policies,
                                             const translators::Registry& registry) {
