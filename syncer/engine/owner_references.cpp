@@ -5,6 +5,9 @@
 // children with the copy of their parent, as the source's does. References to anything else are
 // dropped: the syncer manages the copy's lifetime itself. `controller` and `blockOwnerDeletion`
 // are kept. docs/sync-engine.md ("Owner references").
+#include <set>
+#include <string_view>
+
 #include "syncer/engine/internal/sync_state.hpp"
 
 namespace bisync::engine::internal {
@@ -74,12 +77,15 @@ OwnerLinks ownerLinks(const SyncState& state, const SyncKey& key, const JsonValu
   const JsonValue* references = kube::at(source, "/metadata/ownerReferences");
   if (references == nullptr || !references->IsArray()) return links;
   auto& allocator = links.references.GetAllocator();
+  // Server-side apply keys the list by uid: one reference per owner, whatever the source holds.
+  std::set<std::string_view> seen;
   for (const JsonValue& reference : references->GetArray()) {
     if (!reference.IsObject()) continue;
     const ResourceSync* owner = syncedKindOf(state, reference);
     const std::string_view name = kube::stringMember(reference, "name");
     const std::string_view uid = kube::stringMember(reference, "uid");
     if (owner == nullptr || name.empty() || uid.empty()) continue;  // not synced: dropped
+    if (!seen.insert(uid).second) continue;
     if (const kube::CachedObjectPtr copy = ownerCopy(state, *owner, key.ns, name, uid)) {
       links.references.PushBack(referenceTo(*owner, copy, reference, allocator), allocator);
     } else {
