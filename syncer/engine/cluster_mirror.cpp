@@ -20,45 +20,21 @@ using kube::JsonValue;
 
 namespace {
 
-// Top-level members the mirror does not copy: its identity is written anew, status belongs to
-// the cluster whose controllers write it.
+// Top-level members a restore leaves alone: the identity, and status, which belongs to the
+// cluster whose controllers write it.
 constexpr std::array<std::string_view, 4> kNotCopied = {"apiVersion", "kind", "metadata", "status"};
 
-// labels or annotations of `from` without the syncer's keys and kubectl's last-applied.
-JsonValue userEntries(const JsonValue& from, std::string_view field,
-                      Json::AllocatorType& allocator) {
-  JsonValue entries(rapidjson::kObjectType);
-  const JsonValue* map = kube::at(from, "/metadata/" + std::string(field));
-  if (map == nullptr || !map->IsObject()) return entries;
-  for (const auto& entry : map->GetObject()) {
-    const std::string_view key = kube::stringView(entry.name);
-    if (!entry.value.IsString() || key.starts_with(mapping::kSyncerKeyPrefix) ||
-        key == mapping::kLastAppliedAnnotation) {
-      continue;
-    }
-    entries.AddMember(JsonValue(entry.name, allocator), JsonValue(entry.value, allocator),
-                      allocator);
-  }
-  return entries;
-}
-
-// The source mirror of the target object `target`: its name, labels, annotations and content,
-// marked as made from the target by `cluster`.
+// The source mirror of the target object `target`: what may travel of it (syncView: labels and
+// annotations without the syncer's keys, and content), not its status, marked as made from the
+// target by `cluster`.
 Json mirrorOf(const kube::ResourceInfo& resource, const JsonValue& target,
               const std::string& cluster) {
   Json out = skeletonOf(resource, "", kube::nameOf(target), "");
-  auto& allocator = out.GetAllocator();
-  JsonValue& metadata = out["metadata"];
-  metadata.AddMember("labels", userEntries(target, "labels", allocator), allocator);
-  JsonValue annotations = userEntries(target, "annotations", allocator);
-  annotations.AddMember(kube::stringValue(mapping::kCreatedFromTargetAnnotation, allocator),
-                        kube::stringValue(cluster, allocator), allocator);
-  metadata.AddMember("annotations", annotations, allocator);
-  for (const auto& member : target.GetObject()) {
-    const std::string_view name = kube::stringView(member.name);
-    if (std::find(kNotCopied.begin(), kNotCopied.end(), name) != kNotCopied.end()) continue;
-    out.AddMember(JsonValue(member.name, allocator), JsonValue(member.value, allocator), allocator);
-  }
+  Json view = syncView(target);
+  view.RemoveMember("status");
+  overlay(out, view, out.GetAllocator());
+  const mapping::Metadata marker{{std::string(mapping::kCreatedFromTargetAnnotation), cluster}};
+  (void)mapping::mergeMetadata(out, out.GetAllocator(), "annotations", marker);
   return out;
 }
 
@@ -96,18 +72,14 @@ void dropConversionWebhook(Json& crd) {
 // The tenant's own object of that name: never touched, never synced down; reported.
 asio::awaitable<Outcome> reportForeign(SyncState& state, ResourceSync& sync, const SyncKey& key,
                                        const kube::CachedObjectPtr& source) {
-  ++state.stats.clashes;
   const bool crd = !sync.mirroredCrds.empty();
   const std::string message = "source " + sync.name() + " " + key.name +
                               " exists and was not made by " + state.mapper.config().clusterName +
                               " from the target; leaving it" +
                               (crd ? " (and the kind's objects sync only if it serves them)" : "");
-  spdlog::warn("clash: {}", message);
   const Json object = source->parse();
   const std::string_view reason = crd ? kReasonForeignCrd : kReasonNameClash;
-  co_await state.recorder.record(sync.sourceResource, object, EventType::Warning, reason, message);
-  state.queue.addAfter(key.str(), state.options.clashRecheck);
-  co_return Outcome::Done;
+  co_return co_await reportClash(state, sync.sourceResource, key, object, message, reason);
 }
 
 // Creates the mirror (absent from the source) and records it as ours.
@@ -142,9 +114,10 @@ Json restorePatch(const JsonValue& wanted, const JsonValue& current, std::string
   };
   const JsonValue versionValue(version.data(), static_cast<rapidjson::SizeType>(version.size()));
   operation("test", "/metadata/resourceVersion", &versionValue);
+  const JsonValue none(rapidjson::kObjectType);
   for (const char* field : {"labels", "annotations"}) {
-    operation("add", "/metadata/" + std::string(field),
-              kube::at(wanted, "/metadata/" + std::string(field)));
+    const JsonValue* entries = kube::at(wanted, "/metadata/" + std::string(field));
+    operation("add", "/metadata/" + std::string(field), entries != nullptr ? entries : &none);
   }
   for (const auto& member : wanted.GetObject()) {
     const std::string_view name = kube::stringView(member.name);

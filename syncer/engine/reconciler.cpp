@@ -34,10 +34,9 @@ void logWrite(const SyncState& state, std::string_view what) {
 
 asio::awaitable<Outcome> reportClash(SyncState& state, const kube::ResourceInfo& resource,
                                      const SyncKey& key, const JsonValue& source,
-                                     const std::string& message) {
+                                     const std::string& message, std::string_view reason) {
   ++state.stats.clashes;
   spdlog::warn("clash: {}", message);
-  const std::string_view reason = kReasonNameClash;
   co_await state.recorder.record(resource, source, EventType::Warning, reason, message);
   // The object in the way is not in our caches, so no event will say when it is gone.
   state.queue.addAfter(key.str(), state.options.clashRecheck);
@@ -374,7 +373,6 @@ asio::awaitable<Outcome> targetWriteFailed(SyncState& state, ResourceSync& sync,
   co_return fail(state, pair.key, "apply " + pair.targetKey + ": " + error.describe());
 }
 
-// Writes what the policy's plan gives each side of a pair: the source first, then the target.
 // The policy's plan for a pair: what each side should hold of the fields the syncer writes there.
 asio::awaitable<policies::SyncPlan> planPair(SyncState& state, ResourceSync& sync,
                                              const PairContext& pair, const Json& sourceView,

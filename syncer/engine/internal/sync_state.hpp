@@ -380,10 +380,12 @@ boost::asio::awaitable<kube::Result<bool>> removeIncarnation(kube::Client& clien
                                                              std::string_view ns,
                                                              std::string_view name,
                                                              std::string_view uid);
-// A log line and a NameClash Event on `source`; the key is looked at again after clashRecheck.
+// A log line and a Warning Event (`reason`) on `source`; the key is looked at again after
+// clashRecheck.
 boost::asio::awaitable<Outcome> reportClash(SyncState& state, const kube::ResourceInfo& resource,
                                             const SyncKey& key, const kube::JsonValue& source,
-                                            const std::string& message);
+                                            const std::string& message,
+                                            std::string_view reason = kReasonNameClash);
 // The target namespace of a namespace key (namespace_reconciler.cpp).
 boost::asio::awaitable<Outcome> reconcileNamespace(SyncState& state, const SyncKey& key);
 
