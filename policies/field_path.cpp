@@ -146,6 +146,16 @@ std::string joinPointer(const std::vector<std::string>& segments) {
   return pointer;
 }
 
+std::string keyedItemSegment(std::string_view name) { return "[name=" + std::string(name) + "]"; }
+
+std::string_view keyedItemName(std::string_view segment) {
+  constexpr std::string_view kOpen = "[name=";
+  if (segment.size() <= kOpen.size() || !segment.starts_with(kOpen) || !segment.ends_with(']')) {
+    return {};
+  }
+  return segment.substr(kOpen.size(), segment.size() - kOpen.size() - 1);
+}
+
 std::string escapeSegment(std::string_view segment) {
   std::string out;
   out.reserve(segment.size());

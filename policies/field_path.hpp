@@ -54,4 +54,12 @@ std::string escapeSegment(std::string_view segment);
 // The inverse of splitPointer: "/metadata/labels/app.kubernetes.io~1name"; "" for no segments.
 std::string joinPointer(const std::vector<std::string>& segments);
 
+// Server-side apply keys the items of lists such as containers, env, volumes and ports by their
+// `name` (fieldsV1 `k:{"name":"app"}`). The merge does the same for any list whose items are all
+// objects with distinct string names, and a path through such a list names the item by a
+// segment "[name=app]": "/spec/containers/[name=app]/image".
+std::string keyedItemSegment(std::string_view name);
+// The name of a "[name=...]" segment; empty for any other segment.
+std::string_view keyedItemName(std::string_view segment);
+
 }  // namespace bisync::policies

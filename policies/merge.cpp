@@ -1,8 +1,10 @@
 #include "policies/merge.hpp"
 
 #include <map>
+#include <set>
 #include <utility>
 
+#include "policies/field_path.hpp"
 #include "policies/internal/json_tree.hpp"
 
 namespace bisync::policies {
@@ -33,6 +35,40 @@ struct Resolution {
 
 bool isObjectOrAbsent(const JsonValue* value) { return value == nullptr || value->IsObject(); }
 
+// A list whose items are all objects with distinct string `name`s: containers, env, volumes,
+// ports, and any custom list of the same shape (see keyedItemSegment).
+bool isKeyedList(const JsonValue* value) {
+  if (value == nullptr || !value->IsArray() || value->Empty()) return false;
+  std::set<std::string_view> names;
+  for (const JsonValue& item : value->GetArray()) {
+    const JsonValue* name = item.IsObject() ? kube::member(item, "name") : nullptr;
+    if (name == nullptr || !name->IsString() || !names.insert(kube::stringView(*name)).second) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The items of three keyed lists matched by name: the source's order, then items only the
+// target has (in its order), then those only the base has.
+std::vector<std::pair<std::string_view, Versions>> itemsByName(const Versions& lists) {
+  std::vector<std::pair<std::string_view, Versions>> items;
+  std::map<std::string_view, std::size_t> at;
+  const auto collect = [&](const JsonValue* list, const JsonValue* Versions::*slot) {
+    if (list == nullptr) return;
+    for (const JsonValue& item : list->GetArray()) {
+      const std::string_view name = kube::stringMember(item, "name");
+      const auto [it, added] = at.emplace(name, items.size());
+      if (added) items.emplace_back(name, Versions{});
+      items[it->second].second.*slot = &item;
+    }
+  };
+  collect(lists.source, &Versions::source);
+  collect(lists.target, &Versions::target);
+  collect(lists.base, &Versions::base);
+  return items;
+}
+
 // Walks the three versions together. Inputs are projections (sorted, no unset values), so a
 // member that is present is a field or an object holding fields.
 class Merger {
@@ -54,6 +90,8 @@ class Merger {
         adopt(merged, key, mergedChild, result_.merged.GetAllocator());
         adopt(forSource, key, sourceChild, result_.forSource.GetAllocator());
         adopt(forTarget, key, targetChild, result_.forTarget.GetAllocator());
+      } else if (itemByItem(member)) {
+        mergeKeyedLists(member, path, key, merged, forSource, forTarget);
       } else {
         const Resolution resolution = mergeField(member, path);
         addMerged(merged, key, resolution, result_.merged.GetAllocator());
@@ -65,6 +103,57 @@ class Merger {
   }
 
  private:
+  // Both sides changed a keyed list (isKeyedList; the base one too, or absent) differently: it
+  // is merged item by item, so that edits of different items, or of different fields of one
+  // item, are not a conflict of the whole list. Lists are compared whole otherwise, and always
+  // with a baseForm (whose base holds digests, not lists).
+  bool itemByItem(const Versions& v) const {
+    return !baseForm_ && isKeyedList(v.source) && isKeyedList(v.target) &&
+           (v.base == nullptr || isKeyedList(v.base)) && !sameValue(v.source, v.target) &&
+           !sameValue(v.base, v.source) && !sameValue(v.base, v.target);
+  }
+
+  // Each output gets the list of its merged items (an item no side keeps is dropped). An item
+  // both sides hold alike is taken as it is; the others merge field by field, their conflicts
+  // named by "[name=...]" paths.
+  void mergeKeyedLists(const Versions& lists, Path& path, std::string_view key, JsonValue& merged,
+                       JsonValue& forSource, JsonValue& forTarget) {
+    JsonValue mergedList(rapidjson::kArrayType);
+    JsonValue sourceList(rapidjson::kArrayType);
+    JsonValue targetList(rapidjson::kArrayType);
+    for (const auto& [name, item] : itemsByName(lists)) {
+      JsonValue mergedItem(rapidjson::kObjectType);
+      JsonValue sourceItem(rapidjson::kObjectType);
+      JsonValue targetItem(rapidjson::kObjectType);
+      if (sameValue(item.source, item.target)) {
+        if (item.source != nullptr) {
+          mergedItem = copyValue(*item.source, result_.merged.GetAllocator());
+          sourceItem = copyValue(*item.source, result_.forSource.GetAllocator());
+          targetItem = copyValue(*item.source, result_.forTarget.GetAllocator());
+        }
+      } else {
+        path.emplace_back(keyedItemSegment(name));
+        mergeObjects(item, path, mergedItem, sourceItem, targetItem);
+        path.pop_back();
+      }
+      push(mergedList, mergedItem, result_.merged.GetAllocator());
+      push(sourceList, sourceItem, result_.forSource.GetAllocator());
+      push(targetList, targetItem, result_.forTarget.GetAllocator());
+    }
+    adoptList(merged, key, mergedList, result_.merged.GetAllocator());
+    adoptList(forSource, key, sourceList, result_.forSource.GetAllocator());
+    adoptList(forTarget, key, targetList, result_.forTarget.GetAllocator());
+  }
+
+  static void push(JsonValue& list, JsonValue& item, Allocator& allocator) {
+    if (item.IsObject() && !item.ObjectEmpty()) list.PushBack(item, allocator);
+  }
+
+  static void adoptList(JsonValue& out, std::string_view key, JsonValue& list,
+                        Allocator& allocator) {
+    if (!list.Empty()) out.AddMember(kube::stringValue(key, allocator), list, allocator);
+  }
+
   // The members of the three objects, matched by key, in key order (one pass over each object;
   // looking every key up in the other two would be quadratic in the size of a large map).
   static std::map<std::string_view, Versions> membersByKey(const Versions& versions) {

@@ -2,18 +2,29 @@
 
 #include <cstddef>
 
+#include "policies/field_path.hpp"
+
 namespace bisync::engine {
 
 namespace {
 
 using kube::JsonValue;
 
-// fieldsV1 names a map key or struct field `k` as "f:k".
+// fieldsV1 names a map key or struct field `k` as "f:k", and the item of a list keyed by name
+// (a "[name=app]" segment of ours) as `k:{"name":"app"}`.
+std::string fieldsV1Key(const std::string& segment) {
+  const std::string_view item = policies::keyedItemName(segment);
+  if (item.empty()) return "f:" + segment;
+  kube::Json key(rapidjson::kObjectType);
+  key.AddMember("name", kube::stringValue(item, key.GetAllocator()), key.GetAllocator());
+  return "k:" + kube::toJson(key);
+}
+
 bool ownsField(const JsonValue& fieldsV1, const FieldSegments& field) {
   const JsonValue* node = &fieldsV1;
   for (const std::string& segment : field) {
     if (!node->IsObject()) return false;
-    node = kube::member(*node, "f:" + segment);
+    node = kube::member(*node, fieldsV1Key(segment));
     if (node == nullptr) return false;
   }
   return true;

@@ -185,3 +185,19 @@ TEST_CASE("parseRfc3339 refuses times with the right shape but impossible or sho
     CHECK(epochSeconds(parseRfc3339(text)) == kNoTime);
   }
 }
+
+TEST_CASE("a field inside a list item keyed by name is found under its k:{name} key",
+          "[managed-fields][lists]") {
+  // What the API server records of two writers of one Deployment's containers.
+  const Json object = parse(R"({"metadata":{"managedFields":[
+    {"manager":"tenant","time":"2026-11-23T10:00:00Z","fieldsV1":{"f:spec":{"f:containers":{
+      "k:{\"name\":\"app\"}":{".":{},"f:image":{},"f:name":{}}}}}},
+    {"manager":"mesh","time":"2026-11-23T11:00:00Z","fieldsV1":{"f:spec":{"f:containers":{
+      "k:{\"name\":\"proxy\"}":{".":{},"f:image":{},"f:name":{}}}}}}]}})");
+  const Strings appImage{"spec", "containers", "[name=app]", "image"};
+  const Strings proxyImage{"spec", "containers", "[name=proxy]", "image"};
+  CHECK(fieldManagers(object, appImage, "kube-bisync") == Strings{"tenant"});
+  CHECK(fieldManagers(object, proxyImage, "kube-bisync") == Strings{"mesh"});
+  CHECK(epochSeconds(fieldWriteTime(object, appImage, "kube-bisync")) == kTen);
+  CHECK(epochSeconds(fieldWriteTime(object, proxyImage, "kube-bisync")) == kTen + kHour);
+}
