@@ -11,51 +11,28 @@ using kube::JsonValue;
 asio::awaitable<bool> holdForFight(SyncState& state, ResourceSync& sync, const SyncKey& key,
                                    const JsonValue& source, bool rewritten,
                                    const std::string& what) {
-  const auto now = std::chrono::steady_clock::now();
   const std::string sourceKey = kube::objectKey(key.ns, key.name);
   auto it = sync.fights.find(sourceKey);
-  if (it != sync.fights.end() && now < it->second.backoffUntil) {
-    state.queue.addAfter(key.str(), it->second.backoffUntil - now);
-    co_return true;
+  if (it == sync.fights.end() && !rewritten) co_return false;
+  if (it == sync.fights.end()) it = sync.fights.emplace(sourceKey, FightState{}).first;
+  const FightOptions options{state.options.fightWindow, state.options.fightThreshold,
+                             state.options.fightBackoff, state.options.fightBackoffMax};
+  const FightVerdict verdict =
+      judgeFight(it->second, std::chrono::steady_clock::now(), rewritten, options);
+  if (verdict.forget) sync.fights.erase(it);
+  if (!verdict.hold) co_return false;
+  if (verdict.started) {
+    ++state.stats.fights;
+    const std::string message =
+        what + " was rewritten " + std::to_string(verdict.rewrites) +
+        " time(s) since kube-bisync restored it (" +
+        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options.window).count()) +
+        " s window, fight " + std::to_string(it->second.level) + "); not restoring it for " +
+        std::to_string(verdict.delay.count()) + " ms";
+    co_await report(state, sync, source, kReasonSyncFight, message);
+    co_await setSyncStatus(state, sync, source, kStatusFight, message);
   }
-  const auto window = state.options.fightWindow;
-  if (!rewritten) {
-    // A key quiet for a window after its last backoff and rewrite has no fight to remember.
-    if (it != sync.fights.end() && now - it->second.backoffUntil > window &&
-        (it->second.rewrites.empty() || now - it->second.rewrites.back() > window)) {
-      sync.fights.erase(it);
-    }
-    co_return false;
-  }
-  FightState& fight = sync.fights[sourceKey];
-  while (!fight.rewrites.empty() && now - fight.rewrites.front() > window) {
-    fight.rewrites.pop_front();
-  }
-  fight.rewrites.push_back(now);
-  // Right after a backoff one more rewrite continues the fight; otherwise it takes more than
-  // fightThreshold within the window to start one.
-  const bool continuing = fight.level > 0 && now - fight.backoffUntil < window;
-  if (!continuing && fight.level > 0) fight.level = 0;
-  if (!continuing && static_cast<int>(fight.rewrites.size()) <= state.options.fightThreshold) {
-    co_return false;
-  }
-  ++fight.level;
-  auto delay = state.options.fightBackoff;
-  for (int i = 1; i < fight.level && delay < state.options.fightBackoffMax; ++i) delay *= 2;
-  delay = std::min(delay, state.options.fightBackoffMax);
-  fight.backoffUntil = now + delay;
-  const std::size_t count = fight.rewrites.size();
-  fight.rewrites.clear();
-  ++state.stats.fights;
-  const std::string message =
-      what + " was rewritten " + std::to_string(count) +
-      " time(s) since kube-bisync restored it (" +
-      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(window).count()) +
-      " s window, fight " + std::to_string(fight.level) + "); not restoring it for " +
-      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count()) + " ms";
-  co_await report(state, sync, source, kReasonSyncFight, message);
-  co_await setSyncStatus(state, sync, source, kStatusFight, message);
-  state.queue.addAfter(key.str(), delay);
+  state.queue.addAfter(key.str(), verdict.wait);
   co_return true;
 }
 

@@ -64,32 +64,11 @@ bool policySelects(const policies::SyncPolicy& policy, std::string_view ns,
   return true;
 }
 
-void overlay(JsonValue& object, const JsonValue& fields, kube::Json::AllocatorType& allocator) {
-  for (const auto& field : fields.GetObject()) {
-    auto existing = object.FindMember(field.name);
-    if (existing == object.MemberEnd()) {
-      object.AddMember(JsonValue(field.name, allocator), JsonValue(field.value, allocator),
-                       allocator);
-    } else if (existing->value.IsObject() && field.value.IsObject()) {
-      overlay(existing->value, field.value, allocator);
-    } else {
-      existing->value.CopyFrom(field.value, allocator);
-    }
-  }
-}
-
 namespace {
 
 // A pending write whose event has not come within this long is forgotten (a lost event, say
 // across a relist that skipped it), so that the key is never stalled.
 constexpr auto kPendingWriteExpiry = std::chrono::seconds(30);
-
-// Kubernetes answers that retrying the same write cannot fix: the user must change something.
-bool isRejection(const kube::Error& error) {
-  return error.kind == kube::ErrorKind::Api && error.httpStatus >= 400 && error.httpStatus < 500 &&
-         !error.isConflict() && !error.isAlreadyExists() && !error.isTooManyRequests() &&
-         !error.isNotFound();
-}
 
 enum class NamespaceState {
   Missing,
@@ -186,68 +165,6 @@ std::string describeConflict(const SyncState& state, const policies::FieldConfli
   return text + ": neither side is changed until one of them changes again";
 }
 
-// The apply configuration of a target copy, with the hash that says whether a target holds it.
-struct TargetApply {
-  Json body;
-  std::string lastSynced;  // its last-synced annotation: "sha256:" + its writtenHash
-  std::string digest;      // the writtenDigest a compact target copy holding it carries
-};
-
-// The last-synced value of a write of `hash` with the owner references `owners`. They are not
-// in the digest a cached copy carries (others may add references of their own to a copy, and
-// those must not look like drift), so a change of ours shows in last-synced alone.
-std::string lastSyncedWith(const std::string& hash, const JsonValue& owners) {
-  if (owners.Empty()) return lastSyncedValue(hash);
-  Json input(rapidjson::kObjectType);
-  auto& allocator = input.GetAllocator();
-  input.AddMember("written", kube::stringValue(hash, allocator), allocator);
-  input.AddMember("ownerReferences", JsonValue(owners, allocator), allocator);
-  return mapping::contentHash(input);
-}
-
-// The skeleton (with `cachedVersion` as the precondition), the plan's fields, the origin
-// metadata, the owner references, the merge base and last-synced.
-kube::Result<TargetApply> targetApply(const SyncState& state, const ResourceSync& sync,
-                                      const policies::SyncPlan& plan, const SyncKey& key,
-                                      const mapping::TargetKey& target, const JsonValue& source,
-                                      const JsonValue& owners, const std::string& cachedVersion) {
-  TargetApply apply{skeletonOf(sync.translator->resource(), target.ns, target.name, cachedVersion),
-                    "", ""};
-  Json& desired = apply.body;
-  auto& allocator = desired.GetAllocator();
-  overlay(desired, plan.forTarget, allocator);
-  if (auto stamped =
-          state.mapper.stampOrigin(desired, allocator, {key.ns, key.name}, kube::uidOf(source));
-      !stamped) {
-    return kube::fail(stamped.error());
-  }
-  if (sync.sharedFields) {
-    const mapping::Metadata baseEntry{
-        {std::string(mapping::kMergeBaseAnnotation), mapping::canonicalJson(plan.base)}};
-    (void)mapping::mergeMetadata(desired, allocator, "annotations", baseEntry);
-  }
-  // One hash of what the syncer writes: last-synced carries it, and the target cache keeps a
-  // digest of the same in place of the fields themselves (cache_forms.hpp).
-  const std::string hash = writtenHash(desired, *sync.ownership);
-  apply.lastSynced = lastSyncedWith(hash, owners);
-  apply.digest = writtenDigest(hash);
-  if (!owners.Empty()) {
-    desired["metadata"].AddMember("ownerReferences", JsonValue(owners, allocator), allocator);
-  }
-  if (auto stamped = mapping::setLastSynced(desired, allocator, apply.lastSynced); !stamped) {
-    return kube::fail(stamped.error());
-  }
-  return apply;
-}
-
-// A copy of an earlier incarnation of `source` (recreated under the same name): when the
-// target refuses to update it in place (an immutable ConfigMap or Secret, a Secret's type),
-// it is replaced.
-bool replaceable(const SyncState& state, const JsonValue& copy, const JsonValue& source) {
-  const auto origin = state.mapper.originOf(copy);
-  return origin && !kube::uidOf(source).empty() && origin->uid != kube::uidOf(source);
-}
-
 // Deletes our copy `cached` (that incarnation only); the key comes back to create it anew.
 // `why` it cannot be updated in place goes to the log, and, with `announceOn` (the source), to a
 // CopyRecreated Event on it when this call deleted the copy.
@@ -276,32 +193,6 @@ asio::awaitable<Outcome> replaceCopy(SyncState& state, ResourceSync& sync, const
   co_return Outcome::Done;
 }
 
-// Why the target object `actual` at the mapped key of `key` must be left alone, if it must: it
-// is the copy of another source, or not a copy of ours (and not the object a source was
-// `copiedUp` from, by the record, which is adopted).
-std::optional<std::string> clashWith(const SyncState& state, const ResourceSync& sync,
-                                     const SyncKey& key, const std::string& targetKey,
-                                     const JsonValue& actual, bool copiedUp) {
-  if (ownsCopy(state, actual)) {
-    const auto origin = state.mapper.originOf(actual);
-    if (origin->ns == key.ns && origin->name == key.name) return std::nullopt;
-    return "target " + sync.name() + " " + targetKey + " already holds the copy of " + origin->ns +
-           "/" + origin->name;
-  }
-  if (copiedUp && !isTerminating(actual)) return std::nullopt;  // adopted
-  const auto origin = state.mapper.originOf(actual);
-  std::string why;
-  if (origin) {
-    why = " (its origin metadata does not match where it is)";
-  } else if (origin.error().problem == mapping::OriginProblem::NotManaged) {
-    why = " (no kube-bisync origin metadata)";
-  } else {
-    why = " (" + origin.error().message + ")";
-  }
-  return "target " + sync.name() + " " + targetKey + " exists and is not managed by " +
-         state.mapper.config().clusterName + why + "; leaving it untouched";
-}
-
 // What a reconcile found of one pair, once it is sure the target object may be written: the
 // source is synced and the target object, if any, is our copy of it (or one to adopt).
 struct PairContext {
@@ -314,17 +205,6 @@ struct PairContext {
   const JsonValue& source;
   const JsonValue* actual;  // the target object; nullptr when there is none yet
 };
-
-// Why the source's fields that may travel (`view`) are not synced: over the policy's
-// maxObjectBytes.
-std::optional<std::string> overLimit(const policies::SyncPolicy& policy, const JsonValue& view) {
-  if (!policy.limits.maxObjectBytes) return std::nullopt;
-  const std::size_t bytes = kube::toJson(view).size();
-  if (static_cast<std::int64_t>(bytes) <= *policy.limits.maxObjectBytes) return std::nullopt;
-  return "not synced: its fields that may travel are " + std::to_string(bytes) +
-         " bytes, more than the policy's maxObjectBytes " +
-         std::to_string(*policy.limits.maxObjectBytes);
-}
 
 // The merge base the target copy carries; nullopt when it has none or one that does not parse
 // (then reported: it counts as absent, a first sync's merge, and the next write replaces it).
@@ -344,52 +224,35 @@ asio::awaitable<std::optional<Json>> mergeBaseOf(SyncState& state, ResourceSync&
   co_return std::nullopt;
 }
 
-// The target refused the write of the pair's copy (`lastSynced` is what it carried): a copy of
-// an earlier incarnation of the source is replaced; an immutable field is reported or the copy
-// replaced, as the policy's onImmutable says; another rejection is reported and retried.
+// The target refused the write of the pair's copy (`lastSynced` is what it carried): what
+// judgeRefusal decides is carried out.
 asio::awaitable<Outcome> targetWriteFailed(SyncState& state, ResourceSync& sync,
                                            const PairContext& pair, const std::string& lastSynced,
                                            const kube::Error& error) {
-  if (error.isInvalid() && pair.actual && replaceable(state, *pair.actual, pair.source)) {
-    const std::string why = "its source was recreated and the copy cannot be updated in place";
-    co_return co_await replaceCopy(state, sync, pair.key, pair.targetCached, error, why);
-  }
-  if (pair.actual && pair.targetCached && kube::isImmutableFieldError(error)) {
-    if (sync.policy.onImmutable == policies::OnImmutable::Report) {
+  switch (judgeRefusal(error, state.mapper, pair.actual, pair.source, sync.policy.onImmutable)) {
+    case Refusal::ReplaceEarlierIncarnation: {
+      const std::string why = "its source was recreated and the copy cannot be updated in place";
+      co_return co_await replaceCopy(state, sync, pair.key, pair.targetCached, error, why);
+    }
+    case Refusal::ReportImmutable:
       co_await reportImmutableRefusal(state, sync, pair.source, pair.targetCached, lastSynced,
                                       error);
       co_return Outcome::Done;  // not retried until the source changes
+    case Refusal::RecreateImmutable: {
+      const std::string why =
+          "the target refuses to change an immutable field of it in place (onImmutable: recreate)";
+      const JsonValue* source = &pair.source;
+      co_return co_await replaceCopy(state, sync, pair.key, pair.targetCached, error, why, source);
     }
-    const std::string why =
-        "the target refuses to change an immutable field of it in place (onImmutable: recreate)";
-    const JsonValue* source = &pair.source;
-    co_return co_await replaceCopy(state, sync, pair.key, pair.targetCached, error, why, source);
-  }
-  if (isRejection(error)) {
-    const std::string message = "the target rejected " + pair.targetKey + ": " + error.message;
-    co_await report(state, sync, pair.source, kReasonSyncRejected, message);
-    co_await setSyncStatus(state, sync, pair.source, kStatusRejected, message);
+    case Refusal::Rejected: {
+      const std::string message = "the target rejected " + pair.targetKey + ": " + error.message;
+      co_await report(state, sync, pair.source, kReasonSyncRejected, message);
+      co_await setSyncStatus(state, sync, pair.source, kStatusRejected, message);
+      break;
+    }
+    case Refusal::Retry: break;
   }
   co_return fail(state, pair.key, "apply " + pair.targetKey + ": " + error.describe());
-}
-
-// The policy's plan for a pair: what each side should hold of the fields the syncer writes there.
-asio::awaitable<policies::SyncPlan> planPair(SyncState& state, ResourceSync& sync,
-                                             const PairContext& pair, const Json& sourceView,
-                                             const Json& targetView) {
-  std::optional<Json> base;
-  if (sync.sharedFields && pair.actual) base = co_await mergeBaseOf(state, sync, pair);
-  const std::string& ours = state.options.fieldManager;
-  const JsonValue& sourceObject = pair.source;
-  const JsonValue* targetObject = pair.actual;
-  const policies::WriteTimeFn writeTime =
-      [&](policies::Side side, const std::vector<std::string>& field) -> std::optional<WriteTime> {
-    if (side == policies::Side::Source) return fieldWriteTime(sourceObject, field, ours);
-    if (targetObject == nullptr) return std::nullopt;
-    return fieldWriteTime(*targetObject, field, ours);
-  };
-  co_return policies::planSync(sourceView, targetView, base ? &*base : nullptr, *sync.ownership,
-                               writeTime, sync.baseForm);
 }
 
 // Reports each conflict of the merge on the source; `status` becomes the last one. A first sync
@@ -471,67 +334,90 @@ asio::awaitable<std::optional<Outcome>> writeTargetSide(
   co_return std::nullopt;
 }
 
-// Writes what the policy's plan gives each side of a pair: the source first, then the target.
-asio::awaitable<Outcome> syncPair(SyncState& state, ResourceSync& sync, const PairContext& pair) {
+// Carries out what decidePair decided for a pair: the conflicts reported, then the source
+// written first and the target second.
+asio::awaitable<Outcome> carryOut(SyncState& state, ResourceSync& sync, const PairContext& pair,
+                                  PairDecision& decision) {
   const SyncKey& key = pair.key;
   const JsonValue& source = pair.source;
-  const JsonValue* const actual = pair.actual;
-  const Json sourceView = syncView(source);
-  if (const std::optional<std::string> tooBig = overLimit(sync.policy, sourceView)) {
-    co_await report(state, sync, source, kReasonSyncRejected, *tooBig);
-    co_await setSyncStatus(state, sync, source, kStatusRejected, *tooBig);
+  if (decision.rejected) {
+    co_await report(state, sync, source, kReasonSyncRejected, *decision.rejected);
+    co_await setSyncStatus(state, sync, source, kStatusRejected, *decision.rejected);
     co_return Outcome::Done;
   }
-  const Json targetView = actual ? syncView(*actual) : Json(rapidjson::kObjectType);
-  const policies::SyncPlan plan = co_await planPair(state, sync, pair, sourceView, targetView);
-  std::vector<std::string> contested;
-  for (const policies::FieldConflict& conflict : plan.conflicts) contested.push_back(conflict.path);
+  const policies::SyncPlan& plan = decision.plan;
   WriteReport status{std::string(kStatusSynced), ""};
   co_await reportConflicts(state, sync, pair, plan, status);
-
-  // The target's apply configuration, and whether the target holds it already.
-  const OwnerLinks owners = ownerLinks(state, key, source);
-  awaitOwners(state, key, owners);
-  const std::string cachedVersion(pair.targetCached ? pair.targetCached->resourceVersion : "");
-  kube::Result<TargetApply> apply =
-      targetApply(state, sync, plan, key, pair.target, source, owners.references, cachedVersion);
-  if (!apply) co_return fail(state, key, apply.error().describe());
-  const bool appliedLast = actual && mapping::lastSyncedOf(*actual) == apply->lastSynced;
-  const bool upToDate =
-      appliedLast && storedWrittenDigest(*actual, *sync.ownership) == apply->digest;
-  // Our last write was exactly this, yet the target differs: someone else changed it since.
-  const bool rewritten = appliedLast && !upToDate;
-
+  const TargetWrite targetWrite = decision.targetWrite;
   // Before anything is written the translator checks the source (up to date, it was checked
   // when it was written).
-  const bool sourceWrite = actual && plan.sourceDiffers;
-  if ((sourceWrite || !upToDate) && co_await untranslatable(state, sync, key, source)) {
+  if ((decision.writeSource || targetWrite != TargetWrite::None) &&
+      co_await untranslatable(state, sync, key, source)) {
     co_return Outcome::Done;
   }
   // The source first: the target write stores the new merge base, and a base that runs ahead
   // of the source would turn the source's old value into a change after a crash.
   WriteReport writeReport;
-  if (sourceWrite &&
-      !co_await writeSourceSide(state, sync, pair, sourceView, plan, contested, writeReport)) {
+  if (decision.writeSource && !co_await writeSourceSide(state, sync, pair, decision.sourceView,
+                                                        plan, decision.contested, writeReport)) {
     co_return Outcome::Retry;
   }
-  if (!upToDate &&
-      immutableRefusalStands(sync, pair.sourceKey, pair.targetCached, apply->lastSynced)) {
+  if (targetWrite != TargetWrite::None &&
+      immutableRefusalStands(sync, pair.sourceKey, pair.targetCached, decision.apply.lastSynced)) {
     co_return Outcome::Done;
   }
-  if (co_await holdForFight(state, sync, key, source, rewritten,
+  if (co_await holdForFight(state, sync, key, source, targetWrite == TargetWrite::Restore,
                             "the target " + sync.name() + " " + pair.targetKey)) {
     co_return Outcome::Done;
   }
-  if (upToDate) {
+  if (targetWrite == TargetWrite::None) {
     ++state.stats.unchanged;
-  } else if (const std::optional<Outcome> refused = co_await writeTargetSide(
-                 state, sync, pair, targetView, plan, *apply, contested, writeReport)) {
+  } else if (const std::optional<Outcome> refused =
+                 co_await writeTargetSide(state, sync, pair, decision.targetView, plan,
+                                          decision.apply, decision.contested, writeReport)) {
     co_return *refused;
   }
   if (!writeReport.result.empty() && status.result == kStatusSynced) status = writeReport;
   co_await setSyncStatus(state, sync, source, status.result, status.message);
   co_return Outcome::Done;
+}
+
+// Decides what a pair needs (decidePair) and carries it out. The object at the target key, if
+// any, is in a target namespace of ours.
+asio::awaitable<Outcome> syncPair(SyncState& state, ResourceSync& sync, const PairContext& pair,
+                                  bool copiedUp) {
+  const SyncKey& key = pair.key;
+  const mapping::SourceKey sourceKey{key.ns, key.name};
+  const std::string what = sync.name() + " " + pair.targetKey;
+  const TargetVerdict verdict = judgeTarget(state.mapper, sourceKey, what, pair.actual, copiedUp);
+  if (verdict.role == TargetRole::Clash) {
+    co_return co_await reportClash(state, sync.translator->resource(), key, pair.source,
+                                   verdict.clash);
+  }
+  if (verdict.role == TargetRole::Absent && sync.policy.direction == policies::Direction::Up) {
+    co_return Outcome::Done;  // objects are created downward only with down or bidirectional
+  }
+  std::optional<Json> base;
+  if (sync.sharedFields && pair.actual) base = co_await mergeBaseOf(state, sync, pair);
+  const OwnerLinks owners = ownerLinks(state, key, pair.source);
+  awaitOwners(state, key, owners);
+  const PairInputs inputs{state.mapper,
+                          sync.translator->resource(),
+                          sync.policy,
+                          *sync.ownership,
+                          sync.baseForm,
+                          state.options.fieldManager,
+                          sourceKey,
+                          pair.target,
+                          pair.source,
+                          pair.actual,
+                          base ? &*base : nullptr,
+                          owners.references,
+                          copiedUp,
+                          pair.targetCached ? pair.targetCached->resourceVersion : ""};
+  kube::Result<PairDecision> decision = decidePair(inputs);
+  if (!decision) co_return fail(state, key, decision.error().describe());
+  co_return co_await carryOut(state, sync, pair, *decision);
 }
 
 // The source object to sync at `key`, or nullopt when there is none to sync: absent, its
@@ -555,11 +441,10 @@ std::optional<Json> syncedSource(const SyncState& state, const ResourceSync& syn
 asio::awaitable<bool> deleteUnwanted(SyncState& state, ResourceSync& sync, const SyncKey& key,
                                      const std::string& sourceKey, const std::string& targetKey,
                                      bool sourceSynced, bool targetCached) {
-  std::vector<std::string> unwanted;
-  if (auto it = sync.misplacedCopies.find(sourceKey); it != sync.misplacedCopies.end()) {
-    unwanted.assign(it->second.begin(), it->second.end());
-  }
-  if (!sourceSynced && targetCached) unwanted.push_back(targetKey);
+  const auto misplaced = sync.misplacedCopies.find(sourceKey);
+  const std::vector<std::string> unwanted =
+      unwantedTargets(misplaced != sync.misplacedCopies.end() ? &misplaced->second : nullptr,
+                      sourceSynced, targetCached, targetKey);
   bool done = true;
   for (const std::string& existing : unwanted) {
     if (co_await deleteTarget(state, sync, existing, key) == Outcome::Retry) done = false;
@@ -654,16 +539,9 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
       (!actual || (!ownsCopy(state, *actual) && copiedUp->targetUid != targetCached->uid))) {
     co_return co_await deleteCopiedUpSource(state, sync, key, sourceCached, *copiedUp);
   }
-  if (actual) {
-    if (auto clash = clashWith(state, sync, key, targetKey, *actual, copiedUp.has_value())) {
-      co_return co_await reportClash(state, sync.translator->resource(), key, *source, *clash);
-    }
-  } else if (sync.policy.direction == policies::Direction::Up) {
-    co_return Outcome::Done;  // objects are created downward only with down or bidirectional
-  }
   const PairContext pair{key,          target,       targetKey, sourceKey,
                          sourceCached, targetCached, *source,   actual ? &*actual : nullptr};
-  co_return co_await syncPair(state, sync, pair);
+  co_return co_await syncPair(state, sync, pair, copiedUp.has_value());
 }
 
 }  // namespace

@@ -180,22 +180,6 @@ asio::awaitable<kube::Result<Json>> applyDeciding(SyncState& state, ResourceSync
 
 // From the resource, not from an object: cached objects carry no apiVersion or kind (list
 // items have none).
-Json skeletonOf(const kube::ResourceInfo& resource, std::string_view ns, std::string_view name,
-                std::string_view resourceVersion) {
-  Json out(rapidjson::kObjectType);
-  auto& allocator = out.GetAllocator();
-  out.AddMember("apiVersion", kube::stringValue(resource.apiVersion(), allocator), allocator);
-  out.AddMember("kind", kube::stringValue(resource.kind, allocator), allocator);
-  JsonValue metadata(rapidjson::kObjectType);
-  metadata.AddMember("name", kube::stringValue(name, allocator), allocator);
-  if (!ns.empty()) metadata.AddMember("namespace", kube::stringValue(ns, allocator), allocator);
-  if (!resourceVersion.empty()) {
-    metadata.AddMember("resourceVersion", kube::stringValue(resourceVersion, allocator), allocator);
-  }
-  out.AddMember("metadata", metadata, allocator);
-  return out;
-}
-
 void recordPendingWrite(std::unordered_map<std::string, PendingWrite>& pending,
                         const std::string& key, std::string_view resourceVersion) {
   pending[key] = PendingWrite{std::string(resourceVersion), std::chrono::steady_clock::now()};

@@ -21,6 +21,7 @@
 #include "syncer/engine/cache_forms.hpp"
 #include "syncer/engine/event_recorder.hpp"
 #include "syncer/engine/ownership_record.hpp"
+#include "syncer/engine/pair_decision.hpp"
 #include "syncer/engine/sync_key.hpp"
 #include "syncer/engine/syncer.hpp"
 #include "syncer/engine/work_queue.hpp"
@@ -43,13 +44,6 @@ struct PendingWrite {
 // Remembers our write of the object cached under `key` at `resourceVersion`.
 void recordPendingWrite(std::unordered_map<std::string, PendingWrite>& pending,
                         const std::string& key, std::string_view resourceVersion);
-
-// Rewrites of a restored field by someone else, for fight detection.
-struct FightState {
-  std::deque<std::chrono::steady_clock::time_point> rewrites;  // within the window
-  int level = 0;  // backoffs so far; the delay doubles with each
-  std::chrono::steady_clock::time_point backoffUntil{};
-};
 
 // The target refused to change a copy because a field of it is immutable (onImmutable: report).
 // The same write is not tried again while it would be the same: same copy incarnation, same
@@ -234,11 +228,6 @@ inline constexpr std::string_view kStatusConflict = "Conflict";
 inline constexpr std::string_view kStatusRejected = "Rejected";
 inline constexpr std::string_view kStatusFight = "Fight";
 
-// apiVersion and kind of `resource`, metadata.name/namespace, and resourceVersion as a
-// precondition unless empty: the start of an apply configuration (side_writes.cpp).
-kube::Json skeletonOf(const kube::ResourceInfo& resource, std::string_view ns,
-                      std::string_view name, std::string_view resourceVersion);
-
 // One write of the fields the policy gives one side (side_writes.cpp).
 struct SideWrite {
   policies::Side side = policies::Side::Target;
@@ -413,8 +402,5 @@ boost::asio::awaitable<Outcome> deleteCopiedUpSource(SyncState& state, ResourceS
 // (namespace filter, label selector)?
 bool policySelects(const policies::SyncPolicy& policy, std::string_view ns,
                    const kube::JsonValue& object);
-// Deep-copies every member of `fields` into `object`, merging objects.
-void overlay(kube::JsonValue& object, const kube::JsonValue& fields,
-             kube::Json::AllocatorType& allocator);
 
 }  // namespace bisync::engine::internal
