@@ -828,6 +828,15 @@ TEST_CASE("a cluster-scoped kind synced down is renamed with the cluster name", 
                                R"({"description":"host edit"})"});
   REQUIRE(waitLogged(daemon, "the host's edit of the copy undone", 30s,
                      [&](std::string& s) { return copied("second", s).has_value(); }));
+  std::string restoredSeen;
+  const auto restored = copied("second", restoredSeen);
+  INFO(restoredSeen);
+  REQUIRE(restored);
+  CHECK(holdsThroughout(
+      "quiet window: the restored copy is not written again", kQuietWindow, [&](std::string& s) {
+        auto now = scene.get(Side::Target, classes, copyName, s);
+        return now && kube::resourceVersionOf(*now) == kube::resourceVersionOf(*restored);
+      }));
 
   // The host's object at the name of a copy: reported on the source object, never touched.
   CHECK(waitLogged(
