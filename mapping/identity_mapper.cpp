@@ -195,6 +195,35 @@ TargetKey IdentityMapper::toTarget(const SourceKey& source, NameLimit limit) con
   return {config_.targetNamespace, fitName(candidate, limit)};
 }
 
+std::string IdentityMapper::toTargetClusterScoped(std::string_view name, NameLimit limit) const {
+  std::string candidate = config_.clusterName;
+  candidate += '-';
+  candidate += name;
+  return fitName(candidate, limit);
+}
+
+std::optional<std::string> IdentityMapper::clusterScopedSourceOf(const JsonValue& targetObject,
+                                                                 NameLimit limit) const {
+  const auto origin = originOf(targetObject);
+  if (!origin || !origin->ns.empty() ||
+      toTargetClusterScoped(origin->name, limit) != kube::nameOf(targetObject)) {
+    return std::nullopt;
+  }
+  return origin->name;
+}
+
+std::optional<std::string> IdentityMapper::clusterScopedSourceByName(std::string_view targetName,
+                                                                     NameLimit limit) const {
+  const std::string prefix = config_.clusterName + "-";
+  if (!targetName.starts_with(prefix)) return std::nullopt;
+  std::string candidate(targetName.substr(prefix.size()));
+  // A shortened name ends in a hash: `<cluster>-<rest>` is then not what `rest` maps to.
+  if (candidate.empty() || toTargetClusterScoped(candidate, limit) != targetName) {
+    return std::nullopt;
+  }
+  return candidate;
+}
+
 Metadata IdentityMapper::originLabels(const SourceKey& source) const {
   return {
       {std::string(kManagedByLabel), config_.clusterName},

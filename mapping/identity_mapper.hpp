@@ -15,7 +15,9 @@
 //                     back into one name and namespace).
 // Distinct sources never share a target key (short of a SHA-256 prefix collision), not even
 // across instances: cluster names that would make two instances' keys meet are refused.
-// Cluster-scoped sources (empty namespace) stay cluster-scoped and keep their name.
+// Cluster-scoped sources (empty namespace) stay cluster-scoped and keep their name in toTarget
+// (mirrors of target objects); their copies made on the target are named by
+// toTargetClusterScoped.
 #pragma once
 
 #include <map>
@@ -136,6 +138,21 @@ class IdentityMapper {
   // `limit` is the naming rule of the object's kind: kSubdomainName (ConfigMap, Secret,
   // most kinds) or kLabelName (Service) or any other NameLimit.
   TargetKey toTarget(const SourceKey& source, NameLimit limit = kSubdomainName) const;
+  // The name of the target copy of the cluster-scoped source object `name` (a policy of
+  // `direction: down` for a cluster-scoped kind): `<cluster>-<name>`, shortened with a stable
+  // hash suffix like every name when it breaks `limit`. Cluster-scoped names are shared by every
+  // tenant of the host: the prefix keeps instances apart, the ownership record decides what is
+  // whose (a cluster named "a" copying "b-c" and one named "a-b" copying "c" meet at "a-b-c").
+  std::string toTargetClusterScoped(std::string_view name, NameLimit limit = kSubdomainName) const;
+  // The source name of the cluster-scoped target object `targetObject`, from its origin
+  // annotations: this instance's copy of a cluster-scoped source (no source namespace) whose
+  // mapped name is the object's own. nullopt for anything else.
+  std::optional<std::string> clusterScopedSourceOf(const JsonValue& targetObject,
+                                                   NameLimit limit = kSubdomainName) const;
+  // The same from a target name alone (an object that is not ours, in the way of a copy):
+  // `<cluster>-<name>` when that is not a shortened form. nullopt otherwise.
+  std::optional<std::string> clusterScopedSourceByName(std::string_view targetName,
+                                                       NameLimit limit = kSubdomainName) const;
 
   // managed-by, source-namespace and source-name, values made label-safe (fitLabelValue).
   Metadata originLabels(const SourceKey& source) const;

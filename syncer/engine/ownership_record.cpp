@@ -17,6 +17,7 @@ using kube::JsonValue;
 
 constexpr std::string_view kNamespacePrefix = "namespace.";
 constexpr std::string_view kCopiedUpPrefix = "copied-up.";
+constexpr std::string_view kCopiedDownPrefix = "copied-down.";
 // 80 bits of SHA-256 of "resource/namespace/name": the entry's full identity is in its value.
 constexpr std::size_t kCopiedUpHashLength = 20;
 
@@ -30,6 +31,7 @@ std::optional<OwnedNamespace> namespaceEntry(const JsonValue& value) {
   return entry;
 }
 
+// A copied-up or copied-down entry (copied-down ones have no namespace).
 std::optional<CopiedUp> copiedUpEntry(const JsonValue& value) {
   CopiedUp entry{stringOf(value, "resource"), stringOf(value, "namespace"), stringOf(value, "name"),
                  stringOf(value, "targetUid"), stringOf(value, "sourceUid")};
@@ -62,6 +64,12 @@ void addEntry(RecordEntries& entries, std::string_view key, std::string_view tex
       entries.copiedUp.emplace(std::string(key), std::move(*entry));
       return;
     }
+  } else if (key.starts_with(kCopiedDownPrefix)) {
+    if (auto entry = copiedUpEntry(*value);
+        entry && entry->ns.empty() && copiedDownEntryKey(entry->resource, entry->name) == key) {
+      entries.copiedDown.emplace(std::string(key), std::move(*entry));
+      return;
+    }
   }
   entries.problems.push_back(where + ": unknown key or incomplete value");
 }
@@ -88,6 +96,12 @@ std::string copiedUpEntryKey(std::string_view resource, std::string_view ns,
   const std::string identity =
       std::string(resource) + "/" + std::string(ns) + "/" + std::string(name);
   return std::string(kCopiedUpPrefix) +
+         mapping::stableHash(identity).substr(0, kCopiedUpHashLength);
+}
+
+std::string copiedDownEntryKey(std::string_view resource, std::string_view name) {
+  const std::string identity = std::string(resource) + "//" + std::string(name);
+  return std::string(kCopiedDownPrefix) +
          mapping::stableHash(identity).substr(0, kCopiedUpHashLength);
 }
 
@@ -173,6 +187,12 @@ std::vector<CopiedUp> OwnershipRecord::copiedUpIn(std::string_view targetNamespa
   return entries;
 }
 
+const CopiedUp* OwnershipRecord::findCopiedDown(std::string_view resource,
+                                                std::string_view name) const {
+  const auto it = entries_.copiedDown.find(copiedDownEntryKey(resource, name));
+  return it == entries_.copiedDown.end() ? nullptr : &it->second;
+}
+
 asio::awaitable<kube::Result<void>> OwnershipRecord::recordNamespace(
     const std::string& targetNamespace, const OwnedNamespace& entry) {
   const std::string key = namespaceEntryKey(targetNamespace);
@@ -199,6 +219,18 @@ asio::awaitable<kube::Result<void>> OwnershipRecord::forgetCopiedUp(const Copied
   co_return co_await write(key, none);
 }
 
+asio::awaitable<kube::Result<void>> OwnershipRecord::recordCopiedDown(const CopiedUp& entry) {
+  const std::string key = copiedDownEntryKey(entry.resource, entry.name);
+  const std::optional<std::string> value = entryValue(entry);
+  co_return co_await write(key, value);
+}
+
+asio::awaitable<kube::Result<void>> OwnershipRecord::forgetCopiedDown(const CopiedUp& entry) {
+  const std::string key = copiedDownEntryKey(entry.resource, entry.name);
+  const std::optional<std::string> none;
+  co_return co_await write(key, none);
+}
+
 bool OwnershipRecord::load(const JsonValue& configMap, std::string_view version) {
   // Held already (our own write's answer, then its watch event), or older than what is held.
   if (!version_.empty() && internal::versionAtLeast(version_, version)) return false;
@@ -206,8 +238,9 @@ bool OwnershipRecord::load(const JsonValue& configMap, std::string_view version)
   for (const std::string& problem : entries.problems) {
     spdlog::warn("ownership record {}: ignoring {}", describe(), problem);
   }
-  const bool changed =
-      entries.namespaces != entries_.namespaces || entries.copiedUp != entries_.copiedUp;
+  const bool changed = entries.namespaces != entries_.namespaces ||
+                       entries.copiedUp != entries_.copiedUp ||
+                       entries.copiedDown != entries_.copiedDown;
   entries_ = std::move(entries);
   version_ = std::string(version);
   return changed;

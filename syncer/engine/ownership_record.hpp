@@ -11,6 +11,10 @@
 //       a source object this instance created (sourceUid) from the target object `namespace`/
 //       `name` (targetUid) under a createOnSource policy, or (namespace "") the source mirror of
 //       a cluster-scoped target object under a policy of direction up.
+//   copied-down.<hash>            {"resource", "namespace": "", "name", "targetUid", "sourceUid"}
+//       a cluster-scoped target object `name` (targetUid) this instance created as the copy of
+//       the source object with sourceUid under a policy of direction down. Cluster-scoped
+//       objects live in no namespace of ours, so this entry is the only proof they are ours.
 //
 // A host admin hands a pre-created namespace to an instance by adding its entry
 // (docs/security.md). Reads come from an informer on that one ConfigMap; writes are JSON merge
@@ -54,11 +58,13 @@ struct CopiedUp {
 struct RecordEntries {
   std::map<std::string, OwnedNamespace, std::less<>> namespaces;  // by target namespace
   std::map<std::string, CopiedUp, std::less<>> copiedUp;          // by ConfigMap key
+  std::map<std::string, CopiedUp, std::less<>> copiedDown;        // by ConfigMap key
   std::vector<std::string> problems;                              // entries that were ignored
 };
 RecordEntries parseRecord(const kube::JsonValue& configMap);
 std::string namespaceEntryKey(std::string_view targetNamespace);
 std::string copiedUpEntryKey(std::string_view resource, std::string_view ns, std::string_view name);
+std::string copiedDownEntryKey(std::string_view resource, std::string_view name);
 std::string entryValue(const OwnedNamespace& entry);
 std::string entryValue(const CopiedUp& entry);
 
@@ -82,12 +88,16 @@ class OwnershipRecord {
   const CopiedUp* findCopiedUp(std::string_view resource, std::string_view ns,
                                std::string_view name) const;
   std::vector<CopiedUp> copiedUpIn(std::string_view targetNamespace) const;
+  // The copied-down entry of the cluster-scoped target object `name` of `resource`.
+  const CopiedUp* findCopiedDown(std::string_view resource, std::string_view name) const;
 
   boost::asio::awaitable<kube::Result<void>> recordNamespace(const std::string& targetNamespace,
                                                              const OwnedNamespace& entry);
   boost::asio::awaitable<kube::Result<void>> forgetNamespace(const std::string& targetNamespace);
   boost::asio::awaitable<kube::Result<void>> recordCopiedUp(const CopiedUp& entry);
   boost::asio::awaitable<kube::Result<void>> forgetCopiedUp(const CopiedUp& entry);
+  boost::asio::awaitable<kube::Result<void>> recordCopiedDown(const CopiedUp& entry);
+  boost::asio::awaitable<kube::Result<void>> forgetCopiedDown(const CopiedUp& entry);
 
   std::uint64_t writes() const { return writes_; }
 

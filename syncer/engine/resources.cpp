@@ -114,16 +114,21 @@ ResourceSync& addResource(SyncState& state, const kube::ResourceInfo& source,
   return sync;
 }
 
-// Why a cluster-scoped kind cannot be synced as its policy says, if it cannot: only
-// `direction: up` (mirrors in the source) is supported, and only in prefix mode, whose ownership
-// record proves which mirrors are ours.
+// Why a cluster-scoped kind cannot be synced as its policy says, if it cannot: `direction: up`
+// (mirrors in the source) or, asked for by a policy file (never by default: host-wide names),
+// `direction: down` (copies named <cluster>-<name> on the target); only in prefix mode, whose
+// ownership record proves which mirrors and copies are ours.
 std::optional<std::string> clusterScopeProblem(const SyncState& state,
                                                const kube::ResourceInfo& resource,
                                                const kube::GroupVersionKind& kind) {
   if (resource.namespaced) return std::nullopt;
-  if (policyFor(state.options, kind).direction != policies::Direction::Up) {
-    return "a cluster-scoped kind syncs only with a policy of direction up (mirrors of the "
-           "target's objects in the source)";
+  const policies::SyncPolicy policy = policyFor(state.options, kind);
+  const bool fromFile = !policy.file.starts_with("<built-in>/");
+  const bool down = policy.direction == policies::Direction::Down && fromFile;
+  if (policy.direction != policies::Direction::Up && !down) {
+    return "a cluster-scoped kind syncs only with a policy file of direction up (mirrors of the "
+           "target's objects in the source) or down (copies named <cluster>-<name> on the "
+           "target)";
   }
   if (!state.record) return "a cluster-scoped kind needs --namespace-mode prefix";
   return std::nullopt;

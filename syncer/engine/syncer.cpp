@@ -474,6 +474,11 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
   state.makeTargetInformer = [&state](ResourceSync& sync, const std::string& ns) {
     kube::InformerOptions informerOptions;
     informerOptions.ns = ns;
+    if (sync.copiesClusterScopedDown()) {
+      // Every object of the kind: one not ours at a copy's name is a clash to see.
+      return std::make_unique<kube::Informer>(state.targetClient, sync.translator->resource(),
+                                              informerOptions, clusterCopyHandlers(state, sync));
+    }
     if (sync.clusterScoped) {
       // Only what the policy selects is mirrored, so only that is listed.
       informerOptions.labelSelector = internal::labelSelectorOf(sync.policy);

@@ -754,3 +754,105 @@ TEST_CASE("crd: fromTarget never touches a CRD the syncer did not create", "[gen
                                  kube::resourceVersionOf(*now) == kube::resourceVersionOf(*tenants);
                         }));
 }
+
+namespace {
+
+// A PriorityClass `name` with `value` and `description`, labelled `offer: <offer>`.
+kube::Json priorityClass(const std::string& name, int value, const std::string& description,
+                         const std::string& offer) {
+  kube::Json object(rapidjson::kObjectType);
+  const auto set = [&object](const char* pointer, const std::string& text) {
+    kube::JsonPointer(pointer).Set(object, text.c_str());
+  };
+  set("/apiVersion", "scheduling.k8s.io/v1");
+  set("/kind", "PriorityClass");
+  set("/metadata/name", name);
+  set("/metadata/labels/example.com~1copy", offer);
+  set("/description", description);
+  kube::JsonPointer("/value").Set(object, value);
+  return object;
+}
+
+}  // namespace
+
+TEST_CASE("a cluster-scoped kind synced down is renamed with the cluster name", "[generic]") {
+  GenericScene scene("pcdown");
+  const std::string id = scene.cluster();
+  const std::string high = "high-" + id;
+  const std::string clashing = "taken-" + id;
+  const std::string copyName = id + "-" + high;
+  const std::string takenName = id + "-" + clashing;
+  ClusterCleanup cleanup(scene.testbed(), "priorityclass", {high, clashing, copyName, takenName});
+  const kube::ResourceInfo classes{"scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass",
+                                   false};
+  scene.addPolicy("priorityclasses.yaml",
+                  "apiVersion: kube-bisync.io/v1alpha1\n"
+                  "kind: SyncPolicy\n"
+                  "resource: {group: scheduling.k8s.io, version: v1, kind: PriorityClass}\n"
+                  "direction: down\n"
+                  "selector: {matchLabels: {example.com/copy: " +
+                      id +
+                      "}}\n"
+                      "fields:\n"
+                      "  - {path: /*, owner: source}\n");
+  // The host's own object at the name the copy of `clashing` would take.
+  auto hosts = scene.tryCreate(Side::Target, classes, priorityClass(takenName, 7, "host's", id));
+  INFO("creating the host's PriorityClass: " << (hosts ? "ok" : hosts.error().describe()));
+  REQUIRE(hosts);
+  auto created = scene.tryCreate(Side::Source, classes, priorityClass(high, 1000, "first", id));
+  REQUIRE(created);
+  REQUIRE(scene.tryCreate(Side::Source, classes, priorityClass(clashing, 5, "tenant's", id)));
+
+  DaemonProcess daemon(scene.testbed(), scene.daemon());
+  REQUIRE_READY(daemon);
+  const auto copied = [&](const std::string& description, std::string& s) {
+    auto copy = scene.get(Side::Target, classes, copyName, s);
+    auto source = scene.get(Side::Source, classes, high, s);
+    if (!copy || !source) return std::optional<kube::Json>();
+    s = copyProblems(viewOf(*copy), viewOf(*source), id, "") + "description " +
+        jsonAt(*copy, "/description") + ", value " + jsonAt(*copy, "/value");
+    const bool right = copyProblems(viewOf(*copy), viewOf(*source), id, "").empty() &&
+                       kube::stringAt(*copy, "/description") == description &&
+                       jsonAt(*copy, "/value") == "1000";
+    return right ? std::move(copy) : std::optional<kube::Json>();
+  };
+  REQUIRE(waitLogged(daemon, "the source's PriorityClass on the target as <cluster>-<name>", 30s,
+                     [&](std::string& s) { return copied("first", s).has_value(); }));
+
+  // A source edit propagates; a host edit of the copy is undone.
+  scene.kubectl(Side::Source, {"patch", "priorityclass", high, "--type", "merge", "-p",
+                               R"({"description":"second"})"});
+  REQUIRE(waitLogged(daemon, "the source's edit on the copy", 30s,
+                     [&](std::string& s) { return copied("second", s).has_value(); }));
+  scene.kubectl(Side::Target, {"patch", "priorityclass", copyName, "--type", "merge", "-p",
+                               R"({"description":"host edit"})"});
+  REQUIRE(waitLogged(daemon, "the host's edit of the copy undone", 30s,
+                     [&](std::string& s) { return copied("second", s).has_value(); }));
+  std::string restoredSeen;
+  const auto restored = copied("second", restoredSeen);
+  INFO(restoredSeen);
+  REQUIRE(restored);
+  CHECK(holdsThroughout(
+      "quiet window: the restored copy is not written again", kQuietWindow, [&](std::string& s) {
+        auto now = scene.get(Side::Target, classes, copyName, s);
+        return now && kube::resourceVersionOf(*now) == kube::resourceVersionOf(*restored);
+      }));
+
+  // The host's object at the name of a copy: reported on the source object, never touched.
+  CHECK(waitLogged(
+      daemon, "a NameClash Event about the tenant's PriorityClass", 30s, [&](std::string& s) {
+        return scene.countEvents(Side::Source, "default", "NameClash", clashing, s) > 0;
+      }));
+  std::string seen;
+  auto untouched = scene.get(Side::Target, classes, takenName, seen);
+  INFO(seen);
+  REQUIRE(untouched);
+  CHECK(kube::resourceVersionOf(*untouched) == kube::resourceVersionOf(*hosts));
+
+  // Deleting the source deletes the copy.
+  scene.kubectl(Side::Source, {"delete", "priorityclass", high});
+  CHECK(waitLogged(daemon, "the copy deleted with its source", 30s, [&](std::string& s) {
+    return scene.absent(Side::Target, classes, copyName, s);
+  }));
+  CHECK(daemon.running());
+}

@@ -652,3 +652,78 @@ TEST_CASE("two instances never map sources to one target namespace or name", "[m
   INFO(collisions.size() << " collisions, first: " << (collisions.empty() ? "" : collisions[0]));
   CHECK(collisions.empty());
 }
+
+namespace {
+
+// A cluster-scoped target object named `name` stamped with the origin of source `sourceName`.
+Json clusterScopedCopy(const IdentityMapper& mapper, const std::string& name,
+                       const std::string& sourceName) {
+  Json object = parse(R"({"metadata":{"name":")" + name + R"("}})");
+  REQUIRE(mapper.stampOrigin(object, object.GetAllocator(), {"", sourceName}, "uid-1"));
+  return parse(toJson(object));
+}
+
+}  // namespace
+
+TEST_CASE("a cluster-scoped source maps to <cluster>-<name> and back through its origin",
+          "[mapping][cluster-scoped]") {
+  const IdentityMapper mapper = prefixMapper();
+  CHECK(mapper.toTargetClusterScoped("high") == "east-high");
+  CHECK(mapper.toTargetClusterScoped("fast.example.com") == "east-fast.example.com");
+  CHECK(mapper.toTargetClusterScoped("high", kLabelName) == "east-high");
+  CHECK(singleMapper().toTargetClusterScoped("high") == "east-high");
+
+  CHECK(mapper.clusterScopedSourceOf(clusterScopedCopy(mapper, "east-high", "high")) == "high");
+  // Not at the name its origin maps to, or the copy of a namespaced source: not a copy of it.
+  CHECK_FALSE(mapper.clusterScopedSourceOf(clusterScopedCopy(mapper, "east-low", "high")));
+  Json namespaced = parse(R"({"metadata":{"name":"east-high"}})");
+  REQUIRE(mapper.stampOrigin(namespaced, namespaced.GetAllocator(), {"team-a", "high"}, "u"));
+  CHECK_FALSE(mapper.clusterScopedSourceOf(namespaced));
+  CHECK_FALSE(mapper.clusterScopedSourceOf(parse(R"({"metadata":{"name":"east-high"}})")));
+
+  CHECK(mapper.clusterScopedSourceByName("east-high") == "high");
+  CHECK_FALSE(mapper.clusterScopedSourceByName("west-high"));
+  CHECK_FALSE(mapper.clusterScopedSourceByName("east-"));
+}
+
+TEST_CASE("a long cluster-scoped name is shortened within the limit, stably",
+          "[mapping][cluster-scoped]") {
+  const IdentityMapper mapper = prefixMapper();
+  const std::string name(250, 'p');
+  const std::string target = mapper.toTargetClusterScoped(name);
+  CHECK(target.size() == 253);
+  CHECK(validDnsSubdomain(target));
+  CHECK(target.starts_with("east-ppp"));
+  CHECK(target.substr(243) == stableHash("east-" + name).substr(0, 10));
+  CHECK(mapper.toTargetClusterScoped(name) == target);
+  // A shortened name maps back through the origin only, never by its name.
+  CHECK(mapper.clusterScopedSourceOf(clusterScopedCopy(mapper, target, name)) == name);
+  CHECK_FALSE(mapper.clusterScopedSourceByName(target));
+
+  const std::string label = mapper.toTargetClusterScoped(std::string(60, 'q'), kLabelName);
+  CHECK(label.size() == 63);
+  CHECK(validDnsLabel(label));
+}
+
+TEST_CASE("two different cluster-scoped names never share a target name",
+          "[mapping][cluster-scoped]") {
+  const IdentityMapper mapper = prefixMapper();
+  std::mt19937 rng(13);
+  std::set<std::string> sources;
+  std::set<std::string> targets;
+  for (int i = 0; i < 500; ++i) {
+    const std::string name = randomName(rng, randomLength(rng, 253), true);
+    if (!sources.insert(name).second) continue;
+    const std::string target = mapper.toTargetClusterScoped(name);
+    CHECK(validDnsSubdomain(target));
+    targets.insert(target);
+  }
+  // Names that differ only past the cut, and one spelling out another's shortened form.
+  const std::string base(248, 'r');
+  const std::string shortened = mapper.toTargetClusterScoped(base + "1");
+  for (const std::string& name : {base + "1", base + "2", base + "12", shortened.substr(5)}) {
+    if (!sources.insert(name).second) continue;
+    targets.insert(mapper.toTargetClusterScoped(name));
+  }
+  CHECK(targets.size() == sources.size());
+}

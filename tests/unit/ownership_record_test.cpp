@@ -95,3 +95,25 @@ TEST_CASE("a record ConfigMap without data, or with data of the wrong type, has 
     CHECK(entries.copiedUp.empty());
   }
 }
+
+TEST_CASE("a cluster-scoped copy made on the target has an entry of its own, apart from mirrors",
+          "[ownership-record][cluster-scoped]") {
+  using bisync::engine::copiedDownEntryKey;
+  const CopiedUp down{"priorityclasses.scheduling.k8s.io", "", "east-high", "t-uid", "s-uid"};
+  const CopiedUp up{"priorityclasses.scheduling.k8s.io", "", "east-high", "t-2", "s-2"};
+  const std::string key = copiedDownEntryKey(down.resource, down.name);
+  CHECK(key.starts_with("copied-down."));
+  CHECK(key != copiedUpEntryKey(up.resource, up.ns, up.name));
+  CHECK(key != copiedDownEntryKey("storageclasses.storage.k8s.io", down.name));
+  CopiedUp namespaced = down;
+  namespaced.ns = "east--team-a";
+  const Json record = recordWith({{key, entryValue(down)},
+                                  {copiedUpEntryKey(up.resource, up.ns, up.name), entryValue(up)},
+                                  {copiedDownEntryKey("configmaps", "x"), entryValue(namespaced)}});
+  const auto entries = parseRecord(record);
+  REQUIRE(entries.copiedDown.size() == 1);
+  CHECK(entries.copiedDown.at(key) == down);
+  REQUIRE(entries.copiedUp.size() == 1);
+  CHECK(entries.copiedUp.begin()->second == up);
+  CHECK(entries.problems.size() == 1);  // a copied-down entry with a namespace
+}

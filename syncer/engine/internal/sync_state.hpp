@@ -66,8 +66,10 @@ struct ResourceSync {
   // group, version and kind, but may differ in their subresources (a CRD with /status on one
   // side only).
   kube::ResourceInfo sourceResource;
-  // A cluster-scoped kind (direction up only): its target objects are mirrored into the source
-  // (cluster_mirror.cpp); one informer per side under "", whatever the namespaces.
+  // A cluster-scoped kind: under direction up its target objects are mirrored into the source
+  // (cluster_mirror.cpp), under direction down its source objects are copied to the target as
+  // `<cluster>-<name>` (cluster_copies.cpp); one informer per side under "", whatever the
+  // namespaces.
   bool clusterScoped = false;
   // Set for the CRD mirror only: the kinds whose CustomResourceDefinition is copied from the
   // target (policies with `crd: fromTarget`). Only their CRDs are mirrored, and never deleted.
@@ -104,6 +106,10 @@ struct ResourceSync {
   std::unordered_map<std::string, ImmutableRefusal> immutableRefusals;
 
   const std::string& name() const { return key; }
+  // A cluster-scoped kind copied down (cluster_copies.cpp) rather than mirrored up.
+  bool copiesClusterScopedDown() const {
+    return clusterScoped && policy.direction == policies::Direction::Down;
+  }
   const kube::ResourceInfo& resourceOn(policies::Side side) const {
     return side == policies::Side::Source ? sourceResource : translator->resource();
   }
@@ -299,6 +305,17 @@ std::string labelSelectorOf(const policies::SyncPolicy& policy);
 // restored, deleted with it), touching only mirrors the ownership record says are ours.
 boost::asio::awaitable<Outcome> reconcileMirror(SyncState& state, ResourceSync& sync,
                                                 const SyncKey& key);
+
+// --- Cluster-scoped kinds under `direction: down` (cluster_copies.cpp).
+
+// Makes the target copy `<cluster>-<name>` of the source object named by `key` (created,
+// updated, restored, deleted with it) when the policy selects it, touching only copies the
+// ownership record says are ours; anything else at that name is a clash.
+boost::asio::awaitable<Outcome> reconcileClusterCopy(SyncState& state, ResourceSync& sync,
+                                                     const SyncKey& key);
+// The target informer's handlers of such a kind: a target object queues the source it is the
+// copy of (by its origin), or whose copy would take its name.
+kube::InformerHandlers clusterCopyHandlers(SyncState& state, ResourceSync& sync);
 
 // --- Owner references of target copies (owner_references.cpp).
 
