@@ -2,6 +2,7 @@
 // restores it) is backed off and reported instead of rewritten for ever. See docs/sync-engine.md
 // ("Fights").
 #include "syncer/engine/internal/sync_state.hpp"
+#include "syncer/kube/backoff.hpp"
 
 namespace bisync::engine::internal {
 
@@ -40,9 +41,10 @@ asio::awaitable<bool> holdForFight(SyncState& state, ResourceSync& sync, const S
     co_return false;
   }
   ++fight.level;
-  auto delay = state.options.fightBackoff;
-  for (int i = 1; i < fight.level && delay < state.options.fightBackoffMax; ++i) delay *= 2;
-  delay = std::min(delay, state.options.fightBackoffMax);
+  const kube::ExponentialBackoff backoff(
+      {.base = state.options.fightBackoff, .max = state.options.fightBackoffMax});
+  const auto delay =
+      std::chrono::duration_cast<std::chrono::milliseconds>(backoff.delay(fight.level - 1));
   fight.backoffUntil = now + delay;
   const std::size_t count = fight.rewrites.size();
   fight.rewrites.clear();
