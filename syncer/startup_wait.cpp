@@ -8,6 +8,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "syncer/kube/backoff.hpp"
+
 namespace bisync::startup {
 
 namespace {
@@ -19,16 +21,20 @@ class StartUpBackoff {
   explicit StartUpBackoff(asio::io_context& io) : timer_(io) {}
 
   asio::awaitable<void> wait(const std::string& side, const kube::Error& error) {
+    const auto delay = std::chrono::duration_cast<std::chrono::seconds>(backoff_.delay(failures_));
+    failures_ = std::min(failures_ + 1, kMostDoublings);
     spdlog::error("{} API server is not reachable yet: {} (asking again in {} s)", side,
-                  error.describe(), delay_.count());
-    timer_.expires_after(delay_);
+                  error.describe(), delay.count());
+    timer_.expires_after(delay);
     co_await timer_.async_wait(asio::use_awaitable);
-    delay_ = std::min(delay_ * 2, std::chrono::seconds(30));
   }
 
  private:
+  static constexpr int kMostDoublings = 64;  // long past the maximum: the count cannot overflow
   asio::steady_timer timer_;
-  std::chrono::seconds delay_{1};
+  const kube::ExponentialBackoff backoff_{
+      {.base = std::chrono::seconds(1), .max = std::chrono::seconds(30)}};
+  int failures_ = 0;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "mapping/identity_mapper.hpp"
 #include "syncer/engine/cache_forms.hpp"
 #include "syncer/engine/managed_fields.hpp"
+#include "syncer/kube/backoff.hpp"
 
 namespace bisync::engine {
 
@@ -200,9 +201,9 @@ FightVerdict judgeFight(FightState& state, std::chrono::steady_clock::time_point
   if (!continuing && state.level > 0) state.level = 0;
   if (!continuing && static_cast<int>(state.rewrites.size()) <= options.threshold) return verdict;
   ++state.level;
-  auto delay = options.backoff;
-  for (int i = 1; i < state.level && delay < options.backoffMax; ++i) delay *= 2;
-  delay = std::min(delay, options.backoffMax);
+  const kube::ExponentialBackoff backoff({.base = options.backoff, .max = options.backoffMax});
+  const auto delay =
+      std::chrono::duration_cast<std::chrono::milliseconds>(backoff.delay(state.level - 1));
   state.backoffUntil = now + delay;
   verdict = {true, delay, true, state.rewrites.size(), delay, false};
   state.rewrites.clear();

@@ -1,12 +1,10 @@
 #include "syncer/engine/work_queue.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <deque>
 #include <exception>
 #include <map>
 #include <optional>
-#include <random>
 #include <stdexcept>
 #include <unordered_map>
 #include <utility>
@@ -17,6 +15,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include "syncer/kube/backoff.hpp"
+#include "syncer/kube/token_bucket.hpp"
 
 namespace bisync::engine {
 
@@ -55,13 +56,15 @@ struct WorkQueue::Impl : std::enable_shared_from_this<Impl> {
         options(std::move(queueOptions)),
         delayTimer(context),
         drainSignal(context, Clock::time_point::max()),
-        bucketTokens(options.burst),
-        bucketUpdated(Clock::now()),
-        random(options.seed != 0 ? options.seed : std::random_device{}()) {
-    options.baseDelay = std::max(options.baseDelay, Nanos(1));
-    options.maxDelay = std::max(options.maxDelay, options.baseDelay);
-    options.jitter = std::clamp(options.jitter, 0.0, 0.9);
-    options.burst = std::max(options.burst, 1);
+        backoff(backoffOptions(options)),
+        bucket(options.qps, options.burst) {}
+
+  static kube::BackoffOptions backoffOptions(const WorkQueueOptions& options) {
+    return {.base = options.baseDelay,
+            .max = options.maxDelay,
+            .jitter = std::clamp(options.jitter, 0.0, 0.9),
+            .shape = kube::JitterShape::Symmetric,
+            .seed = options.seed};
   }
 
   asio::io_context& io;
@@ -77,9 +80,8 @@ struct WorkQueue::Impl : std::enable_shared_from_this<Impl> {
   std::size_t workers = 0;
   std::size_t inFlight = 0;
   bool shutdown = false;
-  double bucketTokens;
-  Clock::time_point bucketUpdated;
-  std::mt19937_64 random;
+  kube::ExponentialBackoff backoff;  // per key: delay(failures)
+  kube::TokenBucket bucket;          // one for all keys' retries
   WorkQueueStats stats;
 
   void add(const std::string& key) {
@@ -124,42 +126,15 @@ struct WorkQueue::Impl : std::enable_shared_from_this<Impl> {
     if (shutdown) return Nanos(0);
     ++stats.retries;
     KeyState& state = keys[key];
-    const Nanos backoff = backoffFor(state.failures);
+    const Nanos backoffDelay = backoff.delay(state.failures);
     ++state.failures;
-    const Nanos throttle = reserveToken();
+    const Nanos throttle = bucket.reserve();
     if (throttle > Nanos(0)) ++stats.rateLimitedWaits;
-    const Nanos delay = std::max(backoff, throttle);
+    const Nanos delay = std::max(backoffDelay, throttle);
     stats.lastRetryDelay = delay;
     stats.retryDelay.record(delay);
     addAfter(key, delay);
     return delay;
-  }
-
-  // baseDelay * 2^failures, capped at maxDelay, stretched by the jitter factor.
-  Nanos backoffFor(int failures) {
-    const double base = static_cast<double>(options.baseDelay.count());
-    const double max = static_cast<double>(options.maxDelay.count());
-    double delay = std::min(base * std::exp2(std::min(failures, 1000)), max);
-    if (options.jitter > 0) {
-      std::uniform_real_distribution<double> stretch(1.0 - options.jitter, 1.0 + options.jitter);
-      delay = std::min(delay * stretch(random), max);
-    }
-    return Nanos(std::max<Nanos::rep>(1, static_cast<Nanos::rep>(delay)));
-  }
-
-  // Takes one token from the global bucket; the wait until it is there (a reservation, as
-  // golang.org/x/time/rate does: tokens go negative, so later callers wait longer).
-  Nanos reserveToken() {
-    if (options.qps <= 0) return Nanos(0);
-    const auto now = Clock::now();
-    const double elapsed = std::chrono::duration<double>(now - bucketUpdated).count();
-    bucketUpdated = now;
-    bucketTokens =
-        std::min(static_cast<double>(options.burst), bucketTokens + elapsed * options.qps);
-    bucketTokens -= 1;
-    if (bucketTokens >= 0) return Nanos(0);
-    return std::chrono::duration_cast<Nanos>(
-        std::chrono::duration<double>(-bucketTokens / options.qps));
   }
 
   void forget(const std::string& key) {

@@ -9,10 +9,11 @@
 
 #include <algorithm>
 #include <optional>
-#include <random>
 #include <utility>
 
+#include "syncer/kube/backoff.hpp"
 #include "syncer/kube/http_transport.hpp"
+#include "syncer/kube/token_bucket.hpp"
 #include "syncer/kube/watch_stream.hpp"
 
 namespace bisync::kube {
@@ -22,7 +23,6 @@ namespace {
 using detail::HttpRequest;
 using detail::HttpResponse;
 using Query = std::vector<std::pair<std::string, std::string>>;
-using Clock = std::chrono::steady_clock;
 
 struct Call {
   std::string method = "GET";
@@ -169,33 +169,25 @@ struct Client::Impl {
         options(std::move(clientOptions)),
         credentials(config),
         transport(ioContext),
-        tokens(options.burst),
-        lastRefill(Clock::now()),
-        random(std::random_device{}()) {}
+        bucket(options.qps, options.burst),
+        retryBackoff({.base = options.retryBaseDelay,
+                      .max = options.retryMaxDelay,
+                      .jitter = 0.5,
+                      .shape = JitterShape::Symmetric}) {}
 
+  // Takes a token now and waits until the bucket would have held it.
   asio::awaitable<void> throttle() {
-    if (options.qps <= 0) co_return;
-    // Token bucket with reservations, like client-go's flowcontrol: take a token now and
-    // wait until the bucket would have held it.
-    Clock::time_point now = Clock::now();
-    std::chrono::duration<double> elapsed = now - lastRefill;
-    lastRefill = now;
-    tokens = std::min<double>(options.burst, tokens + elapsed.count() * options.qps);
-    tokens -= 1;
-    if (tokens >= 0) co_return;
+    const std::chrono::nanoseconds wait = bucket.reserve();
+    if (wait <= std::chrono::nanoseconds(0)) co_return;
     ++stats.throttledWaits;
     asio::steady_timer timer(io);
-    timer.expires_after(std::chrono::duration_cast<Clock::duration>(
-        std::chrono::duration<double>(-tokens / options.qps)));
+    timer.expires_after(wait);
     co_await timer.async_wait(asio::use_awaitable);
   }
 
   std::chrono::milliseconds backoff(int attempt, std::chrono::seconds retryAfter) {
-    auto base = options.retryBaseDelay * (1LL << std::min(attempt, 16));
-    auto capped = std::min<std::chrono::milliseconds>(base, options.retryMaxDelay);
-    std::uniform_real_distribution<double> jitter(0.5, 1.5);
-    auto delay = std::chrono::milliseconds(
-        static_cast<std::int64_t>(static_cast<double>(capped.count()) * jitter(random)));
+    const auto delay =
+        std::chrono::duration_cast<std::chrono::milliseconds>(retryBackoff.delay(attempt));
     return std::max<std::chrono::milliseconds>(delay, retryAfter);
   }
 
@@ -294,9 +286,8 @@ struct Client::Impl {
   CredentialProvider credentials;
   detail::HttpTransport transport;
   ClientStats stats;
-  double tokens;
-  Clock::time_point lastRefill;
-  std::mt19937_64 random;
+  TokenBucket bucket;               // --qps, --burst
+  ExponentialBackoff retryBackoff;  // between the attempts of one request
 };
 
 Client::Client(asio::io_context& io, RestConfig config, ClientOptions options)

@@ -55,6 +55,8 @@ struct ClientOptions {
   std::string userAgent = "kube-bisync";
   std::chrono::milliseconds requestTimeout{30000};  // per request, not for watches
   int maxRetries = 5;
+  // Retry n (from 0) waits retryBaseDelay * 2^n stretched by +-50%, at most retryMaxDelay, and
+  // at least what Retry-After asked for.
   std::chrono::milliseconds retryBaseDelay{200};
   std::chrono::milliseconds retryMaxDelay{10000};
   bool http2 = true;

@@ -16,6 +16,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "syncer/kube/backoff.hpp"
+
 namespace bisync::kube {
 
 namespace {
@@ -28,25 +30,28 @@ using Millis = std::chrono::milliseconds;
 constexpr auto kShortestNormalWatch = std::chrono::seconds(1);
 
 // Exponential backoff with jitter, like client-go's reflector: each delay is the current step
-// stretched by up to half of it, and the step doubles up to the maximum.
-class Backoff {
+// stretched by up to half of it, and the step doubles up to the maximum; reset() starts again
+// from the first step.
+class ReconnectBackoff {
  public:
-  Backoff(Millis initial, Millis max)
-      : initial_(std::max(initial, Millis(1))), max_(std::max(max, initial_)), step_(initial_) {}
+  ReconnectBackoff(Millis initial, Millis max, ExponentialBackoff::RandomSource random)
+      : backoff_({.base = std::max(initial, Millis(1)),
+                  .max = max,
+                  .jitter = 0.5,
+                  .shape = JitterShape::UpOnly},
+                 std::move(random)) {}
 
-  Millis next(std::mt19937_64& random) {
-    std::uniform_real_distribution<double> stretch(1.0, 1.5);
-    auto delay =
-        Millis(static_cast<Millis::rep>(static_cast<double>(step_.count()) * stretch(random)));
-    step_ = std::min(step_ * 2, max_);
-    return std::min(delay, max_);
+  Millis next() {
+    const Millis delay = std::chrono::duration_cast<Millis>(backoff_.delay(failures_));
+    failures_ = std::min(failures_ + 1, kMostDoublings);
+    return delay;
   }
-  void reset() { step_ = initial_; }
+  void reset() { failures_ = 0; }
 
  private:
-  Millis initial_;
-  Millis max_;
-  Millis step_;
+  static constexpr int kMostDoublings = 64;  // long past any max: the count cannot overflow
+  ExponentialBackoff backoff_;
+  int failures_ = 0;
 };
 
 enum class WatchEnd {
@@ -167,7 +172,9 @@ std::string Informer::Impl::describe() const {
 }
 
 asio::awaitable<void> Informer::Impl::run() {
-  Backoff backoff(options.backoffInitial, options.backoffMax);
+  // The informer's generator (it picks watch timeouts too); run() ends before the Impl does.
+  ReconnectBackoff backoff(options.backoffInitial, options.backoffMax,
+                           [this] { return std::uniform_real_distribution<double>(0, 1)(random); });
   bool needList = true;
   int goneInARow = 0;
   while (!stopped) {
@@ -177,7 +184,7 @@ asio::awaitable<void> Informer::Impl::run() {
       if (!listed) {
         stats.lastError = listed.error().describe();
         spdlog::warn("informer {}: list failed, retrying: {}", describe(), stats.lastError);
-        co_await sleep(backoff.next(random));
+        co_await sleep(backoff.next());
         continue;
       }
       needList = false;
@@ -194,7 +201,7 @@ asio::awaitable<void> Informer::Impl::run() {
       case WatchEnd::Expired:
         if (outcome.events == 0 && ran < kShortestNormalWatch) {
           spdlog::warn("informer {}: the server ended a watch at once", describe());
-          co_await sleep(backoff.next(random));
+          co_await sleep(backoff.next());
         }
         break;
       case WatchEnd::Gone:
@@ -202,12 +209,12 @@ asio::awaitable<void> Informer::Impl::run() {
         needList = true;
         // Relisting at once is the point of a 410; a second one in a row means the fresh
         // list's resourceVersion is already too old, so do not hammer the server.
-        if (goneInARow > 1) co_await sleep(backoff.next(random));
+        if (goneInARow > 1) co_await sleep(backoff.next());
         break;
       case WatchEnd::Failed:
         ++stats.relistsAfterError;
         needList = true;
-        co_await sleep(backoff.next(random));
+        co_await sleep(backoff.next());
         break;
       case WatchEnd::Stopped: break;
     }

@@ -15,6 +15,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "syncer/kube/backoff.hpp"
+
 namespace bisync::ops {
 
 namespace asio = boost::asio;
@@ -96,7 +98,12 @@ std::optional<RequestLine> parseRequestLine(std::string_view head) {
 
 struct HttpEndpoint::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& context, const HttpEndpointOptions& endpointOptions)
-      : io(context), acceptor(context), acceptRetry(context), options(endpointOptions) {}
+      : io(context),
+        acceptor(context),
+        acceptRetry(context),
+        options(endpointOptions),
+        acceptBackoff(
+            {.base = endpointOptions.acceptBackoff, .max = endpointOptions.maxAcceptBackoff}) {}
 
   asio::io_context& io;
   tcp::acceptor acceptor;
@@ -106,9 +113,10 @@ struct HttpEndpoint::Impl : std::enable_shared_from_this<Impl> {
   HttpEndpointStats stats;
   std::string where;  // "127.0.0.1:8081", for log lines
   bool stopped = false;
-  // The current episode of failed accepts (0: none) and the wait before the next try.
+  // The current episode of failed accepts (0: none); the wait before the next try doubles with
+  // each.
   std::uint64_t failedInARow = 0;
-  std::chrono::milliseconds acceptDelay{0};
+  kube::ExponentialBackoff acceptBackoff;
   bool full = false;  // maxConnections are open: new ones are being closed at once
 
   HttpResponse answer(const std::optional<RequestLine>& request) const {
@@ -186,14 +194,14 @@ struct HttpEndpoint::Impl : std::enable_shared_from_this<Impl> {
   // readable: trying again at once would spin the loop until a descriptor is free.
   asio::awaitable<void> waitAfterFailedAccept(const boost::system::error_code& error) {
     ++stats.acceptFailures;
-    if (failedInARow++ == 0) {
-      acceptDelay = options.acceptBackoff;
+    const int earlierFailures = static_cast<int>(std::min<std::uint64_t>(failedInARow++, 64));
+    const auto acceptDelay =
+        std::chrono::duration_cast<std::chrono::milliseconds>(acceptBackoff.delay(earlierFailures));
+    if (earlierFailures == 0) {
       spdlog::warn(
           "http endpoint {}: accept failed: {}; trying again in {} ms, then less often (every {} "
           "ms at most) until it works",
           where, error.message(), acceptDelay.count(), options.maxAcceptBackoff.count());
-    } else {
-      acceptDelay = std::min(acceptDelay * 2, options.maxAcceptBackoff);
     }
     acceptRetry.expires_after(acceptDelay);
     boost::system::error_code canceled;
