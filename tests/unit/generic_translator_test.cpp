@@ -10,7 +10,9 @@
 #include "syncer/kube/resource.hpp"
 #include "tests/support/catch.hpp"
 #include "tests/unit/parse_json.hpp"
+#include "translators/configmap/configmap_translator.hpp"
 #include "translators/generic/generic_translator.hpp"
+#include "translators/secret/secret_translator.hpp"
 
 namespace {
 
@@ -111,6 +113,31 @@ TEST_CASE("the generic translator refuses a malformed object with a Decode error
     REQUIRE_FALSE(target.has_value());
     CHECK(target.error().kind == ErrorKind::Decode);
   }
+}
+
+// The plugins sit on the generic translator; their copies must stay exactly what the
+// field-copying plugins made before (member order included), member for member as the servers
+// return them (Go struct order: immutable before data).
+TEST_CASE("ConfigMap and Secret copies are byte for byte what the plugins always made",
+          "[translators][generic]") {
+  const Json configMap = parse(R"({"kind":"ConfigMap","apiVersion":"v1",
+      "metadata":{"name":"c","namespace":"team-a","uid":"u-1","resourceVersion":"9",
+        "labels":{"app":"web"},"annotations":{"note":"n"}},
+      "immutable":true,"data":{"b":"2","a":"1"},"binaryData":{"blob":"AAEC"}})");
+  const auto configMapCopy = ConfigMapTranslator().toTarget(configMap, prefixMapper());
+  REQUIRE(configMapCopy.has_value());
+  CHECK(
+      bisync::kube::toJson(*configMapCopy) ==
+      R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"east--team-a","labels":{"app":"web","kube-bisync.io/managed-by":"east","kube-bisync.io/source-name":"c","kube-bisync.io/source-namespace":"team-a"},"annotations":{"note":"n","kube-bisync.io/source-cluster":"east","kube-bisync.io/source-name":"c","kube-bisync.io/source-namespace":"team-a","kube-bisync.io/source-uid":"u-1"}},"data":{"b":"2","a":"1"},"binaryData":{"blob":"AAEC"},"immutable":true})");
+
+  const Json secret = parse(R"({"kind":"Secret","apiVersion":"v1",
+      "metadata":{"name":"s","namespace":"team-a","uid":"u-2"},
+      "immutable":false,"data":{"k":"dg=="},"stringData":{"x":"y"},"type":"Opaque"})");
+  const auto secretCopy = SecretTranslator().toTarget(secret, prefixMapper());
+  REQUIRE(secretCopy.has_value());
+  CHECK(
+      bisync::kube::toJson(*secretCopy) ==
+      R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"s","namespace":"east--team-a","labels":{"kube-bisync.io/managed-by":"east","kube-bisync.io/source-name":"s","kube-bisync.io/source-namespace":"team-a"},"annotations":{"kube-bisync.io/source-cluster":"east","kube-bisync.io/source-name":"s","kube-bisync.io/source-namespace":"team-a","kube-bisync.io/source-uid":"u-2"}},"type":"Opaque","data":{"k":"dg=="},"immutable":false})");
 }
 
 TEST_CASE("kinds the generic translator must not sync are refused with a reason",
