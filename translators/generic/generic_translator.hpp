@@ -4,7 +4,8 @@
 // deletionTimestamp, ownerReferences, finalizers) and minus status: the policy decides whether
 // status travels, and which way (the default policy of a generic kind sends it up, through the
 // status subresource when the kind has one). Names are mapped and origin metadata stamped as for
-// every kind (translators/internal/object_copy.hpp). docs/translators.md has the rules.
+// every kind (translators/internal/object_copy.hpp). The built-in plugins are generic
+// translators too, with what is special about their kind. docs/translators.md has the rules.
 #pragma once
 
 #include <optional>
