@@ -50,11 +50,11 @@ class Translator {
   // resourceVersion, generation, managedFields, creationTimestamp, deletionTimestamp,
   // ownerReferences, finalizers, selfLink) and no status. Not the last-synced annotation:
   // the reconciler adds that. Content fields are copied only when the source has them (null
-  // counts as absent) and empty maps are omitted, so the result equals what the target's API
-  // server returns for it. A Decode error (origin "<Kind> <ns>/<name>", message naming the
-  // JSON pointer) when the source is malformed: not an object; metadata.name, the namespace
-  // of a namespaced kind or metadata.uid missing; labels, annotations or a content field of
-  // the wrong type.
+  // counts as absent) and a plugin's checked fields are omitted when empty, so the result
+  // equals what the target's API server returns for it. A Decode error (origin "<Kind>
+  // <ns>/<name>", message naming the JSON pointer) when the source is malformed: not an object;
+  // metadata.name, the namespace of a namespaced kind or metadata.uid missing; labels, annotations
+  // or a content field of the wrong type.
   virtual kube::Result<Json> toTarget(const JsonValue& source,
                                       const mapping::IdentityMapper& mapper) const = 0;
 };

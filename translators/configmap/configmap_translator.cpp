@@ -8,6 +8,8 @@ namespace {
 using internal::ContentField;
 using internal::FieldType;
 
+// The fields a ConfigMap has (the generic copy would copy them as they are): their types are
+// checked, so that a malformed one is reported naming it.
 constexpr ContentField kFields[] = {
     {"data", FieldType::StringMap},
     {"binaryData", FieldType::StringMap},
@@ -23,7 +25,7 @@ constexpr std::string_view kRootCaConfigMap = "kube-root-ca.crt";
 }  // namespace
 
 ConfigMapTranslator::ConfigMapTranslator()
-    : FieldCopyTranslator(kube::resources::configMaps(), kFields) {}
+    : GenericTranslator(kube::resources::configMaps(), KindContent{kFields, {}}) {}
 
 bool ConfigMapTranslator::shouldSync(const JsonValue& source) const {
   return kube::nameOf(source) != kRootCaConfigMap;

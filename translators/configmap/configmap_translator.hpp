@@ -1,12 +1,12 @@
-// The ConfigMap plugin: copies data, binaryData and immutable; never syncs the per-namespace
-// kube-root-ca.crt.
+// The ConfigMap plugin: the generic copy, with the types of data, binaryData and immutable
+// checked; never syncs the per-namespace kube-root-ca.crt.
 #pragma once
 
-#include "translators/internal/object_copy.hpp"
+#include "translators/generic/generic_translator.hpp"
 
 namespace bisync::translators {
 
-class ConfigMapTranslator final : public internal::FieldCopyTranslator {
+class ConfigMapTranslator final : public GenericTranslator {
  public:
   ConfigMapTranslator();
   bool shouldSync(const JsonValue& source) const override;

@@ -5,8 +5,6 @@
 #include <string_view>
 #include <utility>
 
-#include "translators/internal/object_copy.hpp"
-
 namespace bisync::translators {
 namespace {
 
@@ -38,23 +36,33 @@ constexpr std::array<Refused, 7> kRefused{{
 
 }  // namespace
 
-GenericTranslator::GenericTranslator(kube::ResourceInfo resource)
-    : resource_(std::move(resource)) {}
+GenericTranslator::GenericTranslator(kube::ResourceInfo resource, KindContent content)
+    : resource_(std::move(resource)), content_(content) {}
 
 bool GenericTranslator::shouldSync(const JsonValue&) const { return true; }
 
+// Content members copied verbatim: all but the identity and status, the checked fields
+// (translateObject copied them already) and write-only fields.
+bool GenericTranslator::copiedAsItIs(std::string_view member) const {
+  const auto named = [member](std::string_view name) { return name == member; };
+  const auto checkedNamed = [member](const internal::ContentField& field) {
+    return field.name == member;
+  };
+  return std::none_of(kNotContent.begin(), kNotContent.end(), named) &&
+         std::none_of(content_.writeOnly.begin(), content_.writeOnly.end(), named) &&
+         std::none_of(content_.checked.begin(), content_.checked.end(), checkedNamed);
+}
+
 kube::Result<Json> GenericTranslator::toTarget(const JsonValue& source,
                                                const mapping::IdentityMapper& mapper) const {
-  // The identity, labels, annotations and origin metadata, checked as for every kind.
-  kube::Result<Json> target = internal::translateObject(source, mapper, resource_, nameLimit(), {});
+  // The identity, labels, annotations and origin metadata, checked as for every kind, and the
+  // kind's checked fields.
+  kube::Result<Json> target =
+      internal::translateObject(source, mapper, resource_, nameLimit(), content_.checked);
   if (!target) return target;
   auto& allocator = target->GetAllocator();
   for (const auto& member : source.GetObject()) {
-    const std::string_view name = kube::stringView(member.name);
-    if (member.value.IsNull() ||
-        std::find(kNotContent.begin(), kNotContent.end(), name) != kNotContent.end()) {
-      continue;
-    }
+    if (member.value.IsNull() || !copiedAsItIs(kube::stringView(member.name))) continue;
     target->AddMember(JsonValue(member.name, allocator), JsonValue(member.value, allocator),
                       allocator);
   }

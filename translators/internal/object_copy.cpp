@@ -156,13 +156,4 @@ Result<Json> translateObject(const JsonValue& source, const mapping::IdentityMap
   return target;
 }
 
-FieldCopyTranslator::FieldCopyTranslator(kube::ResourceInfo resource,
-                                         std::span<const ContentField> fields)
-    : resource_(std::move(resource)), fields_(fields) {}
-
-Result<Json> FieldCopyTranslator::toTarget(const JsonValue& source,
-                                           const mapping::IdentityMapper& mapper) const {
-  return translateObject(source, mapper, resource_, nameLimit(), fields_);
-}
-
 }  // namespace bisync::translators::internal

@@ -1,19 +1,18 @@
-// What every built-in translator does the same way: check the source's shape, map its name and
+// What every translator does the same way: check the source's shape, map its name and
 // namespace, copy its labels and annotations minus the syncer's own keys, stamp the origin
-// metadata, and copy the kind's content fields. A plugin only lists its fields and decides
-// what it skips. Pure functions, safe from any thread.
+// metadata, and copy (with their types checked) the content fields a plugin lists. The
+// GenericTranslator calls it, then copies the rest of the content. Pure functions, safe from
+// any thread.
 #pragma once
 
 #include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "mapping/identity_mapper.hpp"
 #include "syncer/kube/error.hpp"
 #include "syncer/kube/json.hpp"
 #include "syncer/kube/resource.hpp"
-#include "translators/translator.hpp"
 
 namespace bisync::translators::internal {
 
@@ -39,21 +38,5 @@ kube::Result<kube::Json> translateObject(const kube::JsonValue& source,
                                          const kube::ResourceInfo& resource,
                                          mapping::NameLimit limit,
                                          std::span<const ContentField> fields);
-
-// A Translator that copies `fields` of `resource` with translateObject: a plugin derives from
-// it, passes its resource and (static) field list, and says which objects it skips.
-class FieldCopyTranslator : public Translator {
- public:
-  FieldCopyTranslator(kube::ResourceInfo resource, std::span<const ContentField> fields);
-
-  const kube::ResourceInfo& resource() const final { return resource_; }
-  mapping::NameLimit nameLimit() const final { return mapping::kSubdomainName; }
-  kube::Result<kube::Json> toTarget(const kube::JsonValue& source,
-                                    const mapping::IdentityMapper& mapper) const final;
-
- private:
-  kube::ResourceInfo resource_;
-  std::span<const ContentField> fields_;  // must outlive the translator (a static array)
-};
 
 }  // namespace bisync::translators::internal

@@ -8,13 +8,17 @@ namespace {
 using internal::ContentField;
 using internal::FieldType;
 
-// Not stringData: it is write-only (the server folds it into data and never returns it), so
-// the target would always look drifted.
+// The fields a Secret has, their types checked; the type (Opaque when empty) is what the skip
+// rule below reads.
 constexpr ContentField kFields[] = {
     {"type", FieldType::String},
     {"data", FieldType::StringMap},
     {"immutable", FieldType::Bool},
 };
+
+// stringData is write-only (the server folds it into data and never returns it): copied, it
+// would make the target always look drifted.
+constexpr std::string_view kWriteOnly[] = {"stringData"};
 
 // The token controller fills such a Secret with a token signed by the cluster's own service
 // account key: a copy is useless on the target (the token only authenticates to the source)
@@ -23,7 +27,8 @@ constexpr std::string_view kServiceAccountTokenType = "kubernetes.io/service-acc
 
 }  // namespace
 
-SecretTranslator::SecretTranslator() : FieldCopyTranslator(kube::resources::secrets(), kFields) {}
+SecretTranslator::SecretTranslator()
+    : GenericTranslator(kube::resources::secrets(), KindContent{kFields, kWriteOnly}) {}
 
 bool SecretTranslator::shouldSync(const JsonValue& source) const {
   return kube::stringMember(source, "type") != kServiceAccountTokenType;

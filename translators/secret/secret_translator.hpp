@@ -1,11 +1,12 @@
-// The Secret plugin: copies type, data and immutable; never syncs service account tokens.
+// The Secret plugin: the generic copy, with the types of type, data and immutable checked and
+// stringData left out; never syncs service account tokens; its values are secret.
 #pragma once
 
-#include "translators/internal/object_copy.hpp"
+#include "translators/generic/generic_translator.hpp"
 
 namespace bisync::translators {
 
-class SecretTranslator final : public internal::FieldCopyTranslator {
+class SecretTranslator final : public GenericTranslator {
  public:
   SecretTranslator();
   bool holdsSecrets() const override { return true; }
