@@ -133,7 +133,11 @@ kube::Result<PairDecision> decidePair(const PairInputs& in) {
   decision.rejected = overLimit(in.policy, decision.sourceView);
   if (decision.rejected) return decision;
   if (in.actual != nullptr) decision.targetView = syncView(*in.actual);
-  decision.plan = planOf(in, decision.sourceView, decision.targetView);
+  // Identity mapper -> translator -> policy: what the source owns travels as the translator
+  // made it; what the target owns or shares is the source's own, to compare and merge.
+  const Json desired = policies::withProjection(decision.sourceView, policies::Owner::Source,
+                                                syncView(in.translated), in.ownership);
+  decision.plan = planOf(in, desired, decision.targetView);
   for (const policies::FieldConflict& conflict : decision.plan.conflicts) {
     decision.contested.push_back(conflict.path);
   }

@@ -68,7 +68,10 @@ struct PairInputs {
   std::string_view fieldManager;       // ours: its managedFields entries are not "the other side"
   mapping::SourceKey key;
   mapping::TargetKey target;
-  const kube::JsonValue& source;     // the synced source object
+  const kube::JsonValue& source;  // the synced source object
+  // The translator's target object of `source` (references mapped): the source-owned fields
+  // the target gets are taken from it, the rest of the plan from the two objects.
+  const kube::JsonValue& translated;
   const kube::JsonValue* actual;     // the object at the target key; nullptr when none
   const kube::JsonValue* mergeBase;  // the merge base the copy carries; nullptr when none
   const kube::JsonValue& ownerRefs;  // the copy's owner references (an array)

@@ -268,18 +268,18 @@ asio::awaitable<void> reportConflicts(SyncState& state, ResourceSync& sync, cons
   }
 }
 
-// True when the translator finds the source malformed: reported as SyncFailed, not retried (a
-// change of the source re-queues the key).
-asio::awaitable<bool> untranslatable(SyncState& state, ResourceSync& sync, const SyncKey& key,
-                                     const JsonValue& source) {
-  const kube::Result<Json> translated = sync.translator->toTarget(source, state.mapper);
-  if (translated) co_return false;
+// The translator's target object of `source`; nullopt when it finds the source malformed:
+// reported as SyncFailed, not retried (a change of the source re-queues the key).
+asio::awaitable<std::optional<Json>> translate(SyncState& state, ResourceSync& sync,
+                                               const SyncKey& key, const JsonValue& source) {
+  kube::Result<Json> translated = sync.translator->toTarget(source, state.mapper);
+  if (translated) co_return std::move(*translated);
   spdlog::warn("cannot translate {}: {}", key.describe(), translated.error().describe());
   const std::string message = translated.error().message;
   const std::string_view reason = kReasonSyncFailed;
   co_await state.recorder.record(sync.translator->resource(), source, EventType::Warning, reason,
                                  message);
-  co_return true;
+  co_return std::nullopt;
 }
 
 // Applies what the plan gives the source. False (the failure recorded) when it failed.
@@ -349,12 +349,6 @@ asio::awaitable<Outcome> carryOut(SyncState& state, ResourceSync& sync, const Pa
   WriteReport status{std::string(kStatusSynced), ""};
   co_await reportConflicts(state, sync, pair, plan, status);
   const TargetWrite targetWrite = decision.targetWrite;
-  // Before anything is written the translator checks the source (up to date, it was checked
-  // when it was written).
-  if ((decision.writeSource || targetWrite != TargetWrite::None) &&
-      co_await untranslatable(state, sync, key, source)) {
-    co_return Outcome::Done;
-  }
   // The source first: the target write stores the new merge base, and a base that runs ahead
   // of the source would turn the source's old value into a change after a crash.
   WriteReport writeReport;
@@ -399,6 +393,8 @@ asio::awaitable<Outcome> syncPair(SyncState& state, ResourceSync& sync, const Pa
   }
   std::optional<Json> base;
   if (sync.sharedFields && pair.actual) base = co_await mergeBaseOf(state, sync, pair);
+  const std::optional<Json> translated = co_await translate(state, sync, key, pair.source);
+  if (!translated) co_return Outcome::Done;
   const OwnerLinks owners = ownerLinks(state, key, pair.source);
   awaitOwners(state, key, owners);
   const PairInputs inputs{state.mapper,
@@ -410,6 +406,7 @@ asio::awaitable<Outcome> syncPair(SyncState& state, ResourceSync& sync, const Pa
                           sourceKey,
                           pair.target,
                           pair.source,
+                          *translated,
                           pair.actual,
                           base ? &*base : nullptr,
                           owners.references,

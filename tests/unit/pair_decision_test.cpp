@@ -18,6 +18,7 @@
 #include "tests/support/catch.hpp"
 #include "tests/unit/field_rules.hpp"
 #include "tests/unit/parse_json.hpp"
+#include "translators/generic/generic_translator.hpp"
 
 namespace {
 
@@ -45,6 +46,7 @@ struct World {
   bisync::policies::OwnershipMap ownership;
   bisync::policies::BaseForm plainValues;
   Json owners{rapidjson::kArrayType};
+  bisync::translators::GenericTranslator translator{resource};
 };
 
 Json widget(const std::string& labels, const std::string& spec, const std::string& uid = "u1") {
@@ -66,8 +68,10 @@ std::optional<Json> baseOf(const JsonValue* target) {
 }
 
 PairDecision decide(const World& world, const Json& source, const JsonValue* target,
-                    bool copiedUp = false) {
+                    bool copiedUp = false, const JsonValue* translated = nullptr) {
   const std::optional<Json> base = baseOf(target);
+  auto generic = world.translator.toTarget(source, world.mapper);
+  REQUIRE(generic);
   const PairInputs inputs{world.mapper,
                           world.resource,
                           world.policy,
@@ -77,6 +81,7 @@ PairDecision decide(const World& world, const Json& source, const JsonValue* tar
                           {"team-a", "w"},
                           {"vc1--team-a", "w"},
                           source,
+                          translated != nullptr ? *translated : *generic,
                           target,
                           base ? &*base : nullptr,
                           world.owners,
@@ -185,6 +190,20 @@ TEST_CASE("the reconciler decides create, update, no-op, drift and clash from th
       }
     }
   }
+}
+
+TEST_CASE("the target gets the source-owned fields as the translator made them",
+          "[reconciler][decisions]") {
+  const World world;
+  const Json source = widget(R"("tier":"web")", R"("configRef":"settings")");
+  // A plugin maps the reference to the target's name of the object it names.
+  Json translated = std::move(*world.translator.toTarget(source, world.mapper));
+  set(translated, "/spec/configRef", "settings-vc1");
+  set(translated, "/metadata/labels/tier", "rewritten");  // a both field: merged from the source
+  const PairDecision decision = decide(world, source, nullptr, false, &translated);
+  CHECK(at(decision.plan.forTarget, "/spec/configRef") == "settings-vc1");
+  CHECK(at(decision.apply.body, "/spec/configRef") == "settings-vc1");
+  CHECK(at(decision.plan.forTarget, "/metadata/labels/tier") == "web");
 }
 
 TEST_CASE("the object a source was copied up from is adopted, one being deleted is a clash",
