@@ -102,24 +102,29 @@ asio::awaitable<Outcome> recordCopy(SyncState& state, ResourceSync& sync, const 
   co_return Outcome::Done;
 }
 
-// The target refused the write of the copy (carrying `lastSynced`): an immutable field is
-// reported or the copy replaced, as the policy's onImmutable says; anything else is retried,
-// and reported when the server found the copy invalid.
+// The target refused the write of the copy (carrying `lastSynced`): judgeRefusal decides, as
+// for namespaced copies; a copy to replace is deleted and the key comes back to create it.
 asio::awaitable<Outcome> writeRefused(SyncState& state, ResourceSync& sync, const ClusterCopy& copy,
                                       const JsonValue& source, const std::string& lastSynced,
                                       const kube::Error& error) {
-  if (recordedAsOurs(copy) && kube::isImmutableFieldError(error)) {
-    if (sync.policy.onImmutable == policies::OnImmutable::Report) {
+  const Json actual = recordedAsOurs(copy) ? copy.target->parse() : Json();
+  const JsonValue* ours = recordedAsOurs(copy) ? &actual : nullptr;
+  switch (judgeRefusal(error, state.mapper, ours, source, sync.policy.onImmutable)) {
+    case Refusal::ReportImmutable:
       co_await reportImmutableRefusal(state, sync, source, copy.target, lastSynced, error);
       co_return Outcome::Done;
+    case Refusal::ReplaceEarlierIncarnation:
+    case Refusal::RecreateImmutable: {
+      const Outcome removed = co_await removeCopy(state, sync, copy);
+      if (removed == Outcome::Done) state.enqueue(copy.key);  // created anew
+      co_return removed;
     }
-    const Outcome removed = co_await removeCopy(state, sync, copy);
-    if (removed == Outcome::Done) state.enqueue(copy.key);  // created anew
-    co_return removed;
-  }
-  if (error.isInvalid()) {
-    const std::string message = "the target rejected " + copy.targetName + ": " + error.message;
-    co_await report(state, sync, source, kReasonSyncRejected, message);
+    case Refusal::Rejected: {
+      const std::string message = "the target rejected " + copy.targetName + ": " + error.message;
+      co_await report(state, sync, source, kReasonSyncRejected, message);
+      break;
+    }
+    case Refusal::Retry: break;
   }
   co_return fail(state, copy.key, "apply " + copy.describe() + ": " + error.describe());
 }
