@@ -107,8 +107,10 @@ struct ResourceSync {
 
   const std::string& name() const { return key; }
   // A cluster-scoped kind copied down (cluster_copies.cpp) rather than mirrored up.
+  // A cluster-scoped kind a policy file syncs down (the syncer's own mirror of CRDs, which has
+  // no policy file and so the default direction, is not one).
   bool copiesClusterScopedDown() const {
-    return clusterScoped && policy.direction == policies::Direction::Down;
+    return clusterScoped && policy.direction == policies::Direction::Down && mirroredCrds.empty();
   }
   const kube::ResourceInfo& resourceOn(policies::Side side) const {
     return side == policies::Side::Source ? sourceResource : translator->resource();
