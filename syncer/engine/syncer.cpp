@@ -375,7 +375,10 @@ void checkReady(SyncState& state) {
 asio::awaitable<bool> handleKey(SyncState* state, std::string text) {
   const std::optional<SyncKey> key = SyncKey::parse(text);
   if (!key) co_return true;
-  const Outcome outcome = co_await internal::reconcile(*state, *key);
+  // A key of a kind that went away, or not listed yet, is not reconciled (counted as done).
+  Outcome outcome = Outcome::Done;
+  if (co_await internal::admitKey(*state, *key))
+    outcome = co_await internal::reconcile(*state, *key);
   if (outcome == Outcome::Retry) {
     ++state->stats.failures;
     co_return false;
@@ -442,10 +445,8 @@ asio::awaitable<void> run(std::shared_ptr<SyncState> state) {
   checkReady(*state);
   if (!state->ready)
     asio::co_spawn(state->sourceClient.ioContext(), reportProgress(state), asio::detached);
-  if (!state->waiting.empty()) {
-    asio::co_spawn(state->sourceClient.ioContext(), internal::rediscoverWhileWaiting(state),
-                   asio::detached);
-  }
+  // Also while nothing waits: a kind that syncs may go away, and must then be stopped.
+  asio::co_spawn(state->sourceClient.ioContext(), internal::rediscover(state), asio::detached);
 }
 
 }  // namespace
@@ -577,7 +578,9 @@ std::vector<CacheStats> Syncer::cacheStats() const {
 
 std::vector<ResourceState> Syncer::resourceStates() const {
   std::vector<ResourceState> states;
-  for (const auto& [name, sync] : state_->resources) states.push_back({name, true, true, true, ""});
+  for (const auto& [name, sync] : state_->resources) {
+    if (!sync.suspended) states.push_back({name, true, true, true, ""});  // else in `waiting`
+  }
   for (const internal::WaitingResource& waiting : state_->waiting) {
     states.push_back(
         {waiting.name, waiting.servedBySource, waiting.servedByTarget, false, waiting.why});
