@@ -347,6 +347,14 @@ void namespaceStub(Json& object) {
   object.Swap(stub);
 }
 
+// A list of a synced kind answered 404: the kind may have gone away. The next discovery round
+// (which decides, from discovery and the kind's CRDs) runs now instead of at its interval.
+std::function<void(const kube::Error&)> listFailed(SyncState& state) {
+  return [&state](const kube::Error& error) {
+    if (error.isNotFound()) state.discoveryTimer.cancel();
+  };
+}
+
 std::vector<kube::Informer*> allInformers(SyncState& state) {
   std::vector<kube::Informer*> informers{state.sourceNamespaces.get(),
                                          state.targetNamespaces.get()};
@@ -475,6 +483,7 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
   state.makeTargetInformer = [&state](ResourceSync& sync, const std::string& ns) {
     kube::InformerOptions informerOptions;
     informerOptions.ns = ns;
+    informerOptions.onListError = listFailed(state);
     if (sync.clusterScoped) {
       // Only what the policy selects is mirrored, so only that is listed.
       informerOptions.labelSelector = internal::labelSelectorOf(sync.policy);
@@ -491,6 +500,7 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
   state.makeSourceInformer = [&state](ResourceSync& sync, const std::string& ns) {
     kube::InformerOptions informerOptions;
     informerOptions.ns = ns;
+    informerOptions.onListError = listFailed(state);
     informerOptions.transform = [&forms = sync.forms](Json& object) {
       forms.compactSource(object);
     };
