@@ -21,7 +21,8 @@ asio::awaitable<void> releaseWhenWatched(std::weak_ptr<SyncState> weak, std::str
       const std::shared_ptr<SyncState> state = weak.lock();
       if (!state || state->stopping) co_return;
       for (auto& [name, sync] : state->resources) {
-        if (sync.clusterScoped) continue;  // one informer for the cluster, not per namespace
+        // One informer for the cluster, not per namespace; none while suspended.
+        if (sync.clusterScoped || sync.suspended) continue;
         const auto it = sync.targets.find(ns);
         if (it == sync.targets.end()) co_return;  // unwatched meanwhile
         if (!it->second->hasSynced()) {
@@ -79,7 +80,7 @@ std::vector<std::string> ownedTargetNamespaces(const SyncState& state) {
 void watchTargetNamespace(SyncState& state, const std::string& ns) {
   bool started = false;
   for (auto& [name, sync] : state.resources) {
-    if (sync.clusterScoped || sync.targets.contains(ns)) continue;
+    if (sync.clusterScoped || sync.suspended || sync.targets.contains(ns)) continue;
     std::unique_ptr<kube::Informer>& informer = sync.targets[ns];
     informer = state.makeTargetInformer(sync, ns);
     informer->start();
@@ -101,7 +102,7 @@ void unwatchTargetNamespace(SyncState& state, std::string_view ns) {
 
 bool targetNamespaceWatched(const SyncState& state, std::string_view ns) {
   for (const auto& [name, sync] : state.resources) {
-    if (!sync.clusterScoped && sync.targetInformer(ns) == nullptr) return false;
+    if (!sync.clusterScoped && !sync.suspended && sync.targetInformer(ns) == nullptr) return false;
   }
   return true;
 }

@@ -1,7 +1,10 @@
 // Kinds found by discovery: every kind to sync is looked up on both servers when the syncer
 // starts, and the ones not served by both yet are looked up again every discoveryInterval, so
 // that a CRD installed (or an aggregated API registered) after start-up is synced without a
-// restart. docs/sync-engine.md ("Kinds and discovery").
+// restart. Every round also checks that both sides still serve the kinds that sync: one that
+// went away (its CRD deleted, an aggregated API unregistered) is stopped without deleting
+// anything, waits like a kind not served yet, and resumes the same way when it returns.
+// docs/sync-engine.md ("Kinds and discovery").
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -9,6 +12,8 @@
 #include <cctype>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "policies/policy_loader.hpp"
@@ -70,13 +75,57 @@ std::optional<std::string> missingVerb(const kube::ResourceInfo& resource, std::
   return std::nullopt;
 }
 
+// Whether each side serves a kind through a CustomResourceDefinition.
+struct CrdBacking {
+  bool source = false;
+  bool target = false;
+};
+
+// The first source informer of `sync` that has not listed yet; nullptr when all have.
+kube::Informer* unlistedSourceInformer(const ResourceSync& sync) {
+  for (const auto& [ns, informer] : sync.source) {
+    if (!informer->hasSynced()) return informer.get();
+  }
+  return nullptr;
+}
+
+// Waits until the source informers of kind `key` have listed, then queues the keys admitKey held
+// meanwhile. The kind may be suspended (then nothing is queued: it relists when it resumes) or
+// resumed with new informers meanwhile: it is looked up again after every wait.
+asio::awaitable<void> releaseWhenListed(std::weak_ptr<SyncState> weak, std::string key) {
+  for (;;) {
+    kube::Informer* pending = nullptr;
+    {
+      const std::shared_ptr<SyncState> state = weak.lock();
+      if (!state || state->stopping) co_return;
+      const auto it = state->resources.find(key);
+      if (it == state->resources.end() || it->second.suspended) co_return;
+      pending = unlistedSourceInformer(it->second);
+      if (pending == nullptr) {
+        const std::set<std::string> held = std::move(it->second.heldKeys);
+        it->second.heldKeys.clear();
+        for (const std::string& text : held) state->queue.add(text);
+        co_return;
+      }
+    }
+    co_await pending->waitForSync();  // also completes when the informer is stopped
+  }
+}
+
 // The translator, policy and cache forms of a kind both servers serve, and its source informers
-// (started). Target informers follow the namespaces the syncer owns (watchTargetNamespace).
-ResourceSync& addResource(SyncState& state, const kube::ResourceInfo& source,
-                          const kube::ResourceInfo& target) {
+// (started). Target informers follow the namespaces the syncer owns (watchTargetNamespace). A
+// suspended kind of the same key is made afresh in place (its entry is never erased).
+ResourceSync& addResource(SyncState& state, const WaitingResource& waiting,
+                          const kube::ResourceInfo& source, const kube::ResourceInfo& target,
+                          CrdBacking crds) {
   const std::string key = resourceKey(source);
   ResourceSync& sync = state.resources[key];
   sync.key = key;
+  sync.spec = waiting.spec;
+  sync.crdMirror = waiting.crdMirror;
+  sync.suspended = false;
+  sync.sourceCrd = crds.source;
+  sync.targetCrd = crds.target;
   sync.sourceResource = source;
   const kube::GroupVersionKind kind{target.group, target.version, target.kind};
   sync.translator = state.registry.findByKind(kind);
@@ -111,6 +160,8 @@ ResourceSync& addResource(SyncState& state, const kube::ResourceInfo& source,
     informer = state.makeTargetInformer(sync, "");
     informer->start();
   }
+  asio::co_spawn(state.sourceClient.ioContext(), releaseWhenListed(state.weak_from_this(), key),
+                 asio::detached);
   return sync;
 }
 
@@ -148,6 +199,85 @@ std::string lookupProblem(const kube::Error& error, std::string_view side) {
   return "discovery on the " + std::string(side) + " API server failed: " + error.describe();
 }
 
+kube::ResourceInfo crdResource() {
+  return {"apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
+          false};
+}
+
+struct CrdLookup {
+  enum State { None, Established, Withdrawing, Unknown } state = None;
+  std::string error;  // why it is Unknown
+};
+
+// The CRD through which `client` serves `resource`, if any. Only a group with a dot can be a
+// CRD's, so the built-in groups cost no request.
+asio::awaitable<CrdLookup> crdOf(kube::Client& client, const kube::ResourceInfo& resource) {
+  if (resource.group.find('.') == std::string::npos) co_return CrdLookup{};
+  const kube::ResourceInfo crds = crdResource();
+  const std::string name = resourceKey(resource);
+  const std::string_view clusterWide;
+  const kube::Result<kube::Json> crd = co_await client.get(crds, clusterWide, name);
+  if (!crd && crd.error().isNotFound()) co_return CrdLookup{};
+  if (!crd) co_return CrdLookup{CrdLookup::Unknown, crd.error().describe()};
+  co_return CrdLookup{kube::crdWithdrawing(*crd) ? CrdLookup::Withdrawing : CrdLookup::Established,
+                      ""};
+}
+
+// What a side's CRD says of a kind served through one: gone, going, or (when it could not be
+// read) nothing.
+kube::Presence presenceByCrd(const CrdLookup& crd) {
+  switch (crd.state) {
+    case CrdLookup::None: return kube::Presence::NotServed;
+    case CrdLookup::Withdrawing: return kube::Presence::Withdrawn;
+    case CrdLookup::Established:
+    case CrdLookup::Unknown: break;
+  }
+  return kube::Presence::Served;
+}
+
+// Whether `client` serves `resource` now, by a fresh discovery and, for a kind served through a
+// CRD, by that CRD (which discovery keeps listing while the CRD is being deleted).
+asio::awaitable<kube::Presence> presenceOn(kube::Client& client, const kube::ResourceInfo& resource,
+                                           bool crdBacked) {
+  const kube::GroupVersionKind kind{resource.group, resource.version, resource.kind};
+  const kube::Result<kube::ResourceInfo> found = co_await client.discover(kind);
+  if (!found) {
+    co_return found.error().isNotFound() ? kube::Presence::NotServed : kube::Presence::Unknown;
+  }
+  if (!crdBacked) co_return kube::Presence::Served;
+  const CrdLookup crd = co_await crdOf(client, resource);
+  co_return presenceByCrd(crd);
+}
+
+// The CRDs of a kind both sides serve; false (with the reason in waiting.why) while one of them
+// is being deleted: the kind must not start before the deletion has run its course. A CRD that
+// cannot be read (no permission) only costs the early stop on its deletion (admitKey).
+asio::awaitable<bool> readCrds(SyncState& state, WaitingResource& waiting,
+                               const kube::ResourceInfo& source, const kube::ResourceInfo& target,
+                               CrdBacking& backing) {
+  const CrdLookup onSource = co_await crdOf(state.sourceClient, source);
+  const CrdLookup onTarget = co_await crdOf(state.targetClient, target);
+  for (const auto& [crd, side] : {std::pair{&onSource, "source"}, {&onTarget, "target"}}) {
+    if (crd->state == CrdLookup::Unknown) {
+      spdlog::warn(
+          "{}: its CRD on the {} API server cannot be read ({}): only discovery will "
+          "notice its deletion there",
+          waiting.name, side, crd->error);
+    }
+  }
+  const auto served = [](const CrdLookup& crd) {
+    return crd.state == CrdLookup::Withdrawing ? kube::Presence::Withdrawn : kube::Presence::Served;
+  };
+  if (const auto why = kube::whyKindGone(served(onSource), served(onTarget))) {
+    waiting.why = *why;
+    waiting.servedBySource = onSource.state != CrdLookup::Withdrawing;
+    waiting.servedByTarget = onTarget.state != CrdLookup::Withdrawing;
+    co_return false;
+  }
+  backing = {onSource.state == CrdLookup::Established, onTarget.state == CrdLookup::Established};
+  co_return true;
+}
+
 enum class Lookup { Added, Waiting, Dropped };
 
 // Looks `waiting` up on both servers; adds the kind when both serve it as the engine needs.
@@ -171,7 +301,10 @@ asio::awaitable<Lookup> lookUp(SyncState& state, WaitingResource& waiting) {
     spdlog::error("not syncing {}: {}", waiting.name, *unfit);
     co_return Lookup::Dropped;
   }
-  if (state.resources.contains(waiting.name)) co_return Lookup::Dropped;  // named twice
+  if (const auto it = state.resources.find(waiting.name);
+      it != state.resources.end() && !it->second.suspended) {
+    co_return Lookup::Dropped;  // named twice
+  }
   const kube::Result<kube::ResourceInfo> target = co_await state.targetClient.discover(kind);
   waiting.servedByTarget = target.has_value();
   if (!target) {
@@ -184,8 +317,10 @@ asio::awaitable<Lookup> lookUp(SyncState& state, WaitingResource& waiting) {
       co_return Lookup::Dropped;
     }
   }
+  CrdBacking crds;
+  if (!co_await readCrds(state, waiting, *source, *target, crds)) co_return Lookup::Waiting;
   if (state.stopping) co_return Lookup::Waiting;
-  ResourceSync& sync = addResource(state, *source, *target);
+  ResourceSync& sync = addResource(state, waiting, *source, *target, crds);
   if (waiting.crdMirror) sync.mirroredCrds = crdsFromTarget(state.options);
   spdlog::info("syncing {} ({}/{} {}; status subresource: source {}, target {})", waiting.name,
                source->apiVersion(), source->kind, source->namespaced ? "namespaced" : "cluster",
@@ -232,13 +367,130 @@ asio::awaitable<void> resolveWaiting(SyncState& state) {
   }
 }
 
-asio::awaitable<void> rediscoverWhileWaiting(std::shared_ptr<SyncState> state) {
-  while (!state->stopping && !state->waiting.empty()) {
+asio::awaitable<void> rediscover(std::shared_ptr<SyncState> state) {
+  while (!state->stopping) {
     state->discoveryTimer.expires_after(state->options.discoveryInterval);
     co_await state->discoveryTimer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (state->stopping) break;
-    co_await resolveWaiting(*state);
+    co_await resolveWaiting(*state);  // drops the discovery caches: both rounds see fresh ones
+    if (state->stopping) break;
+    co_await checkRunningKinds(*state);
   }
+}
+
+asio::awaitable<void> checkRunningKinds(SyncState& state) {
+  std::vector<std::string> running;
+  for (const auto& [key, sync] : state.resources) {
+    if (!sync.suspended) running.push_back(key);
+  }
+  for (const std::string& key : running) {
+    // Entries are never erased, but one may be suspended (admitKey) while a lookup waits.
+    ResourceSync& sync = state.resources.find(key)->second;
+    const kube::ResourceInfo source = sync.sourceResource;
+    const kube::ResourceInfo target = sync.translator->resource();
+    const bool sourceCrd = sync.sourceCrd;
+    const bool targetCrd = sync.targetCrd;
+    const kube::Presence onSource = co_await presenceOn(state.sourceClient, source, sourceCrd);
+    const kube::Presence onTarget = co_await presenceOn(state.targetClient, target, targetCrd);
+    if (state.stopping || sync.suspended) continue;
+    if (const std::optional<std::string> why = kube::whyKindGone(onSource, onTarget)) {
+      suspendKind(state, sync, onSource == kube::Presence::Served,
+                  onTarget == kube::Presence::Served, *why);
+    }
+  }
+}
+
+void suspendKind(SyncState& state, ResourceSync& sync, bool servedBySource, bool servedByTarget,
+                 const std::string& why) {
+  if (sync.suspended) return;
+  sync.suspended = true;
+  // Stopped on the loop thread, an informer calls no handler any more; its loop ends on its own.
+  for (auto& [ns, informer] : sync.source) informer->stop();
+  for (auto& [ns, informer] : sync.targets) informer->stop();
+  sync.source.clear();
+  sync.targets.clear();
+  // All of it describes caches that are gone; the resumed kind starts from a full relist.
+  sync.heldKeys.clear();
+  sync.misplacedCopies.clear();
+  sync.pendingWrites.clear();
+  sync.pendingSourceWrites.clear();
+  sync.fights.clear();
+  sync.immutableRefusals.clear();
+  state.waiting.push_back(
+      {sync.spec, sync.key, servedBySource, servedByTarget, why, sync.crdMirror});
+  const auto interval =
+      std::chrono::duration_cast<std::chrono::seconds>(state.options.discoveryInterval);
+  spdlog::warn(
+      "stopped syncing {}: {}; nothing of it is written or deleted until both API servers serve "
+      "it again (looked up every {} s)",
+      sync.key, why, interval.count());
+}
+
+namespace {
+
+// The object of `key` as each side's cache holds it (the copy at the mapper's key on the
+// target; for a cluster-scoped kind, the object of that name).
+kube::CachedObjectPtr cachedSource(const ResourceSync& sync, const SyncKey& key) {
+  return sync.sourceObject(key.ns, key.name);
+}
+
+kube::CachedObjectPtr cachedTarget(const SyncState& state, const ResourceSync& sync,
+                                   const SyncKey& key) {
+  if (sync.clusterScoped) {
+    const kube::Informer* informer = sync.targetInformer("");
+    return informer != nullptr ? informer->store().get(key.name) : nullptr;
+  }
+  const mapping::TargetKey target =
+      state.mapper.toTarget(mapping::SourceKey{key.ns, key.name}, sync.translator->nameLimit());
+  return sync.targetObject(kube::objectKey(target.ns, target.name));
+}
+
+struct SidePresence {
+  kube::Presence source = kube::Presence::Served;
+  kube::Presence target = kube::Presence::Served;
+};
+
+// Whether the reconcile of `key` may act on its object's absence from a side: not when that side
+// serves the kind through a CRD that is gone or being deleted (Withdrawn, NotServed), since the
+// absence is then the CRD's doing, not a user's. Absence from the target matters only where it
+// deletes on the source (copies made up from the target, and mirrors of a cluster-scoped kind).
+asio::awaitable<SidePresence> presenceBeneath(SyncState& state, ResourceSync& sync,
+                                              const SyncKey& key) {
+  SidePresence presence;
+  const kube::ResourceInfo source = sync.sourceResource;
+  const kube::ResourceInfo target = sync.translator->resource();
+  const bool targetDeletesOnSource = sync.createsOnSource || sync.clusterScoped;
+  const bool checkTarget =
+      sync.targetCrd && targetDeletesOnSource && !cachedTarget(state, sync, key);
+  if (sync.sourceCrd && !cachedSource(sync, key)) {
+    const CrdLookup crd = co_await crdOf(state.sourceClient, source);
+    presence.source = presenceByCrd(crd);
+  }
+  if (checkTarget) {
+    const CrdLookup crd = co_await crdOf(state.targetClient, target);
+    presence.target = presenceByCrd(crd);
+  }
+  co_return presence;
+}
+
+}  // namespace
+
+asio::awaitable<bool> admitKey(SyncState& state, const SyncKey& key) {
+  if (key.isNamespace()) co_return true;
+  const auto it = state.resources.find(key.resource);
+  if (it == state.resources.end()) co_return true;  // the reconcile drops it
+  ResourceSync& sync = it->second;
+  if (sync.suspended) co_return false;
+  if (unlistedSourceInformer(sync) != nullptr) {
+    sync.heldKeys.insert(key.str());  // releaseWhenListed queues it again
+    co_return false;
+  }
+  const SidePresence presence = co_await presenceBeneath(state, sync, key);
+  const std::optional<std::string> why = kube::whyKindGone(presence.source, presence.target);
+  if (!why) co_return !sync.suspended;  // suspended meanwhile by another key
+  suspendKind(state, sync, presence.source == kube::Presence::Served,
+              presence.target == kube::Presence::Served, *why);
+  co_return false;
 }
 
 }  // namespace bisync::engine::internal

@@ -347,6 +347,14 @@ void namespaceStub(Json& object) {
   object.Swap(stub);
 }
 
+// A list of a synced kind answered 404: the kind may have gone away. The next discovery round
+// (which decides, from discovery and the kind's CRDs) runs now instead of at its interval.
+std::function<void(const kube::Error&)> listFailed(SyncState& state) {
+  return [&state](const kube::Error& error) {
+    if (error.isNotFound()) state.discoveryTimer.cancel();
+  };
+}
+
 std::vector<kube::Informer*> allInformers(SyncState& state) {
   std::vector<kube::Informer*> informers{state.sourceNamespaces.get(),
                                          state.targetNamespaces.get()};
@@ -375,7 +383,10 @@ void checkReady(SyncState& state) {
 asio::awaitable<bool> handleKey(SyncState* state, std::string text) {
   const std::optional<SyncKey> key = SyncKey::parse(text);
   if (!key) co_return true;
-  const Outcome outcome = co_await internal::reconcile(*state, *key);
+  // A key of a kind that went away, or not listed yet, is not reconciled (counted as done).
+  Outcome outcome = Outcome::Done;
+  if (co_await internal::admitKey(*state, *key))
+    outcome = co_await internal::reconcile(*state, *key);
   if (outcome == Outcome::Retry) {
     ++state->stats.failures;
     co_return false;
@@ -442,10 +453,8 @@ asio::awaitable<void> run(std::shared_ptr<SyncState> state) {
   checkReady(*state);
   if (!state->ready)
     asio::co_spawn(state->sourceClient.ioContext(), reportProgress(state), asio::detached);
-  if (!state->waiting.empty()) {
-    asio::co_spawn(state->sourceClient.ioContext(), internal::rediscoverWhileWaiting(state),
-                   asio::detached);
-  }
+  // Also while nothing waits: a kind that syncs may go away, and must then be stopped.
+  asio::co_spawn(state->sourceClient.ioContext(), internal::rediscover(state), asio::detached);
 }
 
 }  // namespace
@@ -474,6 +483,7 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
   state.makeTargetInformer = [&state](ResourceSync& sync, const std::string& ns) {
     kube::InformerOptions informerOptions;
     informerOptions.ns = ns;
+    informerOptions.onListError = listFailed(state);
     if (sync.copiesClusterScopedDown()) {
       // Every object of the kind: one not ours at a copy's name is a clash to see.
       return std::make_unique<kube::Informer>(state.targetClient, sync.translator->resource(),
@@ -495,6 +505,7 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
   state.makeSourceInformer = [&state](ResourceSync& sync, const std::string& ns) {
     kube::InformerOptions informerOptions;
     informerOptions.ns = ns;
+    informerOptions.onListError = listFailed(state);
     informerOptions.transform = [&forms = sync.forms](Json& object) {
       forms.compactSource(object);
     };
@@ -582,7 +593,9 @@ std::vector<CacheStats> Syncer::cacheStats() const {
 
 std::vector<ResourceState> Syncer::resourceStates() const {
   std::vector<ResourceState> states;
-  for (const auto& [name, sync] : state_->resources) states.push_back({name, true, true, true, ""});
+  for (const auto& [name, sync] : state_->resources) {
+    if (!sync.suspended) states.push_back({name, true, true, true, ""});  // else in `waiting`
+  }
   for (const internal::WaitingResource& waiting : state_->waiting) {
     states.push_back(
         {waiting.name, waiting.servedBySource, waiting.servedByTarget, false, waiting.why});

@@ -188,4 +188,46 @@ std::optional<std::string> preferredVersion(const JsonValue& apiGroup) {
   return std::nullopt;
 }
 
+namespace {
+
+std::string_view absenceOn(Presence presence) {
+  switch (presence) {
+    case Presence::NotServed: return "not served by the {} any more";
+    case Presence::Withdrawn: return "its CustomResourceDefinition on the {} is being deleted";
+    case Presence::Served:
+    case Presence::Unknown: break;
+  }
+  return {};
+}
+
+// `pattern` with its "{}" replaced by `side`.
+std::string sayFor(std::string_view pattern, std::string_view side) {
+  const std::size_t at = pattern.find("{}");
+  return std::string(pattern.substr(0, at)) + std::string(side) +
+         std::string(pattern.substr(at + 2));
+}
+
+}  // namespace
+
+std::optional<std::string> whyKindGone(Presence source, Presence target) {
+  const std::string_view onSource = absenceOn(source);
+  const std::string_view onTarget = absenceOn(target);
+  if (onSource.empty() && onTarget.empty()) return std::nullopt;
+  if (onSource == onTarget) return sayFor(onSource, "source and target API servers");
+  if (onTarget.empty()) return sayFor(onSource, "source API server");
+  if (onSource.empty()) return sayFor(onTarget, "target API server");
+  return sayFor(onSource, "source API server") + "; " + sayFor(onTarget, "target API server");
+}
+
+bool crdWithdrawing(const JsonValue& crd) {
+  if (!crd.IsObject()) return false;
+  if (!stringAt(crd, "/metadata/deletionTimestamp").empty()) return true;
+  const JsonValue* conditions = at(crd, "/status/conditions");
+  if (conditions == nullptr || !conditions->IsArray()) return false;
+  return std::any_of(conditions->Begin(), conditions->End(), [](const JsonValue& condition) {
+    return stringMember(condition, "type") == "Terminating" &&
+           stringMember(condition, "status") == "True";
+  });
+}
+
 }  // namespace bisync::kube

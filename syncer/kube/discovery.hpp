@@ -56,4 +56,21 @@ std::optional<ResourceInfo> findInResourceList(const JsonValue& list, std::strin
 // label (it goes into request paths) counts as absent.
 std::optional<std::string> preferredVersion(const JsonValue& apiGroup);
 
+// What one server says, in a rediscovery round, about a kind that syncs: its discovery serves
+// it; it answers that it does not (404: a CRD deleted, an aggregated API unregistered); the
+// kind's CustomResourceDefinition there is being deleted (the server's finalizer is deleting
+// every object of the kind); or the lookup failed otherwise (network, 5xx, 403), which proves
+// nothing either way.
+enum class Presence { Served, NotServed, Withdrawn, Unknown };
+
+// Why a kind that syncs must stop, given what each side says of it now: a reason naming the
+// side(s) that no longer serve it, or that withdraw it; nullopt while both serve it, and when a
+// lookup merely failed (a server that cannot be asked is no proof that a kind is gone, and
+// stopping on every blip would relist everything when it ends).
+std::optional<std::string> whyKindGone(Presence source, Presence target);
+
+// A CustomResourceDefinition that is going away: it has a deletionTimestamp, or its condition
+// Terminating is True. Anything else (including a malformed object) is not.
+bool crdWithdrawing(const JsonValue& crd);
+
 }  // namespace bisync::kube

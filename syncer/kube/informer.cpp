@@ -184,6 +184,7 @@ asio::awaitable<void> Informer::Impl::run() {
       if (!listed) {
         stats.lastError = listed.error().describe();
         spdlog::warn("informer {}: list failed, retrying: {}", describe(), stats.lastError);
+        if (options.onListError) options.onListError(listed.error());
         co_await sleep(backoff.next());
         continue;
       }

@@ -50,6 +50,9 @@ struct InformerOptions {
   // Server-side watch timeout, randomised in [min, 2*min) like client-go's reflector.
   std::chrono::seconds watchTimeoutMin{300};
   ObjectTransform transform = stripManagedFields;
+  // Told of every failed list, before the backoff wait (the syncer takes a 404 as a hint that the
+  // kind went away, and looks it up at once). Called on the loop; it must not stop this informer.
+  std::function<void(const Error& error)> onListError;
 };
 
 struct InformerStats {

@@ -20,6 +20,7 @@
 #include "syncer/kube/resource.hpp"
 #include "tests/support/catch.hpp"
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/http_probe.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sync_scene.hpp"
 #include "tests/support/testbed.hpp"
@@ -855,4 +856,92 @@ TEST_CASE("a cluster-scoped kind synced down is renamed with the cluster name", 
     return scene.absent(Side::Target, classes, copyName, s);
   }));
   CHECK(daemon.running());
+
+// Deleting a kind's CRD on the source deletes its objects there; the daemon must see the kind go
+// (not the objects) and leave their copies alone while it is gone. Once the kind is back and
+// synced afresh, the source is again the truth: copies whose source object no longer exists are
+// deleted as usual (docs/operations.md, "Kinds and discovery").
+TEST_CASE("a kind that disappears is stopped without deleting anything and resumes when it returns",
+          "[generic]") {
+  const std::string group = "t7.example.com";
+  const std::string key = "widgets." + group;
+  GenericScene scene("gone");
+  ScopedWidgetCrd crd(scene.testbed(), group);
+  crd.install(Side::Source);
+  crd.install(Side::Target);
+  scene.addPolicy("widgets.yaml", downPolicy(group, "Widget"));
+  const kube::ResourceInfo resource = crd.resource();
+  DaemonProcess daemon(scene.testbed(), scene.daemon());
+  const pid_t pid = daemon.pid();
+  REQUIRE_READY(daemon);
+
+  std::vector<std::string> copyUids;
+  for (const std::string name : {"a", "b"}) {
+    auto created =
+        scene.tryCreate(Side::Source, resource, widget(group, scene.ns(), name, "blue", 1));
+    INFO("creating the source Widget " << name << ": "
+                                       << (created ? "ok" : created.error().describe()));
+    REQUIRE(created);
+    REQUIRE(
+        waitLogged(daemon, "a copy of Widget " + name + " on the target", 30s, [&](std::string& s) {
+          auto copy = scene.get(Side::Target, resource, name, s);
+          if (copy) copyUids.emplace_back(kube::uidOf(*copy));
+          return copy.has_value();
+        }));
+  }
+
+  // The CRD goes from the source only, and its Widgets with it (the API server's finalizer).
+  const CommandResult deleted = scene.testbed().kubectl(
+      Side::Source, {"delete", "crd", crd.name(), "--wait=true", "--timeout=60s"}, 70s);
+  INFO("kubectl delete crd " << crd.name() << " on the source: " << deleted.summary());
+  REQUIRE(deleted.ok());
+  REQUIRE(daemon.waitForLog("stopped syncing " + key, 30s));
+  CHECK(waitLogged(daemon, sourceReadySeries(key) + " = 0", 30s, [&](std::string& s) {
+    return daemon.metric(sourceReadySeries(key), s) == 0.0;
+  }));
+  CHECK(waitLogged(daemon, "/readyz lists " + key + " as waiting", 30s, [&](std::string& s) {
+    bisync::testing::ProbeRequest request;
+    request.url = daemon.opsUrl() + "/readyz";
+    const bisync::testing::ProbeResult ready = bisync::testing::httpGet(request);
+    s = std::to_string(ready.status) + " " + ready.body + ready.error;
+    return ready.status == 200 && ready.body.find("waiting for " + key + ": ") != std::string::npos;
+  }));
+  CHECK(holdsThroughout(
+      "quiet window: nothing happens to the target copies of a and b while Widgets are gone "
+      "from the source",
+      10s, [&](std::string& s) {
+        std::vector<std::string> uids;
+        for (const std::string name : {"a", "b"}) {
+          auto copy = scene.get(Side::Target, resource, name, s);
+          if (copy) uids.emplace_back(kube::uidOf(*copy));
+        }
+        s += " copies of a and b: " + std::to_string(uids.size()) + "; " + daemon.describe(10);
+        return uids == copyUids && daemon.running();
+      }));
+
+  // Back on the source: the kind syncs again in the same process, from a fresh list.
+  crd.install(Side::Source);
+  auto created = scene.tryCreate(Side::Source, resource, widget(group, scene.ns(), "c", "red", 2));
+  INFO("creating the source Widget c: " << (created ? "ok" : created.error().describe()));
+  REQUIRE(created);
+  REQUIRE(waitLogged(daemon, "a correct copy of Widget c on the target", 30s, [&](std::string& s) {
+    auto copy = scene.get(Side::Target, resource, "c", s);
+    if (!copy) return false;
+    s = genericCopyProblems(*copy, *created, scene, {"/spec"});
+    return s.empty();
+  }));
+  CHECK(waitLogged(daemon, sourceReadySeries(key) + " = 1", 10s, [&](std::string& s) {
+    return daemon.metric(sourceReadySeries(key), s) == 1.0;
+  }));
+  // Synced afresh, the source has no a or b: their copies go, as for any deleted source.
+  for (const std::string name : {"a", "b"}) {
+    CHECK(
+        waitLogged(daemon, "the copy of Widget " + name + " deleted after the kind returned", 30s,
+                   [&](std::string& s) { return scene.absent(Side::Target, resource, name, s); }));
+  }
+  CHECK(daemon.countLog("syncing " + key + " (") >= 2);  // started, then resumed
+  CHECK(daemon.running());
+  CHECK(daemon.pid() == pid);
+  INFO(daemon.describe());
+  CHECK(daemon.countLog(kReadyLine) == 1);
 }

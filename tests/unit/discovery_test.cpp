@@ -344,3 +344,43 @@ TEST_CASE("hostile discovery documents find nothing or skip the bad entries, nev
   CHECK_FALSE(findInResourceList(parse(R"({"resources":[{"namespaced":true,"kind":""}]})"), "g",
                                  "v1", ResourceSpec{}));
 }
+
+TEST_CASE("a kind that syncs stops only when a side says it does not serve it or withdraws it",
+          "[discovery]") {
+  CHECK_FALSE(whyKindGone(Presence::Served, Presence::Served));
+  // A failed lookup (network, 5xx, 403) proves nothing: the kind keeps syncing.
+  CHECK_FALSE(whyKindGone(Presence::Unknown, Presence::Served));
+  CHECK_FALSE(whyKindGone(Presence::Served, Presence::Unknown));
+  CHECK_FALSE(whyKindGone(Presence::Unknown, Presence::Unknown));
+
+  CHECK(whyKindGone(Presence::NotServed, Presence::Served) ==
+        "not served by the source API server any more");
+  CHECK(whyKindGone(Presence::Unknown, Presence::NotServed) ==
+        "not served by the target API server any more");
+  CHECK(whyKindGone(Presence::NotServed, Presence::NotServed) ==
+        "not served by the source and target API servers any more");
+  CHECK(whyKindGone(Presence::Withdrawn, Presence::Served) ==
+        "its CustomResourceDefinition on the source API server is being deleted");
+  CHECK(whyKindGone(Presence::Withdrawn, Presence::NotServed) ==
+        "its CustomResourceDefinition on the source API server is being deleted; not served by "
+        "the target API server any more");
+}
+
+TEST_CASE("a CRD is withdrawing once it is being deleted or says Terminating", "[discovery]") {
+  CHECK_FALSE(crdWithdrawing(parse(R"({"metadata":{"name":"widgets.example.com"},
+    "status":{"conditions":[{"type":"Established","status":"True"},
+                            {"type":"NamesAccepted","status":"True"}]}})")));
+  CHECK(crdWithdrawing(parse(R"({"metadata":{"name":"widgets.example.com",
+    "deletionTimestamp":"2024-01-01T00:00:00Z","finalizers":["customresourcecleanup.apiextensions.k8s.io"]}})")));
+  CHECK(crdWithdrawing(parse(R"({"metadata":{"name":"w"},
+    "status":{"conditions":[{"type":"Terminating","status":"True","reason":"InstanceDeletionInProgress"}]}})")));
+  CHECK_FALSE(crdWithdrawing(
+      parse(R"({"status":{"conditions":[{"type":"Terminating","status":"False"}]}})")));
+  // Hostile or malformed: not withdrawing, never a crash.
+  CHECK_FALSE(crdWithdrawing(parse(R"({"metadata":{"deletionTimestamp":null}})")));
+  CHECK_FALSE(
+      crdWithdrawing(parse(R"({"metadata":7,"status":{"conditions":{"type":"Terminating"}}})")));
+  CHECK_FALSE(
+      crdWithdrawing(parse(R"({"status":{"conditions":[7,null,{"type":1,"status":"True"}]}})")));
+  CHECK_FALSE(crdWithdrawing(parse("[1,2]")));
+}

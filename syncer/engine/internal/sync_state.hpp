@@ -60,6 +60,22 @@ struct ResourceSync {
   // "configmaps" for the core group, "<plural>.<group>" otherwise ("deployments.apps"): the
   // resource part of its queue keys, and its name in logs and metrics.
   std::string key;
+  // The kind as the user named it (--resources, a policy): what it is looked up by again
+  // once it has gone away. crdMirror: it is the CRD mirror's own kind (WaitingResource).
+  kube::ResourceSpec spec;
+  bool crdMirror = false;
+  // The kind went away from a side (resources.cpp, "a kind that disappears"): its informers
+  // are stopped and its keys are not reconciled, so nothing is written or deleted for it, until
+  // both sides serve it again and it restarts like a kind that appears. It stays in
+  // SyncState::resources meanwhile: reconciles and loops hold references across co_await.
+  bool suspended = false;
+  // Whether each side serves it through a CustomResourceDefinition, whose deletion then stops it
+  // before the objects the deletion removes are taken for deleted by a user.
+  bool sourceCrd = false;
+  bool targetCrd = false;
+  // Keys that came before the source informers had listed: the reconcile would take an object
+  // they have not listed yet for a deleted one. Queued again once they have.
+  std::set<std::string> heldKeys;
   const translators::Translator* translator = nullptr;     // the kind's plugin, or ownTranslator
   std::unique_ptr<translators::Translator> ownTranslator;  // the generic one, made for this kind
   // The resource as the source serves it; the target's is translator->resource(). Both have one
@@ -158,7 +174,9 @@ struct SyncState : std::enable_shared_from_this<SyncState> {
   // Prefix mode: which target namespaces (and objects copied up) this instance created.
   std::unique_ptr<OwnershipRecord> record;
   std::map<std::string, ResourceSync, std::less<>> resources;  // by ResourceSync::key
-  std::vector<WaitingResource> waiting;                        // kinds not served by both sides yet
+  // Kinds not served by both sides yet, or gone from one (suspended). A deque: resolveWaiting
+  // holds a reference to an entry across lookups while suspendKind may append.
+  std::deque<WaitingResource> waiting;
   // Makes (not starts) the informer of one resource in one target namespace (syncer.cpp).
   std::function<std::unique_ptr<kube::Informer>(ResourceSync&, const std::string& ns)>
       makeTargetInformer;
@@ -360,9 +378,26 @@ boost::asio::awaitable<void> reportImmutableRefusal(SyncState& state, ResourceSy
 // ones in every target namespace the syncer watches already. A kind found unfit (not listable,
 // or refused) is dropped with an error line.
 boost::asio::awaitable<void> resolveWaiting(SyncState& state);
-// Looks the waiting kinds up again every options.discoveryInterval until none is left or the
-// syncer stops.
-boost::asio::awaitable<void> rediscoverWhileWaiting(std::shared_ptr<SyncState> state);
+// Every options.discoveryInterval until the syncer stops: looks the waiting kinds up again
+// (resolveWaiting), then checks that both sides still serve every kind that syncs
+// (checkRunningKinds).
+boost::asio::awaitable<void> rediscover(std::shared_ptr<SyncState> state);
+// Stops every syncing kind that a side no longer serves (its discovery answers 404, or its CRD
+// there is being deleted): see suspendKind. A lookup that fails otherwise stops nothing.
+boost::asio::awaitable<void> checkRunningKinds(SyncState& state);
+// Stops a kind that went away from a side, cleanly and without deleting anything: its informers
+// stop (their caches go with them), its pending writes, fight and refusal state are forgotten,
+// its keys are no longer reconciled; it waits again (log line, resource_ready 0 for that side,
+// /readyz) and resumes through resolveWaiting, with fresh informers and a full relist.
+void suspendKind(SyncState& state, ResourceSync& sync, bool servedBySource, bool servedByTarget,
+                 const std::string& why);
+// Whether the object key `key` may be reconciled now; called before every reconcile of one. Not
+// when its kind is suspended (the key is dropped: a resume relists everything), nor while its
+// source informers have not listed (the key is held until they have), nor when the reconcile
+// would act on an object's absence from a side whose CRD of the kind is gone or being deleted:
+// the kind is then suspended instead, so that a CRD's deletion (which deletes its objects, each
+// seen as an ordinary delete) never deletes their copies on the other side.
+boost::asio::awaitable<bool> admitKey(SyncState& state, const SyncKey& key);
 // Some policy says `crd: fromTarget` (and the mode allows it): the syncer mirrors CRDs.
 bool mirrorsCrds(const SyncState& state);
 // The ResourceSync key of a resource: "configmaps", "deployments.apps".
