@@ -856,6 +856,7 @@ TEST_CASE("a cluster-scoped kind synced down is renamed with the cluster name", 
     return scene.absent(Side::Target, classes, copyName, s);
   }));
   CHECK(daemon.running());
+}
 
 // Deleting a kind's CRD on the source deletes its objects there; the daemon must see the kind go
 // (not the objects) and leave their copies alone while it is gone. Once the kind is back and
