@@ -126,7 +126,7 @@ struct ResourceSync {
   // A cluster-scoped kind a policy file syncs down (the syncer's own mirror of CRDs, which has
   // no policy file and so the default direction, is not one).
   bool copiesClusterScopedDown() const {
-    return clusterScoped && policy.direction == policies::Direction::Down && mirroredCrds.empty();
+    return clusterScoped && policy.direction == policies::Direction::Down && !crdMirror;
   }
   const kube::ResourceInfo& resourceOn(policies::Side side) const {
     return side == policies::Side::Source ? sourceResource : translator->resource();
