@@ -54,8 +54,8 @@ struct SyncPolicy {
   Limits limits;
   bool createOnSource = false;  // objects made on the target flow up (direction up/both)
   // fromTarget: the syncer copies the kind's CRD from the target to the source (and keeps it
-  // updated). fromSource (the other way) is parsed but refused: not built yet. None: both sides
-  // must serve the kind themselves.
+  // updated); fromSource: from the source to the target. None: both sides must serve the kind
+  // themselves.
   CrdSource crd = CrdSource::None;
   OnImmutable onImmutable = OnImmutable::Report;
 };

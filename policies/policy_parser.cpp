@@ -136,11 +136,7 @@ class Parser {
     if (const Field* field = find(*entries, "limits")) parseLimits(*field);
     if (const Field* field = find(*entries, "crd")) {
       const std::optional<CrdSource> crd = oneOf<CrdSource>(*field, "crd", kCrdSources);
-      if (crd == CrdSource::FromSource) {
-        problem(field->line, "crd: fromSource is not supported yet (only fromTarget)");
-      } else if (crd) {
-        out_.policy.crd = *crd;
-      }
+      if (crd) out_.policy.crd = *crd;
     }
     if (const Field* field = find(*entries, "createOnSource")) {
       std::optional<bool> createOnSource = boolean(*field);

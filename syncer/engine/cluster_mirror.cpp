@@ -38,41 +38,10 @@ Json mirrorOf(const kube::ResourceInfo& resource, const JsonValue& target,
   return out;
 }
 
-// The mirror's labels, annotations and content equal `current`'s (status aside: each cluster
-// writes its own).
-bool sameContent(const JsonValue& mirror, const JsonValue& current) {
-  Json view = syncView(current);
-  view.RemoveMember("status");
-  return mapping::canonicalJson(syncView(mirror)) == mapping::canonicalJson(view);
-}
-
-// Is the target CRD `crd` one of `kinds`'s (spec.group, spec.names.kind)?
-bool wantedCrd(const std::vector<kube::GroupVersionKind>& kinds, const JsonValue& crd) {
-  const std::string_view group = kube::stringAt(crd, "/spec/group");
-  const std::string_view kind = kube::stringAt(crd, "/spec/names/kind");
-  return std::any_of(kinds.begin(), kinds.end(), [&](const kube::GroupVersionKind& wanted) {
-    return wanted.group == group && wanted.kind == kind;
-  });
-}
-
-// A conversion webhook runs in the host cluster, where the source's API server cannot reach
-// it: the mirror converts nothing (strategy None), and the log says so.
-void dropConversionWebhook(Json& crd) {
-  JsonValue* conversion = kube::JsonPointer("/spec/conversion").Get(crd);
-  if (conversion == nullptr || kube::stringMember(*conversion, "strategy") != "Webhook") return;
-  spdlog::warn(
-      "CustomResourceDefinition {}: its conversion webhook is not copied to the source "
-      "(it runs in the target cluster); the copy has conversion strategy None",
-      kube::nameOf(crd));
-  Json none(rapidjson::kObjectType);
-  none.AddMember("strategy", "None", none.GetAllocator());
-  conversion->CopyFrom(none, crd.GetAllocator());
-}
-
 // The tenant's own object of that name: never touched, never synced down; reported.
 asio::awaitable<Outcome> reportForeign(SyncState& state, ResourceSync& sync, const SyncKey& key,
                                        const kube::CachedObjectPtr& source) {
-  const bool crd = !sync.mirroredCrds.empty();
+  const bool crd = sync.crdMirror;
   const std::string message = "source " + sync.name() + " " + key.name +
                               " exists and was not made by " + state.mapper.config().clusterName +
                               " from the target; leaving it" +
@@ -98,43 +67,6 @@ asio::awaitable<Outcome> createMirror(SyncState& state, ResourceSync& sync, cons
   co_return Outcome::Done;
 }
 
-// The JSON patch that makes `current` hold what `wanted` holds: its labels and annotations as a
-// whole, each content member of `wanted`, no other content member (status aside). Other metadata
-// of the source's (finalizers its API server adds, say) is left as it is. The first operation
-// tests the resourceVersion: a patch made against an older object fails as a conflict.
-Json restorePatch(const JsonValue& wanted, const JsonValue& current, std::string_view version) {
-  Json patch(rapidjson::kArrayType);
-  auto& allocator = patch.GetAllocator();
-  const auto operation = [&](const char* op, const std::string& path, const JsonValue* value) {
-    JsonValue entry(rapidjson::kObjectType);
-    entry.AddMember("op", JsonValue(op, allocator), allocator);
-    entry.AddMember("path", kube::stringValue(path, allocator), allocator);
-    if (value != nullptr) entry.AddMember("value", JsonValue(*value, allocator), allocator);
-    patch.PushBack(entry, allocator);
-  };
-  const JsonValue versionValue(version.data(), static_cast<rapidjson::SizeType>(version.size()));
-  operation("test", "/metadata/resourceVersion", &versionValue);
-  const JsonValue none(rapidjson::kObjectType);
-  for (const char* field : {"labels", "annotations"}) {
-    const JsonValue* entries = kube::at(wanted, "/metadata/" + std::string(field));
-    operation("add", "/metadata/" + std::string(field), entries != nullptr ? entries : &none);
-  }
-  for (const auto& member : wanted.GetObject()) {
-    const std::string_view name = kube::stringView(member.name);
-    if (std::find(kNotCopied.begin(), kNotCopied.end(), name) != kNotCopied.end()) continue;
-    operation("add", "/" + policies::escapeSegment(name), &member.value);
-  }
-  for (const auto& member : current.GetObject()) {
-    const std::string_view name = kube::stringView(member.name);
-    if (std::find(kNotCopied.begin(), kNotCopied.end(), name) != kNotCopied.end() ||
-        wanted.HasMember(member.name)) {
-      continue;
-    }
-    operation("remove", "/" + policies::escapeSegment(name), nullptr);
-  }
-  return patch;
-}
-
 // Puts the mirror `source` (ours) back to `wanted`: a tenant's edit is undone. A mirror the
 // source refuses to change in place (an immutable field the target's object changed) is
 // deleted; the next reconcile creates it anew.
@@ -152,7 +84,7 @@ asio::awaitable<Outcome> restoreMirror(SyncState& state, ResourceSync& sync, con
   if (!kube::isImmutableFieldError(updated.error())) {
     co_return fail(state, key, "restore on the source: " + updated.error().describe());
   }
-  if (!sync.mirroredCrds.empty()) {
+  if (sync.crdMirror) {
     // Deleting a CRD deletes every object of its kind: the tenant's to decide, not ours.
     const std::string message = "the copy of CustomResourceDefinition " + key.name +
                                 " cannot follow the target's (" + updated.error().message +
@@ -189,6 +121,65 @@ asio::awaitable<Outcome> removeMirror(SyncState& state, ResourceSync& sync, cons
 
 }  // namespace
 
+bool sameContent(const JsonValue& mirror, const JsonValue& current) {
+  Json view = syncView(current);
+  view.RemoveMember("status");
+  return mapping::canonicalJson(syncView(mirror)) == mapping::canonicalJson(view);
+}
+
+bool wantedCrd(const std::vector<kube::GroupVersionKind>& kinds, const JsonValue& crd) {
+  const std::string_view group = kube::stringAt(crd, "/spec/group");
+  const std::string_view kind = kube::stringAt(crd, "/spec/names/kind");
+  return std::any_of(kinds.begin(), kinds.end(), [&](const kube::GroupVersionKind& wanted) {
+    return wanted.group == group && wanted.kind == kind;
+  });
+}
+
+void dropConversionWebhook(Json& crd, std::string_view to) {
+  JsonValue* conversion = kube::JsonPointer("/spec/conversion").Get(crd);
+  if (conversion == nullptr || kube::stringMember(*conversion, "strategy") != "Webhook") return;
+  spdlog::warn(
+      "CustomResourceDefinition {}: its conversion webhook is not copied to the {} (it runs in "
+      "the other cluster); the copy has conversion strategy None",
+      kube::nameOf(crd), to);
+  Json none(rapidjson::kObjectType);
+  none.AddMember("strategy", "None", none.GetAllocator());
+  conversion->CopyFrom(none, crd.GetAllocator());
+}
+
+Json restorePatch(const JsonValue& wanted, const JsonValue& current, std::string_view version) {
+  Json patch(rapidjson::kArrayType);
+  auto& allocator = patch.GetAllocator();
+  const auto operation = [&](const char* op, const std::string& path, const JsonValue* value) {
+    JsonValue entry(rapidjson::kObjectType);
+    entry.AddMember("op", JsonValue(op, allocator), allocator);
+    entry.AddMember("path", kube::stringValue(path, allocator), allocator);
+    if (value != nullptr) entry.AddMember("value", JsonValue(*value, allocator), allocator);
+    patch.PushBack(entry, allocator);
+  };
+  const JsonValue versionValue(version.data(), static_cast<rapidjson::SizeType>(version.size()));
+  operation("test", "/metadata/resourceVersion", &versionValue);
+  const JsonValue none(rapidjson::kObjectType);
+  for (const char* field : {"labels", "annotations"}) {
+    const JsonValue* entries = kube::at(wanted, "/metadata/" + std::string(field));
+    operation("add", "/metadata/" + std::string(field), entries != nullptr ? entries : &none);
+  }
+  for (const auto& member : wanted.GetObject()) {
+    const std::string_view name = kube::stringView(member.name);
+    if (std::find(kNotCopied.begin(), kNotCopied.end(), name) != kNotCopied.end()) continue;
+    operation("add", "/" + policies::escapeSegment(name), &member.value);
+  }
+  for (const auto& member : current.GetObject()) {
+    const std::string_view name = kube::stringView(member.name);
+    if (std::find(kNotCopied.begin(), kNotCopied.end(), name) != kNotCopied.end() ||
+        wanted.HasMember(member.name)) {
+      continue;
+    }
+    operation("remove", "/" + policies::escapeSegment(name), nullptr);
+  }
+  return patch;
+}
+
 std::string labelSelectorOf(const policies::SyncPolicy& policy) {
   std::string selector;
   for (const auto& [label, value] : policy.matchLabels) {
@@ -206,7 +197,7 @@ asio::awaitable<Outcome> reconcileMirror(SyncState& state, ResourceSync& sync, c
   if (const CopiedUp* found = state.record->findCopiedUp(sync.name(), "", key.name)) entry = *found;
   const bool ours = entry && source && source->uid == entry->sourceUid;
 
-  const bool crds = !sync.mirroredCrds.empty();
+  const bool crds = sync.crdMirror;
   const Json targetObject = target ? target->parse() : Json();
   const bool selected = target && !isTerminating(targetObject) &&
                         (!crds || wantedCrd(sync.mirroredCrds, targetObject));
@@ -216,7 +207,7 @@ asio::awaitable<Outcome> reconcileMirror(SyncState& state, ResourceSync& sync, c
     co_return Outcome::Done;
   }
   Json mirror = mirrorOf(sync.sourceResource, targetObject, state.mapper.config().clusterName);
-  if (crds) dropConversionWebhook(mirror);
+  if (crds) dropConversionWebhook(mirror, "source");
   if (!source) co_return co_await createMirror(state, sync, key, target, mirror);
   if (!ours) co_return co_await reportForeign(state, sync, key, source);
   if (entry->targetUid != target->uid) {

@@ -185,11 +185,12 @@ std::optional<std::string> clusterScopeProblem(const SyncState& state,
   return std::nullopt;
 }
 
-// The kinds of the policies with `crd: fromTarget`.
-std::vector<kube::GroupVersionKind> crdsFromTarget(const SyncerOptions& options) {
+// The kinds of the policies with `crd: <from>`.
+std::vector<kube::GroupVersionKind> crdsFrom(const SyncerOptions& options,
+                                             policies::CrdSource from) {
   std::vector<kube::GroupVersionKind> kinds;
   for (const policies::SyncPolicy& policy : options.policies) {
-    if (policy.crd == policies::CrdSource::FromTarget) kinds.push_back(policy.resource);
+    if (policy.crd == from) kinds.push_back(policy.resource);
   }
   return kinds;
 }
@@ -321,7 +322,10 @@ asio::awaitable<Lookup> lookUp(SyncState& state, WaitingResource& waiting) {
   if (!co_await readCrds(state, waiting, *source, *target, crds)) co_return Lookup::Waiting;
   if (state.stopping) co_return Lookup::Waiting;
   ResourceSync& sync = addResource(state, waiting, *source, *target, crds);
-  if (waiting.crdMirror) sync.mirroredCrds = crdsFromTarget(state.options);
+  if (waiting.crdMirror) {
+    sync.mirroredCrds = crdsFrom(state.options, policies::CrdSource::FromTarget);
+    sync.copiedCrds = crdsFrom(state.options, policies::CrdSource::FromSource);
+  }
   spdlog::info("syncing {} ({}/{} {}; status subresource: source {}, target {})", waiting.name,
                source->apiVersion(), source->kind, source->namespaced ? "namespaced" : "cluster",
                source->statusSubresource ? "yes" : "no", target->statusSubresource ? "yes" : "no");
@@ -334,11 +338,14 @@ asio::awaitable<Lookup> lookUp(SyncState& state, WaitingResource& waiting) {
 }  // namespace
 
 bool mirrorsCrds(const SyncState& state) {
-  if (crdsFromTarget(state.options).empty()) return false;
+  if (crdsFrom(state.options, policies::CrdSource::FromTarget).empty() &&
+      crdsFrom(state.options, policies::CrdSource::FromSource).empty()) {
+    return false;
+  }
   if (!state.record) {
     spdlog::error(
-        "crd: fromTarget is ignored in single namespace mode (the mirrors need the "
-        "ownership record)");
+        "crd: fromTarget and fromSource are ignored in single namespace mode (the copies need "
+        "the ownership record)");
     return false;
   }
   return true;

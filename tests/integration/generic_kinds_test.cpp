@@ -729,6 +729,62 @@ TEST_CASE("crd: fromTarget copies the definition and the tenant can use the kind
                    }));
 }
 
+TEST_CASE("crd: fromSource copies the tenant's definition to the target", "[generic]") {
+  const std::string group = "t8.example.com";
+  GenericScene scene("crdup");
+  ScopedWidgetCrd crd(scene.testbed(), group);
+  crd.install(Side::Source);  // the tenant defines the kind; the host has never heard of it
+  const std::string name = crd.name();
+  ClusterCleanup cleanup(scene.testbed(), "customresourcedefinition", {name});
+  scene.addPolicy("widgets.yaml", downPolicy(group, "Widget") + "crd: fromSource\n");
+  const kube::ResourceInfo resource = crd.resource();
+  const kube::ResourceInfo crds{"apiextensions.k8s.io", "v1", "customresourcedefinitions",
+                                "CustomResourceDefinition", false};
+  DaemonProcess daemon(scene.testbed(), scene.daemon());
+  REQUIRE_READY(daemon);
+
+  REQUIRE(
+      waitLogged(daemon, "the CRD copied to the target and Established", 60s, [&](std::string& s) {
+        auto copy = scene.get(Side::Target, crds, name, s);
+        if (!copy) return false;
+        s += " conditions " + jsonAt(*copy, "/status/conditions");
+        return jsonAt(*copy, "/spec/names/kind") == R"("Widget")" &&
+               jsonAt(*copy, "/status/conditions")
+                       .find(R"("type":"Established","status":"True")") != std::string::npos;
+      }));
+  // The kind starts syncing once the target serves it: the tenant's Widget goes down.
+  auto created = scene.tryCreate(Side::Source, resource, widget(group, scene.ns(), "w", "teal", 2));
+  INFO("creating the source Widget: " << (created ? "ok" : created.error().describe()));
+  REQUIRE(created);
+  REQUIRE(waitLogged(daemon, "the tenant's Widget on the target", 60s, [&](std::string& s) {
+    auto copy = scene.get(Side::Target, resource, "w", s);
+    if (!copy) return false;
+    s = genericCopyProblems(*copy, *created, scene, {"/spec"});
+    return s.empty();
+  }));
+  // The copy follows the tenant's definition, and a host edit of it is undone.
+  scene.kubectl(Side::Source, {"label", "crd", name, "tier=gold"});
+  scene.kubectl(Side::Target, {"annotate", "crd", name, "host-edit=yes"});
+  CHECK(waitLogged(daemon, "the copy has the tenant's label and not the host's annotation", 30s,
+                   [&](std::string& s) {
+                     auto copy = scene.get(Side::Target, crds, name, s);
+                     if (!copy) return false;
+                     s = "labels " + jsonAt(*copy, "/metadata/labels") + " annotations " +
+                         jsonAt(*copy, "/metadata/annotations");
+                     return kube::stringAt(*copy, "/metadata/labels/tier") == "gold" &&
+                            kube::at(*copy, "/metadata/annotations/host-edit") == nullptr;
+                   }));
+  // Deleting the definition on the source (and with it the tenant's Widgets) leaves the copy.
+  const CommandResult deleted = scene.testbed().kubectl(
+      Side::Source, {"delete", "crd", name, "--wait=true", "--timeout=60s"}, 70s);
+  INFO("kubectl delete crd on the source: " << deleted.summary());
+  REQUIRE(deleted.ok());
+  CHECK(holdsThroughout(
+      "quiet window: the CRD copy stays on the target", kQuietWindow,
+      [&](std::string& s) { return scene.get(Side::Target, crds, name, s).has_value(); }));
+  CHECK(daemon.running());
+}
+
 TEST_CASE("crd: fromTarget never touches a CRD the syncer did not create", "[generic]") {
   const std::string group = "t6.example.com";
   GenericScene scene("crdforeign");

@@ -31,11 +31,11 @@ TEST_CASE("crd: fromTarget is read; without the key both sides must serve the ki
   CHECK(plain.policies[0].crd == CrdSource::None);
 }
 
-TEST_CASE("crd: fromSource and unknown values are problems on their line", "[policies][crd]") {
+TEST_CASE("crd: fromSource is read, unknown values are problems on their line", "[policies][crd]") {
   const LoadedPolicies fromSource = parsePolicy(widgetPolicy("crd: fromSource\n"), "w.yaml");
-  REQUIRE(fromSource.problems.size() == 1);
-  CHECK(fromSource.problems[0].describe() ==
-        "w.yaml:6: crd: fromSource is not supported yet (only fromTarget)");
+  CHECK(fromSource.problems.empty());
+  REQUIRE(fromSource.policies.size() == 1);
+  CHECK(fromSource.policies[0].crd == CrdSource::FromSource);
   const LoadedPolicies unknown = parsePolicy(widgetPolicy("crd: sideways\n"), "w.yaml");
   REQUIRE(unknown.problems.size() == 1);
   CHECK(unknown.problems[0].line == 6);

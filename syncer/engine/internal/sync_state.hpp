@@ -90,6 +90,9 @@ struct ResourceSync {
   // Set for the CRD mirror only: the kinds whose CustomResourceDefinition is copied from the
   // target (policies with `crd: fromTarget`). Only their CRDs are mirrored, and never deleted.
   std::vector<kube::GroupVersionKind> mirroredCrds;
+  // Set for the CRD mirror only: the kinds whose CRD is copied from the source to the target
+  // (`crd: fromSource`, crd_copies.cpp). Never deleted either.
+  std::vector<kube::GroupVersionKind> copiedCrds;
   policies::SyncPolicy policy;
   std::optional<policies::OwnershipMap> ownership;
   bool sharedFields = false;  // the policy has `owner: both` rules: a merge base is kept
@@ -325,6 +328,26 @@ std::string labelSelectorOf(const policies::SyncPolicy& policy);
 // restored, deleted with it), touching only mirrors the ownership record says are ours.
 boost::asio::awaitable<Outcome> reconcileMirror(SyncState& state, ResourceSync& sync,
                                                 const SyncKey& key);
+// Is the CRD `crd` one of `kinds`'s (spec.group, spec.names.kind)?
+bool wantedCrd(const std::vector<kube::GroupVersionKind>& kinds, const kube::JsonValue& crd);
+// A conversion webhook runs in the cluster that has it, which the other side's API server
+// cannot reach: the copy gets strategy None, and the log says so (`to` names the copy's side).
+void dropConversionWebhook(kube::Json& crd, std::string_view to);
+// The JSON patch that makes `current` hold `wanted`'s labels, annotations and content (status
+// aside), tested against `version`.
+kube::Json restorePatch(const kube::JsonValue& wanted, const kube::JsonValue& current,
+                        std::string_view version);
+// The mirror's (or copy's) labels, annotations and content equal `current`'s, status aside.
+bool sameContent(const kube::JsonValue& copy, const kube::JsonValue& current);
+
+// --- CRDs copied from the source to the target, `crd: fromSource` (crd_copies.cpp).
+
+// The CRD mirror's key `key` names a source CRD a `crd: fromSource` policy copies.
+bool copiedFromSource(const ResourceSync& sync, const SyncKey& key);
+// Copies that CRD to the target (same name), keeps the copy equal to it, never deletes it, and
+// never touches a target CRD of that name the ownership record does not say is ours.
+boost::asio::awaitable<Outcome> reconcileCrdCopy(SyncState& state, ResourceSync& sync,
+                                                 const SyncKey& key);
 
 // --- Cluster-scoped kinds under `direction: down` (cluster_copies.cpp).
 
