@@ -684,31 +684,29 @@ TEST_CASE("a StorageClass selected on the target appears read-only in the source
   CHECK(daemon.running());
 }
 
-TEST_CASE("crd: fromTarget copies the definition and the tenant can use the kind", "[generic]") {
-  const std::string group = "t5.example.com";
-  GenericScene scene("crdcopy");
-  ScopedWidgetCrd crd(scene.testbed(), group);
-  crd.install(Side::Target);  // the host offers the kind; the source has never heard of it
-  const std::string name = crd.name();
-  ClusterCleanup cleanup(scene.testbed(), "customresourcedefinition", {name});
-  scene.addPolicy("widgets.yaml", downPolicy(group, "Widget") + "crd: fromTarget\n");
-  const kube::ResourceInfo resource = crd.resource();
-  const kube::ResourceInfo crds{"apiextensions.k8s.io", "v1", "customresourcedefinitions",
-                                "CustomResourceDefinition", false};
-  DaemonProcess daemon(scene.testbed(), scene.daemon());
-  REQUIRE_READY(daemon);
+namespace {
 
-  // The definition arrives in the source and is served there.
-  REQUIRE(
-      waitLogged(daemon, "the CRD copied to the source and Established", 60s, [&](std::string& s) {
-        auto copy = scene.get(Side::Source, crds, name, s);
-        if (!copy) return false;
-        s += " conditions " + jsonAt(*copy, "/status/conditions");
-        return jsonAt(*copy, "/spec/names/kind") == R"("Widget")" &&
-               jsonAt(*copy, "/status/conditions")
-                       .find(R"("type":"Established","status":"True")") != std::string::npos;
-      }));
-  // The tenant uses the kind like any other: its Widget syncs down.
+const kube::ResourceInfo kCrds{"apiextensions.k8s.io", "v1", "customresourcedefinitions",
+                               "CustomResourceDefinition", false};
+
+// The copy of the Widget CRD `name` on `side` is served there (Established).
+void requireCrdCopied(GenericScene& scene, DaemonProcess& daemon, Side side,
+                      const std::string& name) {
+  const std::string what = "the CRD copied to the " + sideName(side) + " and Established";
+  REQUIRE(waitLogged(daemon, what, 60s, [&](std::string& s) {
+    auto copy = scene.get(side, kCrds, name, s);
+    if (!copy) return false;
+    s += " conditions " + jsonAt(*copy, "/status/conditions");
+    return jsonAt(*copy, "/spec/names/kind") == R"("Widget")" &&
+           jsonAt(*copy, "/status/conditions").find(R"("type":"Established","status":"True")") !=
+               std::string::npos;
+  }));
+}
+
+// The tenant uses the kind like any other: a Widget it creates syncs down.
+void requireTenantWidgetSynced(GenericScene& scene, DaemonProcess& daemon,
+                               const ScopedWidgetCrd& crd, const std::string& group) {
+  const kube::ResourceInfo resource = crd.resource();
   auto created = scene.tryCreate(Side::Source, resource, widget(group, scene.ns(), "w", "teal", 2));
   INFO("creating the source Widget: " << (created ? "ok" : created.error().describe()));
   REQUIRE(created);
@@ -718,11 +716,29 @@ TEST_CASE("crd: fromTarget copies the definition and the tenant can use the kind
     s = genericCopyProblems(*copy, *created, scene, {"/spec"});
     return s.empty();
   }));
+}
+
+}  // namespace
+
+TEST_CASE("crd: fromTarget copies the definition and the tenant can use the kind", "[generic]") {
+  const std::string group = "t5.example.com";
+  GenericScene scene("crdcopy");
+  ScopedWidgetCrd crd(scene.testbed(), group);
+  crd.install(Side::Target);  // the host offers the kind; the source has never heard of it
+  const std::string name = crd.name();
+  ClusterCleanup cleanup(scene.testbed(), "customresourcedefinition", {name});
+  scene.addPolicy("widgets.yaml", downPolicy(group, "Widget") + "crd: fromTarget\n");
+  DaemonProcess daemon(scene.testbed(), scene.daemon());
+  REQUIRE_READY(daemon);
+
+  // The definition arrives in the source and is served there; the tenant uses the kind.
+  requireCrdCopied(scene, daemon, Side::Source, name);
+  requireTenantWidgetSynced(scene, daemon, crd, group);
   // The copy of the definition is read-only: a tenant's edit is undone.
   scene.kubectl(Side::Source, {"label", "crd", name, "mine=yes"});
   CHECK(waitLogged(daemon, "the tenant's label removed from the copied CRD", 30s,
                    [&](std::string& s) {
-                     auto copy = scene.get(Side::Source, crds, name, s);
+                     auto copy = scene.get(Side::Source, kCrds, name, s);
                      if (!copy) return false;
                      s = "labels " + jsonAt(*copy, "/metadata/labels");
                      return kube::at(*copy, "/metadata/labels/mine") == nullptr;
@@ -737,37 +753,18 @@ TEST_CASE("crd: fromSource copies the tenant's definition to the target", "[gene
   const std::string name = crd.name();
   ClusterCleanup cleanup(scene.testbed(), "customresourcedefinition", {name});
   scene.addPolicy("widgets.yaml", downPolicy(group, "Widget") + "crd: fromSource\n");
-  const kube::ResourceInfo resource = crd.resource();
-  const kube::ResourceInfo crds{"apiextensions.k8s.io", "v1", "customresourcedefinitions",
-                                "CustomResourceDefinition", false};
   DaemonProcess daemon(scene.testbed(), scene.daemon());
   REQUIRE_READY(daemon);
 
-  REQUIRE(
-      waitLogged(daemon, "the CRD copied to the target and Established", 60s, [&](std::string& s) {
-        auto copy = scene.get(Side::Target, crds, name, s);
-        if (!copy) return false;
-        s += " conditions " + jsonAt(*copy, "/status/conditions");
-        return jsonAt(*copy, "/spec/names/kind") == R"("Widget")" &&
-               jsonAt(*copy, "/status/conditions")
-                       .find(R"("type":"Established","status":"True")") != std::string::npos;
-      }));
   // The kind starts syncing once the target serves it: the tenant's Widget goes down.
-  auto created = scene.tryCreate(Side::Source, resource, widget(group, scene.ns(), "w", "teal", 2));
-  INFO("creating the source Widget: " << (created ? "ok" : created.error().describe()));
-  REQUIRE(created);
-  REQUIRE(waitLogged(daemon, "the tenant's Widget on the target", 60s, [&](std::string& s) {
-    auto copy = scene.get(Side::Target, resource, "w", s);
-    if (!copy) return false;
-    s = genericCopyProblems(*copy, *created, scene, {"/spec"});
-    return s.empty();
-  }));
+  requireCrdCopied(scene, daemon, Side::Target, name);
+  requireTenantWidgetSynced(scene, daemon, crd, group);
   // The copy follows the tenant's definition, and a host edit of it is undone.
   scene.kubectl(Side::Source, {"label", "crd", name, "tier=gold"});
   scene.kubectl(Side::Target, {"annotate", "crd", name, "host-edit=yes"});
   CHECK(waitLogged(daemon, "the copy has the tenant's label and not the host's annotation", 30s,
                    [&](std::string& s) {
-                     auto copy = scene.get(Side::Target, crds, name, s);
+                     auto copy = scene.get(Side::Target, kCrds, name, s);
                      if (!copy) return false;
                      s = "labels " + jsonAt(*copy, "/metadata/labels") + " annotations " +
                          jsonAt(*copy, "/metadata/annotations");
@@ -781,7 +778,7 @@ TEST_CASE("crd: fromSource copies the tenant's definition to the target", "[gene
   REQUIRE(deleted.ok());
   CHECK(holdsThroughout(
       "quiet window: the CRD copy stays on the target", kQuietWindow,
-      [&](std::string& s) { return scene.get(Side::Target, crds, name, s).has_value(); }));
+      [&](std::string& s) { return scene.get(Side::Target, kCrds, name, s).has_value(); }));
   CHECK(daemon.running());
 }
 
@@ -792,10 +789,8 @@ TEST_CASE("crd: fromTarget never touches a CRD the syncer did not create", "[gen
   crd.install(Side::Target);
   crd.install(Side::Source);  // the tenant's own definition of the same name
   scene.addPolicy("widgets.yaml", downPolicy(group, "Widget") + "crd: fromTarget\n");
-  const kube::ResourceInfo crds{"apiextensions.k8s.io", "v1", "customresourcedefinitions",
-                                "CustomResourceDefinition", false};
   std::string seen;
-  auto tenants = scene.get(Side::Source, crds, crd.name(), seen);
+  auto tenants = scene.get(Side::Source, kCrds, crd.name(), seen);
   REQUIRE(tenants);
   DaemonProcess daemon(scene.testbed(), scene.daemon());
   REQUIRE_READY(daemon);
@@ -806,7 +801,7 @@ TEST_CASE("crd: fromTarget never touches a CRD the syncer did not create", "[gen
   }));
   CHECK(holdsThroughout("quiet window: the tenant's CRD keeps its resourceVersion", kQuietWindow,
                         [&](std::string& s) {
-                          auto now = scene.get(Side::Source, crds, crd.name(), s);
+                          auto now = scene.get(Side::Source, kCrds, crd.name(), s);
                           return now &&
                                  kube::resourceVersionOf(*now) == kube::resourceVersionOf(*tenants);
                         }));
