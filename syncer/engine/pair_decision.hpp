@@ -122,7 +122,7 @@ std::vector<std::string> unwantedTargets(const std::set<std::string>* misplaced,
 // not restored for a while, the pause doubling while the fight goes on.
 struct FightOptions {
   std::chrono::steady_clock::duration window;
-  int threshold = 3;  // rewrites within the window that start a fight
+  int threshold = 3;  // more rewrites than this within the window start a fight
   std::chrono::milliseconds backoff;
   std::chrono::milliseconds backoffMax;
 };
