@@ -14,10 +14,6 @@ namespace {
 using kube::Json;
 using kube::JsonValue;
 
-bool terminating(const JsonValue& object) {
-  return kube::at(object, "/metadata/deletionTimestamp") != nullptr;
-}
-
 // Why the origin of a target object that is not our copy does not make it one, for the report.
 std::string notOursBecause(const tl::expected<mapping::Origin, mapping::OriginError>& origin) {
   if (origin) return " (its origin metadata does not match where it is)";
@@ -107,6 +103,11 @@ TargetWrite targetWriteOf(const PairInputs& in, const TargetApply& apply) {
 
 }  // namespace
 
+bool isTerminating(const JsonValue& object) {
+  return kube::at(object, "/metadata/deletionTimestamp") != nullptr ||
+         kube::stringAt(object, "/status/phase") == "Terminating";
+}
+
 TargetVerdict judgeTarget(const mapping::IdentityMapper& mapper, const mapping::SourceKey& source,
                           std::string_view what, const JsonValue* target, bool copiedUp) {
   if (target == nullptr) return {};
@@ -118,7 +119,7 @@ TargetVerdict judgeTarget(const mapping::IdentityMapper& mapper, const mapping::
     return {TargetRole::Clash, "target " + std::string(what) + " already holds the copy of " +
                                    origin->ns + "/" + origin->name};
   }
-  if (copiedUp && !terminating(*target)) return {TargetRole::Adopted, ""};
+  if (copiedUp && !isTerminating(*target)) return {TargetRole::Adopted, ""};
   return {TargetRole::Clash, "target " + std::string(what) + " exists and is not managed by " +
                                  mapper.config().clusterName + notOursBecause(origin) +
                                  "; leaving it untouched"};

@@ -26,6 +26,9 @@
 
 namespace bisync::engine {
 
+// Being deleted: a deletionTimestamp, or (a namespace) phase Terminating.
+bool isTerminating(const kube::JsonValue& object);
+
 // Who the object at the mapped target key is to the source being reconciled.
 enum class TargetRole {
   Absent,   // nothing there yet

@@ -18,11 +18,6 @@ namespace asio = boost::asio;
 using kube::Json;
 using kube::JsonValue;
 
-bool isTerminating(const JsonValue& object) {
-  return kube::at(object, "/metadata/deletionTimestamp") != nullptr ||
-         kube::stringAt(object, "/status/phase") == "Terminating";
-}
-
 Outcome fail(SyncState& state, const SyncKey& key, std::string reason) {
   state.lastErrors[key.str()] = std::move(reason);
   return Outcome::Retry;

@@ -433,8 +433,7 @@ std::string provisionalKey(const kube::ResourceSpec& spec);
 // What a reconcile of one key does (reconciler.cpp).
 boost::asio::awaitable<Outcome> reconcile(SyncState& state, const SyncKey& key);
 
-// --- Shared by the reconcile files.
-bool isTerminating(const kube::JsonValue& object);
+// --- Shared by the reconcile files (isTerminating: pair_decision.hpp).
 // Records why `key` failed (for the retry log line) and returns Outcome::Retry.
 Outcome fail(SyncState& state, const SyncKey& key, std::string reason);
 void logWrite(const SyncState& state, std::string_view what);  // with -v 2
