@@ -24,15 +24,11 @@ namespace {
 // cluster whose controllers write it.
 constexpr std::array<std::string_view, 4> kNotCopied = {"apiVersion", "kind", "metadata", "status"};
 
-// The source mirror of the target object `target`: what may travel of it (syncView: labels and
-// annotations without the syncer's keys, and content), not its status, marked as made from the
-// target by `cluster`.
+// The source mirror of the target object `target` (contentOf), marked as made from the target
+// by `cluster`.
 Json mirrorOf(const kube::ResourceInfo& resource, const JsonValue& target,
               const std::string& cluster) {
-  Json out = skeletonOf(resource, "", kube::nameOf(target), "");
-  Json view = syncView(target);
-  view.RemoveMember("status");
-  overlay(out, view, out.GetAllocator());
+  Json out = contentOf(resource, target);
   const mapping::Metadata marker{{std::string(mapping::kCreatedFromTargetAnnotation), cluster}};
   (void)mapping::mergeMetadata(out, out.GetAllocator(), "annotations", marker);
   return out;
@@ -120,6 +116,14 @@ asio::awaitable<Outcome> removeMirror(SyncState& state, ResourceSync& sync, cons
 }
 
 }  // namespace
+
+Json contentOf(const kube::ResourceInfo& resource, const JsonValue& object) {
+  Json out = skeletonOf(resource, "", kube::nameOf(object), "");
+  Json view = syncView(object);
+  view.RemoveMember("status");
+  overlay(out, view, out.GetAllocator());
+  return out;
+}
 
 bool sameContent(const JsonValue& mirror, const JsonValue& current) {
   Json view = syncView(current);

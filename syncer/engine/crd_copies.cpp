@@ -21,10 +21,7 @@ namespace {
 // The target copy of the source CRD `crd`: what may travel of it (not its status), the origin
 // metadata of a cluster-scoped object, no conversion webhook.
 kube::Result<Json> copyOf(const SyncState& state, const ResourceSync& sync, const JsonValue& crd) {
-  Json copy = skeletonOf(sync.translator->resource(), "", kube::nameOf(crd), "");
-  Json view = syncView(crd);
-  view.RemoveMember("status");
-  overlay(copy, view, copy.GetAllocator());
+  Json copy = contentOf(sync.translator->resource(), crd);
   dropConversionWebhook(copy, "target");
   const mapping::SourceKey key{"", std::string(kube::nameOf(crd))};
   if (auto stamped = state.mapper.stampOrigin(copy, copy.GetAllocator(), key, kube::uidOf(crd));
@@ -73,21 +70,12 @@ asio::awaitable<Outcome> restoreCopy(SyncState& state, ResourceSync& sync, const
   co_return Outcome::Done;  // not retried until the source CRD changes
 }
 
-}  // namespace
-
-bool copiedFromSource(const ResourceSync& sync, const SyncKey& key) {
-  if (!sync.crdMirror || sync.copiedCrds.empty()) return false;
-  const kube::CachedObjectPtr source = sync.sourceObject("", key.name);
-  return source && wantedCrd(sync.copiedCrds, source->parse());
-}
-
-asio::awaitable<Outcome> reconcileCrdCopy(SyncState& state, ResourceSync& sync,
-                                          const SyncKey& key) {
+// Copies the source CRD `crd` (of key `key`) to the target, or keeps our copy equal to it.
+asio::awaitable<Outcome> copyCrd(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                 const Json& crd) {
   const kube::Informer* targets = sync.targetInformer("");
   if (targets == nullptr) co_return fail(state, key, "the target's cache has not listed yet");
-  const kube::CachedObjectPtr source = sync.sourceObject("", key.name);
   const kube::CachedObjectPtr target = targets->store().get(key.name);
-  const Json crd = source->parse();                 // copiedFromSource found it
   if (isTerminating(crd)) co_return Outcome::Done;  // its kind goes; the copy stays
   kube::Result<Json> copy = copyOf(state, sync, crd);
   if (!copy) co_return fail(state, key, copy.error().describe());
@@ -106,6 +94,17 @@ asio::awaitable<Outcome> reconcileCrdCopy(SyncState& state, ResourceSync& sync,
     co_return Outcome::Done;
   }
   co_return co_await restoreCopy(state, sync, key, crd, target, *copy);
+}
+
+}  // namespace
+
+asio::awaitable<Outcome> reconcileCrd(SyncState& state, ResourceSync& sync, const SyncKey& key) {
+  if (const kube::CachedObjectPtr source = sync.sourceObject("", key.name);
+      source && !sync.copiedCrds.empty()) {
+    const Json crd = source->parse();
+    if (wantedCrd(sync.copiedCrds, crd)) co_return co_await copyCrd(state, sync, key, crd);
+  }
+  co_return co_await reconcileMirror(state, sync, key);
 }
 
 }  // namespace bisync::engine::internal

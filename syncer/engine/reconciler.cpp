@@ -551,8 +551,7 @@ asio::awaitable<Outcome> reconcile(SyncState& state, const SyncKey& key) {
   if (it == state.resources.end()) co_return Outcome::Done;  // not a resource we sync
   if (it->second.copiesClusterScopedDown())
     co_return co_await reconcileClusterCopy(state, it->second, key);
-  if (copiedFromSource(it->second, key))
-    co_return co_await reconcileCrdCopy(state, it->second, key);
+  if (it->second.crdMirror) co_return co_await reconcileCrd(state, it->second, key);
   if (it->second.clusterScoped) co_return co_await reconcileMirror(state, it->second, key);
   co_return co_await reconcileObject(state, it->second, key);
 }

@@ -337,17 +337,19 @@ void dropConversionWebhook(kube::Json& crd, std::string_view to);
 // aside), tested against `version`.
 kube::Json restorePatch(const kube::JsonValue& wanted, const kube::JsonValue& current,
                         std::string_view version);
+// A new object of `resource` named as `object`, with what may travel of it (syncView: labels,
+// annotations and content) but its status, which belongs to the cluster that writes it.
+kube::Json contentOf(const kube::ResourceInfo& resource, const kube::JsonValue& object);
 // The mirror's (or copy's) labels, annotations and content equal `current`'s, status aside.
 bool sameContent(const kube::JsonValue& copy, const kube::JsonValue& current);
 
 // --- CRDs copied from the source to the target, `crd: fromSource` (crd_copies.cpp).
 
-// The CRD mirror's key `key` names a source CRD a `crd: fromSource` policy copies.
-bool copiedFromSource(const ResourceSync& sync, const SyncKey& key);
-// Copies that CRD to the target (same name), keeps the copy equal to it, never deletes it, and
-// never touches a target CRD of that name the ownership record does not say is ours.
-boost::asio::awaitable<Outcome> reconcileCrdCopy(SyncState& state, ResourceSync& sync,
-                                                 const SyncKey& key);
+// A key of the CRD mirror: a source CRD a `crd: fromSource` policy copies goes to the target
+// (same name; the copy kept equal to it, never deleted, and a target CRD of that name the
+// ownership record does not say is ours never touched); any other is reconcileMirror's.
+boost::asio::awaitable<Outcome> reconcileCrd(SyncState& state, ResourceSync& sync,
+                                             const SyncKey& key);
 
 // --- Cluster-scoped kinds under `direction: down` (cluster_copies.cpp).
 
