@@ -134,8 +134,9 @@ asio::awaitable<Outcome> writeCopy(SyncState& state, ResourceSync& sync, const C
                                    const JsonValue& source, Json body) {
   const std::string lastSynced(mapping::lastSyncedOf(body));
   const Json actual = copy.target ? copy.target->parse() : Json(rapidjson::kObjectType);
+  // last-synced carries the hash of what `body` writes (copyBody).
   const bool upToDate =
-      copy.target && writtenHash(actual, *sync.ownership) == writtenHash(body, *sync.ownership);
+      copy.target && lastSyncedValue(writtenHash(actual, *sync.ownership)) == lastSynced;
   // Our last write was exactly this, yet the copy differs: someone else changed it since.
   const bool rewritten = !upToDate && copy.target && mapping::lastSyncedOf(actual) == lastSynced;
   if (upToDate) {

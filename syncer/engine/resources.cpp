@@ -466,7 +466,10 @@ asio::awaitable<SidePresence> presenceBeneath(SyncState& state, ResourceSync& sy
   SidePresence presence;
   const kube::ResourceInfo source = sync.sourceResource;
   const kube::ResourceInfo target = sync.translator->resource();
-  const bool targetDeletesOnSource = sync.createsOnSource || sync.clusterScoped;
+  // (A copy of a cluster-scoped kind synced down is at another name, and its absence only
+  // makes the syncer create it again: nothing to guard.)
+  const bool targetDeletesOnSource =
+      sync.createsOnSource || (sync.clusterScoped && !sync.copiesClusterScopedDown());
   const bool checkTarget =
       sync.targetCrd && targetDeletesOnSource && !cachedTarget(state, sync, key);
   if (sync.sourceCrd && !cachedSource(sync, key)) {
