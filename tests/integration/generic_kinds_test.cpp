@@ -782,6 +782,47 @@ TEST_CASE("crd: fromSource copies the tenant's definition to the target", "[gene
   CHECK(daemon.running());
 }
 
+TEST_CASE("crd: fromSource never touches a host CRD of that name, even one forged as our copy",
+          "[generic]") {
+  const std::string group = "t9.example.com";
+  GenericScene scene("crdforged");
+  ScopedWidgetCrd crd(scene.testbed(), group);
+  crd.install(Side::Source);  // the tenant's definition
+  crd.install(Side::Target);  // the host's own, of the same name
+  const std::string name = crd.name();
+  ClusterCleanup cleanup(scene.testbed(), "customresourcedefinition", {name});
+  std::string seen;
+  auto tenants = scene.get(Side::Source, kCrds, name, seen);
+  INFO(seen);
+  REQUIRE(tenants);
+  // Every origin label and annotation of this instance's copy of the tenant's CRD.
+  const std::string cluster = scene.cluster();
+  scene.kubectl(Side::Target,
+                {"label", "crd", name, "kube-bisync.io/managed-by=" + cluster,
+                 "kube-bisync.io/source-namespace=", "kube-bisync.io/source-name=" + name});
+  scene.kubectl(Side::Target,
+                {"annotate", "crd", name, "kube-bisync.io/source-cluster=" + cluster,
+                 "kube-bisync.io/source-namespace=", "kube-bisync.io/source-name=" + name,
+                 "kube-bisync.io/source-uid=" + std::string(kube::uidOf(*tenants))});
+  auto hosts = scene.get(Side::Target, kCrds, name, seen);
+  INFO(seen);
+  REQUIRE(hosts);
+  scene.addPolicy("widgets.yaml", downPolicy(group, "Widget") + "crd: fromSource\n");
+  DaemonProcess daemon(scene.testbed(), scene.daemon());
+  REQUIRE_READY(daemon);
+  REQUIRE(waitLogged(daemon, "a ForeignCustomResourceDefinition Event", 30s, [&](std::string& s) {
+    // Events about cluster-scoped objects are in "default"; this one is about the tenant's CRD.
+    return scene.countEvents(Side::Source, "default", "ForeignCustomResourceDefinition", name, s) >
+           0;
+  }));
+  CHECK(holdsThroughout(
+      "quiet window: the host's CRD keeps its resourceVersion", kQuietWindow, [&](std::string& s) {
+        auto now = scene.get(Side::Target, kCrds, name, s);
+        return now && kube::resourceVersionOf(*now) == kube::resourceVersionOf(*hosts);
+      }));
+  CHECK(daemon.running());
+}
+
 TEST_CASE("crd: fromTarget never touches a CRD the syncer did not create", "[generic]") {
   const std::string group = "t6.example.com";
   GenericScene scene("crdforeign");
