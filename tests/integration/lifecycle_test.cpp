@@ -31,3 +31,7 @@ namespace leader_drills {}  // namespace leader_drills
 // ---------------------------------------------------------------------------------------------
 // Least-privilege RBAC of examples/deploy, permission failures.
 namespace rbac_drills {}  // namespace rbac_drills
+
+// ---------------------------------------------------------------------------------------------
+// Forbidden answers on either side: reported, degraded, resumed.
+namespace forbidden_drills {}  // namespace forbidden_drills
