@@ -498,6 +498,9 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   }
   std::optional<CopiedUp> copiedUp = copiedUpAt(state, sync, target);
   if (!source) {
+    // Gone or no longer synced: room for the objects waiting under the namespace's limit.
+    forgetOverLimit(state, sync, key);
+    releaseOverLimit(state, sync, key.ns);
     const UpwardContext upward{key,
                                target,
                                sourceCached,
@@ -511,7 +514,15 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
     co_return Outcome::Parked;
   }
   if (const std::optional<Outcome> waiting = waitForTargetNamespace(state, key, target.ns)) {
+    if (targetNamespaceState(state, target.ns) == NamespaceState::Terminating) {
+      co_await reportNamespaceTerminating(state, sync, *source, target.ns);
+    }
     co_return *waiting;
+  }
+  if (targetCached) {
+    forgetOverLimit(state, sync, key);  // a copy that exists is kept, whatever the limit
+  } else if (co_await holdOverLimit(state, sync, key, *source)) {
+    co_return Outcome::Done;  // queued again when an object or a copy in its namespace goes
   }
   // The source made from a target object (createOnSource), by the record: only that exact
   // object counts, whatever annotations a source object carries.
