@@ -40,6 +40,22 @@ std::vector<LimitEntry> limitEntries(const SyncState& state, const ResourceSync&
   return entries;
 }
 
+// How many source objects of `sync`'s kind namespace `ns` holds, synced or not, without parsing
+// any: when they are within the limit, every synced one may have a copy.
+std::size_t sourceObjectsIn(const ResourceSync& sync, std::string_view ns) {
+  if (const auto own = sync.source.find(ns); own != sync.source.end()) {
+    return own->second->store().size();
+  }
+  const auto all = sync.source.find("");
+  if (all == sync.source.end()) return 0;
+  const std::string prefix = std::string(ns) + "/";
+  std::size_t count = 0;
+  for (const kube::CachedObjectPtr& cached : all->second->store().list()) {
+    count += cached->key.starts_with(prefix) ? 1 : 0;
+  }
+  return count;
+}
+
 // Records `key` as waiting (or not) in sync.overLimit, keeping the gauge in step.
 void markOverLimit(SyncState& state, ResourceSync& sync, const SyncKey& key, bool waits) {
   auto it = sync.overLimit.find(key.ns);
@@ -79,6 +95,10 @@ asio::awaitable<bool> holdOverLimit(SyncState& state, ResourceSync& sync, const 
   const std::size_t limit = namespaceLimit(state, sync);
   // Under direction up nothing is copied down: there is nothing to hold back.
   if (limit == 0 || sync.policy.direction == policies::Direction::Up) co_return false;
+  if (sourceObjectsIn(sync, key.ns) <= limit) {
+    forgetOverLimit(state, sync, key);
+    co_return false;
+  }
   const LimitVerdict verdict =
       judgeNamespaceLimit(limitEntries(state, sync, key.ns), key.name, limit);
   markOverLimit(state, sync, key, !verdict.copy);
