@@ -26,7 +26,8 @@ constexpr const char* kNewer = "2026-12-05T06:00:01Z";
 
 }  // namespace
 
-TEST_CASE("the oldest objects are copied first, whatever order they come in", "[limits][namespace-limits]") {
+TEST_CASE("the oldest objects are copied first, whatever order they come in",
+          "[limits][namespace-limits]") {
   const std::vector<LimitEntry> entries{
       {"a", kNewer, false}, {"b", kOlder, false}, {"c", "2026-12-05T05:59:59Z", false}};
   CHECK(admitted(entries, 2) == std::vector<std::string>{"b", "c"});
@@ -42,7 +43,8 @@ TEST_CASE("objects created in the same second are ranked by name", "[limits][nam
   CHECK(verdict.copies == 0);
 }
 
-TEST_CASE("copies that exist are kept beyond the limit and count against it", "[limits][namespace-limits]") {
+TEST_CASE("copies that exist are kept beyond the limit and count against it",
+          "[limits][namespace-limits]") {
   // The newest object has a copy (made before the limit was set): it keeps it, and the older
   // objects without one get only what is left.
   const std::vector<LimitEntry> entries{
