@@ -186,6 +186,19 @@ std::map<std::string, std::size_t> syncFailedEvents(SyncScene& scene, std::strin
   return counts;
 }
 
+// The ConfigMaps in the target namespace other than the one every namespace gets.
+std::set<std::string> copiedNamesIn(SyncScene& scene, std::string& seen) {
+  std::set<std::string> names;
+  const std::optional<kube::ListResult> listed =
+      listConfigMaps(scene, Side::Target, scene.targetNs(), seen);
+  if (!listed) return names;
+  for (const kube::JsonValue& item : listed->items().GetArray()) {
+    if (kube::nameOf(item) != "kube-root-ca.crt") names.emplace(kube::nameOf(item));
+  }
+  seen += " " + std::to_string(names.size()) + " configmaps in the target namespace;";
+  return names;
+}
+
 // Creates ConfigMaps `<prefix>-00` ... on the source, all at once.
 void createNumbered(SyncScene& scene, const std::string& prefix, int count) {
   std::vector<kube::Json> objects;
@@ -338,6 +351,38 @@ TEST_CASE(
     }
     return true;
   }));
+}
+
+TEST_CASE(
+    "a target namespace deleted and made again by someone else while the syncer was down is a "
+    "clash and never adopted",
+    "[lifecycle][limit_drills]") {
+  using namespace limit_drills;
+  SyncScene scene("nssquat");
+  REQUIRE(scene.tryCreate(Side::Source, kube::resources::configMaps(),
+                          configMap(scene.ns(), "alpha", {{"k", "alpha"}})));
+  DaemonProcess daemon(scene.testbed(), {BISYNC_DAEMON_BINARY, scene.daemonArgs()});
+  REQUIRE(daemon.waitForLog(kReadyLine, 30s));
+  REQUIRE(waitForCopies(daemon, scene, kube::resources::configMaps(), sourceViews(scene), 30s));
+  REQUIRE(daemon.terminate() == "exited with status 0");
+
+  // While it is down, a host user deletes the namespace and, once it is gone, makes their own.
+  kubectl(scene, Side::Target, {"delete", "namespace", scene.targetNs(), "--wait=true"});
+  kubectl(scene, Side::Target, {"create", "namespace", scene.targetNs()});
+  std::string seen;
+  const std::string hostUid = targetNamespaceUid(scene, seen);
+  REQUIRE_FALSE(hostUid.empty());
+
+  daemon.start();
+  REQUIRE(daemon.waitForLog(kReadyLine, 30s));
+  REQUIRE(waitLogged(daemon, "a NameClash Event on the source namespace", 30s, [&](std::string& s) {
+    return scene.countEvents(Side::Source, "default", "NameClash", scene.ns(), s) >= 1 &&
+           contains(s, "deleted and made again by someone else");
+  }));
+  CHECK(holdsThroughout(
+      "quiet window: nothing is copied into the host user's namespace", 2s, [&](std::string& s) {
+        return targetNamespaceUid(scene, s) == hostUid && copiedNamesIn(scene, s).empty();
+      }));
 }
 
 TEST_CASE(
