@@ -498,9 +498,7 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   }
   std::optional<CopiedUp> copiedUp = copiedUpAt(state, sync, target);
   if (!source) {
-    // Gone or no longer synced: room for the objects waiting under the namespace's limit.
-    forgetOverLimit(state, sync, key);
-    releaseOverLimit(state, sync, key.ns);
+    leaveNamespaceLimit(state, sync, key);  // room for the objects waiting under the limit
     const UpwardContext upward{key,
                                target,
                                sourceCached,
@@ -519,11 +517,6 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
     }
     co_return *waiting;
   }
-  if (targetCached) {
-    forgetOverLimit(state, sync, key);  // a copy that exists is kept, whatever the limit
-  } else if (co_await holdOverLimit(state, sync, key, *source)) {
-    co_return Outcome::Done;  // queued again when an object or a copy in its namespace goes
-  }
   // The source made from a target object (createOnSource), by the record: only that exact
   // object counts, whatever annotations a source object carries.
   if (copiedUp && copiedUp->sourceUid != sourceCached->uid) {
@@ -541,6 +534,9 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   if (copiedUp &&
       (!actual || (!ownsCopy(state, *actual) && copiedUp->targetUid != targetCached->uid))) {
     co_return co_await deleteCopiedUpSource(state, sync, key, sourceCached, *copiedUp);
+  }
+  if (co_await holdOverLimit(state, sync, key, *source, targetCached != nullptr)) {
+    co_return Outcome::Done;  // queued again when an object or a copy in its namespace goes
   }
   const PairContext pair{key,          target,       targetKey, sourceKey,
                          sourceCached, targetCached, *source,   actual ? &*actual : nullptr};

@@ -91,12 +91,13 @@ std::size_t namespaceLimit(const SyncState& state, const ResourceSync& sync) {
 }
 
 asio::awaitable<bool> holdOverLimit(SyncState& state, ResourceSync& sync, const SyncKey& key,
-                                    const JsonValue& source) {
+                                    const JsonValue& source, bool copied) {
   const std::size_t limit = namespaceLimit(state, sync);
-  // Under direction up nothing is copied down: there is nothing to hold back.
-  if (limit == 0 || sync.policy.direction == policies::Direction::Up) co_return false;
-  if (sourceObjectsIn(sync, key.ns) <= limit) {
-    forgetOverLimit(state, sync, key);
+  // Under direction up nothing is copied down: there is nothing to hold back. A copy that exists
+  // is kept, whatever the limit. Within the limit nothing needs ranking.
+  if (limit == 0 || sync.policy.direction == policies::Direction::Up || copied ||
+      sourceObjectsIn(sync, key.ns) <= limit) {
+    markOverLimit(state, sync, key, false);
     co_return false;
   }
   const LimitVerdict verdict =
@@ -108,8 +109,9 @@ asio::awaitable<bool> holdOverLimit(SyncState& state, ResourceSync& sync, const 
   co_return true;
 }
 
-void forgetOverLimit(SyncState& state, ResourceSync& sync, const SyncKey& key) {
+void leaveNamespaceLimit(SyncState& state, ResourceSync& sync, const SyncKey& key) {
   markOverLimit(state, sync, key, false);
+  releaseOverLimit(state, sync, key.ns);
 }
 
 void releaseOverLimit(SyncState& state, ResourceSync& sync, std::string_view ns) {

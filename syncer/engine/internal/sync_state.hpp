@@ -493,14 +493,16 @@ bool policySelects(const policies::SyncPolicy& policy, std::string_view ns,
 // The most objects of `sync`'s kind one source namespace may have copied: the policy's
 // limits.maxObjectsPerNamespace, else --max-objects-per-namespace; 0: no limit.
 std::size_t namespaceLimit(const SyncState& state, const ResourceSync& sync);
-// Whether the source object `source` of `key`, which has no target copy, must wait because its
-// namespace is over the limit (namespace_limits.hpp decides from the caches): then it is reported
-// (a SyncFailed Event, the sync-status annotation; each once per message) and remembered, to be
-// queued again by releaseOverLimit. False, and forgotten, when it may be copied.
+// Whether the source object `source` of `key` must wait because its namespace is over the limit
+// (namespace_limits.hpp decides from the caches; an object whose copy exists, `copied`, never
+// waits): then it is reported (a SyncFailed Event, the sync-status annotation; each once per
+// message) and remembered, to be queued again by releaseOverLimit. False, and forgotten, when it
+// may be copied.
 boost::asio::awaitable<bool> holdOverLimit(SyncState& state, ResourceSync& sync, const SyncKey& key,
-                                           const kube::JsonValue& source);
-// `key` no longer waits for room (its source is gone, or it has a copy).
-void forgetOverLimit(SyncState& state, ResourceSync& sync, const SyncKey& key);
+                                           const kube::JsonValue& source, bool copied);
+// The source of `key` is gone or no longer synced: it waits no more, and the objects waiting in
+// its namespace are queued (there may be room now).
+void leaveNamespaceLimit(SyncState& state, ResourceSync& sync, const SyncKey& key);
 // Queues the objects of source namespace `ns` that wait for room: an object or a copy there went.
 void releaseOverLimit(SyncState& state, ResourceSync& sync, std::string_view ns);
 // Tells the user why `source` is not copied while its target namespace `targetNs` terminates: a
