@@ -468,6 +468,47 @@ TEST_CASE(
   CHECK(daemon.pid() == pid);
 }
 
+TEST_CASE(
+    "copies that exist are kept and updated when --max-objects-per-namespace is below their "
+    "number",
+    "[lifecycle][limit_drills]") {
+  using namespace limit_drills;
+  SyncScene scene("limitlow");
+  createNumbered(scene, "old", 6);
+  {
+    DaemonProcess unlimited(scene.testbed(), {BISYNC_DAEMON_BINARY, scene.daemonArgs()});
+    REQUIRE(unlimited.waitForLog(kReadyLine, 30s));
+    REQUIRE(
+        waitForCopies(unlimited, scene, kube::resources::configMaps(), sourceViews(scene), 30s));
+    REQUIRE(unlimited.terminate() == "exited with status 0");
+  }
+  DaemonProcess daemon(scene.testbed(), {BISYNC_DAEMON_BINARY,
+                                         scene.daemonArgs({"--max-objects-per-namespace", "3"})});
+  REQUIRE(daemon.waitForLog(kReadyLine, 30s));
+
+  // The tenant changes one of the six and adds a seventh: the change travels, the newcomer waits.
+  REQUIRE(
+      scene.tryPatchData(kube::resources::configMaps(), scene.ns(), "old-05", {{"k", "changed"}}));
+  REQUIRE(scene.tryCreate(Side::Source, kube::resources::configMaps(),
+                          configMap(scene.ns(), "new-00", {{"k", "new"}})));
+  const std::string message =
+      "namespace " + scene.ns() + " holds 7 configmaps, over maxObjectsPerNamespace 3: not copied";
+  REQUIRE(waitLogged(daemon, "new-00 reported SyncFailed", 30s, [&](std::string& s) {
+    const auto statuses = syncStatuses(scene, s);
+    return statuses.contains("new-00") && contains(statuses.at("new-00"), message);
+  }));
+  Views sources = sourceViews(scene);
+  sources.erase("new-00");
+  REQUIRE(waitForCopies(daemon, scene, kube::resources::configMaps(), sources, 30s));
+  CHECK(holdsThroughout(
+      "quiet window: new-00 is not copied, the six copies stay", 2s, [&](std::string& s) {
+        return copiedNames(scene, s) ==
+               std::set<std::string>{"old-00", "old-01", "old-02", "old-03", "old-04", "old-05"};
+      }));
+  std::string seen;
+  CHECK(daemon.metric("kube_bisync_objects_over_limit", seen) == 1.0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Finalizer-guarded deletion, recreation, direction none.
 namespace finalizer_drills {}  // namespace finalizer_drills
