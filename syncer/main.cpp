@@ -58,6 +58,7 @@ struct Flags {
   bool allNamespaces = false;
   std::vector<std::string> resources{"configmaps", "secrets"};
   int discoveryIntervalSeconds = 10;
+  std::size_t maxObjectsPerNamespace = 0;  // 0: no limit
   std::size_t workers = 4;
   double qps = 50;
   int burst = 100;
@@ -144,6 +145,10 @@ FlagOptions defineFlags(CLI::App& app, Flags& flags) {
   app.add_option("--discovery-interval", flags.discoveryIntervalSeconds,
                  "seconds between lookups of kinds not served by both API servers yet")
       ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  app.add_option("--max-objects-per-namespace", flags.maxObjectsPerNamespace,
+                 "most objects of one kind copied per source namespace, for kinds whose policy "
+                 "sets no limits.maxObjectsPerNamespace (0: no limit)")
       ->capture_default_str();
   app.add_option("--workers", flags.workers, "objects reconciled in parallel")
       ->check(CLI::Range(1, 256))
@@ -485,6 +490,7 @@ int main(int argc, char** argv) {
   options.resources = kindsToSync(flags.resources, loaded.policies, registry);
   options.discoveryInterval = std::chrono::seconds(flags.discoveryIntervalSeconds);
   options.workers = flags.workers;
+  options.maxObjectsPerNamespace = flags.maxObjectsPerNamespace;
   options.fieldManager = "kube-bisync/" + flags.clusterName;
   options.stateNamespace = stateNamespace->name;
   options.logWrites = flags.verbosity >= 2;

@@ -179,7 +179,9 @@ void CacheForms::compactSource(Json& object) const {
   JsonValue kept(rapidjson::kObjectType);
   copyMembers(*metadata, kept, kIdentity, allocator);
   // ownerReferences: a copy's references to the copies of synced owners are made from them.
-  copyMembers(*metadata, kept, {"labels", "annotations", "ownerReferences"}, allocator);
+  // creationTimestamp: limits.maxObjectsPerNamespace copies the oldest objects first.
+  copyMembers(*metadata, kept, {"creationTimestamp", "labels", "annotations", "ownerReferences"},
+              allocator);
   if (keepFieldOwners) copyMembers(*metadata, kept, {"managedFields"}, allocator);
   out.AddMember("metadata", kept, allocator);
   copyContent(object, out, allocator);

@@ -41,6 +41,9 @@ inline constexpr std::string_view kReasonMalformedAnnotation = "MalformedAnnotat
 // On a target namespace of ours that the syncer would delete, but that holds objects it does
 // not manage: it is kept.
 inline constexpr std::string_view kReasonNamespaceKept = "NamespaceKept";
+// A source object is not copied yet because its target namespace is terminating: it is copied
+// once the namespace has gone and been made again.
+inline constexpr std::string_view kReasonSyncWaiting = "SyncWaiting";
 
 class EventRecorder {
  public:

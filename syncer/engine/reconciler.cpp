@@ -498,6 +498,7 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   }
   std::optional<CopiedUp> copiedUp = copiedUpAt(state, sync, target);
   if (!source) {
+    leaveNamespaceLimit(state, sync, key);  // room for the objects waiting under the limit
     const UpwardContext upward{key,
                                target,
                                sourceCached,
@@ -511,6 +512,9 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
     co_return Outcome::Parked;
   }
   if (const std::optional<Outcome> waiting = waitForTargetNamespace(state, key, target.ns)) {
+    if (targetNamespaceState(state, target.ns) == NamespaceState::Terminating) {
+      co_await reportNamespaceTerminating(state, sync, *source, target.ns);
+    }
     co_return *waiting;
   }
   // The source made from a target object (createOnSource), by the record: only that exact
@@ -530,6 +534,9 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   if (copiedUp &&
       (!actual || (!ownsCopy(state, *actual) && copiedUp->targetUid != targetCached->uid))) {
     co_return co_await deleteCopiedUpSource(state, sync, key, sourceCached, *copiedUp);
+  }
+  if (co_await holdOverLimit(state, sync, key, *source, targetCached != nullptr)) {
+    co_return Outcome::Done;  // queued again when an object or a copy in its namespace goes
   }
   const PairContext pair{key,          target,       targetKey, sourceKey,
                          sourceCached, targetCached, *source,   actual ? &*actual : nullptr};

@@ -423,6 +423,9 @@ void suspendKind(SyncState& state, ResourceSync& sync, bool servedBySource, bool
   sync.pendingSourceWrites.clear();
   sync.fights.clear();
   sync.immutableRefusals.clear();
+  // Objects over a limit are judged again when the kind resumes (its relist queues them).
+  for (const auto& [ns, names] : sync.overLimit) state.stats.objectsOverLimit -= names.size();
+  sync.overLimit.clear();
   state.waiting.push_back(
       {sync.spec, sync.key, servedBySource, servedByTarget, why, sync.crdMirror});
   const auto interval =

@@ -255,6 +255,7 @@ kube::InformerHandlers targetObjectHandlers(SyncState& state, ResourceSync& sync
     const auto origin = originKey(state, sync, json);
     indexTarget(state, sync, origin, last->key, false);
     sync.pendingWrites.erase(std::string(last->key));
+    if (origin) internal::releaseOverLimit(state, sync, origin->ns);  // a copy went: room
     enqueue(state, origin ? origin : upwardKey(state, sync, json));
   };
   return handlers;

@@ -77,6 +77,9 @@ struct SyncerOptions {
   std::chrono::milliseconds fightWindow{30000};
   std::chrono::milliseconds fightBackoff{5000};
   std::chrono::milliseconds fightBackoffMax{300000};
+  // The most objects of one kind a source namespace may have copied, for kinds whose policy sets
+  // no limits.maxObjectsPerNamespace (--max-objects-per-namespace); 0: no limit.
+  std::size_t maxObjectsPerNamespace = 0;
   WorkQueueOptions queue;
 };
 
@@ -102,6 +105,7 @@ struct SyncerStats {
   std::uint64_t namespacesKept = 0;  // target namespaces of ours kept: they hold foreign objects
   std::uint64_t malformedAnnotations = 0;  // merge-base or sync-status values that did not parse
   std::uint64_t failures = 0;              // reconciles that ended in a retry
+  std::size_t objectsOverLimit = 0;        // source objects not copied: over their limit now
   std::size_t initialTotal = 0;
   std::size_t initialDone = 0;
   std::uint64_t writes() const { return target.total() + source.total() + namespaceWrites; }

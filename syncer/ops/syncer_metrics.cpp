@@ -129,6 +129,10 @@ void addSyncerMetrics(std::vector<MetricFamily>& out, const engine::Syncer& sync
   }
   out.push_back(single("kube_bisync_ready", "1 once the initial sync is complete.", kGauge,
                        syncer.ready() ? 1 : 0));
+  out.push_back(single("kube_bisync_objects_over_limit",
+                       "Source objects not copied because their namespace is over "
+                       "maxObjectsPerNamespace.",
+                       kGauge, static_cast<double>(stats.objectsOverLimit)));
   // Per kind and side: 1 once that side's discovery serves the kind, so that it syncs (both 1)
   // or waits for the side at 0.
   MetricFamily served =

@@ -6,15 +6,23 @@
 // whose name says so.
 //
 // Each group of drills keeps its helpers in a namespace of its own.
+#include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
+
+#include "syncer/kube/json.hpp"
+#include "syncer/kube/resource.hpp"
 
 #include "tests/support/catch.hpp"
 #include "tests/support/daemon_process.hpp"
@@ -28,7 +36,483 @@ using bisync::testing::Testbed;
 
 // ---------------------------------------------------------------------------------------------
 // Drift and namespace lifecycle drills, limits.
-namespace limit_drills {}  // namespace limit_drills
+namespace limit_drills {
+
+namespace kube = bisync::kube;
+using bisync::testing::configMap;
+using bisync::testing::DaemonOptions;
+using bisync::testing::DaemonProcess;
+using bisync::testing::holdsThroughout;
+using bisync::testing::kReadyLine;
+using bisync::testing::lookup;
+using bisync::testing::Side;
+using bisync::testing::stringMapAt;
+using bisync::testing::SyncScene;
+using bisync::testing::TempDir;
+using bisync::testing::viewOf;
+using bisync::testing::Views;
+using bisync::testing::waitForCopies;
+using bisync::testing::waitLogged;
+
+constexpr const char* kSyncStatus = "kube-bisync.io/sync-status";
+// A finalizer of the drill's own: it holds a copy, and so its namespace, while it is on.
+constexpr const char* kHoldFinalizer = "drills.kube-bisync.io/hold";
+
+bool contains(std::string_view text, std::string_view part) {
+  return text.find(part) != std::string_view::npos;
+}
+
+// kubectl as admin against `side`; the test stops when it fails.
+void kubectl(SyncScene& scene, Side side, const std::vector<std::string>& args) {
+  const bisync::testing::CommandResult result = scene.testbed().kubectl(side, args);
+  INFO("kubectl " << args.at(0) << ": " << result.summary());
+  REQUIRE(result.ok());
+}
+
+// The ConfigMaps of `ns` on `side` as the server lists them; nullopt (`seen` says why) when the
+// list fails.
+std::optional<kube::ListResult> listConfigMaps(SyncScene& scene, Side side, const std::string& ns,
+                                               std::string& seen) {
+  auto listed = scene.api().run(scene.api().client(side).list(kube::resources::configMaps(), ns));
+  if (!listed) {
+    seen += " list " + ns + ": " + listed.error().describe() + ";";
+    return std::nullopt;
+  }
+  return std::move(*listed);
+}
+
+// The source ConfigMaps' sync-status annotations by name ("" when absent).
+std::map<std::string, std::string> syncStatuses(SyncScene& scene, std::string& seen) {
+  std::map<std::string, std::string> statuses;
+  const std::optional<kube::ListResult> listed =
+      listConfigMaps(scene, Side::Source, scene.ns(), seen);
+  if (!listed) return statuses;
+  for (const kube::JsonValue& item : listed->items().GetArray()) {
+    const std::string status = lookup(stringMapAt(item, "/metadata/annotations"), kSyncStatus);
+    statuses[std::string(kube::nameOf(item))] = status == "<absent>" ? "" : status;
+  }
+  return statuses;
+}
+
+// The source ConfigMaps now, for waitForCopies.
+Views sourceViews(SyncScene& scene) {
+  std::string seen;
+  const auto views = scene.list(Side::Source, kube::resources::configMaps(), scene.ns(), seen);
+  INFO(seen);
+  REQUIRE(views);
+  return *views;
+}
+
+std::string targetNamespaceUid(SyncScene& scene, std::string& seen) {
+  auto ns = scene.api().run(
+      scene.api().target().get(kube::resources::namespaces(), "", scene.targetNs()));
+  if (!ns) {
+    seen += " target namespace: " + ns.error().describe() + ";";
+    return "";
+  }
+  seen += " target namespace uid " + std::string(kube::uidOf(*ns)) +
+          (kube::at(*ns, "/metadata/deletionTimestamp") ? " terminating;" : ";");
+  return std::string(kube::uidOf(*ns));
+}
+
+std::optional<double> metricOf(DaemonProcess& daemon, const std::string& series,
+                               std::string& seen) {
+  return daemon.metric(series, seen);
+}
+
+// policies/defaults/configmaps.yaml with a limit of 50 ConfigMaps per namespace.
+constexpr const char* kLimitPolicy = R"(apiVersion: kube-bisync.io/v1alpha1
+kind: SyncPolicy
+resource: {group: "", version: v1, kind: ConfigMap}
+direction: down
+fields:
+  - path: /data
+    owner: source
+  - path: /metadata/labels/*
+    owner: source
+  - path: /metadata/annotations/*
+    owner: source
+limits: {maxObjectsPerNamespace: 50}
+)";
+
+// One of the drill's ConfigMaps as the source holds it.
+struct Ranked {
+  std::string created;  // creationTimestamp
+  std::string name;
+  bool operator<(const Ranked& other) const {
+    return std::tie(created, name) < std::tie(other.created, other.name);
+  }
+};
+
+// The drill's source ConfigMaps (named old-* and new-*), oldest first, then by name.
+std::vector<Ranked> rankedSources(SyncScene& scene) {
+  std::string seen;
+  const std::optional<kube::ListResult> listed =
+      listConfigMaps(scene, Side::Source, scene.ns(), seen);
+  INFO(seen);
+  REQUIRE(listed);
+  std::vector<Ranked> ranked;
+  for (const kube::JsonValue& item : listed->items().GetArray()) {
+    const std::string name(kube::nameOf(item));
+    if (!name.starts_with("old-") && !name.starts_with("new-")) continue;
+    ranked.push_back({std::string(kube::stringAt(item, "/metadata/creationTimestamp")), name});
+  }
+  std::sort(ranked.begin(), ranked.end());
+  return ranked;
+}
+
+// The names of the drill's ConfigMaps in the target namespace.
+std::set<std::string> copiedNames(SyncScene& scene, std::string& seen) {
+  std::set<std::string> names;
+  const std::optional<kube::ListResult> listed =
+      listConfigMaps(scene, Side::Target, scene.targetNs(), seen);
+  if (!listed) return names;
+  for (const kube::JsonValue& item : listed->items().GetArray()) {
+    const std::string name(kube::nameOf(item));
+    if (name.starts_with("old-") || name.starts_with("new-")) names.insert(name);
+  }
+  seen += " " + std::to_string(names.size()) + " copies;";
+  return names;
+}
+
+// The SyncFailed Events on the source, counted by the object they are about.
+std::map<std::string, std::size_t> syncFailedEvents(SyncScene& scene, std::string& seen) {
+  std::map<std::string, std::size_t> counts;
+  auto events = scene.api().run(scene.api().source().list(kube::resources::events(), scene.ns()));
+  if (!events) {
+    seen += " events: " + events.error().describe() + ";";
+    return counts;
+  }
+  for (const kube::JsonValue& item : events->items().GetArray()) {
+    if (kube::stringAt(item, "/reason") != "SyncFailed") continue;
+    ++counts[std::string(kube::stringAt(item, "/involvedObject/name"))];
+    seen += " [" + std::string(kube::stringAt(item, "/message")) + "]";
+  }
+  return counts;
+}
+
+// The ConfigMaps in the target namespace other than the one every namespace gets.
+std::set<std::string> copiedNamesIn(SyncScene& scene, std::string& seen) {
+  std::set<std::string> names;
+  const std::optional<kube::ListResult> listed =
+      listConfigMaps(scene, Side::Target, scene.targetNs(), seen);
+  if (!listed) return names;
+  for (const kube::JsonValue& item : listed->items().GetArray()) {
+    if (kube::nameOf(item) != "kube-root-ca.crt") names.emplace(kube::nameOf(item));
+  }
+  seen += " " + std::to_string(names.size()) + " configmaps in the target namespace;";
+  return names;
+}
+
+// Creates ConfigMaps `<prefix>-00` ... on the source, all at once.
+void createNumbered(SyncScene& scene, const std::string& prefix, int count) {
+  std::vector<kube::Json> objects;
+  for (int i = count - 1; i >= 0; --i) {  // newest names first: names, not order, break ties
+    const std::string name = prefix + (i < 10 ? "-0" : "-") + std::to_string(i);
+    objects.push_back(configMap(scene.ns(), name, {{"k", name}}));
+  }
+  const auto created = scene.tryCreateAll(kube::resources::configMaps(), objects);
+  INFO((created ? std::string("created") : created.error()));
+  REQUIRE(created);
+}
+
+// Waits until the wall clock is early in a second after every timestamp of `ranked`, so that a
+// burst of creates right after shares one creationTimestamp (they have whole seconds).
+void waitForFreshSecond(const std::vector<Ranked>& ranked) {
+  const std::string newest = ranked.empty() ? "" : ranked.back().created;
+  REQUIRE(bisync::testing::waitFor(
+      "the first 100 ms of a second after " + newest, 5s,
+      [&](std::string& s) {
+        const auto now = std::chrono::system_clock::now();
+        const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+        const auto millis =
+            std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+        std::tm utc{};
+        gmtime_r(&seconds, &utc);
+        char text[32];
+        std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+        s = text;
+        return s > newest && millis.count() < 100;
+      },
+      5ms));
+}
+
+}  // namespace limit_drills
+
+TEST_CASE("a manual edit of a target copy is restored", "[lifecycle][limit_drills]") {
+  using namespace limit_drills;
+  SyncScene scene("drift");
+  REQUIRE(scene.tryCreate(Side::Source, kube::resources::configMaps(),
+                          configMap(scene.ns(), "settings", {{"k", "from-source"}})));
+  DaemonProcess daemon(scene.testbed(), {BISYNC_DAEMON_BINARY, scene.daemonArgs()});
+  REQUIRE(daemon.waitForLog(kReadyLine, 30s));
+  const Views sources = sourceViews(scene);
+  REQUIRE(waitForCopies(daemon, scene, kube::resources::configMaps(), sources, 30s));
+
+  // A host admin edits a field the source owns, and adds a key of their own to /data.
+  kubectl(scene, Side::Target,
+          {"-n", scene.targetNs(), "patch", "configmap", "settings", "--type", "merge", "-p",
+           R"({"data":{"k":"edited-on-host","extra":"x"}})", "--field-manager", "host-admin"});
+  REQUIRE(waitForCopies(daemon, scene, kube::resources::configMaps(), sources, 30s));
+  std::string seen;
+  auto copy = scene.api().run(
+      scene.api().target().get(kube::resources::configMaps(), scene.targetNs(), "settings"));
+  REQUIRE(copy);
+  CHECK(lookup(stringMapAt(*copy, "/data"), "k") == "from-source");
+  CHECK(lookup(stringMapAt(*copy, "/data"), "extra") == "<absent>");
+}
+
+TEST_CASE(
+    "a deleted target namespace is recreated with every copy once it has finished terminating",
+    "[lifecycle][limit_drills]") {
+  using namespace limit_drills;
+  SyncScene scene("nsgone");
+  for (const char* name : {"alpha", "beta", "gamma"}) {
+    REQUIRE(scene.tryCreate(Side::Source, kube::resources::configMaps(),
+                            configMap(scene.ns(), name, {{"k", name}})));
+  }
+  DaemonProcess daemon(scene.testbed(), {BISYNC_DAEMON_BINARY, scene.daemonArgs()});
+  REQUIRE(daemon.waitForLog(kReadyLine, 30s));
+  const Views sources = sourceViews(scene);
+  REQUIRE(waitForCopies(daemon, scene, kube::resources::configMaps(), sources, 30s));
+  std::string seen;
+  const std::string oldUid = targetNamespaceUid(scene, seen);
+  REQUIRE_FALSE(oldUid.empty());
+
+  // A finalizer of the test's own on one copy keeps the namespace Terminating until removed.
+  kubectl(scene, Side::Target,
+          {"-n", scene.targetNs(), "patch", "configmap", "alpha", "--type", "merge", "-p",
+           std::string(R"({"metadata":{"finalizers":[")") + kHoldFinalizer + R"("]}})"});
+  kubectl(scene, Side::Target, {"delete", "namespace", scene.targetNs(), "--wait=false"});
+
+  // Every source object says why it waits.
+  REQUIRE(waitLogged(daemon,
+                     "every source object carries SyncWaiting naming the terminating namespace",
+                     30s, [&](std::string& s) {
+                       const auto statuses = syncStatuses(scene, s);
+                       std::size_t waiting = 0;
+                       for (const auto& [name, status] : statuses) {
+                         s += " " + name + ": " + status + ";";
+                         if (contains(status, R"("result":"SyncWaiting")") &&
+                             contains(status, scene.targetNs() + " is terminating")) {
+                           ++waiting;
+                         }
+                       }
+                       return waiting == sources.size();
+                     }));
+  CHECK(scene.countEvents(Side::Source, scene.ns(), "SyncWaiting", "beta", seen) == 1);
+
+  // While it stays Terminating: no namespace create, no write to the target, no reconcile storm.
+  const auto before = [&](const std::string& series) {
+    std::string s;
+    const std::optional<double> value = metricOf(daemon, series, s);
+    INFO(s);
+    REQUIRE(value);
+    return *value;
+  };
+  const double nsWritesBefore = before("kube_bisync_namespace_writes_total");
+  const double reconcilesBefore = before("kube_bisync_reconciles_total{result=\"done\"}") +
+                                  before("kube_bisync_reconciles_total{result=\"retry\"}");
+  const double targetAppliesBefore =
+      before("kube_bisync_writes_total{side=\"target\",operation=\"apply\"}");
+  CHECK(holdsThroughout(
+      "no hot loop window: the namespace stays Terminating, the daemon makes no namespace and no "
+      "copy and reconciles little",
+      3s, [&](std::string& s) {
+        const std::string uid = targetNamespaceUid(scene, s);
+        const auto nsWrites = metricOf(daemon, "kube_bisync_namespace_writes_total", s);
+        const auto done = metricOf(daemon, "kube_bisync_reconciles_total{result=\"done\"}", s);
+        const auto retry = metricOf(daemon, "kube_bisync_reconciles_total{result=\"retry\"}", s);
+        const auto applies =
+            metricOf(daemon, "kube_bisync_writes_total{side=\"target\",operation=\"apply\"}", s);
+        if (!nsWrites || !done || !retry || !applies) return false;
+        s += " reconciles since: " + std::to_string(*done + *retry - reconcilesBefore);
+        return uid == oldUid && *nsWrites == nsWritesBefore && *applies == targetAppliesBefore &&
+               *done + *retry - reconcilesBefore < 20;
+      }));
+
+  // The finalizer goes: the namespace finishes terminating and comes back, new, with every copy.
+  kubectl(scene, Side::Target,
+          {"-n", scene.targetNs(), "patch", "configmap", "alpha", "--type", "json", "-p",
+           R"([{"op":"remove","path":"/metadata/finalizers"}])"});
+  std::string newUid;
+  REQUIRE(waitLogged(daemon, "the target namespace made again with a new uid", 40s,
+                     [&](std::string& s) {
+                       newUid = targetNamespaceUid(scene, s);
+                       return !newUid.empty() && newUid != oldUid && !contains(s, "terminating");
+                     }));
+  REQUIRE(waitForCopies(daemon, scene, kube::resources::configMaps(), sourceViews(scene), 30s));
+  CHECK(daemon.countLog("created namespace " + scene.targetNs() + " (uid " + newUid + ")") == 1);
+  auto record = scene.api().run(scene.api().target().get(
+      kube::resources::configMaps(), SyncScene::stateNamespace(), scene.ownershipRecord()));
+  REQUIRE(record);
+  const std::string recordText = kube::toJson(*record);
+  CHECK(contains(recordText, newUid));
+  CHECK_FALSE(contains(recordText, oldUid));
+  REQUIRE(waitLogged(daemon, "every source object Synced again", 30s, [&](std::string& s) {
+    for (const auto& [name, status] : syncStatuses(scene, s)) {
+      s += " " + name + ": " + status + ";";
+      if (!contains(status, R"("result":"Synced")")) return false;
+    }
+    return true;
+  }));
+}
+
+TEST_CASE(
+    "a target namespace deleted and made again by someone else while the syncer was down is a "
+    "clash and never adopted",
+    "[lifecycle][limit_drills]") {
+  using namespace limit_drills;
+  SyncScene scene("nssquat");
+  REQUIRE(scene.tryCreate(Side::Source, kube::resources::configMaps(),
+                          configMap(scene.ns(), "alpha", {{"k", "alpha"}})));
+  DaemonProcess daemon(scene.testbed(), {BISYNC_DAEMON_BINARY, scene.daemonArgs()});
+  REQUIRE(daemon.waitForLog(kReadyLine, 30s));
+  REQUIRE(waitForCopies(daemon, scene, kube::resources::configMaps(), sourceViews(scene), 30s));
+  REQUIRE(daemon.terminate() == "exited with status 0");
+
+  // While it is down, a host user deletes the namespace and, once it is gone, makes their own.
+  kubectl(scene, Side::Target, {"delete", "namespace", scene.targetNs(), "--wait=true"});
+  kubectl(scene, Side::Target, {"create", "namespace", scene.targetNs()});
+  std::string seen;
+  const std::string hostUid = targetNamespaceUid(scene, seen);
+  REQUIRE_FALSE(hostUid.empty());
+
+  daemon.start();
+  REQUIRE(daemon.waitForLog(kReadyLine, 30s));
+  REQUIRE(waitLogged(daemon, "a NameClash Event on the source namespace", 30s, [&](std::string& s) {
+    return scene.countEvents(Side::Source, "default", "NameClash", scene.ns(), s) >= 1 &&
+           contains(s, "deleted and made again by someone else");
+  }));
+  CHECK(holdsThroughout(
+      "quiet window: nothing is copied into the host user's namespace", 2s, [&](std::string& s) {
+        return targetNamespaceUid(scene, s) == hostUid && copiedNamesIn(scene, s).empty();
+      }));
+}
+
+TEST_CASE(
+    "objects over maxObjectsPerNamespace are reported SyncFailed and copied once the tenant "
+    "deletes "
+    "enough",
+    "[lifecycle][limit_drills]") {
+  using namespace limit_drills;
+  SyncScene scene("limits");
+  TempDir policies(std::filesystem::temp_directory_path(), "policies-");
+  std::ofstream(policies.path() / "configmaps.yaml") << kLimitPolicy;
+
+  // 45 older ones, then 15 made within one second (names break the tie at the limit's edge).
+  createNumbered(scene, "old", 45);
+  waitForFreshSecond(rankedSources(scene));
+  createNumbered(scene, "new", 15);
+  const std::vector<Ranked> ranked = rankedSources(scene);
+  REQUIRE(ranked.size() == 60);
+  INFO("49th " << ranked[49].name << " " << ranked[49].created << ", 50th " << ranked[50].name
+               << " " << ranked[50].created);
+  REQUIRE(ranked[49].created == ranked[50].created);  // the cut falls inside one second
+  std::set<std::string> oldest;
+  std::set<std::string> waiting;
+  for (std::size_t i = 0; i < ranked.size(); ++i)
+    (i < 50 ? oldest : waiting).insert(ranked[i].name);
+
+  // The policy's limit wins over the flag's default for other kinds.
+  DaemonProcess daemon(
+      scene.testbed(),
+      {BISYNC_DAEMON_BINARY, scene.daemonArgs({"--policies", policies.path().string(),
+                                               "--max-objects-per-namespace", "1000"})});
+  REQUIRE(daemon.waitForLog(kReadyLine, 30s));
+  const pid_t pid = daemon.pid();
+  const std::string message = "namespace " + scene.ns() +
+                              " holds 60 configmaps, over maxObjectsPerNamespace 50: not copied";
+  const auto reportedOnce = [&](std::string& s) {
+    const auto events = syncFailedEvents(scene, s);
+    const auto statuses = syncStatuses(scene, s);
+    for (const std::string& name : waiting) {
+      const auto event = events.find(name);
+      const std::string status = statuses.contains(name) ? statuses.at(name) : "";
+      if (event == events.end() || event->second != 1 ||
+          !contains(status, R"("result":"SyncFailed")") || !contains(status, message)) {
+        s = name + ": " + status + "; " + s;
+        return false;
+      }
+    }
+    return events.size() == waiting.size();
+  };
+  REQUIRE(waitLogged(
+      daemon, "exactly the 50 oldest copied, the 10 others reported SyncFailed", 30s,
+      [&](std::string& s) { return copiedNames(scene, s) == oldest && reportedOnce(s); }));
+  CHECK(holdsThroughout(
+      "quiet window: nothing more copied, each refusal reported once", 2s,
+      [&](std::string& s) { return copiedNames(scene, s) == oldest && reportedOnce(s); }));
+  std::string seen;
+  CHECK(daemon.metric("kube_bisync_objects_over_limit", seen) == 10.0);
+
+  // The tenant deletes 15 of the copied ones: room for all 10 waiting, without a restart.
+  std::set<std::string> remaining;
+  for (std::size_t i = 0; i < ranked.size(); ++i) {
+    if (i < 15) {
+      REQUIRE(scene.tryRemove(kube::resources::configMaps(), scene.ns(), ranked[i].name));
+    } else {
+      remaining.insert(ranked[i].name);
+    }
+  }
+  REQUIRE(waitLogged(daemon, "all 45 remaining copied, the 10 that waited Synced", 30s,
+                     [&](std::string& s) {
+                       if (copiedNames(scene, s) != remaining) return false;
+                       for (const auto& [name, status] : syncStatuses(scene, s)) {
+                         const bool synced = contains(status, R"("result":"Synced")");
+                         if (waiting.contains(name) ? !synced : !(status.empty() || synced)) {
+                           s = name + ": " + status + "; " + s;
+                           return false;
+                         }
+                       }
+                       return true;
+                     }));
+  REQUIRE(waitForCopies(daemon, scene, kube::resources::configMaps(), sourceViews(scene), 30s));
+  CHECK(daemon.metric("kube_bisync_objects_over_limit", seen) == 0.0);
+  CHECK(daemon.running());
+  CHECK(daemon.pid() == pid);
+}
+
+TEST_CASE(
+    "copies that exist are kept and updated when --max-objects-per-namespace is below their "
+    "number",
+    "[lifecycle][limit_drills]") {
+  using namespace limit_drills;
+  SyncScene scene("limitlow");
+  createNumbered(scene, "old", 6);
+  {
+    DaemonProcess unlimited(scene.testbed(), {BISYNC_DAEMON_BINARY, scene.daemonArgs()});
+    REQUIRE(unlimited.waitForLog(kReadyLine, 30s));
+    REQUIRE(
+        waitForCopies(unlimited, scene, kube::resources::configMaps(), sourceViews(scene), 30s));
+    REQUIRE(unlimited.terminate() == "exited with status 0");
+  }
+  DaemonProcess daemon(scene.testbed(), {BISYNC_DAEMON_BINARY,
+                                         scene.daemonArgs({"--max-objects-per-namespace", "3"})});
+  REQUIRE(daemon.waitForLog(kReadyLine, 30s));
+
+  // The tenant changes one of the six and adds a seventh: the change travels, the newcomer waits.
+  REQUIRE(
+      scene.tryPatchData(kube::resources::configMaps(), scene.ns(), "old-05", {{"k", "changed"}}));
+  REQUIRE(scene.tryCreate(Side::Source, kube::resources::configMaps(),
+                          configMap(scene.ns(), "new-00", {{"k", "new"}})));
+  const std::string message =
+      "namespace " + scene.ns() + " holds 7 configmaps, over maxObjectsPerNamespace 3: not copied";
+  REQUIRE(waitLogged(daemon, "new-00 reported SyncFailed", 30s, [&](std::string& s) {
+    const auto statuses = syncStatuses(scene, s);
+    return statuses.contains("new-00") && contains(statuses.at("new-00"), message);
+  }));
+  Views sources = sourceViews(scene);
+  sources.erase("new-00");
+  REQUIRE(waitForCopies(daemon, scene, kube::resources::configMaps(), sources, 30s));
+  CHECK(holdsThroughout(
+      "quiet window: new-00 is not copied, the six copies stay", 2s, [&](std::string& s) {
+        return copiedNames(scene, s) ==
+               std::set<std::string>{"old-00", "old-01", "old-02", "old-03", "old-04", "old-05"};
+      }));
+  std::string seen;
+  CHECK(daemon.metric("kube_bisync_objects_over_limit", seen) == 1.0);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Finalizer-guarded deletion, recreation, direction none.

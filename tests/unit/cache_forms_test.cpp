@@ -251,7 +251,8 @@ TEST_CASE("an object that is not ours is cached as a stub, unless its owner lets
   CHECK(bisync::kube::at(whole, "/metadata/managedFields") == nullptr);
 }
 
-TEST_CASE("a source object keeps identity, labels, annotations and content", "[cache-forms]") {
+TEST_CASE("a source object keeps identity, creation time, labels, annotations and content",
+          "[cache-forms]") {
   const IdentityMapper mapper = vcMapper();
   const OwnershipMap ownership = defaultPolicy();
   CacheForms forms = formsFor(mapper, ownership);
@@ -262,9 +263,10 @@ TEST_CASE("a source object keeps identity, labels, annotations and content", "[c
       "managedFields":[{"manager":"kubectl","time":"2026-12-01T10:00:00Z","fieldsV1":{}}]},
     "data":{"k":"v"},"immutable":false})");
   forms.compactSource(source);
-  CHECK(toJson(source) ==
-        R"({"metadata":{"name":"a","namespace":"ns","uid":"s1","resourceVersion":"5",)"
-        R"("labels":{"team":"x"},"annotations":{"note":"y"}},"data":{"k":"v"},"immutable":false})");
+  CHECK(
+      toJson(source) ==
+      R"({"metadata":{"name":"a","namespace":"ns","uid":"s1","resourceVersion":"5",)"
+      R"("creationTimestamp":"2026-12-01T10:00:00Z","labels":{"team":"x"},"annotations":{"note":"y"}},"data":{"k":"v"},"immutable":false})");
 
   forms.keepFieldOwners = true;
   Json shared = parse(R"({"metadata":{"name":"a","managedFields":[{"manager":"kubectl",

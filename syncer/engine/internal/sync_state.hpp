@@ -123,6 +123,9 @@ struct ResourceSync {
   // Source key -> the write the target refused for an immutable field; dropped once the write
   // changes, the copy is another one, or the source is gone.
   std::unordered_map<std::string, ImmutableRefusal> immutableRefusals;
+  // Source namespace -> names of objects without a copy that wait for room under the limit of
+  // objects per namespace (waiting_objects.cpp); queued again when an object or a copy there goes.
+  std::map<std::string, std::set<std::string>, std::less<>> overLimit;
 
   const std::string& name() const { return key; }
   // A cluster-scoped kind copied down (cluster_copies.cpp) rather than mirrored up.
@@ -256,6 +259,10 @@ inline constexpr std::string_view kStatusSynced = "Synced";
 inline constexpr std::string_view kStatusConflict = "Conflict";
 inline constexpr std::string_view kStatusRejected = "Rejected";
 inline constexpr std::string_view kStatusFight = "Fight";
+// Not copied: the namespace is over limits.maxObjectsPerNamespace (waiting_objects.cpp).
+inline constexpr std::string_view kStatusSyncFailed = "SyncFailed";
+// Not copied yet: the target namespace is terminating; it is made again once it is gone.
+inline constexpr std::string_view kStatusSyncWaiting = "SyncWaiting";
 
 // One write of the fields the policy gives one side (side_writes.cpp).
 struct SideWrite {
@@ -480,5 +487,28 @@ boost::asio::awaitable<Outcome> deleteCopiedUpSource(SyncState& state, ResourceS
 // (namespace filter, label selector)?
 bool policySelects(const policies::SyncPolicy& policy, std::string_view ns,
                    const kube::JsonValue& object);
+
+// --- Objects that wait: for room under a limit, for their target namespace (waiting_objects.cpp).
+
+// The most objects of `sync`'s kind one source namespace may have copied: the policy's
+// limits.maxObjectsPerNamespace, else --max-objects-per-namespace; 0: no limit.
+std::size_t namespaceLimit(const SyncState& state, const ResourceSync& sync);
+// Whether the source object `source` of `key` must wait because its namespace is over the limit
+// (namespace_limits.hpp decides from the caches; an object whose copy exists, `copied`, never
+// waits): then it is reported (a SyncFailed Event, the sync-status annotation; each once per
+// message) and remembered, to be queued again by releaseOverLimit. False, and forgotten, when it
+// may be copied.
+boost::asio::awaitable<bool> holdOverLimit(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                           const kube::JsonValue& source, bool copied);
+// The source of `key` is gone or no longer synced: it waits no more, and the objects waiting in
+// its namespace are queued (there may be room now).
+void leaveNamespaceLimit(SyncState& state, ResourceSync& sync, const SyncKey& key);
+// Queues the objects of source namespace `ns` that wait for room: an object or a copy there went.
+void releaseOverLimit(SyncState& state, ResourceSync& sync, std::string_view ns);
+// Tells the user why `source` is not copied while its target namespace `targetNs` terminates: a
+// SyncWaiting Event and the sync-status annotation (each once; a Synced status follows the copy).
+boost::asio::awaitable<void> reportNamespaceTerminating(SyncState& state, ResourceSync& sync,
+                                                        const kube::JsonValue& source,
+                                                        const std::string& targetNs);
 
 }  // namespace bisync::engine::internal

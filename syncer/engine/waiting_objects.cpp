@@ -1,0 +1,134 @@
+// Source objects that are not copied for now, and say why: over the limit of objects per
+// namespace (limits.maxObjectsPerNamespace, --max-objects-per-namespace), or waiting for their
+// target namespace to finish terminating. See docs/sync-engine.md ("Limits", "Namespaces").
+#include <spdlog/spdlog.h>
+
+#include <string>
+#include <vector>
+
+#include "syncer/engine/internal/sync_state.hpp"
+#include "syncer/engine/namespace_limits.hpp"
+
+namespace bisync::engine::internal {
+
+namespace asio = boost::asio;
+using kube::Json;
+using kube::JsonValue;
+
+namespace {
+
+// The synced source objects of `sync`'s kind in namespace `ns`, from the source cache, each with
+// whether its copy is in the target cache: no API call, whatever the namespace holds.
+std::vector<LimitEntry> limitEntries(const SyncState& state, const ResourceSync& sync,
+                                     std::string_view ns) {
+  std::vector<LimitEntry> entries;
+  auto informer = sync.source.find(ns);
+  if (informer == sync.source.end()) informer = sync.source.find("");
+  if (informer == sync.source.end()) return entries;
+  const std::string prefix = std::string(ns) + "/";
+  for (const kube::CachedObjectPtr& cached : informer->second->store().list()) {
+    if (!cached->key.starts_with(prefix)) continue;  // the informer of every namespace
+    const Json object = cached->parse();
+    if (!sync.translator->shouldSync(object) || !policySelects(sync.policy, ns, object)) continue;
+    const std::string_view name = kube::nameOf(object);
+    const mapping::TargetKey target = state.mapper.toTarget(
+        mapping::SourceKey{std::string(ns), std::string(name)}, sync.translator->nameLimit());
+    entries.push_back({std::string(name),
+                       std::string(kube::stringAt(object, "/metadata/creationTimestamp")),
+                       sync.targetObject(kube::objectKey(target.ns, target.name)) != nullptr});
+  }
+  return entries;
+}
+
+// How many source objects of `sync`'s kind namespace `ns` holds, synced or not, without parsing
+// any: when they are within the limit, every synced one may have a copy.
+std::size_t sourceObjectsIn(const ResourceSync& sync, std::string_view ns) {
+  if (const auto own = sync.source.find(ns); own != sync.source.end()) {
+    return own->second->store().size();
+  }
+  const auto all = sync.source.find("");
+  if (all == sync.source.end()) return 0;
+  const std::string prefix = std::string(ns) + "/";
+  std::size_t count = 0;
+  for (const kube::CachedObjectPtr& cached : all->second->store().list()) {
+    count += cached->key.starts_with(prefix) ? 1 : 0;
+  }
+  return count;
+}
+
+// Records `key` as waiting (or not) in sync.overLimit, keeping the gauge in step.
+void markOverLimit(SyncState& state, ResourceSync& sync, const SyncKey& key, bool waits) {
+  auto it = sync.overLimit.find(key.ns);
+  if (waits) {
+    if (it == sync.overLimit.end())
+      it = sync.overLimit.emplace(key.ns, std::set<std::string>{}).first;
+    if (it->second.insert(key.name).second) ++state.stats.objectsOverLimit;
+    return;
+  }
+  if (it == sync.overLimit.end() || it->second.erase(key.name) == 0) return;
+  --state.stats.objectsOverLimit;
+  if (it->second.empty()) sync.overLimit.erase(it);
+}
+
+// A Warning Event (logged when written; the recorder drops repeats) and the sync-status.
+asio::awaitable<void> reportOnce(SyncState& state, ResourceSync& sync, const JsonValue& source,
+                                 std::string_view reason, std::string_view result,
+                                 const std::string& message) {
+  const kube::ResourceInfo& resource = sync.translator->resource();
+  if (co_await state.recorder.record(resource, source, EventType::Warning, reason, message)) {
+    spdlog::warn("{}: {} {}: {}", reason, sync.name(), kube::objectKey(source), message);
+  }
+  co_await setSyncStatus(state, sync, source, result, message);
+}
+
+}  // namespace
+
+std::size_t namespaceLimit(const SyncState& state, const ResourceSync& sync) {
+  if (const auto& limit = sync.policy.limits.maxObjectsPerNamespace; limit && *limit > 0) {
+    return static_cast<std::size_t>(*limit);
+  }
+  return state.options.maxObjectsPerNamespace;
+}
+
+asio::awaitable<bool> holdOverLimit(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                    const JsonValue& source, bool copied) {
+  const std::size_t limit = namespaceLimit(state, sync);
+  // Under direction up nothing is copied down: there is nothing to hold back. A copy that exists
+  // is kept, whatever the limit. Within the limit nothing needs ranking.
+  if (limit == 0 || sync.policy.direction == policies::Direction::Up || copied ||
+      sourceObjectsIn(sync, key.ns) <= limit) {
+    markOverLimit(state, sync, key, false);
+    co_return false;
+  }
+  const LimitVerdict verdict =
+      judgeNamespaceLimit(limitEntries(state, sync, key.ns), key.name, limit);
+  markOverLimit(state, sync, key, !verdict.copy);
+  if (verdict.copy) co_return false;
+  const std::string message = overLimitMessage(key.ns, sync.name(), verdict, limit);
+  co_await reportOnce(state, sync, source, kReasonSyncFailed, kStatusSyncFailed, message);
+  co_return true;
+}
+
+void leaveNamespaceLimit(SyncState& state, ResourceSync& sync, const SyncKey& key) {
+  markOverLimit(state, sync, key, false);
+  releaseOverLimit(state, sync, key.ns);
+}
+
+void releaseOverLimit(SyncState& state, ResourceSync& sync, std::string_view ns) {
+  const auto it = sync.overLimit.find(ns);
+  if (it == sync.overLimit.end()) return;
+  // Left in the set: each reconcile decides again whether it still waits.
+  for (const std::string& name : it->second) {
+    state.enqueue(SyncKey::object(sync.name(), std::string(ns), name));
+  }
+}
+
+asio::awaitable<void> reportNamespaceTerminating(SyncState& state, ResourceSync& sync,
+                                                 const JsonValue& source,
+                                                 const std::string& targetNs) {
+  const std::string message = "target namespace " + targetNs +
+                              " is terminating: copied again once it is gone and made anew";
+  co_await reportOnce(state, sync, source, kReasonSyncWaiting, kStatusSyncWaiting, message);
+}
+
+}  // namespace bisync::engine::internal
