@@ -245,6 +245,9 @@ asio::awaitable<Outcome> targetWriteFailed(SyncState& state, ResourceSync& sync,
       co_await setSyncStatus(state, sync, pair.source, kStatusRejected, message);
       break;
     }
+    case Refusal::Forbidden:
+      co_await reportForbidden(state, sync, pair.source, "target", error);
+      break;
     case Refusal::Retry: break;
   }
   co_return fail(state, pair.key, "apply " + pair.targetKey + ": " + error.describe());

@@ -32,7 +32,18 @@ struct Call {
   std::string contentType;
   // Safe to send twice: reads, and writes guarded by preconditions or apply semantics.
   bool idempotent = true;
+  // For the ForbiddenTracker and errors: the Kubernetes verb and resourceKey(); empty for
+  // discovery and raw paths, which are not tracked.
+  std::string verb;
+  std::string resource;
 };
+
+Call callOn(std::string verb, const ResourceInfo& resource) {
+  Call call;
+  call.verb = std::move(verb);
+  call.resource = resourceKey(resource.resource, resource.group);
+  return call;
+}
 
 std::string escape(std::string_view text) {
   char* escaped = curl_easy_escape(nullptr, text.data(), static_cast<int>(text.size()));
@@ -252,10 +263,13 @@ struct Client::Impl {
       request->timeout = options.requestTimeout;
       const std::shared_ptr<WatchCancel> noCancel;
       HttpResponse response = co_await perform(*request, noCancel);
+      noteAnswer(call.verb, call.resource, response);
       std::optional<Error> failure =
           exchangeError(response, config.server, options.maxResponseBytes);
       if (!failure) co_return std::move(response.body);
       Error& error = *failure;
+      error.verb = call.verb;
+      error.resource = call.resource;
       if (error.isUnauthorized() && !refreshedCredentials) {
         refreshedCredentials = true;
         credentials.invalidate();
@@ -274,6 +288,24 @@ struct Client::Impl {
     }
   }
 
+  // Reports an answer the server gave (not a transport failure) to the ForbiddenTracker, and
+  // logs a change of state once: a refused rule shows one line, not one per retry.
+  void noteAnswer(const std::string& verb, const std::string& resource,
+                  const HttpResponse& response) {
+    if (resource.empty() || response.status == 0 || response.canceled) return;
+    const PermissionChange change = forbidden.record(verb, resource, response.status);
+    const std::string& side = options.side.empty() ? config.server : options.side;
+    if (change == PermissionChange::Forbidden) {
+      const Error error = decodeApiError(403, response.body, config.server);
+      spdlog::warn(
+          "forbidden: the {} API server refuses {} on {} ({}); retrying with backoff, "
+          "kube_bisync_degraded is 1 until it is permitted",
+          side, verb, resource, error.message);
+    } else if (change == PermissionChange::Permitted) {
+      spdlog::info("permitted again: the {} API server allows {} on {}", side, verb, resource);
+    }
+  }
+
   asio::awaitable<Result<Json>> sendForObject(const Call& call) {
     Result<std::string> body = co_await send(call);
     if (!body) co_return fail(body.error());
@@ -286,6 +318,7 @@ struct Client::Impl {
   CredentialProvider credentials;
   detail::HttpTransport transport;
   ClientStats stats;
+  ForbiddenTracker forbidden;
   TokenBucket bucket;               // --qps, --burst
   ExponentialBackoff retryBackoff;  // between the attempts of one request
 };
@@ -299,10 +332,11 @@ const RestConfig& Client::config() const { return impl_->config; }
 const std::string& Client::server() const { return impl_->config.server; }
 asio::io_context& Client::ioContext() { return impl_->io; }
 const ClientStats& Client::stats() const { return impl_->stats; }
+const ForbiddenTracker& Client::forbidden() const { return impl_->forbidden; }
 
 asio::awaitable<Result<Json>> Client::get(const ResourceInfo& resource, std::string_view ns,
                                           std::string_view name, std::string_view subresource) {
-  Call call;
+  Call call = callOn("get", resource);
   call.path = resource.objectPath(ns, name, subresource);
   co_return co_await impl_->sendForObject(call);
 }
@@ -315,7 +349,7 @@ asio::awaitable<Result<ListResult>> Client::list(const ResourceInfo& resource,
 
 asio::awaitable<Result<ListResult>> Client::list(const ResourceInfo& resource, std::string_view ns,
                                                  const ListOptions& options) {
-  Call call;
+  Call call = callOn("list", resource);
   call.path = resource.collectionPath(ns);
   if (!options.labelSelector.empty())
     call.query.emplace_back("labelSelector", options.labelSelector);
@@ -342,7 +376,7 @@ asio::awaitable<Result<void>> Client::watch(const ResourceInfo& resource, std::s
                                             const WatchOptions& options,
                                             std::function<void(WatchEvent&&)> onEvent,
                                             std::shared_ptr<WatchCancel> cancel) {
-  Call call;
+  Call call = callOn("watch", resource);
   call.path = resource.collectionPath(ns);
   call.query.emplace_back("watch", "true");
   if (!options.resourceVersion.empty()) {
@@ -392,12 +426,22 @@ asio::awaitable<Result<void>> Client::watch(const ResourceInfo& resource, std::s
     if (!fed) state->endedBy = fed.error();
     if (state->endedBy) stopper->cancel();
   };
+  // A watch may stream for minutes: its permission is known when the headers arrive, so a
+  // forbidden watch clears as soon as one is accepted again.
+  Impl* impl = impl_.get();
+  request->onHeadersDone = [impl, call](long status) {
+    HttpResponse headers;
+    headers.status = status;
+    impl->noteAnswer(call.verb, call.resource, headers);
+  };
   ++impl_->stats.watchesStarted;
   HttpResponse response = co_await impl_->perform(*request, stopper);
   if (state->endedBy) co_return fail(std::move(*state->endedBy));
   if (response.canceled) co_return fail(canceledError(server, "the request was canceled"));
   if (std::optional<Error> failure =
           exchangeError(response, server, impl_->options.maxResponseBytes)) {
+    failure->verb = call.verb;
+    failure->resource = call.resource;
     co_return fail(std::move(*failure));
   }
   if (state->parser.pendingBytes() > 0) {
@@ -414,7 +458,7 @@ asio::awaitable<Result<Json>> Client::create(const ResourceInfo& resource, std::
 
 asio::awaitable<Result<Json>> Client::create(const ResourceInfo& resource, std::string_view ns,
                                              const JsonValue& object, const WriteOptions& options) {
-  Call call;
+  Call call = callOn("create", resource);
   call.method = "POST";
   call.path = resource.collectionPath(ns);
   call.body = toJson(object);
@@ -434,7 +478,7 @@ asio::awaitable<Result<Json>> Client::update(const ResourceInfo& resource, std::
 asio::awaitable<Result<Json>> Client::update(const ResourceInfo& resource, std::string_view ns,
                                              const JsonValue& object, std::string_view subresource,
                                              const WriteOptions& options) {
-  Call call;
+  Call call = callOn("update", resource);
   call.method = "PUT";
   call.path = resource.objectPath(ns, nameOf(object), subresource);
   call.body = toJson(object);
@@ -473,7 +517,7 @@ asio::awaitable<Result<void>> Client::remove(const ResourceInfo& resource, std::
   if (options.gracePeriodSeconds) {
     body.AddMember("gracePeriodSeconds", *options.gracePeriodSeconds, allocator);
   }
-  Call call;
+  Call call = callOn("delete", resource);
   call.method = "DELETE";
   call.path = resource.objectPath(ns, name);
   call.body = toJson(body);
@@ -493,7 +537,7 @@ asio::awaitable<Result<Json>> Client::patch(const ResourceInfo& resource, std::s
 asio::awaitable<Result<Json>> Client::patch(const ResourceInfo& resource, std::string_view ns,
                                             std::string_view name, PatchType type,
                                             std::string_view body, const PatchOptions& options) {
-  Call call;
+  Call call = callOn("patch", resource);
   call.method = "PATCH";
   call.path = resource.objectPath(ns, name, options.subresource);
   call.body = std::string(body);

@@ -181,6 +181,12 @@ std::size_t HttpTransport::onHeader(char* data, std::size_t size, std::size_t co
   auto& transfer = *static_cast<Transfer*>(self);
   std::size_t bytes = size * count;
   std::string_view line(data, bytes);
+  if ((line == "\r\n" || line == "\n") && transfer.request.onHeadersDone) {
+    long status = 0;
+    curl_easy_getinfo(transfer.easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200) transfer.request.onHeadersDone(status);  // not a 1xx interim answer
+    return bytes;
+  }
   constexpr std::string_view kRetryAfter = "retry-after:";
   if (line.size() > kRetryAfter.size()) {
     bool matches = true;
