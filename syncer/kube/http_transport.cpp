@@ -15,6 +15,7 @@ struct HttpTransport::Transfer {
   HttpTransport* owner = nullptr;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
+  curl_slist* connectTo = nullptr;
   HttpRequest request;
   HttpResponse response;
   std::function<void(HttpResponse)> onDone;
@@ -23,6 +24,7 @@ struct HttpTransport::Transfer {
   ~Transfer() {
     if (easy != nullptr) curl_easy_cleanup(easy);
     if (headers != nullptr) curl_slist_free_all(headers);
+    if (connectTo != nullptr) curl_slist_free_all(connectTo);
   }
 };
 
@@ -128,6 +130,11 @@ bool HttpTransport::configure(Transfer& transfer) {
     curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
     curl_easy_setopt(easy, CURLOPT_SSLKEY_BLOB, &key);
     curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
+  }
+  if (!request.connectTo.empty()) {
+    transfer.connectTo = curl_slist_append(nullptr, request.connectTo.c_str());
+    if (transfer.connectTo == nullptr) return false;
+    curl_easy_setopt(easy, CURLOPT_CONNECT_TO, transfer.connectTo);
   }
   if (!request.username.empty()) {
     curl_easy_setopt(easy, CURLOPT_USERNAME, request.username.c_str());

@@ -35,6 +35,9 @@ struct HttpRequest {
   bool insecureSkipTlsVerify = false;
   std::string clientCertData;  // PEM
   std::string clientKeyData;   // PEM
+  // CURLOPT_CONNECT_TO "HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT": the URL names the host the
+  // certificate must be for (tls-server-name, also the SNI), this the address to connect to.
+  std::string connectTo;
   std::string username;
   std::string password;
   // When set, a 2xx body is handed over chunk by chunk instead of being collected (watches).
