@@ -300,6 +300,9 @@ asio::awaitable<bool> writeSourceSide(SyncState& state, ResourceSync& sync, cons
   const kube::Result<Json> written =
       co_await applyFields(state, sync, pair.source, write, writeReport);
   if (!written) {
+    if (written.error().isForbidden()) {
+      co_await reportForbidden(state, sync, pair.source, "source", written.error());
+    }
     fail(state, key, "apply on the source: " + written.error().describe());
     co_return false;
   }
