@@ -346,6 +346,14 @@ ops::HttpResponse readiness(const Daemon& daemon) {
     if (!resource.syncing)
       waiting += "waiting for " + resource.resource + ": " + resource.waitingFor + "\n";
   }
+  // Degraded is not unready: the rest syncs, and a restart would not bring the permission back.
+  for (const auto& [side, client] :
+       {std::pair{"source", &daemon.source}, {"target", &daemon.target}}) {
+    for (const kube::VerbResource& pair : client->forbidden().forbidden()) {
+      waiting += "degraded: the " + std::string(side) + " API server forbids " + pair.verb +
+                 " on " + pair.resource + "\n";
+    }
+  }
   if (daemon.syncer->ready()) return {200, kText, "ok\n" + waiting};
   const engine::SyncerStats& stats = daemon.syncer->stats();
   return {503, kText,
@@ -509,8 +517,12 @@ int main(int argc, char** argv) {
     clientOptions.maxRetries = 2;
     clientOptions.requestTimeout =
         std::chrono::milliseconds(static_cast<std::int64_t>(flags.requestTimeoutSeconds * 1000));
-    kube::Client source(io, *sourceConfig, clientOptions);
-    kube::Client target(io, *targetConfig, clientOptions);
+    kube::ClientOptions sourceOptions = clientOptions;
+    sourceOptions.side = "source";
+    kube::ClientOptions targetOptions = clientOptions;
+    targetOptions.side = "target";
+    kube::Client source(io, *sourceConfig, sourceOptions);
+    kube::Client target(io, *targetConfig, targetOptions);
     spdlog::info("source: {} ({})", source.server(), source.config().origin);
     spdlog::info("target: {} ({})", target.server(), target.config().origin);
     for (const auto& [side, config] :

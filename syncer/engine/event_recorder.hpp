@@ -28,6 +28,9 @@ inline constexpr std::string_view kReasonSyncFailed = "SyncFailed";
 inline constexpr std::string_view kReasonSyncConflict = "SyncConflict";
 // A write was refused (by the API server, or by the policy: a field left to another manager).
 inline constexpr std::string_view kReasonSyncRejected = "SyncRejected";
+// An API server refused a write with 403 Forbidden (RBAC): the message names the side, the verb
+// and the resource. Retried with backoff until the permission is back.
+inline constexpr std::string_view kReasonForbidden = "Forbidden";
 // Someone keeps rewriting a field the syncer restores: it backs off.
 inline constexpr std::string_view kReasonSyncFight = "SyncFight";
 // The target refused a change because a field of the copy is immutable (policy onImmutable:

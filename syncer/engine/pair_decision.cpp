@@ -170,6 +170,8 @@ Refusal judgeRefusal(const kube::Error& error, const mapping::IdentityMapper& ma
     return onImmutable == policies::OnImmutable::Report ? Refusal::ReportImmutable
                                                         : Refusal::RecreateImmutable;
   }
+  // Not the object's fault: the permission may come back, and the report names the rule.
+  if (error.isForbidden()) return Refusal::Forbidden;
   return isRejection(error) ? Refusal::Rejected : Refusal::Retry;
 }
 

@@ -105,6 +105,7 @@ enum class Refusal {
   ReportImmutable,            // an immutable field, onImmutable: report: no retry
   RecreateImmutable,          // an immutable field, onImmutable: recreate: replace the copy
   Rejected,                   // the target rejects the object: reported, retried with backoff
+  Forbidden,                  // 403: RBAC refuses the write: reported, retried with backoff
   Retry,                      // a failure a retry may cure (conflict, 429, 5xx, network)
 };
 

@@ -245,6 +245,9 @@ asio::awaitable<Outcome> targetWriteFailed(SyncState& state, ResourceSync& sync,
       co_await setSyncStatus(state, sync, pair.source, kStatusRejected, message);
       break;
     }
+    case Refusal::Forbidden:
+      co_await reportForbidden(state, sync, pair.source, "target", error);
+      break;
     case Refusal::Retry: break;
   }
   co_return fail(state, pair.key, "apply " + pair.targetKey + ": " + error.describe());
@@ -297,6 +300,9 @@ asio::awaitable<bool> writeSourceSide(SyncState& state, ResourceSync& sync, cons
   const kube::Result<Json> written =
       co_await applyFields(state, sync, pair.source, write, writeReport);
   if (!written) {
+    if (written.error().isForbidden()) {
+      co_await reportForbidden(state, sync, pair.source, "source", written.error());
+    }
     fail(state, key, "apply on the source: " + written.error().describe());
     co_return false;
   }

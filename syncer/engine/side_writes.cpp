@@ -284,6 +284,16 @@ asio::awaitable<void> report(SyncState& state, ResourceSync& sync, const JsonVal
                                  message);
 }
 
+asio::awaitable<void> reportForbidden(SyncState& state, ResourceSync& sync, const JsonValue& source,
+                                      std::string_view side, const kube::Error& error) {
+  const std::string message = "the " + std::string(side) + " API server forbids " + error.verb +
+                              " on " + error.resource + ": " + error.message;
+  spdlog::debug("{}: {} {}: {}", kReasonForbidden, sync.name(), kube::objectKey(source), message);
+  co_await state.recorder.record(sync.translator->resource(), source, EventType::Warning,
+                                 kReasonForbidden, message);
+  co_await setSyncStatus(state, sync, source, kStatusRejected, message);
+}
+
 asio::awaitable<void> reportMalformedAnnotation(SyncState& state, ResourceSync& sync,
                                                 const JsonValue& source, const std::string& where,
                                                 std::string_view annotation,

@@ -1,8 +1,11 @@
 #include "syncer/kube/client.hpp"
 
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <spdlog/spdlog.h>
@@ -32,7 +35,18 @@ struct Call {
   std::string contentType;
   // Safe to send twice: reads, and writes guarded by preconditions or apply semantics.
   bool idempotent = true;
+  // For the ForbiddenTracker and errors: the Kubernetes verb and resourceKey(); empty for
+  // discovery and raw paths, which are not tracked.
+  std::string verb;
+  std::string resource;
 };
+
+Call callOn(std::string verb, const ResourceInfo& resource) {
+  Call call;
+  call.verb = std::move(verb);
+  call.resource = resourceKey(resource.resource, resource.group);
+  return call;
+}
 
 std::string escape(std::string_view text) {
   char* escaped = curl_easy_escape(nullptr, text.data(), static_cast<int>(text.size()));
@@ -117,6 +131,41 @@ std::optional<Error> exchangeError(const HttpResponse& response, const std::stri
   return error;
 }
 
+// Where requests go. With a tls-server-name, the URL names it (curl verifies the certificate
+// against the URL's host and sends it as SNI) and CURLOPT_CONNECT_TO sends the connection to the
+// server's own address, as client-go's TLSClientConfig.ServerName does.
+struct RequestRoute {
+  std::string base;       // what request paths are appended to
+  std::string connectTo;  // "" or "<tls-server-name>:<port>:<host>:<port>"
+};
+
+RequestRoute routeOf(const RestConfig& config) {
+  RequestRoute route{config.server, ""};
+  if (config.tlsServerName.empty()) return route;
+  CURLU* url = curl_url();
+  if (url == nullptr) return route;
+  char* host = nullptr;
+  char* port = nullptr;
+  char* rewritten = nullptr;
+  if (curl_url_set(url, CURLUPART_URL, config.server.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(url, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      curl_url_get(url, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+      curl_url_set(url, CURLUPART_HOST, config.tlsServerName.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(url, CURLUPART_URL, &rewritten, 0) == CURLUE_OK) {
+    route.base = rewritten;
+    // curl writes an empty path as "/"; the request paths bring their own.
+    if (!route.base.empty() && route.base.back() == '/' && config.server.back() != '/') {
+      route.base.pop_back();
+    }
+    route.connectTo = config.tlsServerName + ":" + port + ":" + host + ":" + port;
+  }
+  curl_free(host);
+  curl_free(port);
+  curl_free(rewritten);
+  curl_url_cleanup(url);
+  return route;
+}
+
 bool shouldRetry(const Error& error, bool idempotent) {
   switch (error.kind) {
     case ErrorKind::Transport:
@@ -168,12 +217,17 @@ struct Client::Impl {
         config(std::move(restConfig)),
         options(std::move(clientOptions)),
         credentials(config),
+        route(routeOf(config)),
         transport(ioContext),
         bucket(options.qps, options.burst),
         retryBackoff({.base = options.retryBaseDelay,
                       .max = options.retryMaxDelay,
                       .jitter = 0.5,
                       .shape = JitterShape::Symmetric}) {}
+
+  ~Impl() { *alive = false; }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   // Takes a token now and waits until the bucket would have held it.
   asio::awaitable<void> throttle() {
@@ -191,12 +245,52 @@ struct Client::Impl {
     return std::max<std::chrono::milliseconds>(delay, retryAfter);
   }
 
-  Result<HttpRequest> buildRequest(const Call& call) {
-    Result<Credentials> creds = credentials.current();
+  // The credentials for the next request. An exec plugin that is due runs on a worker thread
+  // while the loop keeps serving; requests that need it meanwhile wait for that one run and get
+  // its outcome (an error included), so one expiry spawns one plugin.
+  asio::awaitable<Result<Credentials>> currentCredentials() {
+    if (!credentials.pluginDue()) co_return credentials.current();
+    if (pluginRun) {
+      const std::shared_ptr<PluginRun> run = pluginRun;
+      boost::system::error_code woken;
+      co_await run->done.async_wait(asio::redirect_error(asio::use_awaitable, woken));
+      co_return run->outcome;
+    }
+    const auto run = std::make_shared<PluginRun>(io);
+    pluginRun = run;
+    Result<Credentials> fromPlugin = co_await execPluginOnWorker();
+    run->outcome = credentials.current(std::move(fromPlugin));
+    pluginRun.reset();
+    run->done.cancel();
+    co_return run->outcome;
+  }
+
+  // CredentialProvider::runExecPlugin on the worker thread; the answer comes back on the loop.
+  // The worker reads its own copy of the config, so nothing it touches belongs to the loop.
+  asio::awaitable<Result<Credentials>> execPluginOnWorker() {
+    if (!pluginWorker) pluginWorker = std::make_unique<asio::thread_pool>(1);
+    const auto configCopy = std::make_shared<const RestConfig>(config);
+    // The initiation captures references only (it runs before the coroutine suspends).
+    co_return co_await asio::async_initiate<decltype(asio::use_awaitable),
+                                            void(Result<Credentials>)>(
+        [this, &configCopy](auto handler) {
+          auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+          asio::post(*pluginWorker, [shared, configCopy, loop = &io, alive = alive] {
+            Result<Credentials> answer = CredentialProvider::runExecPlugin(*configCopy);
+            asio::post(*loop, [shared, alive, answer = std::move(answer)]() mutable {
+              if (*alive) (*shared)(std::move(answer));  // else the Client is gone
+            });
+          });
+        },
+        asio::use_awaitable);
+  }
+
+  Result<HttpRequest> buildRequest(const Call& call, const Result<Credentials>& creds) {
     if (!creds) return fail(creds.error());
     HttpRequest request;
     request.method = call.method;
-    request.url = config.server + withQuery(call.path, call.query);
+    request.url = route.base + withQuery(call.path, call.query);
+    request.connectTo = route.connectTo;
     request.body = call.body;
     request.http2 = options.http2;
     request.maxBodyBytes = options.maxResponseBytes;
@@ -247,15 +341,19 @@ struct Client::Impl {
     bool refreshedCredentials = false;
     for (int attempt = 0;; ++attempt) {
       co_await throttle();
-      Result<HttpRequest> request = buildRequest(call);
+      const Result<Credentials> creds = co_await currentCredentials();
+      Result<HttpRequest> request = buildRequest(call, creds);
       if (!request) co_return fail(request.error());
       request->timeout = options.requestTimeout;
       const std::shared_ptr<WatchCancel> noCancel;
       HttpResponse response = co_await perform(*request, noCancel);
+      noteAnswer(call.verb, call.resource, response);
       std::optional<Error> failure =
           exchangeError(response, config.server, options.maxResponseBytes);
       if (!failure) co_return std::move(response.body);
       Error& error = *failure;
+      error.verb = call.verb;
+      error.resource = call.resource;
       if (error.isUnauthorized() && !refreshedCredentials) {
         refreshedCredentials = true;
         credentials.invalidate();
@@ -274,18 +372,50 @@ struct Client::Impl {
     }
   }
 
+  // Reports an answer the server gave (not a transport failure) to the ForbiddenTracker, and
+  // logs a change of state once: a refused rule shows one line, not one per retry.
+  void noteAnswer(const std::string& verb, const std::string& resource,
+                  const HttpResponse& response) {
+    if (resource.empty() || response.status == 0 || response.canceled) return;
+    const PermissionChange change = forbidden.record(verb, resource, response.status);
+    const std::string& side = options.side.empty() ? config.server : options.side;
+    if (change == PermissionChange::Forbidden) {
+      const Error error = decodeApiError(403, response.body, config.server);
+      spdlog::warn(
+          "forbidden: the {} API server refuses {} on {} ({}); its further 403s are counted, "
+          "not logged, until it is permitted again",
+          side, verb, resource, error.message);
+    } else if (change == PermissionChange::Permitted) {
+      spdlog::info("permitted again: the {} API server allows {} on {}", side, verb, resource);
+    }
+  }
+
   asio::awaitable<Result<Json>> sendForObject(const Call& call) {
     Result<std::string> body = co_await send(call);
     if (!body) co_return fail(body.error());
     co_return parseJson(*body, config.server + call.path);
   }
 
+  // One exec plugin run in flight: the requests that wait for it, and what it gave.
+  struct PluginRun {
+    explicit PluginRun(asio::io_context& loop)
+        : done(loop, asio::steady_timer::time_point::max()) {}
+    asio::steady_timer done;  // canceled when the run ends: wakes every waiter
+    Result<Credentials> outcome;
+  };
+
   asio::io_context& io;
   RestConfig config;
   ClientOptions options;
   CredentialProvider credentials;
+  RequestRoute route;
+  std::shared_ptr<PluginRun> pluginRun;             // null when no plugin runs
+  std::unique_ptr<asio::thread_pool> pluginWorker;  // made on the first plugin run
+  // False once the Impl goes (set before pluginWorker joins): a plugin's late answer is dropped.
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
   detail::HttpTransport transport;
   ClientStats stats;
+  ForbiddenTracker forbidden;
   TokenBucket bucket;               // --qps, --burst
   ExponentialBackoff retryBackoff;  // between the attempts of one request
 };
@@ -299,10 +429,11 @@ const RestConfig& Client::config() const { return impl_->config; }
 const std::string& Client::server() const { return impl_->config.server; }
 asio::io_context& Client::ioContext() { return impl_->io; }
 const ClientStats& Client::stats() const { return impl_->stats; }
+const ForbiddenTracker& Client::forbidden() const { return impl_->forbidden; }
 
 asio::awaitable<Result<Json>> Client::get(const ResourceInfo& resource, std::string_view ns,
                                           std::string_view name, std::string_view subresource) {
-  Call call;
+  Call call = callOn("get", resource);
   call.path = resource.objectPath(ns, name, subresource);
   co_return co_await impl_->sendForObject(call);
 }
@@ -315,7 +446,7 @@ asio::awaitable<Result<ListResult>> Client::list(const ResourceInfo& resource,
 
 asio::awaitable<Result<ListResult>> Client::list(const ResourceInfo& resource, std::string_view ns,
                                                  const ListOptions& options) {
-  Call call;
+  Call call = callOn("list", resource);
   call.path = resource.collectionPath(ns);
   if (!options.labelSelector.empty())
     call.query.emplace_back("labelSelector", options.labelSelector);
@@ -342,7 +473,7 @@ asio::awaitable<Result<void>> Client::watch(const ResourceInfo& resource, std::s
                                             const WatchOptions& options,
                                             std::function<void(WatchEvent&&)> onEvent,
                                             std::shared_ptr<WatchCancel> cancel) {
-  Call call;
+  Call call = callOn("watch", resource);
   call.path = resource.collectionPath(ns);
   call.query.emplace_back("watch", "true");
   if (!options.resourceVersion.empty()) {
@@ -361,7 +492,8 @@ asio::awaitable<Result<void>> Client::watch(const ResourceInfo& resource, std::s
   // once too often.
   const std::shared_ptr<WatchCancel> stopper = cancel ? cancel : std::make_shared<WatchCancel>();
   co_await impl_->throttle();
-  Result<HttpRequest> request = impl_->buildRequest(call);
+  const Result<Credentials> creds = co_await impl_->currentCredentials();
+  Result<HttpRequest> request = impl_->buildRequest(call, creds);
   if (!request) co_return fail(request.error());
   if (options.timeoutSeconds > 0) {
     // The server ends the watch at timeoutSeconds; this only catches a server that hangs.
@@ -392,12 +524,22 @@ asio::awaitable<Result<void>> Client::watch(const ResourceInfo& resource, std::s
     if (!fed) state->endedBy = fed.error();
     if (state->endedBy) stopper->cancel();
   };
+  // A watch may stream for minutes: its permission is known when the headers arrive, so a
+  // forbidden watch clears as soon as one is accepted again.
+  Impl* impl = impl_.get();
+  request->onHeadersDone = [impl, call](long status) {
+    HttpResponse headers;
+    headers.status = status;
+    impl->noteAnswer(call.verb, call.resource, headers);
+  };
   ++impl_->stats.watchesStarted;
   HttpResponse response = co_await impl_->perform(*request, stopper);
   if (state->endedBy) co_return fail(std::move(*state->endedBy));
   if (response.canceled) co_return fail(canceledError(server, "the request was canceled"));
   if (std::optional<Error> failure =
           exchangeError(response, server, impl_->options.maxResponseBytes)) {
+    failure->verb = call.verb;
+    failure->resource = call.resource;
     co_return fail(std::move(*failure));
   }
   if (state->parser.pendingBytes() > 0) {
@@ -414,7 +556,7 @@ asio::awaitable<Result<Json>> Client::create(const ResourceInfo& resource, std::
 
 asio::awaitable<Result<Json>> Client::create(const ResourceInfo& resource, std::string_view ns,
                                              const JsonValue& object, const WriteOptions& options) {
-  Call call;
+  Call call = callOn("create", resource);
   call.method = "POST";
   call.path = resource.collectionPath(ns);
   call.body = toJson(object);
@@ -434,7 +576,7 @@ asio::awaitable<Result<Json>> Client::update(const ResourceInfo& resource, std::
 asio::awaitable<Result<Json>> Client::update(const ResourceInfo& resource, std::string_view ns,
                                              const JsonValue& object, std::string_view subresource,
                                              const WriteOptions& options) {
-  Call call;
+  Call call = callOn("update", resource);
   call.method = "PUT";
   call.path = resource.objectPath(ns, nameOf(object), subresource);
   call.body = toJson(object);
@@ -473,7 +615,7 @@ asio::awaitable<Result<void>> Client::remove(const ResourceInfo& resource, std::
   if (options.gracePeriodSeconds) {
     body.AddMember("gracePeriodSeconds", *options.gracePeriodSeconds, allocator);
   }
-  Call call;
+  Call call = callOn("delete", resource);
   call.method = "DELETE";
   call.path = resource.objectPath(ns, name);
   call.body = toJson(body);
@@ -493,7 +635,7 @@ asio::awaitable<Result<Json>> Client::patch(const ResourceInfo& resource, std::s
 asio::awaitable<Result<Json>> Client::patch(const ResourceInfo& resource, std::string_view ns,
                                             std::string_view name, PatchType type,
                                             std::string_view body, const PatchOptions& options) {
-  Call call;
+  Call call = callOn("patch", resource);
   call.method = "PATCH";
   call.path = resource.objectPath(ns, name, options.subresource);
   call.body = std::string(body);

@@ -34,6 +34,7 @@
 
 #include "syncer/kube/discovery.hpp"
 #include "syncer/kube/error.hpp"
+#include "syncer/kube/forbidden_tracker.hpp"
 #include "syncer/kube/json.hpp"
 #include "syncer/kube/kubeconfig.hpp"
 #include "syncer/kube/resource.hpp"
@@ -62,6 +63,8 @@ struct ClientOptions {
   bool http2 = true;
   std::size_t maxResponseBytes = kMaxResponseBytes;
   std::size_t maxWatchEventBytes = kMaxWatchEventBytes;
+  // Names the server in log lines ("source", "target"); its URL when empty.
+  std::string side;
 };
 
 struct ListOptions {
@@ -149,6 +152,8 @@ class Client {
   const std::string& server() const;
   asio::io_context& ioContext();
   const ClientStats& stats() const;
+  // Which verbs on which resources this server answers with 403 (every request reports to it).
+  const ForbiddenTracker& forbidden() const;
 
   asio::awaitable<Result<Json>> get(const ResourceInfo& resource, std::string_view ns,
                                     std::string_view name, std::string_view subresource = {});

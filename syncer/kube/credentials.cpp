@@ -1,8 +1,9 @@
 // CredentialProvider: static credentials, a re-read token file, and exec credential plugins.
 //
-// Exec plugins run synchronously on the calling thread (the client's event loop) with a
-// 30 s timeout: they are rare (once per expiry) and most answer from their own cache in
-// milliseconds. The plugin is spawned with an argv list, never through a shell, in its own
+// An exec plugin blocks the thread that runs it for up to its 30 s timeout, so the Client runs it
+// on a worker thread (runExecPlugin() touches only its argument) and hands the answer to
+// current(fromPlugin) back on its loop; CredentialProvider::current() alone runs it inline (tools
+// and tests). The plugin is spawned with an argv list, never through a shell, in its own
 // process group so that a timeout kills whatever it started too.
 #include <fcntl.h>
 #include <poll.h>
@@ -381,7 +382,18 @@ Result<std::string> CredentialProvider::readTokenFile() {
   return token;
 }
 
-Result<Credentials> CredentialProvider::current() {
+bool CredentialProvider::pluginDue() const {
+  return config_.exec && config_.bearerToken.empty() && config_.bearerTokenFile.empty() &&
+         config_.clientCertData.empty() && cacheIsStale();
+}
+
+Result<Credentials> CredentialProvider::current() { return compose(std::nullopt); }
+
+Result<Credentials> CredentialProvider::current(Result<Credentials> fromPlugin) {
+  return compose(std::move(fromPlugin));
+}
+
+Result<Credentials> CredentialProvider::compose(std::optional<Result<Credentials>> fromPlugin) {
   if (!cacheIsStale()) return *cached_;
   Credentials credentials;
   credentials.bearerToken = config_.bearerToken;
@@ -397,21 +409,21 @@ Result<Credentials> CredentialProvider::current() {
   // The plugin is the user's authentication method only when no token or certificate of
   // its own is configured (a static Authorization header wins in client-go too).
   if (config_.exec && credentials.bearerToken.empty() && credentials.clientCertData.empty()) {
-    auto fromPlugin = runExecPlugin();
-    if (!fromPlugin) return fail(fromPlugin.error());
-    credentials.bearerToken = std::move(fromPlugin->bearerToken);
-    credentials.clientCertData = std::move(fromPlugin->clientCertData);
-    credentials.clientKeyData = std::move(fromPlugin->clientKeyData);
-    credentials.expiry = fromPlugin->expiry;
+    Result<Credentials> plugin = fromPlugin ? std::move(*fromPlugin) : runExecPlugin(config_);
+    if (!plugin) return fail(plugin.error());
+    credentials.bearerToken = std::move(plugin->bearerToken);
+    credentials.clientCertData = std::move(plugin->clientCertData);
+    credentials.clientKeyData = std::move(plugin->clientKeyData);
+    credentials.expiry = plugin->expiry;
   }
   cached_ = credentials;
   return credentials;
 }
 
-Result<Credentials> CredentialProvider::runExecPlugin() {
-  const ExecConfig& exec = *config_.exec;
-  const PluginRunner runner(exec, config_.origin);
-  auto run = runner.run(pluginEnvironment(config_));
+Result<Credentials> CredentialProvider::runExecPlugin(const RestConfig& config) {
+  const ExecConfig& exec = *config.exec;
+  const PluginRunner runner(exec, config.origin);
+  auto run = runner.run(pluginEnvironment(config));
   if (!run) return fail(run.error());
   const int status = run->waitStatus;
   if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {

@@ -40,6 +40,10 @@ struct Error {
   std::vector<StatusCause> causes;
   std::string origin;  // the server URL, or the file (and field) a Config error is about
   std::chrono::seconds retryAfter{0};  // from Retry-After or details.retryAfterSeconds
+  // Api: the refused request's Kubernetes verb ("patch") and resource ("configmaps",
+  // "deployments.apps"), when the client knows them (not for discovery or raw paths).
+  std::string verb;
+  std::string resource;
 
   bool isApi(int status) const { return kind == ErrorKind::Api && httpStatus == status; }
   bool isNotFound() const { return isApi(404); }

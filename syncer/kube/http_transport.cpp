@@ -15,6 +15,7 @@ struct HttpTransport::Transfer {
   HttpTransport* owner = nullptr;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
+  curl_slist* connectTo = nullptr;
   HttpRequest request;
   HttpResponse response;
   std::function<void(HttpResponse)> onDone;
@@ -23,6 +24,7 @@ struct HttpTransport::Transfer {
   ~Transfer() {
     if (easy != nullptr) curl_easy_cleanup(easy);
     if (headers != nullptr) curl_slist_free_all(headers);
+    if (connectTo != nullptr) curl_slist_free_all(connectTo);
   }
 };
 
@@ -129,6 +131,11 @@ bool HttpTransport::configure(Transfer& transfer) {
     curl_easy_setopt(easy, CURLOPT_SSLKEY_BLOB, &key);
     curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
   }
+  if (!request.connectTo.empty()) {
+    transfer.connectTo = curl_slist_append(nullptr, request.connectTo.c_str());
+    if (transfer.connectTo == nullptr) return false;
+    curl_easy_setopt(easy, CURLOPT_CONNECT_TO, transfer.connectTo);
+  }
   if (!request.username.empty()) {
     curl_easy_setopt(easy, CURLOPT_USERNAME, request.username.c_str());
     curl_easy_setopt(easy, CURLOPT_PASSWORD, request.password.c_str());
@@ -181,6 +188,12 @@ std::size_t HttpTransport::onHeader(char* data, std::size_t size, std::size_t co
   auto& transfer = *static_cast<Transfer*>(self);
   std::size_t bytes = size * count;
   std::string_view line(data, bytes);
+  if ((line == "\r\n" || line == "\n") && transfer.request.onHeadersDone) {
+    long status = 0;
+    curl_easy_getinfo(transfer.easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200) transfer.request.onHeadersDone(status);  // not a 1xx interim answer
+    return bytes;
+  }
   constexpr std::string_view kRetryAfter = "retry-after:";
   if (line.size() > kRetryAfter.size()) {
     bool matches = true;

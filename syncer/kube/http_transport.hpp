@@ -35,10 +35,16 @@ struct HttpRequest {
   bool insecureSkipTlsVerify = false;
   std::string clientCertData;  // PEM
   std::string clientKeyData;   // PEM
+  // CURLOPT_CONNECT_TO "HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT": the URL names the host the
+  // certificate must be for (tls-server-name, also the SNI), this the address to connect to.
+  std::string connectTo;
   std::string username;
   std::string password;
   // When set, a 2xx body is handed over chunk by chunk instead of being collected (watches).
   std::function<void(std::string_view chunk)> onStreamData;
+  // When set, called with the final HTTP status once the response headers are complete (before
+  // any body): a long stream's answer is known without waiting for its end.
+  std::function<void(long status)> onHeadersDone;
   // A collected body growing past this aborts the transfer (HttpResponse::bodyTooLarge). The
   // client sets ClientOptions::maxResponseBytes; streamed data is the stream consumer's to cap.
   std::size_t maxBodyBytes = std::numeric_limits<std::size_t>::max();

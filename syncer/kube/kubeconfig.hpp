@@ -87,11 +87,22 @@ struct Credentials {
 // Produces the credentials of a RestConfig: static ones as they are, a token file's current
 // content, or an exec plugin's answer, cached until its expirationTimestamp. After a 401 the
 // client calls invalidate() once so the next current() re-reads or re-runs the plugin.
-// Not thread-safe: used from the client's event loop only.
+// Not thread-safe: used from the client's event loop only; only runExecPlugin() may run on
+// another thread (the client runs the plugin on a worker so that the loop keeps serving).
 class CredentialProvider {
  public:
   explicit CredentialProvider(RestConfig config);
+  // Runs the exec plugin here, on the calling thread, when it is due.
   Result<Credentials> current();
+  // The same with the plugin's answer already in hand (from runExecPlugin() on a worker):
+  // the plugin is not run here. Cached like current()'s.
+  Result<Credentials> current(Result<Credentials> fromPlugin);
+  // True when current() would run the exec plugin now: it is the authentication method (no
+  // token, token file or certificate of the config's own) and nothing valid is cached.
+  bool pluginDue() const;
+  // Runs the plugin of `config` (argv, no shell) with a timeout; see credentials.cpp. Blocks:
+  // safe on any thread, it touches nothing but its arguments.
+  static Result<Credentials> runExecPlugin(const RestConfig& config);
   void invalidate();
 
  private:
@@ -106,8 +117,7 @@ class CredentialProvider {
   static std::optional<FileStamp> stampOf(const std::string& path);
   bool cacheIsStale() const;
   Result<std::string> readTokenFile();
-  // Runs the plugin synchronously (argv, no shell) with a timeout; see credentials.cpp.
-  Result<Credentials> runExecPlugin();
+  Result<Credentials> compose(std::optional<Result<Credentials>> fromPlugin);
   RestConfig config_;
   std::optional<Credentials> cached_;
   FileStamp tokenFileStamp_;

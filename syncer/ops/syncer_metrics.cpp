@@ -216,6 +216,27 @@ void addEndpointMetrics(std::vector<MetricFamily>& out,
   out.push_back(std::move(failures));
 }
 
+// 403 answers per (side, verb, resource), and whether any pair is refused right now.
+void addForbiddenMetrics(std::vector<MetricFamily>& out, const kube::Client& source,
+                         const kube::Client& target) {
+  MetricFamily forbidden =
+      family("kube_bisync_api_forbidden_total",
+             "403 Forbidden answers per side, verb and resource.", MetricType::Counter);
+  bool degraded = false;
+  for (const auto& [side, client] :
+       {std::pair<const char*, const kube::Client*>{"source", &source}, {"target", &target}}) {
+    for (const auto& [pair, count] : client->forbidden().refusals()) {
+      add(forbidden, static_cast<double>(count),
+          {{"side", side}, {"verb", pair.verb}, {"resource", pair.resource}});
+    }
+    degraded = degraded || client->forbidden().degraded();
+  }
+  out.push_back(std::move(forbidden));
+  out.push_back(single("kube_bisync_degraded",
+                       "1 while an API server refuses (403) a verb on a resource the syncer needs.",
+                       MetricType::Gauge, degraded ? 1 : 0));
+}
+
 }  // namespace
 
 std::vector<MetricFamily> daemonMetrics(const engine::Syncer* syncer, const kube::Client& source,
@@ -244,6 +265,7 @@ std::vector<MetricFamily> daemonMetrics(const engine::Syncer* syncer, const kube
   out.push_back(std::move(requests));
   out.push_back(std::move(retries));
   out.push_back(std::move(throttled));
+  addForbiddenMetrics(out, source, target);
 
   const ProcessFigures process = processFigures();
   out.push_back(single("process_resident_memory_bytes", "Resident memory size in bytes.",

@@ -644,3 +644,126 @@ TEST_CASE("the client-side rate limit makes requests beyond the burst wait for t
   for (int i = 0; i < kRequests; ++i) REQUIRE(free.run(free.target().getPath("/version")));
   CHECK(free.loop().call([&] { return free.target().stats().throttledWaits; }) == 0);
 }
+
+namespace {
+
+// A kubeconfig for the target as the admin through the exec plugin `command`, or (when
+// `command` is empty) with the admin token; `tlsServerName` goes into the cluster when set.
+std::filesystem::path writeTargetKubeconfig(const std::filesystem::path& path,
+                                            const std::string& command,
+                                            const std::string& tlsServerName) {
+  const auto& testbed = sharedTestbed();
+  std::ofstream kubeconfig(path);
+  kubeconfig << "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+             << "clusters:\n- name: c\n  cluster:\n    server: " << testbed.server(Side::Target).url
+             << "\n    certificate-authority: " << testbed.server(Side::Target).caFile << "\n";
+  if (!tlsServerName.empty()) kubeconfig << "    tls-server-name: " << tlsServerName << "\n";
+  kubeconfig << "users:\n- name: u\n  user:\n";
+  if (command.empty()) {
+    kubeconfig << "    token: " << testbed.users().adminToken << "\n";
+  } else {
+    kubeconfig << "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+               << "      command: " << command << "\n      interactiveMode: Never\n";
+  }
+  kubeconfig << "contexts:\n- name: c\n  context: {cluster: c, user: u}\n";
+  return path;
+}
+
+std::size_t lineCount(const std::filesystem::path& path) {
+  std::ifstream file(path);
+  std::size_t lines = 0;
+  for (std::string line; std::getline(file, line);) ++lines;
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("while an exec credential plugin runs the loop keeps answering other requests",
+          "[auth][exec-plugin]") {
+  auto& testbed = sharedTestbed();
+  const std::filesystem::path dir = testbed.dir() / uniqueName("held-plugin");
+  std::filesystem::create_directories(dir);
+  // The plugin logs each run, says it started, and answers only once the test releases it: how
+  // long it runs is decided by events, not by a sleep.
+  const std::filesystem::path plugin = dir / "plugin.sh";
+  {
+    std::ofstream script(plugin);
+    script << "#!/bin/sh\necho run >> '" << (dir / "calls").string() << "'\n"
+           << "touch '" << (dir / "started").string() << "'\n"
+           << "while [ ! -e '" << (dir / "release").string() << "' ]; do sleep 0.05; done\n"
+           << "cat <<EOF\n"
+           << R"({"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",)"
+           << R"("status":{"token":")" << testbed.users().adminToken << "\"}}\nEOF\n";
+  }
+  std::filesystem::permissions(plugin, std::filesystem::perms::owner_all);
+  KubeconfigLoadOptions load;
+  load.explicitPath = writeTargetKubeconfig(dir / "exec.kubeconfig", plugin.string(), "").string();
+  const Result<RestConfig> config = loadRestConfig(load);
+  REQUIRE(config);
+
+  LoopThread loop;
+  LoopClient admin(loop, testbed.restConfig(Side::Source));
+  LoopClient viaPlugin(loop, *config);
+  const ResourceInfo namespaces = resources::namespaces();
+  const std::string allNamespaces;
+  auto first =
+      asio::co_spawn(loop.io(), viaPlugin->list(namespaces, allNamespaces), asio::use_future);
+  auto second =
+      asio::co_spawn(loop.io(), viaPlugin->list(namespaces, allNamespaces), asio::use_future);
+  REQUIRE(bisync::testing::waitFor("the plugin started", std::chrono::seconds(10),
+                                   [&](std::string& seen) {
+                                     seen = "no " + (dir / "started").string();
+                                     return std::filesystem::exists(dir / "started");
+                                   }));
+
+  // The plugin holds until the release below: each answer here came while it ran.
+  constexpr int kAnswers = 5;
+  int answered = 0;
+  std::string seen;
+  for (int i = 0; i < kAnswers; ++i) {
+    auto version = asio::co_spawn(loop.io(), admin->getPath("/version"), asio::use_future);
+    if (version.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      seen = "request " + std::to_string(i) + " got no answer within 10 s";
+      break;
+    }
+    const Result<Json> answer = version.get();
+    if (!answer) seen += " " + answer.error().describe();
+    answered += answer ? 1 : 0;
+  }
+  std::ofstream(dir / "release") << "go\n";
+  INFO(seen);
+  CHECK(answered == kAnswers);
+
+  REQUIRE(first.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  REQUIRE(second.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  const Result<ListResult> firstList = first.get();
+  const Result<ListResult> secondList = second.get();
+  INFO((firstList ? std::string("ok") : firstList.error().describe()));
+  INFO((secondList ? std::string("ok") : secondList.error().describe()));
+  CHECK(firstList);
+  CHECK(secondList);
+  // The two requests that needed the credential waited for one run of the plugin.
+  CHECK(lineCount(dir / "calls") == 1);
+}
+
+TEST_CASE("tls-server-name is the name the server certificate is verified against",
+          "[auth][tls-server-name]") {
+  auto& testbed = sharedTestbed();
+  const std::filesystem::path dir = testbed.dir() / uniqueName("tls-server-name");
+  std::filesystem::create_directories(dir);
+  // The self-signed serving certificate of kube-apiserver names kubernetes.default; the name
+  // does not resolve here, so an answer also shows that the connection went to the server URL.
+  const auto listed = listNamespacesWith(
+      writeTargetKubeconfig(dir / "in-certificate.kubeconfig", "", "kubernetes.default"));
+  INFO((listed ? std::string("ok") : listed.error().describe()));
+  CHECK(listed);
+
+  const std::string absent = "not-in-the-certificate.example";
+  const auto refused =
+      listNamespacesWith(writeTargetKubeconfig(dir / "absent.kubeconfig", "", absent));
+  REQUIRE_FALSE(refused);
+  INFO(refused.error().describe());
+  CHECK(refused.error().kind == ErrorKind::Tls);
+  CHECK(refused.error().origin == testbed.server(Side::Target).url);
+  CHECK(refused.error().describe().find(absent) != std::string::npos);
+}

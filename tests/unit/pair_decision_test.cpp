@@ -311,7 +311,7 @@ TEST_CASE("a write the target refuses is replaced, reported or retried as the er
   CHECK(judgeRefusal(invalid, world.mapper, &copy, source, OnImmutable::Report) ==
         Refusal::Rejected);
   CHECK(judgeRefusal(apiError(403, "Forbidden", "no"), world.mapper, nullptr, source,
-                     OnImmutable::Report) == Refusal::Rejected);
+                     OnImmutable::Report) == Refusal::Forbidden);
   CHECK(judgeRefusal(apiError(409, "Conflict", "changed"), world.mapper, &copy, source,
                      OnImmutable::Report) == Refusal::Retry);
   CHECK(judgeRefusal(apiError(500, "InternalError", "etcd"), world.mapper, &copy, source,
