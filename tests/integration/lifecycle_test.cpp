@@ -315,9 +315,11 @@ TEST_CASE(
                                   before("kube_bisync_reconciles_total{result=\"retry\"}");
   const double targetAppliesBefore =
       before("kube_bisync_writes_total{side=\"target\",operation=\"apply\"}");
+  const double statusWritesBefore =
+      before("kube_bisync_writes_total{side=\"source\",operation=\"patch\"}");
   CHECK(holdsThroughout(
       "no hot loop window: the namespace stays Terminating, the daemon makes no namespace and no "
-      "copy and reconciles little",
+      "copy, writes no status again and reconciles little",
       3s, [&](std::string& s) {
         const std::string uid = targetNamespaceUid(scene, s);
         const auto nsWrites = metricOf(daemon, "kube_bisync_namespace_writes_total", s);
@@ -325,10 +327,14 @@ TEST_CASE(
         const auto retry = metricOf(daemon, "kube_bisync_reconciles_total{result=\"retry\"}", s);
         const auto applies =
             metricOf(daemon, "kube_bisync_writes_total{side=\"target\",operation=\"apply\"}", s);
-        if (!nsWrites || !done || !retry || !applies) return false;
+        const auto statusWrites =
+            metricOf(daemon, "kube_bisync_writes_total{side=\"source\",operation=\"patch\"}", s);
+        if (!nsWrites || !done || !retry || !applies || !statusWrites) return false;
         s += " reconciles since: " + std::to_string(*done + *retry - reconcilesBefore);
+        // A few per update of the namespace (the namespace controller's retries); a hot loop
+        // would be hundreds a second.
         return uid == oldUid && *nsWrites == nsWritesBefore && *applies == targetAppliesBefore &&
-               *done + *retry - reconcilesBefore < 20;
+               *statusWrites == statusWritesBefore && *done + *retry - reconcilesBefore < 20;
       }));
 
   // The finalizer goes: the namespace finishes terminating and comes back, new, with every copy.
