@@ -247,6 +247,14 @@ struct Client::Impl {
     bool refreshedCredentials = false;
     for (int attempt = 0;; ++attempt) {
       co_await throttle();
+      // Checked after the throttle's wait, right before the request goes out.
+      if (call.method != "GET" && writeGate && !writeGate()) {
+        Error closed = canceledError(config.server, call.method + " " + call.path +
+                                                        ": not sent, this replica may not write "
+                                                        "(it does not lead)");
+        closed.reason = std::string(kWriteGateClosed);
+        co_return fail(std::move(closed));
+      }
       Result<HttpRequest> request = buildRequest(call);
       if (!request) co_return fail(request.error());
       request->timeout = options.requestTimeout;
@@ -288,6 +296,7 @@ struct Client::Impl {
   ClientStats stats;
   TokenBucket bucket;               // --qps, --burst
   ExponentialBackoff retryBackoff;  // between the attempts of one request
+  std::function<bool()> writeGate;  // setWriteGate
 };
 
 Client::Client(asio::io_context& io, RestConfig config, ClientOptions options)
@@ -298,6 +307,7 @@ Client::~Client() = default;
 const RestConfig& Client::config() const { return impl_->config; }
 const std::string& Client::server() const { return impl_->config.server; }
 asio::io_context& Client::ioContext() { return impl_->io; }
+void Client::setWriteGate(std::function<bool()> open) { impl_->writeGate = std::move(open); }
 const ClientStats& Client::stats() const { return impl_->stats; }
 
 asio::awaitable<Result<Json>> Client::get(const ResourceInfo& resource, std::string_view ns,

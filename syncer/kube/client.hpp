@@ -149,6 +149,10 @@ class Client {
   const std::string& server() const;
   asio::io_context& ioContext();
   const ClientStats& stats() const;
+  // The write gate (leader election): consulted before every attempt of a mutating request
+  // (POST, PUT, PATCH, DELETE). When it answers false the request fails at once with a Canceled
+  // error for which Error::isWriteGateClosed() holds, and is never sent. Unset: writes may go.
+  void setWriteGate(std::function<bool()> open);
 
   asio::awaitable<Result<Json>> get(const ResourceInfo& resource, std::string_view ns,
                                     std::string_view name, std::string_view subresource = {});
