@@ -413,7 +413,9 @@ struct OpsEndpoint {
 // Who leads, for /readyz.
 std::string leaderLine(const Daemon& daemon) {
   if (daemon.elector == nullptr) return "leader: yes (--leader-elect is off)\n";
-  if (daemon.elector->leading()) return "leader: yes (" + daemon.elector->identity() + ")\n";
+  if (daemon.elector->writesAllowed()) {
+    return "leader: yes (" + daemon.elector->identity() + ")\n";
+  }
   const std::string& holder = daemon.elector->holder();
   return "leader: no (held by " + (holder.empty() ? std::string("nobody yet") : holder) + ")\n";
 }
@@ -421,7 +423,7 @@ std::string leaderLine(const Daemon& daemon) {
 ops::HttpResponse readiness(const Daemon& daemon) {
   constexpr const char* kText = "text/plain; charset=utf-8";
   if (!daemon.syncer) return {503, kText, "waiting for the API servers\n"};
-  const bool leading = daemon.elector == nullptr || daemon.elector->leading();
+  const bool leading = daemon.elector == nullptr || daemon.elector->writesAllowed();
   // Kinds not served yet do not hold readiness up (the others sync); they are listed.
   std::string waiting;
   for (const engine::ResourceState& resource : daemon.syncer->resourceStates()) {
@@ -472,7 +474,8 @@ Result<std::vector<OpsEndpoint>> startEndpoints(asio::io_context& io, const Daem
       }
       std::vector<ops::MetricFamily> families =
           ops::daemonMetrics(syncer, daemon.source, daemon.target, figures);
-      families.push_back(ops::leaderMetric(daemon.elector == nullptr || daemon.elector->leading()));
+      families.push_back(
+          ops::leaderMetric(daemon.elector == nullptr || daemon.elector->writesAllowed()));
       return ops::HttpResponse{200, ops::kPrometheusContentType, ops::renderPrometheus(families)};
     });
   }

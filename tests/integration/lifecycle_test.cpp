@@ -13,9 +13,12 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/support/catch.hpp"
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/http_probe.hpp"
 #include "tests/support/sync_scene.hpp"
 #include "tests/support/testbed.hpp"
 
@@ -185,6 +188,13 @@ Views killLeaderMidSync(SyncScene& scene, DaemonProcess& first, DaemonProcess& s
   REQUIRE(second.waitForLog(kFollowing, 30s));
   std::string seen;
   CHECK(second.metric(kLeaderSeries, seen) == 0.0);
+  // A follower with warm caches is ready, and says who leads.
+  bisync::testing::ProbeRequest readyz;
+  readyz.url = second.opsUrl() + "/readyz";
+  const bisync::testing::ProbeResult ready = bisync::testing::httpGet(readyz);
+  INFO("/readyz of the follower: " << ready.status << " " << ready.body << ready.error);
+  CHECK(ready.status == 200);
+  CHECK_THAT(ready.body, Catch::Contains("leader: no (held by " + identityOf(first) + ")"));
 
   auto created =
       scene.tryCreateAll(kube::resources::configMaps(),
@@ -200,6 +210,7 @@ Views killLeaderMidSync(SyncScene& scene, DaemonProcess& first, DaemonProcess& s
       },
       20ms));
   const std::optional<Views> before = managedCopies(scene, seen);
+  CHECK(writesCounted(second, seen) == 0.0);  // the follower writes nothing
   REQUIRE(::kill(first.pid(), SIGKILL) == 0);
   const auto killed = Clock::now();
   INFO("copies when the leader was killed: " << (before ? before->size() : 0) << " of "
@@ -209,6 +220,10 @@ Views killLeaderMidSync(SyncScene& scene, DaemonProcess& first, DaemonProcess& s
   const auto bound = std::chrono::duration_cast<std::chrono::milliseconds>(kLeaseDuration + 5s -
                                                                            (Clock::now() - killed));
   REQUIRE(waitForLeader(scene, second, bound));
+  INFO("taken over "
+       << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - killed).count()
+       << " ms after SIGKILL");
+  CHECK(Clock::now() - killed <= kLeaseDuration + 5s);
   REQUIRE(waitConverged(scene, second, *created));
   return *created;
 }
@@ -283,6 +298,27 @@ TEST_CASE(
   Views sources = killLeaderMidSync(scene, first, second);
   pauseLeaderThenResume(scene, second, first, sources);
   terminateLeader(scene, first, second, sources);
+}
+
+TEST_CASE("leader election durations that leave a leader no time to stop are refused with exit 2",
+          "[leader]") {
+  SyncScene scene("leaderflags");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
+      {{"--leader-elect-lease-duration", "6s", "--leader-elect-renew-deadline", "6s"},
+       "the renew deadline must be shorter than the lease duration"},
+      {{"--leader-elect-renew-deadline", "4s", "--leader-elect-retry-period", "4s"},
+       "the retry period must be shorter than the renew deadline"},
+      {{"--leader-elect-retry-period", "soon"}, "is not a duration"},
+  };
+  for (const auto& [flags, reason] : refused) {
+    std::vector<std::string> args = {"--leader-elect"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    DaemonProcess daemon(scene.testbed(), {BISYNC_DAEMON_BINARY, scene.daemonArgs(args)});
+    CHECK(daemon.waitExit(30s) == "exited with status 2");
+    INFO(daemon.logTail());
+    CHECK(daemon.countLog(reason) == 1);
+    CHECK(daemon.countLog("leader election: Lease") == 0);  // refused before it connected
+  }
 }
 
 }  // namespace leader_drills
