@@ -410,9 +410,9 @@ struct OpsEndpoint {
   std::string paths;
 };
 
-// Who leads, for /readyz.
+// Who leads, for /readyz (only under --leader-elect: alone, a replica always leads).
 std::string leaderLine(const Daemon& daemon) {
-  if (daemon.elector == nullptr) return "leader: yes (--leader-elect is off)\n";
+  if (daemon.elector == nullptr) return "";
   if (daemon.elector->writesAllowed()) {
     return "leader: yes (" + daemon.elector->identity() + ")\n";
   }
