@@ -105,10 +105,11 @@ asio::awaitable<void> LeaderElector::tryAcquireOrRenew() {
       co_return;
     }
     if (decision.action == LeaseAction::Wait) {
-      if (decision.why.substr(0, 20) != lastWhy_.substr(0, 20)) {
+      // Once per holder: the line would otherwise repeat every retry period.
+      if (election_.observedHolder() != lastHolderLogged_) {
         spdlog::info("leader election: not leading: {}", decision.why);
+        lastHolderLogged_ = election_.observedHolder();
       }
-      lastWhy_ = decision.why;
       co_return;
     }
     if (co_await write(decision, now)) co_return;
@@ -139,7 +140,7 @@ asio::awaitable<bool> LeaderElector::write(const LeaseDecision& decision,
   if (!wasLeading && election_.leading()) {
     spdlog::info("leader election: became leader ({}; Lease {}, transitions {})", decision.why,
                  describe(), decision.desired.leaseTransitions);
-    lastWhy_.clear();
+    lastHolderLogged_.clear();
     if (callbacks_.onStartedLeading) callbacks_.onStartedLeading();
   }
   co_return true;

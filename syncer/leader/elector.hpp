@@ -76,7 +76,7 @@ class LeaderElector {
   bool stopping_ = false;
   bool running_ = false;
   bool lost_ = false;
-  std::string lastWhy_;  // logged when it changes
+  std::string lastHolderLogged_;  // the holder the last "not leading" line named
 };
 
 }  // namespace bisync::leader
