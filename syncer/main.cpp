@@ -3,9 +3,10 @@
 // refuses a source and target that are one cluster (by URL before connecting, by the kube-system
 // namespace's uid after), and runs the Syncer (which looks every kind to sync up in both servers'
 // discovery, and waits for the ones not served yet) until SIGTERM/SIGINT, then drains in-flight
-// writes. Exit codes: 0 after a clean shutdown, 1 on a runtime failure, 2 on bad flags, config or
-// policies. `--validate-policies DIR` only checks policy files (0: valid, 2: problems) and connects
-// nowhere.
+// writes. With --leader-elect only the replica that holds the Lease syncs and writes (it exits 1
+// when it loses it; on SIGTERM it releases it). Exit codes: 0 after a clean shutdown, 1 on a
+// runtime failure or a lost leadership, 2 on bad flags, config or policies. `--validate-policies
+// DIR` only checks policy files (0: valid, 2: problems) and connects nowhere.
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -31,6 +33,7 @@
 #include "syncer/kube/client.hpp"
 #include "syncer/kube/discovery.hpp"
 #include "syncer/kube/kubeconfig.hpp"
+#include "syncer/leader/elector.hpp"
 #include "syncer/ops/http_endpoint.hpp"
 #include "syncer/ops/syncer_metrics.hpp"
 #include "syncer/startup_checks.hpp"
@@ -69,6 +72,12 @@ struct Flags {
   std::string metricsAddress = "127.0.0.1:8080";
   std::string healthAddress = ":8081";
   int verbosity = 0;
+  bool leaderElect = false;
+  std::string leaseDuration = "15s";
+  std::string renewDeadline = "10s";
+  std::string retryPeriod = "2s";
+  std::string leaderElectNamespace;  // default: the state namespace
+  std::string leaderElectId;         // default: kube-bisync-<cluster-name>
 };
 
 struct FlagOptions {
@@ -98,6 +107,56 @@ std::string resourceSpecCheck(const std::string& item) {
       spec->byKind() ? translators::genericRefusal({spec->group, spec->version, spec->kind})
                      : translators::genericRefusal(spec->group, spec->resource);
   return refused ? item + " cannot be synced: " + *refused : std::string();
+}
+
+// A duration flag's value: "15s", "1500ms", "1m", or a number of seconds; nullopt when it is
+// none of these or not positive.
+std::optional<std::chrono::milliseconds> parseDuration(const std::string& text) {
+  std::size_t end = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &end);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  const std::string unit = text.substr(end);
+  double scale = 0;
+  if (unit.empty() || unit == "s") scale = 1000;
+  if (unit == "ms") scale = 1;
+  if (unit == "m") scale = 60000;
+  if (scale == 0 || !(value > 0) || value * scale > 86400000.0) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(value * scale));
+}
+
+std::string durationCheck(const std::string& text) {
+  return parseDuration(text) ? std::string()
+                             : "'" + text + "' is not a duration (15s, 1500ms, 1m) of at most 24 h";
+}
+
+// --leader-elect and its settings (docs/operations.md, "Leader election").
+void defineLeaderFlags(CLI::App& app, Flags& flags) {
+  app.add_flag("--leader-elect", flags.leaderElect,
+               "run as one of several replicas: only the holder of a coordination.k8s.io/v1 Lease "
+               "on the target syncs and writes; the others keep their caches warm");
+  app.add_option("--leader-elect-lease-duration", flags.leaseDuration,
+                 "how long the others wait, from the last renewal they saw, before taking over")
+      ->check(durationCheck)
+      ->capture_default_str();
+  app.add_option("--leader-elect-renew-deadline", flags.renewDeadline,
+                 "how long the leader keeps writing without a successful renewal; shorter than "
+                 "the lease duration")
+      ->check(durationCheck)
+      ->capture_default_str();
+  app.add_option(
+         "--leader-elect-retry-period", flags.retryPeriod,
+         "time between tries to acquire or renew the Lease; shorter than the renew deadline")
+      ->check(durationCheck)
+      ->capture_default_str();
+  app.add_option("--leader-elect-namespace", flags.leaderElectNamespace,
+                 "target namespace of the Lease (default: the state namespace)");
+  app.add_option("--leader-elect-id", flags.leaderElectId,
+                 "name of the Lease (default: kube-bisync-<cluster-name>); replicas of one "
+                 "instance share it");
 }
 
 // Why a policy's kind may not be synced.
@@ -187,6 +246,7 @@ FlagOptions defineFlags(CLI::App& app, Flags& flags) {
                      "without a file use their built-in policy. Any problem: printed as "
                      "file:line: reason, exit 2")
           ->type_name("DIR");
+  defineLeaderFlags(app, flags);
   return options;
 }
 
@@ -268,6 +328,7 @@ struct Daemon {
   std::optional<mapping::IdentityMapper> mapper;  // moved into the Syncer
   engine::SyncerOptions options;
   std::optional<engine::Syncer> syncer;
+  leader::LeaderElector* elector = nullptr;  // --leader-elect
   int exitCode = 0;
 };
 
@@ -316,17 +377,34 @@ asio::awaitable<void> startUp(Daemon& daemon) {
   daemon.syncer.emplace(daemon.source, daemon.target, daemon.registry, std::move(*daemon.mapper),
                         std::move(daemon.options));
   daemon.syncer->start();
+  if (daemon.elector != nullptr) {
+    asio::co_spawn(daemon.io, daemon.elector->run(), asio::detached);
+  }
 }
 
-asio::awaitable<void> shutDown(engine::Syncer& syncer, asio::io_context& io) {
+// Leadership lost (leader election): the write gate is closed already, so nothing more is
+// written. Exit at once, as controller-runtime does, without draining: Kubernetes restarts the
+// replica, which comes back as a follower.
+void leadershipLost(const std::string& why) {
+  spdlog::error("leader election lost ({}): exiting with status 1 without further writes", why);
+  spdlog::default_logger()->flush();
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(1);
+}
+
+// After the drain, a leader gives the Lease up so that the next replica takes over at once.
+asio::awaitable<void> shutDown(Daemon& daemon) {
+  engine::Syncer& syncer = *daemon.syncer;
   co_await syncer.shutdown();
+  if (daemon.elector != nullptr) co_await daemon.elector->stopAndRelease();
   const engine::SyncerStats& stats = syncer.stats();
   spdlog::info(
       "stopped: {} writes (target: {} applies, {} patches, {} deletes; source: {}; {} namespace "
       "writes), {} clashes",
       stats.writes(), stats.target.applies, stats.target.patches, stats.target.deletes,
       stats.source.total(), stats.namespaceWrites, stats.clashes);
-  io.stop();
+  daemon.io.stop();
 }
 
 // One listening endpoint per distinct address (/metrics and the probes share one when their
@@ -337,9 +415,20 @@ struct OpsEndpoint {
   std::string paths;
 };
 
+// Who leads, for /readyz (only under --leader-elect: alone, a replica always leads).
+std::string leaderLine(const Daemon& daemon) {
+  if (daemon.elector == nullptr) return "";
+  if (daemon.elector->writesAllowed()) {
+    return "leader: yes (" + daemon.elector->identity() + ")\n";
+  }
+  const std::string& holder = daemon.elector->holder();
+  return "leader: no (held by " + (holder.empty() ? std::string("nobody yet") : holder) + ")\n";
+}
+
 ops::HttpResponse readiness(const Daemon& daemon) {
   constexpr const char* kText = "text/plain; charset=utf-8";
   if (!daemon.syncer) return {503, kText, "waiting for the API servers\n"};
+  const bool leading = daemon.elector == nullptr || daemon.elector->writesAllowed();
   // Kinds not served yet do not hold readiness up (the others sync); they are listed.
   std::string waiting;
   for (const engine::ResourceState& resource : daemon.syncer->resourceStates()) {
@@ -354,11 +443,16 @@ ops::HttpResponse readiness(const Daemon& daemon) {
                  " on " + pair.resource + "\n";
     }
   }
-  if (daemon.syncer->ready()) return {200, kText, "ok\n" + waiting};
   const engine::SyncerStats& stats = daemon.syncer->stats();
-  return {503, kText,
-          "initial sync: " + std::to_string(stats.initialDone) + "/" +
-              std::to_string(stats.initialTotal) + " keys\n" + waiting};
+  const std::string progress = "initial sync: " + std::to_string(stats.initialDone) + "/" +
+                               std::to_string(stats.initialTotal) + " keys\n";
+  if (daemon.syncer->ready()) return {200, kText, "ok\n" + leaderLine(daemon) + waiting};
+  // Replicas under leader election are ready once their caches are warm: a follower is ready to
+  // take over, and a new leader's initial sync must not take the replica out of its Service.
+  if (daemon.elector != nullptr && daemon.syncer->cachesSynced()) {
+    return {200, kText, "ok\n" + leaderLine(daemon) + (leading ? progress : "") + waiting};
+  }
+  return {503, kText, progress + leaderLine(daemon) + waiting};
 }
 
 // Binds /metrics and /healthz + /readyz where the flags say; a bind failure is a start-up error.
@@ -391,9 +485,11 @@ Result<std::vector<OpsEndpoint>> startEndpoints(asio::io_context& io, const Daem
       for (const ops::HttpEndpoint* server : servers) {
         figures.push_back({server->address(), server->stats()});
       }
-      return ops::HttpResponse{
-          200, ops::kPrometheusContentType,
-          ops::renderPrometheus(ops::daemonMetrics(syncer, daemon.source, daemon.target, figures))};
+      std::vector<ops::MetricFamily> families =
+          ops::daemonMetrics(syncer, daemon.source, daemon.target, figures);
+      families.push_back(
+          ops::leaderMetric(daemon.elector == nullptr || daemon.elector->writesAllowed()));
+      return ops::HttpResponse{200, ops::kPrometheusContentType, ops::renderPrometheus(families)};
     });
   }
   if (health) {
@@ -420,6 +516,21 @@ int fail(const std::string& message) {
   return 2;
 }
 
+// The --leader-elect-* durations (each one checked alone by its flag's check).
+leader::ElectionOptions electionOptions(const Flags& flags) {
+  return {*parseDuration(flags.leaseDuration), *parseDuration(flags.renewDeadline),
+          *parseDuration(flags.retryPeriod)};
+}
+
+// The elector's own client: its Lease requests are never gated by the write gate nor queued
+// behind the sync's, and it does not retry inside a request (it tries every retry period).
+kube::ClientOptions leaseClientOptions(kube::ClientOptions options,
+                                       const leader::ElectionOptions& election) {
+  options.maxRetries = 0;
+  options.requestTimeout = election.renewDeadline / 2;
+  return options;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -439,6 +550,12 @@ int main(int argc, char** argv) {
     return validatePolicies(flags.validatePolicies);
   }
   if (flagOptions.clusterName->count() == 0) return fail("--cluster-name is required");
+  const leader::ElectionOptions election = electionOptions(flags);
+  if (const std::optional<std::string> invalid = leader::invalidOptions(election)) {
+    return fail("--leader-elect-lease-duration " + flags.leaseDuration +
+                ", --leader-elect-renew-deadline " + flags.renewDeadline +
+                ", --leader-elect-retry-period " + flags.retryPeriod + ": " + *invalid);
+  }
   const auto metricsAddress = ops::parseBindAddress(flags.metricsAddress, "--metrics-bind-address");
   if (!metricsAddress) return fail(metricsAddress.error().describe());
   const auto healthAddress =
@@ -502,6 +619,7 @@ int main(int argc, char** argv) {
   options.fieldManager = "kube-bisync/" + flags.clusterName;
   options.stateNamespace = stateNamespace->name;
   options.logWrites = flags.verbosity >= 2;
+  options.waitForLeadership = flags.leaderElect;
   spdlog::info("policies: {}", startup::describeSources(loaded.policies));
   options.policies = std::move(loaded.policies);
 
@@ -546,6 +664,28 @@ int main(int argc, char** argv) {
                  flags.targetNamespace.empty() ? "" : ", into " + flags.targetNamespace);
 
     Daemon daemon(io, source, target, registry, std::move(*mapper), std::move(options));
+    std::optional<kube::Client> leaseClient;
+    std::optional<leader::LeaderElector> elector;
+    if (flags.leaderElect) {
+      leaseClient.emplace(io, *targetConfig, leaseClientOptions(clientOptions, election));
+      leader::ElectorConfig electorConfig{
+          flags.leaderElectNamespace.empty() ? stateNamespace->name : flags.leaderElectNamespace,
+          flags.leaderElectId.empty() ? "kube-bisync-" + flags.clusterName : flags.leaderElectId,
+          leader::newIdentity(), election};
+      elector.emplace(
+          *leaseClient, std::move(electorConfig),
+          leader::ElectorCallbacks{[&daemon] { daemon.syncer->startLeading(); }, leadershipLost});
+      daemon.elector = &*elector;
+      // The last line of defence: no write leaves either client unless this replica leads
+      // and its renew deadline has not passed (on the local monotonic clock).
+      for (kube::Client* client : {&source, &target}) {
+        client->setWriteGate([&elector] { return elector->writesAllowed(); });
+      }
+      spdlog::info(
+          "leader election: Lease {} as {} (lease {} ms, renew deadline {} ms, retry {} ms)",
+          elector->describe(), elector->identity(), election.leaseDuration.count(),
+          election.renewDeadline.count(), election.retryPeriod.count());
+    }
     Result<std::vector<OpsEndpoint>> endpoints =
         startEndpoints(io, daemon, *metricsAddress, *healthAddress);
     if (!endpoints) {
@@ -567,7 +707,7 @@ int main(int argc, char** argv) {
         return;
       }
       spdlog::info("received signal {}: finishing in-flight writes", signal);
-      asio::co_spawn(io, shutDown(*daemon.syncer, io), asio::detached);
+      asio::co_spawn(io, shutDown(daemon), asio::detached);
     });
     if (endpoints) {
       io.run();

@@ -80,7 +80,8 @@ SyncState::SyncState(kube::Client& source, kube::Client& target,
       recorder(source, "kube-bisync", mapper.config().clusterName),
       targetRecorder(target, "kube-bisync", mapper.config().clusterName),
       progressTimer(source.ioContext()),
-      discoveryTimer(source.ioContext()) {}
+      discoveryTimer(source.ioContext()),
+      leadershipTimer(source.ioContext()) {}
 
 void SyncState::enqueue(const SyncKey& key) {
   if (!stopping) queue.add(key.str());
@@ -424,6 +425,20 @@ asio::awaitable<bool> waitForCaches(SyncState& state) {
   }
 }
 
+// Leader election: a follower keeps its caches warm (a failover does not relist) but reconciles
+// nothing, so writes nothing, until it leads. False when the Syncer stops first.
+asio::awaitable<bool> waitForLeadership(SyncState& state) {
+  if (state.options.waitForLeadership && !state.leading && !state.stopping) {
+    spdlog::info("caches synced; not leading: waiting for leadership before syncing");
+  }
+  while (state.options.waitForLeadership && !state.leading && !state.stopping) {
+    state.leadershipTimer.expires_after(std::chrono::hours(24));
+    boost::system::error_code ec;
+    co_await state.leadershipTimer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return !state.stopping;
+}
+
 // Waits for every cache, then reconciles everything once and starts the workers.
 asio::awaitable<void> run(std::shared_ptr<SyncState> state) {
   // The kinds both servers serve now get their informers; the others wait.
@@ -436,6 +451,8 @@ asio::awaitable<void> run(std::shared_ptr<SyncState> state) {
   }
   state->targetsWatched = true;
   if (!co_await waitForCaches(*state)) co_return;
+  state->cachesSynced = true;
+  if (!co_await waitForLeadership(*state)) co_return;
   enqueueAllNamespaces(*state);
   // The initial sync: every key the informers' first lists queued, i.e. every selected source
   // object, the source of every target object of ours (which may have gone while we were
@@ -545,6 +562,7 @@ asio::awaitable<void> Syncer::shutdown() {
   state->stopping = true;
   state->progressTimer.cancel();
   state->discoveryTimer.cancel();
+  state->leadershipTimer.cancel();
   co_await state->queue.drain();
   for (kube::Informer* informer : allInformers(*state)) informer->stop();
   // A list in flight is not interrupted; the clients must outlive the informers' loops.
@@ -561,7 +579,13 @@ asio::awaitable<void> Syncer::shutdown() {
   }
 }
 
+void Syncer::startLeading() {
+  state_->leading = true;
+  state_->leadershipTimer.cancel();
+}
+
 bool Syncer::ready() const { return state_->ready; }
+bool Syncer::cachesSynced() const { return state_->cachesSynced; }
 const SyncerStats& Syncer::stats() const { return state_->stats; }
 WorkQueueStats Syncer::queueStats() const { return state_->queue.stats(); }
 std::uint64_t Syncer::eventsRecorded() const { return state_->recorder.recorded(); }

@@ -10,6 +10,8 @@
 // objects whose source vanished while the syncer was down), with a progress log line; then
 // ready() turns true. Kinds not served yet do not hold that up: they are looked up again every
 // discoveryInterval and start syncing, with their own first list, once both servers serve them.
+// Under leader election (options.waitForLeadership) a follower stops after its caches have
+// synced: the initial sync and the workers wait for startLeading().
 //
 // Loop-affine: everything runs on the io_context of the two Clients (they must share it);
 // call start() and shutdown() from that thread (or start() before the loop runs).
@@ -81,6 +83,10 @@ struct SyncerOptions {
   // no limits.maxObjectsPerNamespace (--max-objects-per-namespace); 0: no limit.
   std::size_t maxObjectsPerNamespace = 0;
   WorkQueueOptions queue;
+  // Leader election: the informers run and fill the caches, but no key is reconciled (so
+  // nothing is written: objects, namespaces, the ownership record, Events, sync-status) until
+  // startLeading(). The initial sync then runs from the warm caches.
+  bool waitForLeadership = false;
 };
 
 // Writes the syncer made to one API server, by verb.
@@ -145,7 +151,11 @@ class Syncer {
   // informers and waits until their loops have returned.
   boost::asio::awaitable<void> shutdown();
 
-  bool ready() const;  // the initial sync is complete
+  // options.waitForLeadership: this replica leads now; the initial sync and the workers start.
+  void startLeading();
+
+  bool ready() const;         // the initial sync is complete
+  bool cachesSynced() const;  // every informer has listed (a follower is ready then)
   const SyncerStats& stats() const;
   WorkQueueStats queueStats() const;
   std::vector<CacheStats> cacheStats() const;

@@ -341,6 +341,14 @@ struct Client::Impl {
     bool refreshedCredentials = false;
     for (int attempt = 0;; ++attempt) {
       co_await throttle();
+      // Checked after the throttle's wait, right before the request goes out.
+      if (call.method != "GET" && writeGate && !writeGate()) {
+        Error closed = canceledError(config.server, call.method + " " + call.path +
+                                                        ": not sent, this replica may not write "
+                                                        "(it does not lead)");
+        closed.reason = std::string(kWriteGateClosed);
+        co_return fail(std::move(closed));
+      }
       const Result<Credentials> creds = co_await currentCredentials();
       Result<HttpRequest> request = buildRequest(call, creds);
       if (!request) co_return fail(request.error());
@@ -418,6 +426,7 @@ struct Client::Impl {
   ForbiddenTracker forbidden;
   TokenBucket bucket;               // --qps, --burst
   ExponentialBackoff retryBackoff;  // between the attempts of one request
+  std::function<bool()> writeGate;  // setWriteGate
 };
 
 Client::Client(asio::io_context& io, RestConfig config, ClientOptions options)
@@ -428,6 +437,7 @@ Client::~Client() = default;
 const RestConfig& Client::config() const { return impl_->config; }
 const std::string& Client::server() const { return impl_->config.server; }
 asio::io_context& Client::ioContext() { return impl_->io; }
+void Client::setWriteGate(std::function<bool()> open) { impl_->writeGate = std::move(open); }
 const ClientStats& Client::stats() const { return impl_->stats; }
 const ForbiddenTracker& Client::forbidden() const { return impl_->forbidden; }
 

@@ -155,6 +155,11 @@ class Client {
   // Which verbs on which resources this server answers with 403 (every request reports to it).
   const ForbiddenTracker& forbidden() const;
 
+  // The write gate (leader election): consulted before every attempt of a mutating request
+  // (POST, PUT, PATCH, DELETE). When it answers false the request fails at once with a Canceled
+  // error for which Error::isWriteGateClosed() holds, and is never sent. Unset: writes may go.
+  void setWriteGate(std::function<bool()> open);
+
   asio::awaitable<Result<Json>> get(const ResourceInfo& resource, std::string_view ns,
                                     std::string_view name, std::string_view subresource = {});
   asio::awaitable<Result<ListResult>> list(const ResourceInfo& resource, std::string_view ns);

@@ -32,6 +32,10 @@ struct StatusCause {
   std::string field;
 };
 
+// The reason of the Canceled error of a write the client's write gate refused (leader
+// election: this replica does not lead, or no longer may write); it was never sent.
+inline constexpr std::string_view kWriteGateClosed = "WriteGateClosed";
+
 struct Error {
   ErrorKind kind = ErrorKind::Api;
   int httpStatus = 0;   // Api: the HTTP status code
@@ -55,6 +59,7 @@ struct Error {
   bool isInvalid() const { return isApi(422); }
   bool isTooManyRequests() const { return isApi(429); }
   bool isCanceled() const { return kind == ErrorKind::Canceled; }
+  bool isWriteGateClosed() const { return isCanceled() && reason == kWriteGateClosed; }
 
   // True when the same request may succeed later: throttling, server-side unavailability,
   // timeouts and transport failures. 409/410/4xx are answers, not glitches.

@@ -278,4 +278,11 @@ std::vector<MetricFamily> daemonMetrics(const engine::Syncer* syncer, const kube
   return out;
 }
 
+MetricFamily leaderMetric(bool leading) {
+  return single("kube_bisync_leader",
+                "1 while this replica holds the leader Lease and may write (1 without "
+                "--leader-elect), else 0.",
+                MetricType::Gauge, leading ? 1 : 0);
+}
+
 }  // namespace bisync::ops

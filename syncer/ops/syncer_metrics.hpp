@@ -25,4 +25,7 @@ std::vector<MetricFamily> daemonMetrics(const engine::Syncer* syncer, const kube
                                         const kube::Client& target,
                                         const std::vector<EndpointFigures>& endpoints);
 
+// kube_bisync_leader: 1 while this replica leads (always 1 without --leader-elect), else 0.
+MetricFamily leaderMetric(bool leading);
+
 }  // namespace bisync::ops

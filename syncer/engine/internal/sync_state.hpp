@@ -210,9 +210,12 @@ struct SyncState : std::enable_shared_from_this<SyncState> {
   bool workersStarted = false;
   bool ready = false;
   bool stopping = false;
+  bool cachesSynced = false;  // every informer has listed: a follower is ready then
+  bool leading = false;       // options.waitForLeadership: startLeading() was called
   std::chrono::steady_clock::time_point startedAt;
   boost::asio::steady_timer progressTimer;
-  boost::asio::steady_timer discoveryTimer;  // between rediscovery rounds
+  boost::asio::steady_timer discoveryTimer;   // between rediscovery rounds
+  boost::asio::steady_timer leadershipTimer;  // run() waits on it until startLeading()
   SyncerStats stats;
 
   void enqueue(const SyncKey& key);
