@@ -767,3 +767,63 @@ TEST_CASE("tls-server-name is the name the server certificate is verified agains
   CHECK(refused.error().origin == testbed.server(Side::Target).url);
   CHECK(refused.error().describe().find(absent) != std::string::npos);
 }
+
+TEST_CASE("a refused watch is tracked as forbidden once and clears when a watch is accepted",
+          "[auth][forbidden]") {
+  KubeFixture api;
+  auto ns = api.makeNamespace(Side::Source, "forbidden-watch");
+  LoopThread loop;
+  LoopClient viewer(loop, sharedTestbed().restConfig(Side::Source, Auth::ViewerToken));
+  const ResourceInfo configMaps = resources::configMaps();
+  const WatchOptions options;
+  const auto startWatch = [&](const std::shared_ptr<WatchCancel>& cancel) {
+    return asio::co_spawn(loop.io(),
+                          viewer->watch(
+                              configMaps, ns.name(), options, [](WatchEvent&&) {}, cancel),
+                          asio::use_future);
+  };
+  const auto tracked = [&] { return loop.call([&] { return viewer->forbidden(); }); };
+
+  Result<void> refused = startWatch(nullptr).get();
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().isForbidden());
+  CHECK(refused.error().verb == "watch");
+  CHECK(refused.error().resource == "configmaps");
+  const ForbiddenTracker afterRefusal = tracked();
+  CHECK(afterRefusal.forbidden() == std::set<VerbResource>{{"watch", "configmaps"}});
+  CHECK(afterRefusal.refusals().at(VerbResource{"watch", "configmaps"}) == 1);
+
+  // A Role of its own: the testbed runs no aggregation controller, so "view" grants nothing.
+  for (const std::vector<std::string>& grant :
+       {std::vector<std::string>{"create", "role", "configmap-reader", "--verb=get,list,watch",
+                                 "--resource=configmaps", "-n", ns.name()},
+        std::vector<std::string>{"create", "rolebinding", "configmap-reader",
+                                 "--role=configmap-reader", "--user=viewer", "-n", ns.name()}}) {
+    const bisync::testing::CommandResult granted = api.testbed().kubectl(Side::Source, grant);
+    INFO("kubectl " << grant.at(0) << " " << grant.at(1) << ": " << granted.summary());
+    REQUIRE(granted.ok());
+  }
+  // RBAC takes a moment to see the binding: a watch refused meanwhile is started again. The
+  // accepted watch stays open; its headers alone clear the pair.
+  auto cancel = std::make_shared<WatchCancel>();
+  auto running = startWatch(cancel);
+  CHECK(bisync::testing::waitFor(
+      "the pair clears while the accepted watch runs", std::chrono::seconds(20),
+      [&](std::string& seen) {
+        if (running.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+          const Result<void> ended = running.get();
+          seen = ended ? std::string("the watch ended") : ended.error().describe();
+          running = startWatch(cancel);
+          return false;
+        }
+        const ForbiddenTracker now = tracked();
+        seen = std::to_string(now.forbidden().size()) + " pair(s) forbidden";
+        return !now.degraded();
+      }));
+  CHECK(running.wait_for(std::chrono::seconds(0)) == std::future_status::timeout);
+  loop.call([&] {
+    cancel->cancel();
+    return true;
+  });
+  running.wait_for(std::chrono::seconds(10));
+}

@@ -984,6 +984,7 @@ using bisync::testing::Side;
 using bisync::testing::SyncScene;
 using bisync::testing::TempDir;
 using bisync::testing::Views;
+using bisync::testing::waitFor;
 using bisync::testing::waitLogged;
 namespace kube = bisync::kube;
 
@@ -1075,6 +1076,15 @@ TEST_CASE("a forbidden write is reported once and sync resumes when the permissi
   const pid_t pid = daemon.pid();
 
   grant.apply(false);
+  // The API server's RBAC cache takes a moment to see the change: the test goes on once the
+  // server itself says no.
+  REQUIRE(waitFor("the target refuses viewer patch on configmaps", 20s, [&](std::string& s) {
+    const bisync::testing::CommandResult canI = scene.testbed().kubectl(
+        Side::Target,
+        {"auth", "can-i", "patch", "configmaps", "--as", "viewer", "-n", scene.targetNs()});
+    s = canI.out + canI.summary();
+    return canI.exitCode == 1 && canI.out.find("no") != std::string::npos;
+  }));
   auto created = scene.tryCreateAll(kube::resources::configMaps(),
                                     bisync::testing::numberedConfigMaps(scene.ns(), 3, "v"));
   INFO((created ? "created" : created.error()));

@@ -589,3 +589,43 @@ TEST_CASE("problems in fields are reported with the file and the field path", "[
           file + ": users[u1].user.token: expected a string");
   }
 }
+
+TEST_CASE(
+    "the plugin's answer from a worker is cached like one run in place, and due again "
+    "after invalidate()",
+    "[kubeconfig][exec-plugin]") {
+  TempDir dir;
+  // A command that cannot run: any run in place would fail, so success shows the answer handed
+  // in was used.
+  auto config =
+      loadFile(dir, "server: https://k8s",
+               execUser("client.authentication.k8s.io/v1", dir, "", dir.path("no-such-plugin")));
+  REQUIRE(config.has_value());
+  CredentialProvider provider(*config);
+  CHECK(provider.pluginDue());
+  Credentials fromWorker;
+  fromWorker.bearerToken = "from-worker";
+  const Result<Credentials> composed = provider.current(fromWorker);
+  REQUIRE(composed.has_value());
+  CHECK(composed->bearerToken == "from-worker");
+  CHECK_FALSE(provider.pluginDue());
+  CHECK(provider.current()->bearerToken == "from-worker");  // cached: no run
+  provider.invalidate();
+  CHECK(provider.pluginDue());
+  // The worker's failure is the caller's, with the plugin's error text.
+  const Result<Credentials> ranHere = CredentialProvider::runExecPlugin(*config);
+  REQUIRE_FALSE(ranHere.has_value());
+  CHECK(ranHere.error().message.find("cannot run") != std::string::npos);
+  CHECK_FALSE(provider.current(ranHere).has_value());
+  CHECK(provider.pluginDue());
+}
+
+TEST_CASE("a token of the config's own means the exec plugin is never due", "[kubeconfig]") {
+  TempDir dir;
+  auto config = loadFile(dir, "server: https://k8s",
+                         "token: static\n" + execUser("client.authentication.k8s.io/v1", dir));
+  REQUIRE(config.has_value());
+  CredentialProvider provider(*config);
+  CHECK_FALSE(provider.pluginDue());
+  CHECK(provider.current()->bearerToken == "static");
+}
