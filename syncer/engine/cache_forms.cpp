@@ -179,7 +179,9 @@ void CacheForms::compactSource(Json& object) const {
   JsonValue kept(rapidjson::kObjectType);
   copyMembers(*metadata, kept, kIdentity, allocator);
   // ownerReferences: a copy's references to the copies of synced owners are made from them.
-  copyMembers(*metadata, kept, {"labels", "annotations", "ownerReferences"}, allocator);
+  // finalizers: whether ours is there, and the array a patch of ours tests (finalizer.hpp).
+  copyMembers(*metadata, kept, {"labels", "annotations", "ownerReferences", "finalizers"},
+              allocator);
   if (keepFieldOwners) copyMembers(*metadata, kept, {"managedFields"}, allocator);
   out.AddMember("metadata", kept, allocator);
   copyContent(object, out, allocator);

@@ -41,6 +41,9 @@ inline constexpr std::string_view kReasonMalformedAnnotation = "MalformedAnnotat
 // On a target namespace of ours that the syncer would delete, but that holds objects it does
 // not manage: it is kept.
 inline constexpr std::string_view kReasonNamespaceKept = "NamespaceKept";
+// A source object being deleted whose target copy cannot be deleted (403, a webhook, the target
+// down): our finalizer keeps it until the copy is gone.
+inline constexpr std::string_view kReasonCleanupFailed = "CleanupFailed";
 
 class EventRecorder {
  public:

@@ -141,6 +141,7 @@ ResourceSync& addResource(SyncState& state, const WaitingResource& waiting,
   }
   sync.createsOnSource = sync.policy.createOnSource &&
                          sync.policy.direction != policies::Direction::Down &&
+                         sync.policy.direction != policies::Direction::None &&
                          state.mapper.config().mode == mapping::NamespaceMode::Prefix;
   if (sync.policy.createOnSource && !sync.createsOnSource) {
     // A single-mode target namespace does not say which source namespace an object is for.

@@ -77,6 +77,10 @@ struct SyncerOptions {
   std::chrono::milliseconds fightWindow{30000};
   std::chrono::milliseconds fightBackoff{5000};
   std::chrono::milliseconds fightBackoffMax{300000};
+  // --finalizer: source objects of kinds synced down carry kube-bisync.io/cleanup while they have
+  // a copy, so that their deletion waits for the copy's. false: the syncer takes off the
+  // finalizers it had added, as it reconciles each object.
+  bool finalizer = true;
   WorkQueueOptions queue;
 };
 

@@ -6,8 +6,13 @@
 // whose name says so.
 //
 // Each group of drills keeps its helpers in a namespace of its own.
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "tests/support/catch.hpp"
 #include "tests/support/daemon_process.hpp"
@@ -22,7 +27,197 @@ namespace limit_drills {}  // namespace limit_drills
 
 // ---------------------------------------------------------------------------------------------
 // Finalizer-guarded deletion, recreation, direction none.
-namespace finalizer_drills {}  // namespace finalizer_drills
+namespace finalizer_drills {
+
+namespace kube = bisync::kube;
+using bisync::testing::CommandResult;
+using bisync::testing::configMap;
+using bisync::testing::DaemonOptions;
+using bisync::testing::DaemonProcess;
+using bisync::testing::holdsThroughout;
+using bisync::testing::kReadyLine;
+using bisync::testing::kSourceUid;
+using bisync::testing::lookup;
+using bisync::testing::Side;
+using bisync::testing::StringMap;
+using bisync::testing::stringMapAt;
+using bisync::testing::TempDir;
+using bisync::testing::viewOf;
+using bisync::testing::Views;
+using bisync::testing::waitForCopies;
+using bisync::testing::waitLogged;
+
+constexpr const char* kFinalizer = "kube-bisync.io/cleanup";
+// The tests' own finalizer: it holds a target copy in Terminating until the test lets it go.
+constexpr const char* kHold = "drills.example.com/hold";
+constexpr const char* kSyncStatus = "kube-bisync.io/sync-status";
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::vector<std::string> finalizersOf(const kube::JsonValue& object) {
+  std::vector<std::string> names;
+  const kube::JsonValue* list = kube::at(object, "/metadata/finalizers");
+  if (list == nullptr || !list->IsArray()) return names;
+  for (const kube::JsonValue& entry : list->GetArray()) {
+    if (entry.IsString()) names.emplace_back(kube::stringView(entry));
+  }
+  return names;
+}
+
+bool hasFinalizer(const kube::JsonValue& object, const std::string& name) {
+  const std::vector<std::string> names = finalizersOf(object);
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+bool terminating(const kube::JsonValue& object) {
+  return kube::at(object, "/metadata/deletionTimestamp") != nullptr;
+}
+
+// A SyncScene of ConfigMaps whose objects are looked at by name, with kubectl in the scene's
+// namespaces. At the end every finalizer left on its ConfigMaps (ours, the tests' own) is taken
+// off, so that its namespaces can go once the daemon is gone.
+class FinalizerScene : public bisync::testing::SyncScene {
+ public:
+  explicit FinalizerScene(std::string_view prefix) : SyncScene(prefix) {}
+  ~FinalizerScene() {
+    for (const Side side : {Side::Source, Side::Target}) {
+      const std::string ns = side == Side::Source ? this->ns() : targetNs();
+      auto listed = api().run(api().client(side).list(kube::resources::configMaps(), ns));
+      if (!listed) continue;
+      for (const kube::JsonValue& item : listed->items().GetArray()) {
+        if (finalizersOf(item).empty()) continue;
+        testbed().kubectl(side, {"-n", ns, "patch", "configmap", std::string(kube::nameOf(item)),
+                                 "--type", "merge", "-p", R"({"metadata":{"finalizers":null}})"});
+      }
+    }
+  }
+
+  void create(const std::string& name, const StringMap& data) {
+    auto created =
+        tryCreate(Side::Source, kube::resources::configMaps(), configMap(ns(), name, data));
+    INFO((created ? std::string("created") : created.error().describe()));
+    REQUIRE(created);
+  }
+
+  CommandResult kubectl(Side side, std::vector<std::string> args) {
+    args.insert(args.begin(), {"-n", side == Side::Source ? ns() : targetNs()});
+    const CommandResult result = testbed().kubectl(side, args);
+    INFO("kubectl " << args.at(2) << " on the " << (side == Side::Source ? "source" : "target")
+                    << ": " << result.summary());
+    REQUIRE(result.ok());
+    return result;
+  }
+
+  // The ConfigMap `name` on `side`; nullopt when absent or unreadable (`seen` says which).
+  std::optional<kube::Json> get(Side side, const std::string& name, std::string& seen) {
+    const std::string where = side == Side::Source ? ns() : targetNs();
+    auto object = api().run(api().client(side).get(kube::resources::configMaps(), where, name));
+    if (!object) {
+      seen += " " + where + "/" + name + ": " + object.error().describe() + ";";
+      return std::nullopt;
+    }
+    seen += " " + where + "/" + name + ": uid " + std::string(kube::uidOf(*object)) +
+            (terminating(*object) ? " terminating" : "") + " finalizers [";
+    for (const std::string& finalizer : finalizersOf(*object)) seen += finalizer + " ";
+    seen += "];";
+    return std::move(*object);
+  }
+
+  bool gone(Side side, const std::string& name, std::string& seen) {
+    const std::string where = side == Side::Source ? ns() : targetNs();
+    auto object = api().run(api().client(side).get(kube::resources::configMaps(), where, name));
+    seen += " " + where + "/" + name + ": " + (object ? "still there" : object.error().describe()) +
+            ";";
+    return !object && object.error().isNotFound();
+  }
+
+  kube::Json require(Side side, const std::string& name) {
+    std::string seen;
+    std::optional<kube::Json> object = get(side, name, seen);
+    INFO(seen);
+    REQUIRE(object);
+    return std::move(*object);
+  }
+
+  // The messages of the Events with `reason` about the source ConfigMap `name`.
+  std::vector<std::string> events(const std::string& reason, const std::string& name,
+                                  std::string& seen) {
+    auto listed = api().run(api().client(Side::Source).list(kube::resources::events(), ns()));
+    std::vector<std::string> found;
+    if (!listed) {
+      seen += " events: " + listed.error().describe() + ";";
+      return found;
+    }
+    for (const kube::JsonValue& item : listed->items().GetArray()) {
+      if (kube::stringAt(item, "/reason") != reason ||
+          kube::stringAt(item, "/involvedObject/name") != name ||
+          kube::stringAt(item, "/type") != "Warning") {
+        continue;
+      }
+      found.emplace_back(kube::stringAt(item, "/message"));
+      seen += " [" + reason + ": " + found.back() + "]";
+    }
+    return found;
+  }
+};
+
+// Starts `daemon`'s wait: ready, the copies of `names` correct, our finalizer on each source.
+void waitGuarded(DaemonProcess& daemon, FinalizerScene& scene,
+                 const std::vector<std::string>& names) {
+  REQUIRE(daemon.waitForLog(kReadyLine, 60s));
+  Views sources;
+  for (const std::string& name : names) sources[name] = viewOf(scene.require(Side::Source, name));
+  REQUIRE(waitForCopies(daemon, scene, kube::resources::configMaps(), sources, 30s));
+  REQUIRE(
+      waitLogged(daemon, "our finalizer on every synced source object", 30s, [&](std::string& s) {
+        for (const std::string& name : names) {
+          const auto source = scene.get(Side::Source, name, s);
+          if (!source || !hasFinalizer(*source, kFinalizer)) return false;
+        }
+        return true;
+      }));
+}
+
+// The source `name` is being deleted, still there with our finalizer; its copy still there.
+bool heldBack(FinalizerScene& scene, const std::string& name, std::string& s) {
+  const auto source = scene.get(Side::Source, name, s);
+  const auto copy = scene.get(Side::Target, name, s);
+  return source && terminating(*source) && hasFinalizer(*source, kFinalizer) && copy;
+}
+
+TEST_CASE("deleting a source object waits for its target copy to be deleted through the finalizer",
+          "[lifecycle][finalizer]") {
+  FinalizerScene scene("fin");
+  scene.create("guarded", {{"k", "v"}});
+  DaemonProcess daemon(scene.testbed(), {BISYNC_DAEMON_BINARY, scene.daemonArgs()});
+  waitGuarded(daemon, scene, {"guarded"});
+  CHECK(finalizersOf(scene.require(Side::Source, "guarded")) ==
+        std::vector<std::string>{kFinalizer});
+
+  // The host holds the copy with a finalizer of its own: its deletion waits for the host.
+  scene.kubectl(Side::Target, {"patch", "configmap", "guarded", "--type", "merge", "-p",
+                               std::string(R"({"metadata":{"finalizers":[")") + kHold + "\"]}}"});
+  scene.kubectl(Side::Source, {"delete", "configmap", "guarded", "--wait=false"});
+  REQUIRE(waitLogged(daemon, "the syncer deleted the copy (terminating, held by the host)", 30s,
+                     [&](std::string& s) {
+                       const auto copy = scene.get(Side::Target, "guarded", s);
+                       return copy && terminating(*copy);
+                     }));
+  CHECK(holdsThroughout(
+      "hold window: the source stays terminating with our finalizer while its copy exists", 3s,
+      [&](std::string& s) { return heldBack(scene, "guarded", s); }));
+
+  // The host lets its copy go: then, and only then, the source goes.
+  scene.kubectl(Side::Target, {"patch", "configmap", "guarded", "--type", "merge", "-p",
+                               R"({"metadata":{"finalizers":null}})"});
+  REQUIRE(waitLogged(daemon, "the copy and then the source gone", 30s, [&](std::string& s) {
+    return scene.gone(Side::Target, "guarded", s) && scene.gone(Side::Source, "guarded", s);
+  }));
+}
+
+}  // namespace finalizer_drills
 
 // ---------------------------------------------------------------------------------------------
 // Leader election and failover.
