@@ -217,6 +217,88 @@ TEST_CASE("deleting a source object waits for its target copy to be deleted thro
   }));
 }
 
+TEST_CASE("a source object deleted and recreated with the same name gets a copy with the new uid",
+          "[lifecycle][finalizer]") {
+  FinalizerScene scene("reborn");
+  scene.create("phoenix", {{"k", "first"}});
+  DaemonProcess daemon(scene.testbed(), {BISYNC_DAEMON_BINARY, scene.daemonArgs()});
+  waitGuarded(daemon, scene, {"phoenix"});
+  const std::string oldSource(kube::uidOf(scene.require(Side::Source, "phoenix")));
+  const kube::Json oldCopy = scene.require(Side::Target, "phoenix");
+  CHECK(lookup(stringMapAt(oldCopy, "/metadata/annotations"), kSourceUid) == oldSource);
+
+  // kubectl waits until the object is gone, which our finalizer holds until the copy is.
+  scene.kubectl(Side::Source, {"delete", "configmap", "phoenix", "--timeout=30s"});
+  scene.create("phoenix", {{"k", "second"}});
+  const kube::Json reborn = scene.require(Side::Source, "phoenix");
+  const std::string newSource(kube::uidOf(reborn));
+  REQUIRE(newSource != oldSource);
+
+  std::string copyUid;
+  REQUIRE(waitLogged(daemon, "a copy naming the new uid " + newSource, 30s, [&](std::string& s) {
+    const auto copy = scene.get(Side::Target, "phoenix", s);
+    if (!copy || terminating(*copy)) return false;
+    const StringMap annotations = stringMapAt(*copy, "/metadata/annotations");
+    s += " source-uid " + lookup(annotations, kSourceUid) + " data " +
+         bisync::testing::describe(stringMapAt(*copy, "/data"));
+    copyUid = std::string(kube::uidOf(*copy));
+    return lookup(annotations, kSourceUid) == newSource &&
+           lookup(stringMapAt(*copy, "/data"), "k") == "second";
+  }));
+  CHECK(copyUid != std::string(kube::uidOf(oldCopy)));  // the old copy went with its source
+  waitGuarded(daemon, scene, {"phoenix"});
+}
+
+// policies/defaults/configmaps.yaml with direction none.
+constexpr const char* kNonePolicy = R"(apiVersion: kube-bisync.io/v1alpha1
+kind: SyncPolicy
+resource: {group: "", version: v1, kind: ConfigMap}
+direction: none
+fields:
+  - path: /data
+    owner: source
+)";
+
+TEST_CASE(
+    "setting a kind's direction to none deletes its managed copies and removes the finalizers",
+    "[lifecycle][finalizer]") {
+  FinalizerScene scene("none");
+  scene.create("one", {{"k", "1"}});
+  scene.create("two", {{"k", "2"}});
+  std::optional<DaemonProcess> daemon;
+  daemon.emplace(scene.testbed(), DaemonOptions{BISYNC_DAEMON_BINARY, scene.daemonArgs()});
+  waitGuarded(*daemon, scene, {"one", "two"});
+  // The host's own object beside the copies: not the syncer's to touch, whatever it syncs.
+  auto hosted = scene.tryCreate(Side::Target, kube::resources::configMaps(),
+                                configMap(scene.targetNs(), "host-own", {{"h", "1"}}));
+  INFO((hosted ? std::string("created") : hosted.error().describe()));
+  REQUIRE(hosted);
+
+  REQUIRE(daemon->terminate() == "exited with status 0");
+  const TempDir policies(std::filesystem::temp_directory_path(), "policies-");
+  std::ofstream(policies.path() / "configmaps.yaml") << kNonePolicy;
+  daemon.emplace(scene.testbed(),
+                 DaemonOptions{BISYNC_DAEMON_BINARY,
+                               scene.daemonArgs({"--policies", policies.path().string()})});
+  REQUIRE(daemon->waitForLog(kReadyLine, 60s));
+  const auto converged = [&](std::string& s) {
+    for (const std::string name : {"one", "two"}) {
+      const auto source = scene.get(Side::Source, name, s);
+      if (!scene.gone(Side::Target, name, s) || !source || terminating(*source) ||
+          !finalizersOf(*source).empty()) {
+        return false;
+      }
+    }
+    return true;
+  };
+  REQUIRE(
+      waitLogged(*daemon, "copies deleted, sources kept without our finalizer", 30s, converged));
+  CHECK(holdsThroughout("quiet window: under direction none no copy comes back", 2s, converged));
+  const kube::Json host = scene.require(Side::Target, "host-own");
+  CHECK(kube::uidOf(host) == kube::uidOf(*hosted));
+  CHECK(kube::resourceVersionOf(host) == kube::resourceVersionOf(*hosted));
+}
+
 }  // namespace finalizer_drills
 
 // ---------------------------------------------------------------------------------------------
