@@ -299,6 +299,112 @@ TEST_CASE(
   CHECK(kube::resourceVersionOf(host) == kube::resourceVersionOf(*hosted));
 }
 
+// A ClusterRole on the target with what the syncer needs there, bound to the testbed's user
+// "viewer" (who has no other grant); deleted with the scope.
+class ViewerSyncerRole {
+ public:
+  explicit ViewerSyncerRole(FinalizerScene& scene)
+      : scene_(scene),
+        name_(scene.cluster() + "-syncer"),
+        dir_(std::filesystem::temp_directory_path(), "rbac-") {}
+  ~ViewerSyncerRole() {
+    scene_.testbed().kubectl(Side::Target, {"delete", "clusterrolebinding,clusterrole", name_,
+                                            "--ignore-not-found", "--wait=false"});
+  }
+  ViewerSyncerRole(const ViewerSyncerRole&) = delete;
+  ViewerSyncerRole& operator=(const ViewerSyncerRole&) = delete;
+
+  // Applies the role, with or without `delete` on ConfigMaps.
+  void grant(bool deleteConfigMaps) {
+    const std::string configMapVerbs = std::string("[get, list, watch, create, update, patch") +
+                                       (deleteConfigMaps ? ", delete]" : "]");
+    const std::filesystem::path file = dir_.path() / "role.yaml";
+    std::ofstream(file) << "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+                        << "metadata: {name: " << name_ << "}\nrules:\n"
+                        << "- apiGroups: ['']\n  resources: [namespaces, secrets]\n"
+                        << "  verbs: [get, list, watch, create, update, patch, delete]\n"
+                        << "- apiGroups: ['']\n  resources: [configmaps]\n  verbs: "
+                        << configMapVerbs << "\n"
+                        << "- apiGroups: ['']\n  resources: [events]\n"
+                        << "  verbs: [get, list, watch, create, update, patch]\n---\n"
+                        << "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n"
+                        << "metadata: {name: " << name_ << "}\n"
+                        << "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, "
+                        << "name: " << name_ << "}\n"
+                        << "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, "
+                        << "name: viewer}]\n";
+    const CommandResult applied =
+        scene_.testbed().kubectl(Side::Target, {"apply", "-f", file.string()});
+    INFO(applied.summary());
+    REQUIRE(applied.ok());
+    // The authorizer follows RBAC objects through a watch: wait until it answers as granted.
+    REQUIRE(bisync::testing::waitFor(std::string("the target's authorizer: viewer may ") +
+                                         (deleteConfigMaps ? "" : "not ") + "delete configmaps",
+                                     10s, [&](std::string& s) {
+                                       const CommandResult answer = scene_.testbed().kubectl(
+                                           Side::Target,
+                                           {"auth", "can-i", "delete", "configmaps", "-n",
+                                            scene_.targetNs(), "--as", "viewer"});
+                                       s = answer.out;
+                                       return contains(answer.out, deleteConfigMaps ? "yes" : "no");
+                                     }));
+  }
+
+ private:
+  FinalizerScene& scene_;
+  std::string name_;
+  TempDir dir_;
+};
+
+TEST_CASE(
+    "when the syncer may not delete on the target, the source object stays terminating and the "
+    "reason is visible",
+    "[lifecycle][finalizer]") {
+  FinalizerScene scene("deny");
+  scene.create("stuck", {{"k", "v"}});
+  ViewerSyncerRole role(scene);
+  role.grant(true);
+  const TempDir dir(std::filesystem::temp_directory_path(), "viewer-");
+  const std::filesystem::path viewer = scene.testbed().writeKubeconfig(
+      Side::Target, bisync::testing::Auth::ViewerToken, dir.path() / "target.kubeconfig");
+  std::vector<std::string> args{"--source-kubeconfig",
+                                scene.testbed().server(Side::Source).kubeconfig,
+                                "--target-kubeconfig", viewer.string()};
+  for (const std::string& arg : scene.daemonArgs()) args.push_back(arg);
+  DaemonProcess daemon(scene.testbed(), DaemonOptions{BISYNC_DAEMON_BINARY, args, false});
+  waitGuarded(daemon, scene, {"stuck"});
+  const pid_t pid = daemon.pid();
+
+  role.grant(false);
+  scene.kubectl(Side::Source, {"delete", "configmap", "stuck", "--wait=false"});
+  REQUIRE(waitLogged(
+      daemon, "a Warning CleanupFailed Event and sync-status CleanupFailed naming the refusal", 30s,
+      [&](std::string& s) {
+        const std::vector<std::string> events = scene.events("CleanupFailed", "stuck", s);
+        const bool event = std::any_of(events.begin(), events.end(), [](const std::string& m) {
+          return contains(m, "forbidden");
+        });
+        const auto source = scene.get(Side::Source, "stuck", s);
+        const std::string status =
+            source ? lookup(stringMapAt(*source, "/metadata/annotations"), kSyncStatus) : "";
+        s += " sync-status " + status;
+        return event && contains(status, R"("result":"CleanupFailed")") &&
+               contains(status, "forbidden");
+      }));
+  CHECK(holdsThroughout(
+      "refusal window: the source stays terminating with our finalizer, its copy stays", 2s,
+      [&](std::string& s) { return heldBack(scene, "stuck", s); }));
+
+  // The permission comes back: the backed-off retry deletes the copy, then the source goes.
+  role.grant(true);
+  REQUIRE(waitLogged(
+      daemon, "the copy and then the source gone, with no restart", 40s, [&](std::string& s) {
+        return scene.gone(Side::Target, "stuck", s) && scene.gone(Side::Source, "stuck", s);
+      }));
+  CHECK(daemon.running());
+  CHECK(daemon.pid() == pid);
+}
+
 }  // namespace finalizer_drills
 
 // ---------------------------------------------------------------------------------------------
