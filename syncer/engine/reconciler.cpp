@@ -94,6 +94,8 @@ asio::awaitable<Outcome> deleteTarget(SyncState& state, ResourceSync& sync,
   if (!ownsCopy(state, object) || origin->ns != key.ns || origin->name != key.name) {
     co_return Outcome::Done;
   }
+  // Deleted already and held by a finalizer of the target's: its deletion event comes back.
+  if (isTerminating(object)) co_return Outcome::Done;
 
   const kube::Result<bool> removed =
       co_await removeIncarnation(state.targetClient, sync.translator->resource(),

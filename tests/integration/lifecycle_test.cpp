@@ -405,6 +405,50 @@ TEST_CASE(
   CHECK(daemon.pid() == pid);
 }
 
+TEST_CASE(
+    "turning the finalizer flag off or running --remove-finalizers takes off our finalizer only",
+    "[lifecycle][finalizer]") {
+  FinalizerScene scene("unfin");
+  scene.create("one", {{"k", "1"}});
+  scene.create("two", {{"k", "2"}});
+  std::optional<DaemonProcess> daemon;
+  daemon.emplace(scene.testbed(), DaemonOptions{BISYNC_DAEMON_BINARY, scene.daemonArgs()});
+  waitGuarded(*daemon, scene, {"one", "two"});
+  // A finalizer of someone else's, before ours in the array: it stays whatever we remove.
+  scene.kubectl(Side::Source, {"patch", "configmap", "one", "--type", "json", "-p",
+                               std::string(R"([{"op":"add","path":"/metadata/finalizers/0",)") +
+                                   R"("value":")" + kHold + "\"}]"});
+  REQUIRE(daemon->terminate() == "exited with status 0");
+
+  const auto only = [&](const std::vector<std::string>& one, std::string& s) {
+    const auto first = scene.get(Side::Source, "one", s);
+    const auto second = scene.get(Side::Source, "two", s);
+    return first && second && finalizersOf(*first) == one && finalizersOf(*second).empty();
+  };
+  SECTION("--finalizer=false: the daemon takes ours off, the copies stay") {
+    daemon.emplace(scene.testbed(),
+                   DaemonOptions{BISYNC_DAEMON_BINARY, scene.daemonArgs({"--finalizer=false"})});
+    REQUIRE(daemon->waitForLog(kReadyLine, 60s));
+    REQUIRE(waitLogged(*daemon, "only the foreign finalizer left", 30s,
+                       [&](std::string& s) { return only({kHold}, s); }));
+    std::string seen;
+    CHECK(scene.get(Side::Target, "one", seen));
+    CHECK(scene.get(Side::Target, "two", seen));
+  }
+  SECTION("kube-bisync --remove-finalizers: the one-shot command, connected to the source only") {
+    std::vector<std::string> args{"--remove-finalizers", "--source-kubeconfig",
+                                  scene.testbed().server(Side::Source).kubeconfig};
+    for (const std::string& arg : scene.daemonArgs()) args.push_back(arg);
+    daemon.emplace(scene.testbed(), DaemonOptions{BISYNC_DAEMON_BINARY, args, false});
+    CHECK(daemon->waitExit(30s) == "exited with status 0");
+    INFO(daemon->logTail());
+    CHECK(daemon->countLog("removed finalizer kube-bisync.io/cleanup from 2 objects") == 1);
+    std::string seen;
+    CHECK(only({kHold}, seen));
+    INFO(seen);
+  }
+}
+
 }  // namespace finalizer_drills
 
 // ---------------------------------------------------------------------------------------------
