@@ -72,6 +72,7 @@ struct Flags {
   int verbosity = 0;
   bool finalizer = true;
   bool removeFinalizers = false;
+  bool prune = false;
 };
 
 struct FlagOptions {
@@ -177,6 +178,10 @@ FlagOptions defineFlags(CLI::App& app, Flags& flags) {
                "down, so that deleting one waits until its target copy is gone; "
                "--finalizer=false takes off the ones the syncer added")
       ->capture_default_str();
+  app.add_flag("--prune", flags.prune,
+               "once the initial sync is done, delete the copies of ours of kinds no longer "
+               "synced (dropped from --resources and the policies) and take the finalizer off "
+               "their source objects");
   app.add_flag("--remove-finalizers", flags.removeFinalizers,
                "one-shot, for an uninstall: take kube-bisync.io/cleanup off every source object of "
                "the kinds to sync (connects to the source only), print how many, exit");
@@ -532,6 +537,7 @@ int main(int argc, char** argv) {
   options.stateNamespace = stateNamespace->name;
   options.logWrites = flags.verbosity >= 2;
   options.finalizer = flags.finalizer;
+  options.prune = flags.prune;
   spdlog::info("policies: {}", startup::describeSources(loaded.policies));
   options.policies = std::move(loaded.policies);
 

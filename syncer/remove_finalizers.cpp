@@ -3,60 +3,19 @@
 #include <cstdio>
 
 #include "syncer/engine/finalizer.hpp"
-#include "syncer/kube/store.hpp"
 
 namespace bisync::startup {
 
-namespace {
-
 namespace asio = boost::asio;
-
-// Removes ours from every object of one list page; adds what it did to `result`.
-asio::awaitable<void> removeFromPage(kube::Client& source, const kube::ResourceInfo& resource,
-                                     const kube::JsonValue& items,
-                                     const engine::NamespaceSelection& namespaces,
-                                     const std::string& fieldManager, FinalizerRemoval& result) {
-  for (const kube::JsonValue& item : items.GetArray()) {
-    if (!engine::hasFinalizer(item, engine::kCleanupFinalizer)) continue;
-    if (!namespaces.selects(kube::namespaceOf(item))) continue;
-    const std::string finalizer(engine::kCleanupFinalizer);
-    const kube::Result<engine::FinalizerWrite> written =
-        co_await engine::setFinalizer(source, resource, item, finalizer, false, fieldManager);
-    if (written) {
-      if (written->written) ++result.removed;
-      continue;
-    }
-    ++result.failed;
-    std::fprintf(stderr, "kube-bisync: %s %s: %s\n", resource.resource.c_str(),
-                 kube::objectKey(item).c_str(), written.error().describe().c_str());
-  }
-}
-
-// Every page of one kind's list, across all namespaces.
-asio::awaitable<kube::Result<void>> removeFromKind(kube::Client& source,
-                                                   const kube::ResourceInfo& resource,
-                                                   const engine::NamespaceSelection& namespaces,
-                                                   const std::string& fieldManager,
-                                                   FinalizerRemoval& result) {
-  kube::ListOptions options;
-  options.limit = 500;
-  const std::string allNamespaces;
-  do {
-    kube::Result<kube::ListResult> page = co_await source.list(resource, allNamespaces, options);
-    if (!page) co_return kube::fail(page.error());
-    co_await removeFromPage(source, resource, page->items(), namespaces, fieldManager, result);
-    options.continueToken = page->continueToken;
-  } while (!options.continueToken.empty());
-  co_return kube::Result<void>{};
-}
-
-}  // namespace
 
 asio::awaitable<FinalizerRemoval> removeFinalizers(kube::Client& source,
                                                    const std::vector<kube::ResourceSpec>& kinds,
                                                    const engine::NamespaceSelection& namespaces,
                                                    const std::string& fieldManager) {
   FinalizerRemoval result;
+  const std::function<bool(std::string_view)> selects = [&namespaces](std::string_view ns) {
+    return namespaces.selects(ns);
+  };
   for (const kube::ResourceSpec& spec : kinds) {
     const kube::Result<kube::ResourceInfo> resource = co_await source.resolve(spec);
     if (!resource || !resource->namespaced) {
@@ -66,18 +25,22 @@ asio::awaitable<FinalizerRemoval> removeFinalizers(kube::Client& source,
                   resource ? "cluster-scoped" : resource.error().describe().c_str());
       continue;
     }
-    const std::size_t before = result.removed;
-    const kube::Result<void> done =
-        co_await removeFromKind(source, *resource, namespaces, fieldManager, result);
     ++result.kinds;
-    if (!done) {
+    const std::string finalizer(engine::kCleanupFinalizer);
+    const kube::Result<engine::FinalizerSweep> sweep = co_await engine::removeFinalizerFromAll(
+        source, *resource, selects, finalizer, fieldManager);
+    if (!sweep) {
       ++result.failed;
       std::fprintf(stderr, "kube-bisync: list %s: %s\n", spec.text.c_str(),
-                   done.error().describe().c_str());
+                   sweep.error().describe().c_str());
       continue;
     }
-    std::printf("%s: finalizer removed from %zu objects\n", spec.text.c_str(),
-                result.removed - before);
+    for (const std::string& failure : sweep->failures) {
+      std::fprintf(stderr, "kube-bisync: %s %s\n", spec.text.c_str(), failure.c_str());
+    }
+    result.removed += sweep->removed;
+    result.failed += sweep->failures.size();
+    std::printf("%s: finalizer removed from %zu objects\n", spec.text.c_str(), sweep->removed);
   }
   co_return result;
 }

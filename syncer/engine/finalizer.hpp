@@ -13,9 +13,11 @@
 // read (a precondition: 409 when the object changed), so another writer's entry is never lost.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -77,5 +79,18 @@ struct FinalizerWrite {
 boost::asio::awaitable<kube::Result<FinalizerWrite>> setFinalizer(
     kube::Client& client, const kube::ResourceInfo& resource, const kube::JsonValue& object,
     std::string_view finalizer, bool present, const std::string& fieldManager);
+
+// What removeFinalizerFromAll did.
+struct FinalizerSweep {
+  std::size_t removed = 0;
+  std::vector<std::string> failures;  // "<ns>/<name>: <error>"
+};
+
+// Lists every object of `resource` in all namespaces (paged) and takes `finalizer` off each that
+// carries it and whose namespace `selects` accepts. An error when a list fails.
+boost::asio::awaitable<kube::Result<FinalizerSweep>> removeFinalizerFromAll(
+    kube::Client& client, const kube::ResourceInfo& resource,
+    std::function<bool(std::string_view ns)> selects, std::string finalizer,
+    std::string fieldManager);
 
 }  // namespace bisync::engine

@@ -50,4 +50,32 @@ boost::asio::awaitable<kube::Result<FinalizerWrite>> setFinalizer(
   co_return kube::fail(lastError);
 }
 
+boost::asio::awaitable<kube::Result<FinalizerSweep>> removeFinalizerFromAll(
+    kube::Client& client, const kube::ResourceInfo& resource,
+    std::function<bool(std::string_view ns)> selects, std::string finalizer,
+    std::string fieldManager) {
+  FinalizerSweep sweep;
+  kube::ListOptions options;
+  options.limit = 500;
+  const std::string allNamespaces;
+  do {
+    kube::Result<kube::ListResult> page = co_await client.list(resource, allNamespaces, options);
+    if (!page) co_return kube::fail(page.error());
+    for (const kube::JsonValue& item : page->items().GetArray()) {
+      if (!hasFinalizer(item, finalizer) || !selects(kube::namespaceOf(item))) continue;
+      const kube::Result<FinalizerWrite> written =
+          co_await setFinalizer(client, resource, item, finalizer, false, fieldManager);
+      if (!written) {
+        sweep.failures.push_back(std::string(kube::namespaceOf(item)) + "/" +
+                                 std::string(kube::nameOf(item)) + ": " +
+                                 written.error().describe());
+      } else if (written->written) {
+        ++sweep.removed;
+      }
+    }
+    options.continueToken = page->continueToken;
+  } while (!options.continueToken.empty());
+  co_return sweep;
+}
+
 }  // namespace bisync::engine

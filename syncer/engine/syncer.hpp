@@ -81,6 +81,9 @@ struct SyncerOptions {
   // a copy, so that their deletion waits for the copy's. false: the syncer takes off the
   // finalizers it had added, as it reconciles each object.
   bool finalizer = true;
+  // --prune: once the initial sync is done, the copies of ours of kinds no longer synced (dropped
+  // from --resources and the policies) are deleted and their sources' finalizers taken off.
+  bool prune = false;
   WorkQueueOptions queue;
 };
 

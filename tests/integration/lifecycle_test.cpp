@@ -449,6 +449,35 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("a kind dropped from --resources under --prune loses its copies and its finalizers",
+          "[lifecycle][finalizer]") {
+  FinalizerScene scene("prune");
+  scene.create("dropped", {{"k", "1"}});
+  std::optional<DaemonProcess> daemon;
+  daemon.emplace(scene.testbed(), DaemonOptions{BISYNC_DAEMON_BINARY, scene.daemonArgs()});
+  waitGuarded(*daemon, scene, {"dropped"});
+  auto hosted = scene.tryCreate(Side::Target, kube::resources::configMaps(),
+                                configMap(scene.targetNs(), "host-own", {{"h", "1"}}));
+  INFO((hosted ? std::string("created") : hosted.error().describe()));
+  REQUIRE(hosted);
+  REQUIRE(daemon->terminate() == "exited with status 0");
+
+  daemon.emplace(scene.testbed(),
+                 DaemonOptions{BISYNC_DAEMON_BINARY,
+                               {"--cluster-name", scene.cluster(), "--namespaces", scene.ns(),
+                                "--resources", "secrets", "--prune", "-v", "2"}});
+  REQUIRE(daemon->waitForLog(kReadyLine, 60s));
+  REQUIRE(waitLogged(*daemon, "the copy deleted, the source kept without our finalizer", 30s,
+                     [&](std::string& s) {
+                       const auto source = scene.get(Side::Source, "dropped", s);
+                       return scene.gone(Side::Target, "dropped", s) && source &&
+                              !terminating(*source) && finalizersOf(*source).empty();
+                     }));
+  CHECK(daemon->waitForLog("prune: deleted 1 copies", 10s));
+  const kube::Json host = scene.require(Side::Target, "host-own");
+  CHECK(kube::resourceVersionOf(host) == kube::resourceVersionOf(*hosted));
+}
+
 }  // namespace finalizer_drills
 
 // ---------------------------------------------------------------------------------------------

@@ -501,4 +501,8 @@ boost::asio::awaitable<Outcome> reportCleanupFailure(SyncState& state, ResourceS
                                                      const SyncKey& key,
                                                      const kube::CachedObjectPtr& sourceCached);
 
+// --prune (prune.cpp): once, after the initial sync, deletes our copies of the kinds no longer
+// synced from our target namespaces and takes our finalizer off their sources.
+boost::asio::awaitable<void> pruneDroppedKinds(std::shared_ptr<SyncState> state);
+
 }  // namespace bisync::engine::internal
