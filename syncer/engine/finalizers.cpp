@@ -77,7 +77,8 @@ asio::awaitable<std::optional<Outcome>> guardWithFinalizer(
   inputs.sourceSynced = sourceSynced;
   inputs.terminating = isTerminating(source);
   inputs.hasOurs = hasFinalizer(source, kCleanupFinalizer);
-  inputs.copyPresent = copyPresent(state, sync, key, targetKey);
+  // Only a source that has ours and is no longer synced asks about the copy (a parse of it).
+  inputs.copyPresent = inputs.hasOurs && !sourceSynced && copyPresent(state, sync, key, targetKey);
   switch (decideFinalizer(inputs)) {
     case FinalizerStep::None: co_return std::nullopt;
     case FinalizerStep::WaitForCopy:

@@ -340,14 +340,16 @@ asio::awaitable<Lookup> lookUp(SyncState& state, WaitingResource& waiting) {
     waiting.why = lookupProblem(target.error(), "target");
     co_return Lookup::Waiting;
   }
+  // First: a CRD being deleted serves its kind without `create` until it is gone (and its objects
+  // wait for their finalizers meanwhile); that is a wait, not a kind unfit to sync.
+  CrdBacking crds;
+  if (!co_await readCrds(state, waiting, *source, *target, crds)) co_return Lookup::Waiting;
   for (const auto& [resource, side] : {std::pair{&*source, "source"}, {&*target, "target"}}) {
     if (const std::optional<std::string> missing = missingVerb(*resource, side)) {
       spdlog::error("not syncing {}: {}", waiting.name, *missing);
       co_return Lookup::Dropped;
     }
   }
-  CrdBacking crds;
-  if (!co_await readCrds(state, waiting, *source, *target, crds)) co_return Lookup::Waiting;
   if (state.stopping) co_return Lookup::Waiting;
   ResourceSync& sync = addResource(state, waiting, *source, *target, crds);
   if (waiting.crdMirror) {
