@@ -343,7 +343,15 @@ asio::awaitable<Lookup> lookUp(SyncState& state, WaitingResource& waiting) {
   // First: a CRD being deleted serves its kind without `create` until it is gone (and its objects
   // wait for their finalizers meanwhile); that is a wait, not a kind unfit to sync.
   CrdBacking crds;
-  if (!co_await readCrds(state, waiting, *source, *target, crds)) co_return Lookup::Waiting;
+  if (!co_await readCrds(state, waiting, *source, *target, crds)) {
+    // Deleted while the syncer was down (or before the kind resumed): its objects wait for our
+    // finalizer, which no reconcile of a waiting kind takes off.
+    if (!waiting.servedBySource && source->namespaced) {
+      asio::co_spawn(state.sourceClient.ioContext(),
+                     releaseFinalizers(state.weak_from_this(), *source), asio::detached);
+    }
+    co_return Lookup::Waiting;
+  }
   for (const auto& [resource, side] : {std::pair{&*source, "source"}, {&*target, "target"}}) {
     if (const std::optional<std::string> missing = missingVerb(*resource, side)) {
       spdlog::error("not syncing {}: {}", waiting.name, *missing);
