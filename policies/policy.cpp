@@ -46,6 +46,7 @@ std::string_view toString(Direction direction) {
     case Direction::Down: return "down";
     case Direction::Up: return "up";
     case Direction::Bidirectional: return "bidirectional";
+    case Direction::None: return "none";
   }
   return "?";
 }

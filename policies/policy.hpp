@@ -14,7 +14,9 @@
 
 namespace bisync::policies {
 
-enum class Direction { Down, Up, Bidirectional };
+// None: the kind is not synced; the copies the syncer made of it are deleted and its finalizers
+// taken off the source objects (docs/policies.md, "Disabling a kind").
+enum class Direction { Down, Up, Bidirectional, None };
 enum class Owner { Source, Target, Both, Ignore };
 enum class ConflictStrategy { SourceWins, TargetWins, NewestWins, Reject };
 // Where the kind's CustomResourceDefinition comes from when the other side lacks it.

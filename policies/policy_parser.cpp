@@ -36,10 +36,11 @@ struct Spelling {
   T value;
 };
 
-constexpr std::array<Spelling<Direction>, 3> kDirections{
+constexpr std::array<Spelling<Direction>, 4> kDirections{
     {{"down", Direction::Down},
      {"up", Direction::Up},
-     {"bidirectional", Direction::Bidirectional}}};
+     {"bidirectional", Direction::Bidirectional},
+     {"none", Direction::None}}};
 constexpr std::array<Spelling<CrdSource>, 2> kCrdSources{
     {{"fromTarget", CrdSource::FromTarget}, {"fromSource", CrdSource::FromSource}}};
 constexpr std::array<Spelling<Owner>, 4> kOwners{{{"source", Owner::Source},
@@ -141,9 +142,10 @@ class Parser {
     if (const Field* field = find(*entries, "createOnSource")) {
       std::optional<bool> createOnSource = boolean(*field);
       if (createOnSource) out_.policy.createOnSource = *createOnSource;
-      if (createOnSource.value_or(false) && direction == Direction::Down) {
-        problem(field->line,
-                "createOnSource: needs direction up or bidirectional (direction is down)");
+      if (createOnSource.value_or(false) &&
+          (direction == Direction::Down || direction == Direction::None)) {
+        problem(field->line, "createOnSource: needs direction up or bidirectional (direction is " +
+                                 std::string(toString(*direction)) + ")");
       }
     }
     if (const Field* field = find(*entries, "onImmutable")) {

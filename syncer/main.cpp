@@ -29,6 +29,7 @@
 
 #include "mapping/identity_mapper.hpp"
 #include "policies/policy_loader.hpp"
+#include "syncer/engine/finalizer.hpp"
 #include "syncer/engine/syncer.hpp"
 #include "syncer/kube/client.hpp"
 #include "syncer/kube/discovery.hpp"
@@ -36,6 +37,7 @@
 #include "syncer/leader/elector.hpp"
 #include "syncer/ops/http_endpoint.hpp"
 #include "syncer/ops/syncer_metrics.hpp"
+#include "syncer/remove_finalizers.hpp"
 #include "syncer/startup_checks.hpp"
 #include "syncer/startup_wait.hpp"
 #include "translators/generic/generic_translator.hpp"
@@ -78,6 +80,9 @@ struct Flags {
   std::string retryPeriod = "2s";
   std::string leaderElectNamespace;  // default: the state namespace
   std::string leaderElectId;         // default: kube-bisync-<cluster-name>
+  bool finalizer = true;
+  bool removeFinalizers = false;
+  bool prune = false;
 };
 
 struct FlagOptions {
@@ -232,6 +237,18 @@ FlagOptions defineFlags(CLI::App& app, Flags& flags) {
                  "log verbosity: 0 info, 1 debug, 2 also every write, 3 and up trace")
       ->check(CLI::Range(0, 10))
       ->capture_default_str();
+  app.add_flag("--finalizer", flags.finalizer,
+               "put the finalizer kube-bisync.io/cleanup on the source objects of kinds synced "
+               "down, so that deleting one waits until its target copy is gone; "
+               "--finalizer=false takes off the ones the syncer added")
+      ->capture_default_str();
+  app.add_flag("--prune", flags.prune,
+               "once the initial sync is done, delete the copies of ours of kinds no longer "
+               "synced (dropped from --resources and the policies) and take the finalizer off "
+               "their source objects");
+  app.add_flag("--remove-finalizers", flags.removeFinalizers,
+               "one-shot, for an uninstall: take kube-bisync.io/cleanup off every source object of "
+               "the kinds to sync (connects to the source only), print how many, exit");
   options.validatePolicies =
       app.add_option(
              "--validate-policies", flags.validatePolicies,
@@ -531,6 +548,32 @@ kube::ClientOptions leaseClientOptions(kube::ClientOptions options,
   return options;
 }
 
+// --remove-finalizers: the source's objects of `kinds` lose our finalizer; 0 when every one did.
+int removeFinalizersAndExit(const Flags& flags, const kube::RestConfig& sourceConfig,
+                            const std::vector<kube::ResourceSpec>& kinds) {
+  int exitCode = 1;
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  {
+    asio::io_context io;
+    kube::Client source(io, sourceConfig);
+    engine::NamespaceSelection namespaces;
+    namespaces.names = flags.namespaces;
+    const std::string fieldManager = "kube-bisync/" + flags.clusterName;
+    asio::co_spawn(
+        io, startup::removeFinalizers(source, kinds, namespaces, fieldManager),
+        [&exitCode](const std::exception_ptr& error, const startup::FinalizerRemoval& result) {
+          if (error) std::rethrow_exception(error);
+          std::printf("removed finalizer %s from %zu objects of %zu kinds (%zu failed)\n",
+                      std::string(engine::kCleanupFinalizer).c_str(), result.removed, result.kinds,
+                      result.failed);
+          exitCode = result.failed == 0 ? 0 : 1;
+        });
+    io.run();
+  }
+  curl_global_cleanup();
+  return exitCode;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -582,6 +625,7 @@ int main(int argc, char** argv) {
   // After the values of the flags that were given (a wrong value is the more specific problem),
   // before any file is read.
   for (const startup::SideFlags* side : {&flags.source, &flags.target}) {
+    if (flags.removeFinalizers && side == &flags.target) continue;  // connects to the source only
     if (Result<void> chosen = startup::checkSideFlags(*side); !chosen) {
       return fail(chosen.error().describe());
     }
@@ -598,6 +642,10 @@ int main(int argc, char** argv) {
 
   Result<kube::RestConfig> sourceConfig = loadSide(flags.source);
   if (!sourceConfig) return fail("source: " + sourceConfig.error().describe());
+  if (flags.removeFinalizers) {
+    return removeFinalizersAndExit(flags, *sourceConfig,
+                                   kindsToSync(flags.resources, loaded.policies, registry));
+  }
   Result<kube::RestConfig> targetConfig = loadSide(flags.target);
   if (!targetConfig) return fail("target: " + targetConfig.error().describe());
   if (Result<void> servers = startup::checkServers({sourceConfig->server, targetConfig->server},
@@ -620,6 +668,8 @@ int main(int argc, char** argv) {
   options.stateNamespace = stateNamespace->name;
   options.logWrites = flags.verbosity >= 2;
   options.waitForLeadership = flags.leaderElect;
+  options.finalizer = flags.finalizer;
+  options.prune = flags.prune;
   spdlog::info("policies: {}", startup::describeSources(loaded.policies));
   options.policies = std::move(loaded.policies);
 

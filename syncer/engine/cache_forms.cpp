@@ -180,7 +180,9 @@ void CacheForms::compactSource(Json& object) const {
   copyMembers(*metadata, kept, kIdentity, allocator);
   // ownerReferences: a copy's references to the copies of synced owners are made from them.
   // creationTimestamp: limits.maxObjectsPerNamespace copies the oldest objects first.
-  copyMembers(*metadata, kept, {"creationTimestamp", "labels", "annotations", "ownerReferences"},
+  // finalizers: whether ours is there, and the array a patch of ours tests (finalizer.hpp).
+  copyMembers(*metadata, kept,
+              {"creationTimestamp", "labels", "annotations", "ownerReferences", "finalizers"},
               allocator);
   if (keepFieldOwners) copyMembers(*metadata, kept, {"managedFields"}, allocator);
   out.AddMember("metadata", kept, allocator);

@@ -2,9 +2,9 @@
 // both caches together cost little more than one copy of the synced data:
 //
 //   - source objects: identity (name, namespace, uid, resourceVersion, deletionTimestamp),
-//     creationTimestamp (limits rank objects by age), labels, annotations, owner references and
-//     content; managedFields only when the policy has `owner: both` fields (compactly: the merge
-//     asks who wrote a field, and when);
+//     creationTimestamp (limits rank objects by age), labels, annotations, owner references,
+//     finalizers and content; managedFields only when the policy has `owner: both` fields
+//     (compactly: the merge asks who wrote a field, and when);
 //   - target objects of this instance: identity, the managed-by label and the syncer's own
 //     annotations (origin, last-synced, merge base), the fields the target owns or shares (they
 //     travel to the source or merge), and, in place of the rest of what the syncer writes there

@@ -47,6 +47,9 @@ inline constexpr std::string_view kReasonNamespaceKept = "NamespaceKept";
 // A source object is not copied yet because its target namespace is terminating: it is copied
 // once the namespace has gone and been made again.
 inline constexpr std::string_view kReasonSyncWaiting = "SyncWaiting";
+// A source object being deleted whose target copy cannot be deleted (403, a webhook, the target
+// down): our finalizer keeps it until the copy is gone.
+inline constexpr std::string_view kReasonCleanupFailed = "CleanupFailed";
 
 class EventRecorder {
  public:

@@ -51,7 +51,8 @@ void addResources(const JsonValue& document, const std::string& group, const std
   }
 }
 
-// Every namespaced, listable resource the server serves, in the preferred version of its group.
+}  // namespace
+
 asio::awaitable<kube::Result<std::vector<ResourceInfo>>> namespacedResources(kube::Client& client) {
   std::vector<ResourceInfo> resources;
   const std::string core = "/api/v1";
@@ -74,8 +75,6 @@ asio::awaitable<kube::Result<std::vector<ResourceInfo>>> namespacedResources(kub
   }
   co_return resources;
 }
-
-}  // namespace
 
 asio::awaitable<NamespaceContents> namespaceContents(kube::Client& client, const std::string& ns,
                                                      const std::set<std::string>& ignore,

@@ -94,6 +94,8 @@ asio::awaitable<Outcome> deleteTarget(SyncState& state, ResourceSync& sync,
   if (!ownsCopy(state, object) || origin->ns != key.ns || origin->name != key.name) {
     co_return Outcome::Done;
   }
+  // Deleted already and held by a finalizer of the target's: its deletion event comes back.
+  if (isTerminating(object)) co_return Outcome::Done;
 
   const kube::Result<bool> removed =
       co_await removeIncarnation(state.targetClient, sync.translator->resource(),
@@ -418,15 +420,18 @@ asio::awaitable<Outcome> syncPair(SyncState& state, ResourceSync& sync, const Pa
   co_return co_await carryOut(state, sync, pair, *decision);
 }
 
-// The source object to sync at `key`, or nullopt when there is none to sync: absent, its
-// namespace not selected or going, skipped by the translator or not selected by the policy.
+// The source object to sync at `key`, or nullopt when there is none to sync: absent, being
+// deleted, its namespace not selected or going, its kind under `direction: none`, skipped by the
+// translator or not selected by the policy.
 std::optional<Json> syncedSource(const SyncState& state, const ResourceSync& sync,
                                  const SyncKey& key, const kube::CachedObjectPtr& sourceCached,
                                  bool namespaceGoing) {
-  if (!state.options.namespaces.selects(key.ns) || namespaceGoing || !sourceCached) {
+  if (!state.options.namespaces.selects(key.ns) || namespaceGoing || !sourceCached ||
+      sync.policy.direction == policies::Direction::None) {
     return std::nullopt;
   }
   Json source = sourceCached->parse();
+  if (isTerminating(source)) return std::nullopt;  // its deletion was asked for: the copy goes
   if (!sync.translator->shouldSync(source) || !policySelects(sync.policy, key.ns, source)) {
     return std::nullopt;
   }
@@ -500,9 +505,13 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   const std::optional<Json> source = syncedSource(state, sync, key, sourceCached, namespaceGoing);
   if (!co_await deleteUnwanted(state, sync, key, sourceKey, targetKey, source.has_value(),
                                targetCached != nullptr)) {
-    co_return Outcome::Retry;
+    co_return co_await reportCleanupFailure(state, sync, key, sourceCached);
   }
   std::optional<CopiedUp> copiedUp = copiedUpAt(state, sync, target);
+  if (const std::optional<Outcome> held = co_await guardWithFinalizer(
+          state, sync, key, target, sourceCached, source.has_value(), copiedUp.has_value())) {
+    co_return *held;
+  }
   if (!source) {
     leaveNamespaceLimit(state, sync, key);  // room for the objects waiting under the limit
     const UpwardContext upward{key,

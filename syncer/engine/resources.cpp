@@ -18,6 +18,7 @@
 
 #include "policies/policy_loader.hpp"
 #include "policies/sync_plan.hpp"
+#include "syncer/engine/finalizer.hpp"
 #include "syncer/engine/internal/sync_state.hpp"
 #include "translators/generic/generic_translator.hpp"
 
@@ -112,6 +113,32 @@ asio::awaitable<void> releaseWhenListed(std::weak_ptr<SyncState> weak, std::stri
   }
 }
 
+// Takes our finalizer off every source object of `resource` in the synced namespaces (a kind
+// whose source CRD is being deleted: see suspendKind). Failures are logged; the CRD's deletion
+// then waits for `--remove-finalizers` or the kind's next run.
+asio::awaitable<void> releaseFinalizers(std::weak_ptr<SyncState> weak,
+                                        kube::ResourceInfo resource) {
+  const std::shared_ptr<SyncState> state = weak.lock();
+  if (!state || state->stopping) co_return;
+  const std::function<bool(std::string_view)> selects = [&state](std::string_view ns) {
+    return state->options.namespaces.selects(ns);
+  };
+  const std::string finalizer(kCleanupFinalizer);
+  const kube::Result<FinalizerSweep> sweep = co_await removeFinalizerFromAll(
+      state->sourceClient, resource, selects, finalizer, state->options.fieldManager);
+  if (!sweep) {
+    spdlog::warn("cannot take finalizer {} off the {} of a withdrawn kind: {}", finalizer,
+                 resource.resource, sweep.error().describe());
+    co_return;
+  }
+  state->stats.source.patches += sweep->removed;
+  for (const std::string& failure : sweep->failures) {
+    spdlog::warn("cannot take finalizer {} off {} {}", finalizer, resource.resource, failure);
+  }
+  spdlog::info("{}: its source CRD is being deleted: finalizer {} taken off {} objects",
+               resource.resource, finalizer, sweep->removed);
+}
+
 // The translator, policy and cache forms of a kind both servers serve, and its source informers
 // (started). Target informers follow the namespaces the syncer owns (watchTargetNamespace). A
 // suspended kind of the same key is made afresh in place (its entry is never erased).
@@ -141,6 +168,7 @@ ResourceSync& addResource(SyncState& state, const WaitingResource& waiting,
   }
   sync.createsOnSource = sync.policy.createOnSource &&
                          sync.policy.direction != policies::Direction::Down &&
+                         sync.policy.direction != policies::Direction::None &&
                          state.mapper.config().mode == mapping::NamespaceMode::Prefix;
   if (sync.policy.createOnSource && !sync.createsOnSource) {
     // A single-mode target namespace does not say which source namespace an object is for.
@@ -312,14 +340,24 @@ asio::awaitable<Lookup> lookUp(SyncState& state, WaitingResource& waiting) {
     waiting.why = lookupProblem(target.error(), "target");
     co_return Lookup::Waiting;
   }
+  // First: a CRD being deleted serves its kind without `create` until it is gone (and its objects
+  // wait for their finalizers meanwhile); that is a wait, not a kind unfit to sync.
+  CrdBacking crds;
+  if (!co_await readCrds(state, waiting, *source, *target, crds)) {
+    // Deleted while the syncer was down (or before the kind resumed): its objects wait for our
+    // finalizer, which no reconcile of a waiting kind takes off.
+    if (!waiting.servedBySource && source->namespaced) {
+      asio::co_spawn(state.sourceClient.ioContext(),
+                     releaseFinalizers(state.weak_from_this(), *source), asio::detached);
+    }
+    co_return Lookup::Waiting;
+  }
   for (const auto& [resource, side] : {std::pair{&*source, "source"}, {&*target, "target"}}) {
     if (const std::optional<std::string> missing = missingVerb(*resource, side)) {
       spdlog::error("not syncing {}: {}", waiting.name, *missing);
       co_return Lookup::Dropped;
     }
   }
-  CrdBacking crds;
-  if (!co_await readCrds(state, waiting, *source, *target, crds)) co_return Lookup::Waiting;
   if (state.stopping) co_return Lookup::Waiting;
   ResourceSync& sync = addResource(state, waiting, *source, *target, crds);
   if (waiting.crdMirror) {
@@ -428,6 +466,13 @@ void suspendKind(SyncState& state, ResourceSync& sync, bool servedBySource, bool
   sync.overLimit.clear();
   state.waiting.push_back(
       {sync.spec, sync.key, servedBySource, servedByTarget, why, sync.crdMirror});
+  // The source's CRD is being deleted: its objects wait for their finalizers, and ours is never
+  // taken off by a suspended kind's reconcile. The copies stay (a CRD's deletion is not the
+  // user's deletion of each object); the finalizers go, so that the deletion can finish.
+  if (!servedBySource && sync.sourceCrd && !sync.clusterScoped) {
+    asio::co_spawn(state.sourceClient.ioContext(),
+                   releaseFinalizers(state.weak_from_this(), sync.sourceResource), asio::detached);
+  }
   const auto interval =
       std::chrono::duration_cast<std::chrono::seconds>(state.options.discoveryInterval);
   spdlog::warn(
@@ -475,7 +520,10 @@ asio::awaitable<SidePresence> presenceBeneath(SyncState& state, ResourceSync& sy
       sync.createsOnSource || (sync.clusterScoped && !sync.copiesClusterScopedDown());
   const bool checkTarget =
       sync.targetCrd && targetDeletesOnSource && !cachedTarget(state, sync, key);
-  if (sync.sourceCrd && !cachedSource(sync, key)) {
+  // A source object that is terminating may be the CRD's deletion at work too (our finalizer
+  // keeps it in the cache until released).
+  const kube::CachedObjectPtr cached = cachedSource(sync, key);
+  if (sync.sourceCrd && (!cached || isTerminating(cached->parse()))) {
     const CrdLookup crd = co_await crdOf(state.sourceClient, source);
     presence.source = presenceByCrd(crd);
   }

@@ -376,6 +376,10 @@ void checkReady(SyncState& state) {
       std::chrono::steady_clock::now() - state.startedAt);
   spdlog::info("initial sync complete: {} keys in {} ms; ready", state.stats.initialTotal,
                elapsed.count());
+  if (state.options.prune) {
+    asio::co_spawn(state.targetClient.ioContext(),
+                   internal::pruneDroppedKinds(state.shared_from_this()), asio::detached);
+  }
   // The initial sync's transient documents leave the heap full of free pages between the
   // cached objects; hand them back.
   malloc_trim(0);

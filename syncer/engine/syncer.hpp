@@ -82,6 +82,13 @@ struct SyncerOptions {
   // The most objects of one kind a source namespace may have copied, for kinds whose policy sets
   // no limits.maxObjectsPerNamespace (--max-objects-per-namespace); 0: no limit.
   std::size_t maxObjectsPerNamespace = 0;
+  // --finalizer: source objects of kinds synced down carry kube-bisync.io/cleanup while they have
+  // a copy, so that their deletion waits for the copy's. false: the syncer takes off the
+  // finalizers it had added, as it reconciles each object.
+  bool finalizer = true;
+  // --prune: once the initial sync is done, the copies of ours of kinds no longer synced (dropped
+  // from --resources and the policies) are deleted and their sources' finalizers taken off.
+  bool prune = false;
   WorkQueueOptions queue;
   // Leader election: the informers run and fill the caches, but no key is reconciled (so
   // nothing is written: objects, namespaces, the ownership record, Events, sync-status) until

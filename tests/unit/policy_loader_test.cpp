@@ -625,3 +625,19 @@ TEST_CASE("a ',' outside [] and {} is a YAML problem, not an endless parse", "[p
   REQUIRE(manyEmpty.problems.size() == 1);
   CHECK_THAT(manyEmpty.problems.front().reason, Catch::StartsWith("no policy in the file"));
 }
+
+TEST_CASE("direction none parses, and refuses createOnSource", "[policies]") {
+  const LoadedPolicies none = parsePolicy(
+      yaml({kApiVersion, kKind, kConfigMap, "direction: none", "fields: []"}), "p.yaml");
+  INFO(describeAll(none.problems));
+  REQUIRE(none.policies.size() == 1);
+  CHECK(none.policies.front().direction == Direction::None);
+  CHECK(toString(Direction::None) == "none");
+  const std::vector<PolicyProblem> problems =
+      parsePolicy(yaml({kApiVersion, kKind, kConfigMap, "direction: none", "fields: []",
+                        "createOnSource: true"}),
+                  "p.yaml")
+          .problems;
+  INFO(describeAll(problems));
+  CHECK(hasProblem(problems, "p.yaml", 6, {"createOnSource", "direction is none"}));
+}

@@ -30,4 +30,9 @@ boost::asio::awaitable<NamespaceContents> namespaceContents(kube::Client& client
                                                             const std::set<std::string>& ignore,
                                                             std::size_t limit);
 
+// Every namespaced, listable resource the server serves (Events aside), in the preferred version
+// of its group.
+boost::asio::awaitable<kube::Result<std::vector<kube::ResourceInfo>>> namespacedResources(
+    kube::Client& client);
+
 }  // namespace bisync::engine::internal

@@ -266,6 +266,8 @@ inline constexpr std::string_view kStatusFight = "Fight";
 inline constexpr std::string_view kStatusSyncFailed = "SyncFailed";
 // Not copied yet: the target namespace is terminating; it is made again once it is gone.
 inline constexpr std::string_view kStatusSyncWaiting = "SyncWaiting";
+// The source is being deleted and its target copy cannot be (finalizers.cpp).
+inline constexpr std::string_view kStatusCleanupFailed = "CleanupFailed";
 
 // One write of the fields the policy gives one side (side_writes.cpp).
 struct SideWrite {
@@ -520,5 +522,26 @@ void releaseOverLimit(SyncState& state, ResourceSync& sync, std::string_view ns)
 boost::asio::awaitable<void> reportNamespaceTerminating(SyncState& state, ResourceSync& sync,
                                                         const kube::JsonValue& source,
                                                         const std::string& targetNs);
+// --- The syncer's finalizer on source objects (finalizers.cpp, finalizer.hpp).
+
+// What the finalizer asks of the reconcile of `key`, once the copies the source no longer wants
+// are deleted (`sourceSynced`: it is copied now; `copiedUp`: it was made from a target object):
+// nullopt to go on (ours added or taken off as needed), else how the reconcile ends: Done while
+// a copy of ours is still there (its deletion event brings the key back) or once ours is off a
+// terminating source, Parked while the target namespace's informers have not listed, Retry when
+// the write failed.
+boost::asio::awaitable<std::optional<Outcome>> guardWithFinalizer(
+    SyncState& state, ResourceSync& sync, const SyncKey& key, const mapping::TargetKey& target,
+    const kube::CachedObjectPtr& sourceCached, bool sourceSynced, bool copiedUp);
+// The copy of `key` could not be deleted (the reason in lastErrors): when the source is being
+// deleted and our finalizer holds it, that is reported on it (Warning Event CleanupFailed and
+// sync-status CleanupFailed). Returns Outcome::Retry: the work queue backs off.
+boost::asio::awaitable<Outcome> reportCleanupFailure(SyncState& state, ResourceSync& sync,
+                                                     const SyncKey& key,
+                                                     const kube::CachedObjectPtr& sourceCached);
+
+// --prune (prune.cpp): once, after the initial sync, deletes our copies of the kinds no longer
+// synced from our target namespaces and takes our finalizer off their sources.
+boost::asio::awaitable<void> pruneDroppedKinds(std::shared_ptr<SyncState> state);
 
 }  // namespace bisync::engine::internal
