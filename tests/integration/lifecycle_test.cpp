@@ -6,6 +6,7 @@
 // whose name says so.
 //
 // Each group of drills keeps its helpers in a namespace of its own.
+#include <signal.h>
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -15,7 +16,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <signal.h>
 #include <string>
 #include <tuple>
 #include <utility>
