@@ -36,11 +36,6 @@
 
 using namespace std::chrono_literals;
 using bisync::testing::Testbed;
-
-// ---------------------------------------------------------------------------------------------
-// Drift and namespace lifecycle drills, limits.
-namespace limit_drills {
-
 namespace kube = bisync::kube;
 using bisync::testing::configMap;
 using bisync::testing::DaemonOptions;
@@ -58,6 +53,14 @@ using bisync::testing::waitForCopies;
 using bisync::testing::waitLogged;
 
 constexpr const char* kSyncStatus = "kube-bisync.io/sync-status";
+// What the daemon counts when the host refuses to apply (PATCH) a ConfigMap copy.
+constexpr const char* kForbiddenSeries =
+    R"(kube_bisync_api_forbidden_total{side="target",verb="patch",resource="configmaps"})";
+
+// ---------------------------------------------------------------------------------------------
+// Drift and namespace lifecycle drills, limits.
+namespace limit_drills {
+
 // A finalizer of the drill's own: it holds a copy, and so its namespace, while it is on.
 constexpr const char* kHoldFinalizer = "drills.kube-bisync.io/hold";
 
@@ -527,28 +530,13 @@ TEST_CASE(
 // Finalizer-guarded deletion, recreation, direction none.
 namespace finalizer_drills {
 
-namespace kube = bisync::kube;
 using bisync::testing::CommandResult;
-using bisync::testing::configMap;
-using bisync::testing::DaemonOptions;
-using bisync::testing::DaemonProcess;
-using bisync::testing::holdsThroughout;
-using bisync::testing::kReadyLine;
 using bisync::testing::kSourceUid;
-using bisync::testing::lookup;
-using bisync::testing::Side;
 using bisync::testing::StringMap;
-using bisync::testing::stringMapAt;
-using bisync::testing::TempDir;
-using bisync::testing::viewOf;
-using bisync::testing::Views;
-using bisync::testing::waitForCopies;
-using bisync::testing::waitLogged;
 
 constexpr const char* kFinalizer = "kube-bisync.io/cleanup";
 // The tests' own finalizer: it holds a target copy in Terminating until the test lets it go.
 constexpr const char* kHold = "drills.example.com/hold";
-constexpr const char* kSyncStatus = "kube-bisync.io/sync-status";
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -982,14 +970,6 @@ TEST_CASE("a kind dropped from --resources under --prune loses its copies and it
 // Leader election and failover.
 namespace leader_drills {
 
-namespace kube = bisync::kube;
-using bisync::testing::DaemonOptions;
-using bisync::testing::DaemonProcess;
-using bisync::testing::holdsThroughout;
-using bisync::testing::Side;
-using bisync::testing::SyncScene;
-using bisync::testing::Views;
-using bisync::testing::waitLogged;
 using Clock = std::chrono::steady_clock;
 
 // Short durations keep the drill short: the others take over 6 s after the last renewal they
@@ -1273,26 +1253,12 @@ TEST_CASE("leader election durations that leave a leader no time to stop are ref
 // Least-privilege RBAC of examples/deploy, permission failures.
 namespace rbac_drills {
 
-namespace kube = bisync::kube;
-using bisync::testing::configMap;
-using bisync::testing::DaemonOptions;
-using bisync::testing::DaemonProcess;
 using bisync::testing::httpGet;
 using bisync::testing::ProbeRequest;
-using bisync::testing::Side;
-using bisync::testing::SyncScene;
-using bisync::testing::TempDir;
-using bisync::testing::viewOf;
-using bisync::testing::Views;
-using bisync::testing::waitForCopies;
-using bisync::testing::waitLogged;
 
 const std::filesystem::path kDeployDir = std::filesystem::path(BISYNC_EXAMPLES_DIR) / "deploy";
 // The rule of kube-bisync-host (host-rbac.yaml) that lets the syncer write the synced kinds.
 constexpr const char* kCopiesRule = "/rules/1/verbs";
-// What the daemon counts when the host refuses to apply (PATCH) a ConfigMap copy.
-constexpr const char* kForbiddenPatch =
-    R"(kube_bisync_api_forbidden_total{side="target",verb="patch",resource="configmaps"})";
 
 // kubectl as admin against `side`; the test stops when it fails.
 std::string kubectl(Testbed& testbed, Side side, const std::vector<std::string>& args) {
@@ -1386,7 +1352,7 @@ TEST_CASE("the least-privilege manifests of examples/deploy are enough to sync",
   REQUIRE(waitForCopies(daemon, scene, kube::resources::configMaps(), sources, 60s));
   std::string seen;
   CHECK(metricValue(daemon, "kube_bisync_degraded", seen) == 0.0);
-  CHECK_FALSE(metricValue(daemon, kForbiddenPatch, seen).has_value());
+  CHECK_FALSE(metricValue(daemon, kForbiddenSeries, seen).has_value());
   INFO(seen);
 
   SECTION("without one verb the failure is visible, and sync resumes once it is back") {
@@ -1404,7 +1370,7 @@ TEST_CASE("the least-privilege manifests of examples/deploy are enough to sync",
           const bool event =
               scene.countEvents(Side::Source, scene.ns(), "Forbidden", "late", events) >= 1;
           s += " Forbidden Events:" + events;
-          return metricValue(daemon, kForbiddenPatch, s).value_or(0) >= 1 &&
+          return metricValue(daemon, kForbiddenSeries, s).value_or(0) >= 1 &&
                  metricValue(daemon, "kube_bisync_degraded", s) == 1.0 && event;
         }));
     ProbeRequest readyz;
@@ -1429,23 +1395,13 @@ TEST_CASE("the least-privilege manifests of examples/deploy are enough to sync",
 namespace forbidden_drills {
 
 using bisync::testing::Auth;
-using bisync::testing::DaemonOptions;
-using bisync::testing::DaemonProcess;
-using bisync::testing::Side;
-using bisync::testing::SyncScene;
-using bisync::testing::TempDir;
-using bisync::testing::Views;
 using bisync::testing::waitFor;
-using bisync::testing::waitLogged;
-namespace kube = bisync::kube;
 
 // What the daemon logs once per (side, verb, resource) when it becomes forbidden, and again.
 constexpr const char* kForbiddenLine =
     "forbidden: the target API server refuses patch on configmaps";
 constexpr const char* kPermittedLine =
     "permitted again: the target API server allows patch on configmaps";
-constexpr const char* kForbiddenSeries =
-    R"(kube_bisync_api_forbidden_total{side="target",verb="patch",resource="configmaps"})";
 
 // The target identity of the drill: user "viewer" (no grants of its own) bound to a ClusterRole
 // of this scene (named apart from other drills that bind "viewer"), deleted at scope end.
