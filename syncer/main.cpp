@@ -169,13 +169,9 @@ std::optional<std::string> policyKindRefusal(const kube::GroupVersionKind& kind)
   return translators::genericRefusal(kind);
 }
 
-FlagOptions defineFlags(CLI::App& app, Flags& flags) {
-  FlagOptions options;
-  defineSideFlags(app, flags.source, "source (virtual)");
-  defineSideFlags(app, flags.target, "target (host)");
-  app.add_flag("--allow-insecure-http", flags.allowInsecureHttp,
-               "allow http:// API server URLs (credentials and objects travel unencrypted); for "
-               "local tests only");
+// Who this instance is and what it syncs: --cluster-name, --state-namespace, the namespace mode
+// and selection, --resources.
+void defineInstanceFlags(CLI::App& app, Flags& flags, FlagOptions& options) {
   // Required unless validating policies; checked after parsing.
   options.clusterName = app.add_option(
       "--cluster-name", flags.clusterName,
@@ -206,6 +202,10 @@ FlagOptions defineFlags(CLI::App& app, Flags& flags) {
       ->delimiter(',')
       ->check(resourceSpecCheck)
       ->capture_default_str();
+}
+
+// How hard it works: discovery interval, limits, workers, request rates and timeouts.
+void defineTuningFlags(CLI::App& app, Flags& flags) {
   app.add_option("--discovery-interval", flags.discoveryIntervalSeconds,
                  "seconds between lookups of kinds not served by both API servers yet")
       ->check(CLI::Range(1, 3600))
@@ -227,6 +227,10 @@ FlagOptions defineFlags(CLI::App& app, Flags& flags) {
                  "seconds before a request (not a watch) without an answer fails and is retried")
       ->check(CLI::Range(1.0, 3600.0))
       ->capture_default_str();
+}
+
+// The HTTP endpoints and the log level.
+void defineOpsFlags(CLI::App& app, Flags& flags) {
   app.add_option("--metrics-bind-address", flags.metricsAddress,
                  "where /metrics (Prometheus text) is served: host:port, :port, or 0 for off")
       ->capture_default_str();
@@ -237,6 +241,10 @@ FlagOptions defineFlags(CLI::App& app, Flags& flags) {
                  "log verbosity: 0 info, 1 debug, 2 also every write, 3 and up trace")
       ->check(CLI::Range(0, 10))
       ->capture_default_str();
+}
+
+// The finalizer and the clean-up of what the syncer leaves on the source.
+void defineCleanupFlags(CLI::App& app, Flags& flags) {
   app.add_flag("--finalizer", flags.finalizer,
                "put the finalizer kube-bisync.io/cleanup on the source objects of kinds synced "
                "down, so that deleting one waits until its target copy is gone; "
@@ -249,6 +257,19 @@ FlagOptions defineFlags(CLI::App& app, Flags& flags) {
   app.add_flag("--remove-finalizers", flags.removeFinalizers,
                "one-shot, for an uninstall: take kube-bisync.io/cleanup off every source object of "
                "the kinds to sync (connects to the source only), print how many, exit");
+}
+
+FlagOptions defineFlags(CLI::App& app, Flags& flags) {
+  FlagOptions options;
+  defineSideFlags(app, flags.source, "source (virtual)");
+  defineSideFlags(app, flags.target, "target (host)");
+  app.add_flag("--allow-insecure-http", flags.allowInsecureHttp,
+               "allow http:// API server URLs (credentials and objects travel unencrypted); for "
+               "local tests only");
+  defineInstanceFlags(app, flags, options);
+  defineTuningFlags(app, flags);
+  defineOpsFlags(app, flags);
+  defineCleanupFlags(app, flags);
   options.validatePolicies =
       app.add_option(
              "--validate-policies", flags.validatePolicies,
@@ -576,6 +597,186 @@ int removeFinalizersAndExit(const Flags& flags, const kube::RestConfig& sourceCo
 
 }  // namespace
 
+// What is wrong with the values of the flags, each checked alone before any file is read; the
+// checks run in the order a user fixes them.
+std::optional<std::string> flagProblem(const Flags& flags, const FlagOptions& flagOptions) {
+  if (flagOptions.clusterName->count() == 0) return "--cluster-name is required";
+  if (const std::optional<std::string> invalid = leader::invalidOptions(electionOptions(flags))) {
+    return "--leader-elect-lease-duration " + flags.leaseDuration +
+           ", --leader-elect-renew-deadline " + flags.renewDeadline +
+           ", --leader-elect-retry-period " + flags.retryPeriod + ": " + *invalid;
+  }
+  for (const auto& [flag, value] : {std::pair{"--metrics-bind-address", &flags.metricsAddress},
+                                    {"--health-probe-bind-address", &flags.healthAddress}}) {
+    if (const auto address = ops::parseBindAddress(*value, flag); !address) {
+      return address.error().describe();
+    }
+  }
+  return std::nullopt;
+}
+
+// The identity mapper of --cluster-name, --namespace-mode and --target-namespace; its errors
+// name the flag, not the struct field the mapper reports.
+Result<mapping::IdentityMapper> makeMapper(const Flags& flags) {
+  mapping::MapperConfig config;
+  config.clusterName = flags.clusterName;
+  config.mode = flags.namespaceMode == "single" ? mapping::NamespaceMode::Single
+                                                : mapping::NamespaceMode::Prefix;
+  config.targetNamespace = flags.targetNamespace;
+  Result<mapping::IdentityMapper> mapper = mapping::IdentityMapper::create(config);
+  if (!mapper) {
+    kube::Error error = mapper.error();
+    if (error.origin == "MapperConfig.clusterName") error.origin = "--cluster-name";
+    if (error.origin == "MapperConfig.targetNamespace") error.origin = "--target-namespace";
+    return tl::unexpected(std::move(error));
+  }
+  return mapper;
+}
+
+// Whether each side's connection flags choose exactly one way to connect (--remove-finalizers
+// connects to the source only).
+std::optional<std::string> sideFlagProblem(const Flags& flags) {
+  for (const startup::SideFlags* side : {&flags.source, &flags.target}) {
+    if (flags.removeFinalizers && side == &flags.target) continue;
+    if (Result<void> chosen = startup::checkSideFlags(*side); !chosen) {
+      return chosen.error().describe();
+    }
+  }
+  return std::nullopt;
+}
+
+engine::SyncerOptions syncerOptions(const Flags& flags, const std::string& stateNamespace,
+                                    policies::LoadedPolicies loaded,
+                                    const translators::Registry& registry) {
+  engine::SyncerOptions options;
+  options.namespaces.names = flags.namespaces;
+  options.resources = kindsToSync(flags.resources, loaded.policies, registry);
+  options.discoveryInterval = std::chrono::seconds(flags.discoveryIntervalSeconds);
+  options.workers = flags.workers;
+  options.maxObjectsPerNamespace = flags.maxObjectsPerNamespace;
+  options.fieldManager = "kube-bisync/" + flags.clusterName;
+  options.stateNamespace = stateNamespace;
+  options.logWrites = flags.verbosity >= 2;
+  options.waitForLeadership = flags.leaderElect;
+  options.finalizer = flags.finalizer;
+  options.prune = flags.prune;
+  spdlog::info("policies: {}", startup::describeSources(loaded.policies));
+  options.policies = std::move(loaded.policies);
+  return options;
+}
+
+kube::ClientOptions clientOptions(const Flags& flags) {
+  kube::ClientOptions options;
+  options.qps = flags.qps;
+  options.burst = flags.burst;
+  // The engine retries a failed key with per-key backoff, and informers relist with theirs;
+  // long client-level retries under them would only hold workers and multiply attempts.
+  options.maxRetries = 2;
+  options.requestTimeout =
+      std::chrono::milliseconds(static_cast<std::int64_t>(flags.requestTimeoutSeconds * 1000));
+  return options;
+}
+
+kube::ClientOptions forSide(kube::ClientOptions options, std::string side) {
+  options.side = std::move(side);
+  return options;
+}
+
+// The start-up lines that say what this run connects to and syncs.
+void logConfiguration(const Flags& flags, const kube::Client& source, const kube::Client& target,
+                      const startup::StateNamespace& stateNamespace,
+                      const engine::SyncerOptions& options) {
+  spdlog::info("source: {} ({})", source.server(), source.config().origin);
+  spdlog::info("target: {} ({})", target.server(), target.config().origin);
+  for (const auto& [side, client] : {std::pair{"source", &source}, {"target", &target}}) {
+    for (const std::string& warning : startup::connectionWarnings(side, client->config())) {
+      spdlog::warn("{}", warning);
+    }
+  }
+  spdlog::info("state namespace: {} ({})", stateNamespace.name, stateNamespace.from);
+  std::string resourceList;
+  for (const kube::ResourceSpec& resource : options.resources) {
+    resourceList += (resourceList.empty() ? "" : ", ") + resource.text;
+  }
+  std::string namespaceList = "all namespaces except kube-system, kube-public, kube-node-lease";
+  if (!flags.namespaces.empty()) {
+    namespaceList = "namespaces";
+    for (const std::string& ns : flags.namespaces) namespaceList += " " + ns;
+  }
+  spdlog::info("syncing {} from {} as {} ({} mode{})", resourceList, namespaceList,
+               flags.clusterName, flags.namespaceMode,
+               flags.targetNamespace.empty() ? "" : ", into " + flags.targetNamespace);
+}
+
+// --leader-elect: the elector, on a Lease client of its own, starts the Syncer's work when it
+// leads; both sync clients get the write gate, the last line of defence: no write leaves them
+// unless this replica leads and its renew deadline has not passed (local monotonic clock).
+void startElection(const Flags& flags, const std::string& stateNamespace,
+                   std::optional<kube::Client>& leaseClient,
+                   std::optional<leader::LeaderElector>& elector, Daemon& daemon) {
+  const leader::ElectionOptions election = electionOptions(flags);
+  leader::ElectorConfig config{
+      flags.leaderElectNamespace.empty() ? stateNamespace : flags.leaderElectNamespace,
+      flags.leaderElectId.empty() ? "kube-bisync-" + flags.clusterName : flags.leaderElectId,
+      leader::newIdentity(), election};
+  elector.emplace(
+      *leaseClient, std::move(config),
+      leader::ElectorCallbacks{[&daemon] { daemon.syncer->startLeading(); }, leadershipLost});
+  daemon.elector = &*elector;
+  for (kube::Client* client : {&daemon.source, &daemon.target}) {
+    client->setWriteGate([&elector] { return elector->writesAllowed(); });
+  }
+  spdlog::info("leader election: Lease {} as {} (lease {} ms, renew deadline {} ms, retry {} ms)",
+               elector->describe(), elector->identity(), election.leaseDuration.count(),
+               election.renewDeadline.count(), election.retryPeriod.count());
+}
+
+// SIGINT/SIGTERM: drain in-flight writes (and, under --leader-elect, release the Lease).
+void onSignals(asio::signal_set& signals, Daemon& daemon) {
+  signals.async_wait([&daemon](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    if (!daemon.syncer) {
+      // Still waiting for a server: there is nothing to drain.
+      spdlog::info("received signal {} during start-up: exiting", signal);
+      daemon.io.stop();
+      return;
+    }
+    spdlog::info("received signal {}: finishing in-flight writes", signal);
+    asio::co_spawn(daemon.io, shutDown(daemon), asio::detached);
+  });
+}
+
+// Connects, serves the HTTP endpoints and syncs until a signal (or a lost leadership) ends it.
+int runDaemon(const Flags& flags, const translators::Registry& registry,
+              mapping::IdentityMapper mapper, engine::SyncerOptions options,
+              const kube::RestConfig& sourceConfig, const kube::RestConfig& targetConfig,
+              const startup::StateNamespace& stateNamespace) {
+  asio::io_context io;
+  const kube::ClientOptions common = clientOptions(flags);
+  kube::Client source(io, sourceConfig, forSide(common, "source"));
+  kube::Client target(io, targetConfig, forSide(common, "target"));
+  logConfiguration(flags, source, target, stateNamespace, options);
+  Daemon daemon(io, source, target, registry, std::move(mapper), std::move(options));
+  std::optional<kube::Client> leaseClient;
+  std::optional<leader::LeaderElector> elector;
+  if (flags.leaderElect) {
+    leaseClient.emplace(io, targetConfig, leaseClientOptions(common, electionOptions(flags)));
+    startElection(flags, stateNamespace.name, leaseClient, elector, daemon);
+  }
+  Result<std::vector<OpsEndpoint>> endpoints = startEndpoints(
+      io, daemon, *ops::parseBindAddress(flags.metricsAddress, "--metrics-bind-address"),
+      *ops::parseBindAddress(flags.healthAddress, "--health-probe-bind-address"));
+  if (!endpoints) return fail(endpoints.error().describe());
+  // An exception here is a bug (the Syncer refusing options the CLI checked): let it out.
+  asio::co_spawn(io, startUp(daemon), [](const std::exception_ptr& error) {
+    if (error) std::rethrow_exception(error);
+  });
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  onSignals(signals, daemon);
+  io.run();
+  return daemon.exitCode;
+}
+
 int main(int argc, char** argv) {
   translators::Registry registry;
   translators::registerBuiltins(registry);
@@ -592,44 +793,17 @@ int main(int argc, char** argv) {
   if (flagOptions.validatePolicies->count() > 0) {
     return validatePolicies(flags.validatePolicies);
   }
-  if (flagOptions.clusterName->count() == 0) return fail("--cluster-name is required");
-  const leader::ElectionOptions election = electionOptions(flags);
-  if (const std::optional<std::string> invalid = leader::invalidOptions(election)) {
-    return fail("--leader-elect-lease-duration " + flags.leaseDuration +
-                ", --leader-elect-renew-deadline " + flags.renewDeadline +
-                ", --leader-elect-retry-period " + flags.retryPeriod + ": " + *invalid);
+  if (const std::optional<std::string> problem = flagProblem(flags, flagOptions)) {
+    return fail(*problem);
   }
-  const auto metricsAddress = ops::parseBindAddress(flags.metricsAddress, "--metrics-bind-address");
-  if (!metricsAddress) return fail(metricsAddress.error().describe());
-  const auto healthAddress =
-      ops::parseBindAddress(flags.healthAddress, "--health-probe-bind-address");
-  if (!healthAddress) return fail(healthAddress.error().describe());
   spdlog::set_level(flags.verbosity >= 3   ? spdlog::level::trace
                     : flags.verbosity >= 1 ? spdlog::level::debug
                                            : spdlog::level::info);
-
-  mapping::MapperConfig mapperConfig;
-  mapperConfig.clusterName = flags.clusterName;
-  mapperConfig.mode = flags.namespaceMode == "single" ? mapping::NamespaceMode::Single
-                                                      : mapping::NamespaceMode::Prefix;
-  mapperConfig.targetNamespace = flags.targetNamespace;
-  Result<mapping::IdentityMapper> mapper = mapping::IdentityMapper::create(mapperConfig);
-  if (!mapper) {
-    // Name the flag, not the struct field the mapper reports.
-    kube::Error error = mapper.error();
-    if (error.origin == "MapperConfig.clusterName") error.origin = "--cluster-name";
-    if (error.origin == "MapperConfig.targetNamespace") error.origin = "--target-namespace";
-    return fail(error.describe());
-  }
-
+  Result<mapping::IdentityMapper> mapper = makeMapper(flags);
+  if (!mapper) return fail(mapper.error().describe());
   // After the values of the flags that were given (a wrong value is the more specific problem),
   // before any file is read.
-  for (const startup::SideFlags* side : {&flags.source, &flags.target}) {
-    if (flags.removeFinalizers && side == &flags.target) continue;  // connects to the source only
-    if (Result<void> chosen = startup::checkSideFlags(*side); !chosen) {
-      return fail(chosen.error().describe());
-    }
-  }
+  if (const std::optional<std::string> problem = sideFlagProblem(flags)) return fail(*problem);
 
   // Before anything connects: a policy problem stops start-up with every problem listed.
   policies::LoadedPolicies loaded = startup::loadPolicies(
@@ -658,112 +832,11 @@ int main(int argc, char** argv) {
       *targetConfig);
   if (!stateNamespace) return fail(stateNamespace.error().describe());
 
-  engine::SyncerOptions options;
-  options.namespaces.names = flags.namespaces;
-  options.resources = kindsToSync(flags.resources, loaded.policies, registry);
-  options.discoveryInterval = std::chrono::seconds(flags.discoveryIntervalSeconds);
-  options.workers = flags.workers;
-  options.maxObjectsPerNamespace = flags.maxObjectsPerNamespace;
-  options.fieldManager = "kube-bisync/" + flags.clusterName;
-  options.stateNamespace = stateNamespace->name;
-  options.logWrites = flags.verbosity >= 2;
-  options.waitForLeadership = flags.leaderElect;
-  options.finalizer = flags.finalizer;
-  options.prune = flags.prune;
-  spdlog::info("policies: {}", startup::describeSources(loaded.policies));
-  options.policies = std::move(loaded.policies);
-
-  int exitCode = 0;
+  engine::SyncerOptions options =
+      syncerOptions(flags, stateNamespace->name, std::move(loaded), registry);
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  {
-    asio::io_context io;
-    kube::ClientOptions clientOptions;
-    clientOptions.qps = flags.qps;
-    clientOptions.burst = flags.burst;
-    // The engine retries a failed key with per-key backoff, and informers relist with theirs;
-    // long client-level retries under them would only hold workers and multiply attempts.
-    clientOptions.maxRetries = 2;
-    clientOptions.requestTimeout =
-        std::chrono::milliseconds(static_cast<std::int64_t>(flags.requestTimeoutSeconds * 1000));
-    kube::ClientOptions sourceOptions = clientOptions;
-    sourceOptions.side = "source";
-    kube::ClientOptions targetOptions = clientOptions;
-    targetOptions.side = "target";
-    kube::Client source(io, *sourceConfig, sourceOptions);
-    kube::Client target(io, *targetConfig, targetOptions);
-    spdlog::info("source: {} ({})", source.server(), source.config().origin);
-    spdlog::info("target: {} ({})", target.server(), target.config().origin);
-    for (const auto& [side, config] :
-         {std::pair{"source", &*sourceConfig}, {"target", &*targetConfig}}) {
-      for (const std::string& warning : startup::connectionWarnings(side, *config)) {
-        spdlog::warn("{}", warning);
-      }
-    }
-    spdlog::info("state namespace: {} ({})", stateNamespace->name, stateNamespace->from);
-    std::string resourceList;
-    for (const kube::ResourceSpec& resource : options.resources) {
-      resourceList += (resourceList.empty() ? "" : ", ") + resource.text;
-    }
-    std::string namespaceList = "all namespaces except kube-system, kube-public, kube-node-lease";
-    if (!flags.namespaces.empty()) {
-      namespaceList = "namespaces";
-      for (const std::string& ns : flags.namespaces) namespaceList += " " + ns;
-    }
-    spdlog::info("syncing {} from {} as {} ({} mode{})", resourceList, namespaceList,
-                 flags.clusterName, flags.namespaceMode,
-                 flags.targetNamespace.empty() ? "" : ", into " + flags.targetNamespace);
-
-    Daemon daemon(io, source, target, registry, std::move(*mapper), std::move(options));
-    std::optional<kube::Client> leaseClient;
-    std::optional<leader::LeaderElector> elector;
-    if (flags.leaderElect) {
-      leaseClient.emplace(io, *targetConfig, leaseClientOptions(clientOptions, election));
-      leader::ElectorConfig electorConfig{
-          flags.leaderElectNamespace.empty() ? stateNamespace->name : flags.leaderElectNamespace,
-          flags.leaderElectId.empty() ? "kube-bisync-" + flags.clusterName : flags.leaderElectId,
-          leader::newIdentity(), election};
-      elector.emplace(
-          *leaseClient, std::move(electorConfig),
-          leader::ElectorCallbacks{[&daemon] { daemon.syncer->startLeading(); }, leadershipLost});
-      daemon.elector = &*elector;
-      // The last line of defence: no write leaves either client unless this replica leads
-      // and its renew deadline has not passed (on the local monotonic clock).
-      for (kube::Client* client : {&source, &target}) {
-        client->setWriteGate([&elector] { return elector->writesAllowed(); });
-      }
-      spdlog::info(
-          "leader election: Lease {} as {} (lease {} ms, renew deadline {} ms, retry {} ms)",
-          elector->describe(), elector->identity(), election.leaseDuration.count(),
-          election.renewDeadline.count(), election.retryPeriod.count());
-    }
-    Result<std::vector<OpsEndpoint>> endpoints =
-        startEndpoints(io, daemon, *metricsAddress, *healthAddress);
-    if (!endpoints) {
-      exitCode = fail(endpoints.error().describe());
-      io.stop();
-    }
-    // An exception here is a bug (the Syncer refusing options the CLI checked): let it out.
-    asio::co_spawn(io, startUp(daemon), [](const std::exception_ptr& error) {
-      if (error) std::rethrow_exception(error);
-    });
-
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-      if (ec) return;
-      if (!daemon.syncer) {
-        // Still waiting for a server: there is nothing to drain.
-        spdlog::info("received signal {} during start-up: exiting", signal);
-        io.stop();
-        return;
-      }
-      spdlog::info("received signal {}: finishing in-flight writes", signal);
-      asio::co_spawn(io, shutDown(daemon), asio::detached);
-    });
-    if (endpoints) {
-      io.run();
-      exitCode = daemon.exitCode;
-    }
-  }
+  const int exitCode = runDaemon(flags, registry, std::move(*mapper), std::move(options),
+                                 *sourceConfig, *targetConfig, *stateNamespace);
   curl_global_cleanup();
   return exitCode;
 }
