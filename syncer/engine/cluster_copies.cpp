@@ -124,7 +124,9 @@ asio::awaitable<Outcome> writeRefused(SyncState& state, ResourceSync& sync, cons
       co_await report(state, sync, source, kReasonSyncRejected, message);
       break;
     }
-    case Refusal::Forbidden: co_await reportForbidden(state, sync, source, "target", error); break;
+    case Refusal::Forbidden:
+      co_await reportForbidden(state, sync, copy.key.str(), source, "target", error);
+      break;
     case Refusal::Retry: break;
   }
   co_return fail(state, copy.key, "apply " + copy.describe() + ": " + error.describe());

@@ -248,7 +248,7 @@ asio::awaitable<Outcome> targetWriteFailed(SyncState& state, ResourceSync& sync,
       break;
     }
     case Refusal::Forbidden:
-      co_await reportForbidden(state, sync, pair.source, "target", error);
+      co_await reportForbidden(state, sync, pair.key.str(), pair.source, "target", error);
       break;
     case Refusal::Retry: break;
   }
@@ -303,7 +303,7 @@ asio::awaitable<bool> writeSourceSide(SyncState& state, ResourceSync& sync, cons
       co_await applyFields(state, sync, pair.source, write, writeReport);
   if (!written) {
     if (written.error().isForbidden()) {
-      co_await reportForbidden(state, sync, pair.source, "source", written.error());
+      co_await reportForbidden(state, sync, key.str(), pair.source, "source", written.error());
     }
     fail(state, key, "apply on the source: " + written.error().describe());
     co_return false;

@@ -284,8 +284,12 @@ asio::awaitable<void> report(SyncState& state, ResourceSync& sync, const JsonVal
                                  message);
 }
 
-asio::awaitable<void> reportForbidden(SyncState& state, ResourceSync& sync, const JsonValue& source,
-                                      std::string_view side, const kube::Error& error) {
+asio::awaitable<void> reportForbidden(SyncState& state, ResourceSync& sync, const std::string& key,
+                                      const JsonValue& source, std::string_view side,
+                                      const kube::Error& error) {
+  // The failure's backoff may grow to the work queue's cap (1000 s); of the two delayed adds the
+  // earlier is kept.
+  state.queue.addAfter(key, state.options.clashRecheck);
   const std::string message = "the " + std::string(side) + " API server forbids " + error.verb +
                               " on " + error.resource + ": " + error.message;
   spdlog::debug("{}: {} {}: {}", kReasonForbidden, sync.name(), kube::objectKey(source), message);

@@ -314,10 +314,12 @@ boost::asio::awaitable<void> report(SyncState& state, ResourceSync& sync,
 
 // A write the `side` API server refused with 403 (`error`): a Forbidden Event and sync-status
 // Rejected on `source`, naming the side, verb and resource. Logged at debug only: the client
-// logs each refused (side, verb, resource) once, not once per object and retry.
+// logs each refused (side, verb, resource) once, not once per object and retry. The key (`key`)
+// is also looked at again within clashRecheck, whatever its backoff has grown to: no event says
+// when the permission is back.
 boost::asio::awaitable<void> reportForbidden(SyncState& state, ResourceSync& sync,
-                                             const kube::JsonValue& source, std::string_view side,
-                                             const kube::Error& error);
+                                             const std::string& key, const kube::JsonValue& source,
+                                             std::string_view side, const kube::Error& error);
 
 // The syncer's own annotations it reads back (merge-base, sync-status) are parsed within the API
 // server's limit for all annotations of an object (256 KiB): anything larger was not written by
