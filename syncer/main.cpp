@@ -423,8 +423,15 @@ asio::awaitable<void> startUp(Daemon& daemon) {
 // Leadership lost (leader election): the write gate is closed already, so nothing more is
 // written. Exit at once, as controller-runtime does, without draining: Kubernetes restarts the
 // replica, which comes back as a follower.
-void leadershipLost(const std::string& why) {
-  spdlog::error("leader election lost ({}): exiting with status 1 without further writes", why);
+void leadershipLost(const Daemon& daemon, const std::string& why) {
+  // The same sum /metrics gives (kube_bisync_writes_total, _namespace_writes_total and
+  // _events_total), so that a replica that lost the lease can be shown to have written nothing
+  // since its last scrape.
+  const std::uint64_t writes =
+      daemon.syncer ? daemon.syncer->stats().writes() + daemon.syncer->eventsRecorded() : 0;
+  spdlog::error(
+      "leader election lost ({}): exiting with status 1 without further writes ({} writes made)",
+      why, writes);
   spdlog::default_logger()->flush();
   std::fflush(stdout);
   std::fflush(stderr);
@@ -721,7 +728,8 @@ void startElection(const Flags& flags, const std::string& stateNamespace,
       leader::newIdentity(), election};
   elector.emplace(
       *leaseClient, std::move(config),
-      leader::ElectorCallbacks{[&daemon] { daemon.syncer->startLeading(); }, leadershipLost});
+      leader::ElectorCallbacks{[&daemon] { daemon.syncer->startLeading(); },
+                               [&daemon](const std::string& why) { leadershipLost(daemon, why); }});
   daemon.elector = &*elector;
   for (kube::Client* client : {&daemon.source, &daemon.target}) {
     client->setWriteGate([&elector] { return elector->writesAllowed(); });

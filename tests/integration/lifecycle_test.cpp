@@ -1154,12 +1154,34 @@ Views killLeaderMidSync(SyncScene& scene, DaemonProcess& first, DaemonProcess& s
   return *created;
 }
 
+// The count of its writes a replica that lost the lease logs as it exits ("... (N writes
+// made)"); nullopt when it did not log one.
+std::optional<double> writesAtExit(const DaemonProcess& daemon) {
+  const std::string log = daemon.log();
+  const auto lost = log.find("leader election lost");
+  const auto count = log.find("(", log.find("without further writes", lost));
+  if (lost == std::string::npos || count == std::string::npos) return std::nullopt;
+  return std::stod(log.substr(count + 1));
+}
+
 // The second part: the leader (`old`) is paused past its Lease, `next` (restarted as a follower)
 // takes over and converges with work of its own; the old leader, resumed, writes nothing: it
 // exits with status 1 and no copy changes.
 void pauseLeaderThenResume(SyncScene& scene, DaemonProcess& old, DaemonProcess& next,
                            Views& sources) {
   startFollower(next);
+  // The old leader's own count of its writes (/metrics), once it has settled: the count it
+  // logs when it exits must be the same.
+  std::optional<double> oldWrites;
+  REQUIRE(bisync::testing::waitFor(
+      "the old leader settled: no write of its own for 1 s", 15s,
+      [&](std::string& s) {
+        const std::optional<double> now = writesCounted(old, s);
+        const bool settled = now && now == oldWrites;
+        oldWrites = now;
+        return settled;
+      },
+      1s));
   REQUIRE(::kill(old.pid(), SIGSTOP) == 0);
   const auto paused = Clock::now();
   REQUIRE(waitForLeader(scene, next, kLeaseDuration + 5s));
@@ -1184,6 +1206,7 @@ void pauseLeaderThenResume(SyncScene& scene, DaemonProcess& old, DaemonProcess& 
   REQUIRE(::kill(old.pid(), SIGCONT) == 0);
   CHECK(old.waitExit(15s) == "exited with status 1");
   CHECK(old.countLog("leader election lost") >= 1);
+  CHECK(writesAtExit(old) == oldWrites);
   CHECK(holdsThroughout("the quiet 5 s after the resumed old leader exited: no copy changes", 5s,
                         [&](std::string& s) {
                           const auto now = copyVersions(scene);
