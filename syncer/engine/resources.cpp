@@ -464,6 +464,7 @@ void suspendKind(SyncState& state, ResourceSync& sync, bool servedBySource, bool
   // Objects over a limit are judged again when the kind resumes (its relist queues them).
   for (const auto& [ns, names] : sync.overLimit) state.stats.objectsOverLimit -= names.size();
   sync.overLimit.clear();
+  sync.sourceCounts.clear();
   state.waiting.push_back(
       {sync.spec, sync.key, servedBySource, servedByTarget, why, sync.crdMirror});
   // The source's CRD is being deleted: its objects wait for their finalizers, and ours is never

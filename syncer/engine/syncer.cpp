@@ -180,6 +180,11 @@ bool ownWriteSeen(SyncState& state,
   return true;
 }
 
+// The namespace part of a cache key ("ns/name").
+std::string namespaceOfKey(std::string_view key) {
+  return std::string(key.substr(0, key.find('/')));
+}
+
 kube::InformerHandlers sourceObjectHandlers(SyncState& state, ResourceSync& sync) {
   auto changed = [&state, &sync](const CachedObjectPtr& object) {
     const auto key = selectedKey(state, sync.name(), object->key);
@@ -188,12 +193,18 @@ kube::InformerHandlers sourceObjectHandlers(SyncState& state, ResourceSync& sync
     }
     if (key) state.enqueue(*key);
   };
+  auto added = [&sync, changed](const CachedObjectPtr& object) {
+    ++sync.sourceCounts[namespaceOfKey(object->key)];
+    changed(object);
+  };
   auto removed = [&state, &sync](const CachedObjectPtr& object) {
+    const auto count = sync.sourceCounts.find(namespaceOfKey(object->key));
+    if (count != sync.sourceCounts.end() && --count->second == 0) sync.sourceCounts.erase(count);
     sync.pendingSourceWrites.erase(std::string(object->key));
     sync.immutableRefusals.erase(std::string(object->key));
     if (const auto key = selectedKey(state, sync.name(), object->key)) state.enqueue(*key);
   };
-  return {changed,
+  return {added,
           [changed](const CachedObjectPtr&, const CachedObjectPtr& current) { changed(current); },
           removed};
 }

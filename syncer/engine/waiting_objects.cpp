@@ -40,20 +40,11 @@ std::vector<LimitEntry> limitEntries(const SyncState& state, const ResourceSync&
   return entries;
 }
 
-// How many source objects of `sync`'s kind namespace `ns` holds, synced or not, without parsing
-// any: when they are within the limit, every synced one may have a copy.
+// How many source objects of `sync`'s kind namespace `ns` holds, synced or not (the count the
+// source informers keep): when they are within the limit, every synced one may have a copy.
 std::size_t sourceObjectsIn(const ResourceSync& sync, std::string_view ns) {
-  if (const auto own = sync.source.find(ns); own != sync.source.end()) {
-    return own->second->store().size();
-  }
-  const auto all = sync.source.find("");
-  if (all == sync.source.end()) return 0;
-  const std::string prefix = std::string(ns) + "/";
-  std::size_t count = 0;
-  for (const kube::CachedObjectPtr& cached : all->second->store().list()) {
-    count += cached->key.starts_with(prefix) ? 1 : 0;
-  }
-  return count;
+  const auto count = sync.sourceCounts.find(std::string(ns));
+  return count == sync.sourceCounts.end() ? 0 : count->second;
 }
 
 // Records `key` as waiting (or not) in sync.overLimit, keeping the gauge in step.

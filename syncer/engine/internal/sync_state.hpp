@@ -126,6 +126,10 @@ struct ResourceSync {
   // Source namespace -> names of objects without a copy that wait for room under the limit of
   // objects per namespace (waiting_objects.cpp); queued again when an object or a copy there goes.
   std::map<std::string, std::set<std::string>, std::less<>> overLimit;
+  // Source namespace -> how many objects of the kind its source cache holds, kept by the source
+  // informers' add and delete events: the limit check counts a namespace without scanning a cache
+  // of every namespace for each object it reconciles.
+  std::unordered_map<std::string, std::size_t> sourceCounts;
 
   const std::string& name() const { return key; }
   // A cluster-scoped kind copied down (cluster_copies.cpp) rather than mirrored up.
