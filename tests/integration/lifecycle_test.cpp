@@ -13,10 +13,12 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -167,18 +169,26 @@ std::vector<Ranked> rankedSources(SyncScene& scene) {
   return ranked;
 }
 
-// The names of the drill's ConfigMaps in the target namespace.
-std::set<std::string> copiedNames(SyncScene& scene, std::string& seen) {
+// The names of the ConfigMaps in the target namespace that `counts` accepts (`what` names them
+// in `seen`).
+std::set<std::string> targetNames(SyncScene& scene, std::string& seen, std::string_view what,
+                                  const std::function<bool(std::string_view)>& counts) {
   std::set<std::string> names;
   const std::optional<kube::ListResult> listed =
       listConfigMaps(scene, Side::Target, scene.targetNs(), seen);
   if (!listed) return names;
   for (const kube::JsonValue& item : listed->items().GetArray()) {
-    const std::string name(kube::nameOf(item));
-    if (name.starts_with("old-") || name.starts_with("new-")) names.insert(name);
+    if (counts(kube::nameOf(item))) names.emplace(kube::nameOf(item));
   }
-  seen += " " + std::to_string(names.size()) + " copies;";
+  seen += " " + std::to_string(names.size()) + " " + std::string(what) + ";";
   return names;
+}
+
+// The names of the drill's ConfigMaps in the target namespace.
+std::set<std::string> copiedNames(SyncScene& scene, std::string& seen) {
+  return targetNames(scene, seen, "copies", [](std::string_view name) {
+    return name.starts_with("old-") || name.starts_with("new-");
+  });
 }
 
 // The SyncFailed Events on the source, counted by the object they are about.
@@ -199,15 +209,8 @@ std::map<std::string, std::size_t> syncFailedEvents(SyncScene& scene, std::strin
 
 // The ConfigMaps in the target namespace other than the one every namespace gets.
 std::set<std::string> copiedNamesIn(SyncScene& scene, std::string& seen) {
-  std::set<std::string> names;
-  const std::optional<kube::ListResult> listed =
-      listConfigMaps(scene, Side::Target, scene.targetNs(), seen);
-  if (!listed) return names;
-  for (const kube::JsonValue& item : listed->items().GetArray()) {
-    if (kube::nameOf(item) != "kube-root-ca.crt") names.emplace(kube::nameOf(item));
-  }
-  seen += " " + std::to_string(names.size()) + " configmaps in the target namespace;";
-  return names;
+  return targetNames(scene, seen, "configmaps in the target namespace",
+                     [](std::string_view name) { return name != "kube-root-ca.crt"; });
 }
 
 // Creates ConfigMaps `<prefix>-00` ... on the source, all at once.
