@@ -23,6 +23,25 @@ namespace bisync::translators {
 using kube::Json;
 using kube::JsonValue;
 
+// An object a source object needs on the target before its copy can work there: the ConfigMaps,
+// Secrets and PersistentVolumeClaims a Pod mounts or reads. It is in the source object's
+// namespace and named as on the source; the engine looks for its copy (mapped name) in the
+// target cache of `resource` when that kind is synced, and holds the dependent copy back
+// (SyncWaiting, naming what is missing) until it is there.
+struct Dependency {
+  std::string resource;   // plural of a core v1 kind: "configmaps", "secrets", ...
+  std::string name;       // as on the source
+  bool optional = false;  // marked optional by the reference: nothing waits for it
+
+  bool operator==(const Dependency&) const = default;
+};
+
+// Why a well-formed source object may not have a copy on the target: the policy does not let
+// it do there what it asks (a privileged Pod, a hostPath volume). The engine reports it as
+// SyncRejected on the source and writes nothing; a change of the source or the policy is
+// needed.
+inline constexpr std::string_view kRefusedReason = "Refused";
+
 class Translator {
  public:
   virtual ~Translator() = default;
@@ -55,8 +74,22 @@ class Translator {
   // <ns>/<name>", message naming the JSON pointer) when the source is malformed: not an object;
   // metadata.name, the namespace of a namespaced kind or metadata.uid missing; labels, annotations
   // or a content field of the wrong type.
+  // A refusal (not a malformation) is an error of kind Config with reason kRefusedReason.
   virtual kube::Result<Json> toTarget(const JsonValue& source,
                                       const mapping::IdentityMapper& mapper) const = 0;
+
+  // The objects `source` needs on the target first (see Dependency); none for most kinds.
+  virtual std::vector<Dependency> dependencies(const JsonValue& /*source*/) const { return {}; }
+
+  // The target object `target` as the source should see it: what the policy gives the target
+  // (status) travels up from this view, never from `target` itself. A plugin changes only
+  // target-owned fields here (a Pod drops the statuses of containers the source never had);
+  // the default is `target` unchanged.
+  virtual Json toSourceView(const JsonValue& target, const JsonValue& /*source*/) const {
+    Json view;
+    view.CopyFrom(target, view.GetAllocator());
+    return view;
+  }
 };
 
 // Plugins by resource ("configmaps") and by group/version/kind. Built once at start-up, then
