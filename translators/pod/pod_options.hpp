@@ -30,8 +30,8 @@ enum class HostFeature {
 
 // Every feature, in the order above (what error messages and docs list).
 inline constexpr HostFeature kHostFeatures[] = {
-    HostFeature::Privileged, HostFeature::HostPath,  HostFeature::HostNetwork,
-    HostFeature::HostPID,    HostFeature::HostIPC,   HostFeature::HostPorts,
+    HostFeature::Privileged,   HostFeature::HostPath, HostFeature::HostNetwork,
+    HostFeature::HostPID,      HostFeature::HostIPC,  HostFeature::HostPorts,
     HostFeature::Capabilities,
 };
 

@@ -1,0 +1,152 @@
+// The references a Pod spec makes to ConfigMaps, Secrets and PVCs, walked once for both uses:
+// renaming them on the host copy and listing them as dependencies. One template serves the
+// const and the mutable walk.
+
+#include "translators/pod/pod_spec.hpp"
+
+namespace bisync::translators::pod {
+namespace {
+
+constexpr std::string_view kConfigMaps = "configmaps";
+constexpr std::string_view kSecrets = "secrets";
+constexpr std::string_view kClaims = "persistentvolumeclaims";
+
+// Volume plugins that read a Secret for the node (credentials of a storage system): the Secret
+// must be on the host as well, under its mapped name.
+struct SecretRefVolume {
+  std::string_view type;       // "csi"
+  std::string_view reference;  // "nodePublishSecretRef"; empty: the name is in `name` itself
+  std::string_view name;       // "name"
+};
+constexpr SecretRefVolume kSecretRefVolumes[] = {
+    {"csi", "nodePublishSecretRef", "name"},
+    {"cephfs", "secretRef", "name"},
+    {"rbd", "secretRef", "name"},
+    {"flexVolume", "secretRef", "name"},
+    {"iscsi", "secretRef", "name"},
+    {"azureFile", "", "secretName"},
+};
+
+// The member `name` of `object` (Value is JsonValue or const JsonValue), nullptr when absent,
+// null or when `object` is not an object.
+template <class Value>
+Value* find(Value& object, std::string_view name) {
+  if (!object.IsObject()) return nullptr;
+  auto found = object.FindMember(
+      rapidjson::StringRef(name.data(), static_cast<rapidjson::SizeType>(name.size())));
+  if (found == object.MemberEnd() || found->value.IsNull()) return nullptr;
+  return &found->value;
+}
+
+template <class Value, class Each>
+void forEachItem(Value& parent, std::string_view name, Each each) {
+  Value* array = find(parent, name);
+  if (array == nullptr || !array->IsArray()) return;
+  for (auto& item : array->GetArray()) each(item);
+}
+
+template <class Value, class Visit>
+class ReferenceWalk {
+ public:
+  explicit ReferenceWalk(const Visit& visit) : visit_(visit) {}
+
+  // `holder[nameField]` names an object of `resource`; `holder.optional` says whether it is
+  // optional. Defaults to `optional`.
+  void reference(Value* holder, std::string_view resource, std::string_view nameField,
+                 bool optional = false) {
+    if (holder == nullptr) return;
+    Value* name = find(*holder, nameField);
+    if (name == nullptr || !name->IsString() || name->GetStringLength() == 0) return;
+    const auto* flag = find(*holder, "optional");
+    visit_(resource, *name, optional || (flag != nullptr && flag->IsBool() && flag->GetBool()));
+  }
+
+  void volume(Value& volume) {
+    reference(find(volume, "configMap"), kConfigMaps, "name");
+    reference(find(volume, "secret"), kSecrets, "secretName");
+    reference(find(volume, "persistentVolumeClaim"), kClaims, "claimName");
+    if (Value* projected = find(volume, "projected")) {
+      forEachItem(*projected, "sources", [this](Value& source) {
+        reference(find(source, "configMap"), kConfigMaps, "name");
+        reference(find(source, "secret"), kSecrets, "name");
+      });
+    }
+    for (const SecretRefVolume& plugin : kSecretRefVolumes) {
+      Value* typed = find(volume, plugin.type);
+      if (typed != nullptr && !plugin.reference.empty()) typed = find(*typed, plugin.reference);
+      reference(typed, kSecrets, plugin.name);
+    }
+  }
+
+  void container(Value& container) {
+    forEachItem(container, "env", [this](Value& env) {
+      if (Value* from = find(env, "valueFrom")) {
+        reference(find(*from, "configMapKeyRef"), kConfigMaps, "name");
+        reference(find(*from, "secretKeyRef"), kSecrets, "name");
+      }
+    });
+    forEachItem(container, "envFrom", [this](Value& from) {
+      reference(find(from, "configMapRef"), kConfigMaps, "name");
+      reference(find(from, "secretRef"), kSecrets, "name");
+    });
+  }
+
+  void spec(Value& spec, std::string_view skipVolume) {
+    forEachItem(spec, "volumes", [this, skipVolume](Value& volume) {
+      const Value* name = find(volume, "name");
+      if (name != nullptr && name->IsString() && kube::stringView(*name) == skipVolume) return;
+      this->volume(volume);
+    });
+    // A missing pull secret does not stop a Pod in Kubernetes (the kubelet pulls without it
+    // and retries), and service accounts often name one that does not exist: optional.
+    forEachItem(spec, "imagePullSecrets",
+                [this](Value& secret) { reference(&secret, kSecrets, "name", true); });
+    for (const std::string_view list : kContainerLists) {
+      forEachItem(spec, list, [this](Value& item) { container(item); });
+    }
+  }
+
+ private:
+  const Visit& visit_;
+};
+
+}  // namespace
+
+void visitReferences(const JsonValue& spec, std::string_view skipVolume,
+                     const ReferenceVisitor& visit) {
+  ReferenceWalk<const JsonValue, ReferenceVisitor>(visit).spec(spec, skipVolume);
+}
+
+void visitReferences(JsonValue& spec, std::string_view skipVolume,
+                     const MutableReferenceVisitor& visit) {
+  ReferenceWalk<JsonValue, MutableReferenceVisitor>(visit).spec(spec, skipVolume);
+}
+
+std::optional<std::string> tokenVolumeName(const JsonValue& spec) {
+  const JsonValue* automount = find(spec, "automountServiceAccountToken");
+  if (automount != nullptr && automount->IsBool() && !automount->GetBool()) return std::nullopt;
+  std::optional<std::string> mounted;
+  for (const std::string_view list : kContainerLists) {
+    forEachItem(spec, list, [&mounted](const JsonValue& container) {
+      forEachItem(container, "volumeMounts", [&mounted](const JsonValue& mount) {
+        if (!mounted && kube::stringMember(mount, "mountPath") == kTokenMountPath) {
+          mounted = std::string(kube::stringMember(mount, "name"));
+        }
+      });
+    });
+  }
+  if (!mounted || mounted->empty()) return std::nullopt;
+  bool holdsToken = false;
+  forEachItem(spec, "volumes", [&](const JsonValue& volume) {
+    if (kube::stringMember(volume, "name") != *mounted) return;
+    if (find(volume, "secret") != nullptr) holdsToken = true;
+    if (const JsonValue* projected = find(volume, "projected")) {
+      forEachItem(*projected, "sources", [&holdsToken](const JsonValue& source) {
+        if (find(source, "serviceAccountToken") != nullptr) holdsToken = true;
+      });
+    }
+  });
+  return holdsToken ? mounted : std::nullopt;
+}
+
+}  // namespace bisync::translators::pod
