@@ -211,8 +211,6 @@ TEST_CASE("the names of referenced ConfigMaps, Secrets and PVCs are mapped in bo
   }
   // Not references: kept as they are.
   CHECK(at(single, "/spec/containers/0/env/1/valueFrom/configMapKeyRef/key") == R"("b")");
-  CHECK(at(single, "/spec/containers/0/env/3/valueFrom/fieldRef/fieldPath") ==
-        R"("metadata.name")");
   CHECK(at(single, "/metadata/namespace") == R"("shared")");
 }
 
@@ -224,6 +222,50 @@ TEST_CASE("volume plugins' Secret references are mapped too", "[translators][pod
       singleMapper());
   CHECK(at(pod, "/spec/volumes/2/csi/nodePublishSecretRef/name") ==
         R"("csi-creds-x-team-a-x-east")");
+}
+
+TEST_CASE("the downward API reads the virtual Pod's name, namespace, uid and labels",
+          "[translators][pods]") {
+  const std::string text =
+      podWith(R"({"name": "D", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})",
+              R"({"name": "D", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+         {"name": "E", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}},
+         {"name": "F", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['kubernetes.io/role']"}}},
+         {"name": "G", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['app']"}}},
+         {"name": "H", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}})");
+  std::string both = text;
+  const std::string_view claim =
+      R"({"name": "data", "persistentVolumeClaim": {"claimName": "web-data"}})";
+  both.replace(
+      both.find(claim), claim.size(),
+      R"({"name": "data", "downwardAPI": {"items": [{"path": "uid", "fieldRef": {"fieldPath": "metadata.uid"}}]}})");
+  const Json pod = hostPod(both, singleMapper());
+  const std::string env = "/spec/containers/0/env/";
+  CHECK(at(pod, (env + "3/valueFrom/fieldRef/fieldPath").c_str()) ==
+        R"("metadata.annotations['kube-bisync.io/source-name']")");
+  CHECK(at(pod, (env + "4/valueFrom/fieldRef/fieldPath").c_str()) ==
+        R"("metadata.annotations['kube-bisync.io/source-namespace']")");
+  CHECK(at(pod, (env + "5/valueFrom/fieldRef/fieldPath").c_str()) ==
+        "\"metadata.labels['" + hostLabelKey("kubernetes.io/role") + "']\"");
+  CHECK(at(pod, (env + "6/valueFrom/fieldRef/fieldPath").c_str()) == R"("metadata.labels['app']")");
+  CHECK(at(pod, (env + "7/valueFrom/fieldRef/fieldPath").c_str()) == R"("status.podIP")");
+  CHECK(at(pod, "/spec/volumes/2/downwardAPI/items/0/fieldRef/fieldPath") ==
+        R"("metadata.annotations['kube-bisync.io/source-uid']")");
+}
+
+TEST_CASE("a host Pod keeps the virtual Pod's hostname; its subdomain names the mapped Service",
+          "[translators][pods]") {
+  const std::string text =
+      podWith(R"("restartPolicy")", R"("subdomain": "web-headless", "restartPolicy")");
+  const Json single = hostPod(text, singleMapper());
+  CHECK(at(single, "/spec/hostname") == R"("web-1")");
+  CHECK(at(single, "/spec/subdomain") == R"("web-headless-x-team-a-x-east")");
+  const Json prefix = hostPod(text, prefixMapper());
+  CHECK(at(prefix, "/spec/hostname") == "<absent>");  // the host Pod's name is the same
+  CHECK(at(prefix, "/spec/subdomain") == R"("web-headless")");
+  const Json own = hostPod(podWith(R"("restartPolicy")", R"("hostname": "db-0", "restartPolicy")"),
+                           singleMapper());
+  CHECK(at(own, "/spec/hostname") == R"("db-0")");
 }
 
 TEST_CASE("host Pods resolve names with the virtual cluster's DNS", "[translators][pods]") {

@@ -153,6 +153,8 @@ std::string shapeProblem(const JsonValue& spec) {
                  {"hostAliases", Shape::Array},
                  {"dnsConfig", Shape::Object},
                  {"dnsPolicy", Shape::String},
+                 {"hostname", Shape::String},
+                 {"subdomain", Shape::String},
                  {"hostNetwork", Shape::Bool},
                  {"hostPID", Shape::Bool},
                  {"hostIPC", Shape::Bool},

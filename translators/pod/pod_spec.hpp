@@ -58,3 +58,12 @@ std::vector<std::string> refusals(const JsonValue& spec, const PodOptions& optio
                                   std::string_view tokenVolume);
 
 }  // namespace bisync::translators::pod
+
+namespace bisync::translators::pod {
+
+// Points the downward API (env valueFrom.fieldRef, downwardAPI volumes and projected sources)
+// at what the virtual Pod has where the host Pod differs: its name, namespace and uid (the
+// origin annotations of the host Pod hold them) and its labels of rewritten keys.
+void rewriteFieldRefs(JsonValue& spec, kube::Json::AllocatorType& allocator);
+
+}  // namespace bisync::translators::pod

@@ -107,6 +107,26 @@ void mapReferences(JsonValue& spec, std::string_view tokenVolume, std::string_vi
   });
 }
 
+// The containers see the virtual Pod's hostname even where the host Pod's name differs (single
+// mode); a subdomain names a headless Service of the Pod's namespace, mapped like any Service.
+void keepVirtualHostname(JsonValue& spec, const JsonValue& source, std::string_view hostPodName,
+                         const mapping::IdentityMapper& mapper, Allocator& allocator) {
+  const std::string_view name = kube::nameOf(source);
+  const std::string_view ns = kube::namespaceOf(source);
+  if (kube::stringMember(spec, "hostname").empty() && hostPodName != name) {
+    // A hostname is a DNS label: a Pod name with dots gets its sanitised form.
+    setMember(spec, "hostname", stringValue(mapping::fitName(name, mapping::kLabelName), allocator),
+              allocator);
+  }
+  const std::string_view subdomain = kube::stringMember(spec, "subdomain");
+  if (!subdomain.empty()) {
+    const mapping::SourceKey service{std::string(ns), std::string(subdomain)};
+    setMember(spec, "subdomain",
+              stringValue(mapper.toTarget(service, mapping::kLabelName).name, allocator),
+              allocator);
+  }
+}
+
 // The host Pod runs under the host's service account without its token; the virtual Pod's
 // token volume becomes the Secret the engine fills with a token of the virtual API server.
 void replaceServiceAccount(JsonValue& spec, const std::optional<std::string>& tokenVolume,
@@ -293,6 +313,8 @@ kube::Result<Json> PodTranslator::toTarget(const JsonValue& source,
   }
   const std::string_view ns = kube::namespaceOf(source);
   mapReferences(hostSpec, skipped, ns, mapper, allocator);
+  pod::rewriteFieldRefs(hostSpec, allocator);
+  keepVirtualHostname(hostSpec, source, kube::nameOf(*target), mapper, allocator);
   replaceServiceAccount(hostSpec, tokenVolume, kube::nameOf(*target), options_, allocator);
   pointDnsAtVirtualCluster(hostSpec, ns, options_, allocator);
   addApiServerAliases(hostSpec, options_, allocator);
