@@ -268,6 +268,52 @@ TEST_CASE("a host Pod keeps the virtual Pod's hostname; its subdomain names the 
   CHECK(at(own, "/spec/hostname") == R"("db-0")");
 }
 
+TEST_CASE(
+    "affinity and topology spread select on the host what they select in the virtual namespace",
+    "[translators][pods]") {
+  const std::string text = podWith(R"("restartPolicy")", R"("affinity": {
+      "podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "web", "kubernetes.io/role": "edge"}},
+         "topologyKey": "kubernetes.io/hostname"}]},
+      "podAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 10, "podAffinityTerm": {
+          "labelSelector": {"matchExpressions": [{"key": "k8s.io/tier", "operator": "Exists"}]},
+          "namespaces": ["cache", "db"], "topologyKey": "zone"}}]}},
+    "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "zone",
+      "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": "web"}}}],
+    "restartPolicy")");
+  const std::string role = hostLabelKey("kubernetes.io/role");
+  const std::string tier = hostLabelKey("k8s.io/tier");
+  const char* anti =
+      "/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/0";
+  const char* pref =
+      "/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution/0/"
+      "podAffinityTerm";
+  SECTION("prefix mode: keys rewritten, namespaces mapped") {
+    const Json pod = hostPod(text, prefixMapper());
+    CHECK(at(pod, (std::string(anti) + "/labelSelector").c_str()) ==
+          canonicalText(R"({"matchLabels": {"app": "web", ")" + role + R"(": "edge"}})"));
+    CHECK(at(pod, (std::string(pref) + "/labelSelector/matchExpressions/0/key").c_str()) ==
+          "\"" + tier + "\"");
+    CHECK(at(pod, (std::string(pref) + "/namespaces").c_str()) == R"(["east--cache","east--db"])");
+    CHECK(at(pod, "/spec/topologySpreadConstraints/0/labelSelector") ==
+          R"({"matchLabels":{"app":"web"}})");
+  }
+  SECTION("single mode: narrowed to the source namespaces by the origin label") {
+    const Json pod = hostPod(text, singleMapper());
+    const std::string own =
+        R"({"key":"kube-bisync.io/source-namespace","operator":"In","values":["team-a"]})";
+    CHECK(at(pod, (std::string(anti) + "/labelSelector").c_str()) ==
+          canonicalText(R"({"matchLabels": {"app": "web", ")" + role +
+                        R"(": "edge"}, "matchExpressions": [)" + own + "]}"));
+    CHECK(at(pod, (std::string(pref) + "/labelSelector/matchExpressions/1").c_str()) ==
+          R"({"key":"kube-bisync.io/source-namespace","operator":"In","values":["cache","db"]})");
+    CHECK(at(pod, (std::string(pref) + "/namespaces").c_str()) == "<absent>");
+    CHECK(at(pod, "/spec/topologySpreadConstraints/0/labelSelector") ==
+          canonicalText(R"({"matchLabels": {"app": "web"}, "matchExpressions": [)" + own + "]}"));
+  }
+}
+
 TEST_CASE("host Pods resolve names with the virtual cluster's DNS", "[translators][pods]") {
   const std::string searches =
       R"(["team-a.svc.cluster.local","svc.cluster.local","cluster.local"])";

@@ -67,3 +67,19 @@ namespace bisync::translators::pod {
 void rewriteFieldRefs(JsonValue& spec, kube::Json::AllocatorType& allocator);
 
 }  // namespace bisync::translators::pod
+
+namespace bisync::mapping {
+class IdentityMapper;
+}
+
+namespace bisync::translators::pod {
+
+// The label selectors of the spec (pod affinity and anti-affinity terms, topology spread
+// constraints) select on the host what they select in the virtual namespace `ns`: reserved
+// label keys rewritten, a term's `namespaces` mapped to the target namespaces, and in single
+// mode, where every source namespace shares one target namespace, each selector narrowed to
+// the Pods of its source namespaces by the origin label kube-bisync.io/source-namespace.
+void translateSelectors(JsonValue& spec, std::string_view ns, const mapping::IdentityMapper& mapper,
+                        kube::Json::AllocatorType& allocator);
+
+}  // namespace bisync::translators::pod

@@ -314,6 +314,7 @@ kube::Result<Json> PodTranslator::toTarget(const JsonValue& source,
   const std::string_view ns = kube::namespaceOf(source);
   mapReferences(hostSpec, skipped, ns, mapper, allocator);
   pod::rewriteFieldRefs(hostSpec, allocator);
+  pod::translateSelectors(hostSpec, ns, mapper, allocator);
   keepVirtualHostname(hostSpec, source, kube::nameOf(*target), mapper, allocator);
   replaceServiceAccount(hostSpec, tokenVolume, kube::nameOf(*target), options_, allocator);
   pointDnsAtVirtualCluster(hostSpec, ns, options_, allocator);
