@@ -46,10 +46,17 @@ bool impliedByHostNetwork(const JsonValue& port, bool hostNetwork) {
   return hostNetwork && host != nullptr && container != nullptr && *host == *container;
 }
 
+// A Windows HostProcess container runs as a process of the node: privileged, and more.
+bool isHostProcess(const JsonValue& securityContext) {
+  const JsonValue* windows = kube::member(securityContext, "windowsOptions");
+  return windows != nullptr && isTrue(*windows, "hostProcess");
+}
+
 void checkContainer(Refusals& refusals, const JsonValue& container, bool hostNetwork) {
   const std::string where = "container " + std::string(kube::stringMember(container, "name"));
   if (const JsonValue* security = kube::member(container, "securityContext")) {
     if (isTrue(*security, "privileged")) refusals.ask(HostFeature::Privileged, where);
+    if (isHostProcess(*security)) refusals.ask(HostFeature::Privileged, where + ": hostProcess");
     const JsonValue* add = kube::at(*security, "/capabilities/add");
     if (add != nullptr && add->IsArray() && !add->Empty()) {
       std::string names;
@@ -98,6 +105,10 @@ std::vector<std::string> refusals(const JsonValue& spec, const PodOptions& optio
   if (hostNetwork) refusals.ask(HostFeature::HostNetwork, "");
   if (isTrue(spec, "hostPID")) refusals.ask(HostFeature::HostPID, "");
   if (isTrue(spec, "hostIPC")) refusals.ask(HostFeature::HostIPC, "");
+  if (const JsonValue* security = kube::member(spec, "securityContext");
+      security != nullptr && isHostProcess(*security)) {
+    refusals.ask(HostFeature::Privileged, "hostProcess");
+  }
   for (const std::string_view list : kContainerLists) {
     forEachObject(spec, list, [&](const JsonValue& container) {
       checkContainer(refusals, container, hostNetwork);
