@@ -1,6 +1,7 @@
 // The Pod plugin (translators/pod): every translation rule of docs/workloads.md in both
 // namespace modes, the refusals of host features, the dependencies, the view of the host Pod
 // the virtual side reads its status from, the reversible label rewrite and malformed Pods.
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -90,6 +91,14 @@ constexpr const char* kServedPod = R"({
   },
   "status": {"phase": "Pending", "qosClass": "BestEffort"}
 })";
+
+// Without the virtual API server's environment variables, which come first in every
+// container's env: the tests of env references keep the indices of kServedPod.
+PodOptions withoutApiEnv() {
+  PodOptions pods = options();
+  pods.virtualApiServerAddress.clear();
+  return pods;
+}
 
 Json hostPod(const std::string& text, const IdentityMapper& mapper,
              const PodOptions& pods = options()) {
@@ -202,8 +211,8 @@ TEST_CASE("the names of referenced ConfigMaps, Secrets and PVCs are mapped in bo
       {"/spec/initContainers/0/envFrom/0/configMapRef/name", "init-cm"},
       {"/spec/imagePullSecrets/0/name", "registry"},
   };
-  const Json prefix = hostPod(kServedPod, prefixMapper());
-  const Json single = hostPod(kServedPod, singleMapper());
+  const Json prefix = hostPod(kServedPod, prefixMapper(), withoutApiEnv());
+  const Json single = hostPod(kServedPod, singleMapper(), withoutApiEnv());
   for (const Case& c : cases) {
     INFO(c.pointer);
     CHECK(at(prefix, c.pointer) == "\"" + std::string(c.prefixName) + "\"");
@@ -239,7 +248,7 @@ TEST_CASE("the downward API reads the virtual Pod's name, namespace, uid and lab
   both.replace(
       both.find(claim), claim.size(),
       R"({"name": "data", "downwardAPI": {"items": [{"path": "uid", "fieldRef": {"fieldPath": "metadata.uid"}}]}})");
-  const Json pod = hostPod(both, singleMapper());
+  const Json pod = hostPod(both, singleMapper(), withoutApiEnv());
   const std::string env = "/spec/containers/0/env/";
   CHECK(at(pod, (env + "3/valueFrom/fieldRef/fieldPath").c_str()) ==
         R"("metadata.annotations['kube-bisync.io/source-name']")");
@@ -381,6 +390,34 @@ TEST_CASE("kubernetes.default resolves to the virtual API server in host Pods",
     pods.virtualApiServerAddress.clear();
     CHECK(at(hostPod(kServedPod, prefixMapper(), pods), "/spec/hostAliases") == "<absent>");
   }
+}
+
+TEST_CASE("in-cluster clients of host Pods find the virtual API server in their environment",
+          "[translators][pods]") {
+  const Json pod = hostPod(podWith(R"({"name": "A", "value": "1"})",
+                                   R"({"name": "A", "value": "1"},
+                                      {"name": "KUBERNETES_SERVICE_PORT", "value": "6443"})"),
+                           prefixMapper());
+  const JsonValue& env = pod["spec"]["containers"][0]["env"];
+  std::map<std::string, std::string> values;
+  for (const JsonValue& variable : env.GetArray()) {
+    values[std::string(bisync::kube::stringMember(variable, "name"))] =
+        std::string(bisync::kube::stringMember(variable, "value"));
+  }
+  CHECK(values["KUBERNETES_SERVICE_HOST"] == "10.0.0.1");
+  CHECK(values["KUBERNETES_PORT_443_TCP"] == "tcp://10.0.0.1:443");
+  CHECK(values["KUBERNETES_SERVICE_PORT"] == "6443");  // the container's own wins
+  CHECK(values["A"] == "1");
+  // The virtual API server's variables come first: the container's own may refer to them.
+  CHECK(bisync::kube::stringMember(env[0], "name") == "KUBERNETES_SERVICE_HOST");
+  CHECK(at(pod, "/spec/initContainers/0/env/0/name") == R"("KUBERNETES_SERVICE_HOST")");
+  // An IPv6 address in a URL is bracketed; without an address nothing is added.
+  PodOptions ipv6 = options();
+  ipv6.virtualApiServerAddress = "fd00::1";
+  CHECK(at(hostPod(kServedPod, prefixMapper(), ipv6), "/spec/containers/0/env/3/value") ==
+        R"("tcp://[fd00::1]:443")");
+  CHECK(at(hostPod(kServedPod, prefixMapper(), withoutApiEnv()), "/spec/initContainers/0/env") ==
+        "<absent>");
 }
 
 TEST_CASE("reserved label keys are rewritten on the host and come back unchanged",

@@ -246,6 +246,54 @@ void addApiServerAliases(JsonValue& spec, const PodOptions& options, Allocator& 
   spec["hostAliases"].PushBack(std::move(alias), allocator);
 }
 
+bool setsVariable(const JsonValue* env, std::string_view name) {
+  if (env == nullptr || !env->IsArray()) return false;
+  return std::any_of(env->Begin(), env->End(), [name](const JsonValue& variable) {
+    return kube::stringMember(variable, "name") == name;
+  });
+}
+
+// The kubelet gives every container KUBERNETES_SERVICE_HOST and friends, with or without service
+// links, from the host's `kubernetes` Service: in-cluster clients (client-go's
+// InClusterConfig) read them before any name, and would take the virtual token to the host.
+// Each container gets them for the virtual API server first (so that its own variables may
+// refer to them), except those it sets itself.
+void pointServiceEnvAtVirtualApiServer(JsonValue& spec, const PodOptions& options,
+                                       Allocator& allocator) {
+  if (options.virtualApiServerAddress.empty()) return;
+  const std::string& ip = options.virtualApiServerAddress;
+  const std::string url =
+      "tcp://" + (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":443";
+  const std::pair<const char*, std::string> variables[] = {
+      {"KUBERNETES_SERVICE_HOST", ip},          {"KUBERNETES_SERVICE_PORT", "443"},
+      {"KUBERNETES_SERVICE_PORT_HTTPS", "443"}, {"KUBERNETES_PORT", url},
+      {"KUBERNETES_PORT_443_TCP", url},         {"KUBERNETES_PORT_443_TCP_PROTO", "tcp"},
+      {"KUBERNETES_PORT_443_TCP_PORT", "443"},  {"KUBERNETES_PORT_443_TCP_ADDR", ip},
+  };
+  for (const std::string_view list : pod::kContainerLists) {
+    auto containers = spec.FindMember(ref(list));
+    if (containers == spec.MemberEnd() || !containers->value.IsArray()) continue;
+    for (JsonValue& container : containers->value.GetArray()) {
+      if (!container.IsObject()) continue;
+      const JsonValue* own = kube::member(container, "env");
+      JsonValue env(rapidjson::kArrayType);
+      for (const auto& [name, value] : variables) {
+        if (setsVariable(own, name)) continue;
+        JsonValue variable(rapidjson::kObjectType);
+        variable.AddMember("name", stringValue(name, allocator), allocator);
+        variable.AddMember("value", stringValue(value, allocator), allocator);
+        env.PushBack(std::move(variable), allocator);
+      }
+      if (own != nullptr && own->IsArray()) {
+        for (const JsonValue& item : own->GetArray()) {
+          env.PushBack(JsonValue(item, allocator), allocator);
+        }
+      }
+      setMember(container, "env", std::move(env), allocator);
+    }
+  }
+}
+
 kube::Error refusal(const JsonValue& source, const std::vector<std::string>& reasons) {
   std::string message = "the Pod asks for what the Pod policy does not allow on the host:";
   for (std::size_t i = 0; i < reasons.size(); ++i) message += (i == 0 ? " " : "; ") + reasons[i];
@@ -319,6 +367,7 @@ kube::Result<Json> PodTranslator::toTarget(const JsonValue& source,
   replaceServiceAccount(hostSpec, tokenVolume, kube::nameOf(*target), options_, allocator);
   pointDnsAtVirtualCluster(hostSpec, ns, options_, allocator);
   addApiServerAliases(hostSpec, options_, allocator);
+  pointServiceEnvAtVirtualApiServer(hostSpec, options_, allocator);
   // Service links would name the host's Services; the virtual ones are not computed yet.
   setMember(hostSpec, "enableServiceLinks", JsonValue(false), allocator);
   target->AddMember("spec", std::move(hostSpec), allocator);
