@@ -270,8 +270,9 @@ void defineWorkloadFlags(CLI::App& app, Flags& flags) {
                  "IP address of the virtual cluster's DNS server, the nameserver of every host "
                  "Pod (unset: host Pods keep their DNS policy and the host's DNS answers them)");
   app.add_option("--virtual-apiserver-address", pods.virtualApiServerAddress,
-                 "IP address host Pods reach the virtual API server at, mapped to kubernetes, "
-                 "kubernetes.default(.svc) in their hostAliases (unset: no hostAliases)");
+                 "IP address host Pods reach the virtual API server at (port 443): "
+                 "kubernetes.default(.svc) in their hostAliases and KUBERNETES_SERVICE_HOST in "
+                 "their containers' env name it (unset: neither)");
   app.add_option("--cluster-domain", pods.clusterDomain,
                  "the virtual cluster's DNS domain, for the host Pods' DNS search path")
       ->capture_default_str();
