@@ -114,13 +114,16 @@ std::string at(const JsonValue& root, const char* pointer) {
   return value == nullptr ? "<absent>" : canonical(*value);
 }
 
-// kServedPod with `replace` put in place of `find` (once).
-std::string podWith(std::string_view find, std::string_view replace) {
-  std::string text = kServedPod;
+// `text` with `replace` put in place of `find` (once).
+std::string replaced(std::string text, std::string_view find, std::string_view replace) {
   const std::size_t where = text.find(find);
   REQUIRE(where != std::string::npos);
   text.replace(where, find.size(), replace);
   return text;
+}
+
+std::string podWith(std::string_view find, std::string_view replace) {
+  return replaced(kServedPod, find, replace);
 }
 
 }  // namespace
@@ -223,6 +226,34 @@ TEST_CASE("the names of referenced ConfigMaps, Secrets and PVCs are mapped in bo
   CHECK(at(single, "/metadata/namespace") == R"("shared")");
 }
 
+TEST_CASE("kube-root-ca.crt reads the virtual cluster's CA from the token Secret",
+          "[translators][pods]") {
+  const std::string_view claim =
+      R"({"name": "data", "persistentVolumeClaim": {"claimName": "web-data"}})";
+  const std::string text = podWith(
+      claim, R"({"name": "ca", "configMap": {"name": "kube-root-ca.crt", "defaultMode": 256}},
+                {"name": "bundle2", "projected": {"sources": [{"configMap": {"name": "kube-root-ca.crt",
+                  "items": [{"key": "ca.crt", "path": "ca.pem"}]}}]}})");
+  const Json pod = hostPod(text, singleMapper());
+  const std::string secret = tokenSecretName("web-1-x-team-a-x-east");
+  CHECK(at(pod, "/spec/volumes/2") ==
+        canonicalText(R"({"name":"ca","secret":{"defaultMode":256,"secretName":")" + secret +
+                      R"("}})"));
+  CHECK(at(pod, "/spec/volumes/3/projected/sources/0") ==
+        canonicalText(R"({"secret":{"items":[{"key":"ca.crt","path":"ca.pem"}],"name":")" + secret +
+                      R"("}})"));
+  // Never a dependency: it never syncs.
+  for (const Dependency& dependency : PodTranslator(options()).dependencies(parse(text))) {
+    CHECK(dependency.name != "kube-root-ca.crt");
+  }
+  // Without a token volume there is no token Secret: the host's own, under its own name.
+  const Json noToken = hostPod(
+      replaced(podWith(claim, R"({"name": "ca", "configMap": {"name": "kube-root-ca.crt"}})"),
+               R"("/var/run/secrets/kubernetes.io/serviceaccount")", R"("/elsewhere")"),
+      singleMapper());
+  CHECK(at(noToken, "/spec/volumes/2/configMap/name") == R"("kube-root-ca.crt")");
+}
+
 TEST_CASE("volume plugins' Secret references are mapped too", "[translators][pods]") {
   const Json pod = hostPod(
       podWith(
@@ -242,11 +273,8 @@ TEST_CASE("the downward API reads the virtual Pod's name, namespace, uid and lab
          {"name": "F", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['kubernetes.io/role']"}}},
          {"name": "G", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['app']"}}},
          {"name": "H", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}})");
-  std::string both = text;
-  const std::string_view claim =
-      R"({"name": "data", "persistentVolumeClaim": {"claimName": "web-data"}})";
-  both.replace(
-      both.find(claim), claim.size(),
+  const std::string both = replaced(
+      text, R"({"name": "data", "persistentVolumeClaim": {"claimName": "web-data"}})",
       R"({"name": "data", "downwardAPI": {"items": [{"path": "uid", "fieldRef": {"fieldPath": "metadata.uid"}}]}})");
   const Json pod = hostPod(both, singleMapper(), withoutApiEnv());
   const std::string env = "/spec/containers/0/env/";
@@ -539,13 +567,10 @@ TEST_CASE("hostNetwork allowed covers the host ports the API server defaults fro
       parse(podWith(R"("image": "busybox")",
                     R"("image": "busybox", "ports": [{"containerPort": 80, "hostPort": 80}])"));
   const std::string hostNetwork = R"("hostNetwork": true, "restartPolicy")";
-  const Json onHostNetwork = parse(podWith(R"("restartPolicy")", hostNetwork));
-  (void)onHostNetwork;
-  std::string text =
-      podWith(R"("image": "busybox")",
-              R"("image": "busybox", "ports": [{"containerPort": 80, "hostPort": 80}])");
-  text.replace(text.find(R"("restartPolicy")"), 15, hostNetwork);
-  const Json pod = parse(text);
+  const Json pod = parse(
+      replaced(podWith(R"("image": "busybox")",
+                       R"("image": "busybox", "ports": [{"containerPort": 80, "hostPort": 80}])"),
+               R"("restartPolicy")", hostNetwork));
   CHECK(PodTranslator(pods).toTarget(pod, prefixMapper()));
   // Without hostNetwork the same port is a host port of its own.
   CHECK_FALSE(PodTranslator(pods).toTarget(implied, prefixMapper()));

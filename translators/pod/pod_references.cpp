@@ -57,6 +57,9 @@ class ReferenceWalk {
     if (holder == nullptr) return;
     Value* name = find(*holder, nameField);
     if (name == nullptr || !name->IsString() || name->GetStringLength() == 0) return;
+    // Every cluster publishes its own in every namespace and it never syncs: not a reference to
+    // a copy (redirectRootCa points it at the virtual cluster's CA where it can).
+    if (resource == kConfigMaps && kube::stringView(*name) == kRootCaConfigMap) return;
     const auto* flag = find(*holder, "optional");
     visit_(resource, *name, optional || (flag != nullptr && flag->IsBool() && flag->GetBool()));
   }
@@ -147,6 +150,50 @@ std::optional<std::string> tokenVolumeName(const JsonValue& spec) {
     }
   });
   return holdsToken ? mounted : std::nullopt;
+}
+
+}  // namespace bisync::translators::pod
+
+namespace bisync::translators::pod {
+namespace {
+
+using Allocator = kube::Json::AllocatorType;
+
+bool namesRootCa(const JsonValue* configMap) {
+  return configMap != nullptr && kube::stringMember(*configMap, "name") == kRootCaConfigMap;
+}
+
+// {configMap: {name: kube-root-ca.crt, ...}} -> {secret: {<nameField>: tokenSecret, ...}}, the
+// items, mode and optional flag kept: the token Secret has the key ca.crt too.
+void toTokenSecret(JsonValue& holder, std::string_view nameField, std::string_view tokenSecret,
+                   Allocator& allocator) {
+  JsonValue secret(rapidjson::kObjectType);
+  for (auto& member : holder["configMap"].GetObject()) {
+    if (kube::stringView(member.name) == "name") continue;
+    secret.AddMember(JsonValue(member.name, allocator), JsonValue(member.value, allocator),
+                     allocator);
+  }
+  secret.AddMember(kube::stringValue(nameField, allocator),
+                   kube::stringValue(tokenSecret, allocator), allocator);
+  holder.RemoveMember("configMap");
+  holder.AddMember("secret", std::move(secret), allocator);
+}
+
+}  // namespace
+
+void redirectRootCa(JsonValue& spec, std::string_view tokenSecret, Allocator& allocator) {
+  forEachItem(spec, "volumes", [&](JsonValue& volume) {
+    if (namesRootCa(find(volume, "configMap"))) {
+      toTokenSecret(volume, "secretName", tokenSecret, allocator);
+    }
+    if (JsonValue* projected = find(volume, "projected")) {
+      forEachItem(*projected, "sources", [&](JsonValue& source) {
+        if (namesRootCa(find(source, "configMap"))) {
+          toTokenSecret(source, "name", tokenSecret, allocator);
+        }
+      });
+    }
+  });
 }
 
 }  // namespace bisync::translators::pod

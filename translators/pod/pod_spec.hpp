@@ -25,6 +25,9 @@ inline constexpr std::string_view kTokenMountPath = "/var/run/secrets/kubernetes
 // ephemeralcontainers subresource), so the host Pod never has them.
 inline constexpr std::string_view kContainerLists[] = {"containers", "initContainers"};
 
+// The ConfigMap every cluster publishes in every namespace (its CA bundle); it never syncs.
+inline constexpr std::string_view kRootCaConfigMap = "kube-root-ca.crt";
+
 // Empty when every field the plugin reads has the type the API gives it; else the first one
 // that does not, as a message naming its JSON pointer ("/spec/volumes/0/name is not a string").
 std::string shapeProblem(const JsonValue& spec);
@@ -36,7 +39,8 @@ using ReferenceVisitor =
 using MutableReferenceVisitor =
     std::function<void(std::string_view resource, JsonValue& name, bool optional)>;
 
-// Every name of a ConfigMap, Secret or PVC the spec references (volumes, projected sources,
+// Every name of a ConfigMap, Secret or PVC the spec references (but kRootCaConfigMap: the
+// target has its own) (volumes, projected sources,
 // volume plugins' secret references, imagePullSecrets, env valueFrom, envFrom of every
 // container list), in spec order, skipping the volume named `skipVolume`. The spec's shape must
 // have been checked (shapeProblem).
@@ -50,6 +54,12 @@ void visitReferences(JsonValue& spec, std::string_view skipVolume,
 // serviceAccountToken source); nullopt when automountServiceAccountToken is false or there is
 // none.
 std::optional<std::string> tokenVolumeName(const JsonValue& spec);
+
+// Volumes and projected sources of the ConfigMap kRootCaConfigMap read the Secret `tokenSecret`
+// instead (same key ca.crt): on the host that ConfigMap is the host's CA, and the token Secret
+// holds the virtual cluster's.
+void redirectRootCa(JsonValue& spec, std::string_view tokenSecret,
+                    kube::Json::AllocatorType& allocator);
 
 // Why the Pod may not run on the host as it is: each host feature it asks for that `options`
 // does not allow ("privileged (container app)"), and each projected service-account token

@@ -361,6 +361,9 @@ kube::Result<Json> PodTranslator::toTarget(const JsonValue& source,
   }
   const std::string_view ns = kube::namespaceOf(source);
   mapReferences(hostSpec, skipped, ns, mapper, allocator);
+  // Only where the engine writes the token Secret: a Pod with a token volume. After the
+  // mapping, which would take the token Secret for a copy.
+  if (tokenVolume) pod::redirectRootCa(hostSpec, tokenSecretName(kube::nameOf(*target)), allocator);
   pod::rewriteFieldRefs(hostSpec, allocator);
   pod::translateSelectors(hostSpec, ns, mapper, allocator);
   keepVirtualHostname(hostSpec, source, kube::nameOf(*target), mapper, allocator);
