@@ -3,6 +3,7 @@
 #include <string>
 
 #include "mapping/identity_mapper.hpp"
+#include "translators/pod/pod_json.hpp"
 #include "translators/pod/pod_labels.hpp"
 #include "translators/pod/pod_spec.hpp"
 
@@ -38,20 +39,6 @@ void rewrite(JsonValue* holder, Allocator& allocator) {
   if (!host.empty()) path->value = kube::stringValue(host, allocator);
 }
 
-template <class Each>
-void forEachItem(JsonValue& parent, const char* name, Each each) {
-  if (!parent.IsObject()) return;
-  auto array = parent.FindMember(name);
-  if (array == parent.MemberEnd() || !array->value.IsArray()) return;
-  for (JsonValue& item : array->value.GetArray()) each(item);
-}
-
-JsonValue* objectMember(JsonValue& parent, const char* name) {
-  if (!parent.IsObject()) return nullptr;
-  auto found = parent.FindMember(name);
-  return found == parent.MemberEnd() || !found->value.IsObject() ? nullptr : &found->value;
-}
-
 void rewriteDownwardItems(JsonValue* downwardApi, Allocator& allocator) {
   if (downwardApi == nullptr) return;
   forEachItem(*downwardApi, "items", [&allocator](JsonValue& item) { rewrite(&item, allocator); });
@@ -61,17 +48,16 @@ void rewriteDownwardItems(JsonValue* downwardApi, Allocator& allocator) {
 
 void rewriteFieldRefs(JsonValue& spec, Allocator& allocator) {
   for (const std::string_view list : kContainerLists) {
-    forEachItem(spec, std::string(list).c_str(), [&allocator](JsonValue& container) {
-      forEachItem(container, "env", [&allocator](JsonValue& env) {
-        rewrite(objectMember(env, "valueFrom"), allocator);
-      });
+    forEachItem(spec, list, [&allocator](JsonValue& container) {
+      forEachItem(container, "env",
+                  [&allocator](JsonValue& env) { rewrite(objectAt(env, "valueFrom"), allocator); });
     });
   }
   forEachItem(spec, "volumes", [&allocator](JsonValue& volume) {
-    rewriteDownwardItems(objectMember(volume, "downwardAPI"), allocator);
-    if (JsonValue* projected = objectMember(volume, "projected")) {
+    rewriteDownwardItems(objectAt(volume, "downwardAPI"), allocator);
+    if (JsonValue* projected = objectAt(volume, "projected")) {
       forEachItem(*projected, "sources", [&allocator](JsonValue& source) {
-        rewriteDownwardItems(objectMember(source, "downwardAPI"), allocator);
+        rewriteDownwardItems(objectAt(source, "downwardAPI"), allocator);
       });
     }
   });

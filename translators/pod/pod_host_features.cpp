@@ -1,6 +1,7 @@
 // refusals: what a Pod asks of the host that the Pod policy has not allowed.
 #include <string>
 
+#include "translators/pod/pod_json.hpp"
 #include "translators/pod/pod_spec.hpp"
 
 namespace bisync::translators::pod {
@@ -9,15 +10,6 @@ namespace {
 bool isTrue(const JsonValue& object, std::string_view name) {
   const JsonValue* value = kube::member(object, name);
   return value != nullptr && value->IsBool() && value->GetBool();
-}
-
-template <class Each>
-void forEachObject(const JsonValue& parent, std::string_view name, Each each) {
-  const JsonValue* array = kube::member(parent, name);
-  if (array == nullptr || !array->IsArray()) return;
-  for (const JsonValue& item : array->GetArray()) {
-    if (item.IsObject()) each(item);
-  }
 }
 
 class Refusals {

@@ -2,6 +2,7 @@
 // renaming them on the host copy and listing them as dependencies. One template serves the
 // const and the mutable walk.
 
+#include "translators/pod/pod_json.hpp"
 #include "translators/pod/pod_spec.hpp"
 
 namespace bisync::translators::pod {
@@ -27,24 +28,6 @@ constexpr SecretRefVolume kSecretRefVolumes[] = {
     {"azureFile", "", "secretName"},
 };
 
-// The member `name` of `object` (Value is JsonValue or const JsonValue), nullptr when absent,
-// null or when `object` is not an object.
-template <class Value>
-Value* find(Value& object, std::string_view name) {
-  if (!object.IsObject()) return nullptr;
-  auto found = object.FindMember(
-      rapidjson::StringRef(name.data(), static_cast<rapidjson::SizeType>(name.size())));
-  if (found == object.MemberEnd() || found->value.IsNull()) return nullptr;
-  return &found->value;
-}
-
-template <class Value, class Each>
-void forEachItem(Value& parent, std::string_view name, Each each) {
-  Value* array = find(parent, name);
-  if (array == nullptr || !array->IsArray()) return;
-  for (auto& item : array->GetArray()) each(item);
-}
-
 template <class Value, class Visit>
 class ReferenceWalk {
  public:
@@ -55,48 +38,48 @@ class ReferenceWalk {
   void reference(Value* holder, std::string_view resource, std::string_view nameField,
                  bool optional = false) {
     if (holder == nullptr) return;
-    Value* name = find(*holder, nameField);
+    Value* name = present(*holder, nameField);
     if (name == nullptr || !name->IsString() || name->GetStringLength() == 0) return;
     // Every cluster publishes its own in every namespace and it never syncs: not a reference to
     // a copy (redirectRootCa points it at the virtual cluster's CA where it can).
     if (resource == kConfigMaps && kube::stringView(*name) == kRootCaConfigMap) return;
-    const auto* flag = find(*holder, "optional");
+    const auto* flag = present(*holder, "optional");
     visit_(resource, *name, optional || (flag != nullptr && flag->IsBool() && flag->GetBool()));
   }
 
   void volume(Value& volume) {
-    reference(find(volume, "configMap"), kConfigMaps, "name");
-    reference(find(volume, "secret"), kSecrets, "secretName");
-    reference(find(volume, "persistentVolumeClaim"), kClaims, "claimName");
-    if (Value* projected = find(volume, "projected")) {
+    reference(present(volume, "configMap"), kConfigMaps, "name");
+    reference(present(volume, "secret"), kSecrets, "secretName");
+    reference(present(volume, "persistentVolumeClaim"), kClaims, "claimName");
+    if (Value* projected = present(volume, "projected")) {
       forEachItem(*projected, "sources", [this](Value& source) {
-        reference(find(source, "configMap"), kConfigMaps, "name");
-        reference(find(source, "secret"), kSecrets, "name");
+        reference(present(source, "configMap"), kConfigMaps, "name");
+        reference(present(source, "secret"), kSecrets, "name");
       });
     }
     for (const SecretRefVolume& plugin : kSecretRefVolumes) {
-      Value* typed = find(volume, plugin.type);
-      if (typed != nullptr && !plugin.reference.empty()) typed = find(*typed, plugin.reference);
+      Value* typed = present(volume, plugin.type);
+      if (typed != nullptr && !plugin.reference.empty()) typed = present(*typed, plugin.reference);
       reference(typed, kSecrets, plugin.name);
     }
   }
 
   void container(Value& container) {
     forEachItem(container, "env", [this](Value& env) {
-      if (Value* from = find(env, "valueFrom")) {
-        reference(find(*from, "configMapKeyRef"), kConfigMaps, "name");
-        reference(find(*from, "secretKeyRef"), kSecrets, "name");
+      if (Value* from = present(env, "valueFrom")) {
+        reference(present(*from, "configMapKeyRef"), kConfigMaps, "name");
+        reference(present(*from, "secretKeyRef"), kSecrets, "name");
       }
     });
     forEachItem(container, "envFrom", [this](Value& from) {
-      reference(find(from, "configMapRef"), kConfigMaps, "name");
-      reference(find(from, "secretRef"), kSecrets, "name");
+      reference(present(from, "configMapRef"), kConfigMaps, "name");
+      reference(present(from, "secretRef"), kSecrets, "name");
     });
   }
 
   void spec(Value& spec, std::string_view skipVolume) {
     forEachItem(spec, "volumes", [this, skipVolume](Value& volume) {
-      const Value* name = find(volume, "name");
+      const Value* name = present(volume, "name");
       if (name != nullptr && name->IsString() && kube::stringView(*name) == skipVolume) return;
       this->volume(volume);
     });
@@ -126,7 +109,7 @@ void visitReferences(JsonValue& spec, std::string_view skipVolume,
 }
 
 std::optional<std::string> tokenVolumeName(const JsonValue& spec) {
-  const JsonValue* automount = find(spec, "automountServiceAccountToken");
+  const JsonValue* automount = present(spec, "automountServiceAccountToken");
   if (automount != nullptr && automount->IsBool() && !automount->GetBool()) return std::nullopt;
   std::optional<std::string> mounted;
   for (const std::string_view list : kContainerLists) {
@@ -142,10 +125,10 @@ std::optional<std::string> tokenVolumeName(const JsonValue& spec) {
   bool holdsToken = false;
   forEachItem(spec, "volumes", [&](const JsonValue& volume) {
     if (kube::stringMember(volume, "name") != *mounted) return;
-    if (find(volume, "secret") != nullptr) holdsToken = true;
-    if (const JsonValue* projected = find(volume, "projected")) {
+    if (present(volume, "secret") != nullptr) holdsToken = true;
+    if (const JsonValue* projected = present(volume, "projected")) {
       forEachItem(*projected, "sources", [&holdsToken](const JsonValue& source) {
-        if (find(source, "serviceAccountToken") != nullptr) holdsToken = true;
+        if (present(source, "serviceAccountToken") != nullptr) holdsToken = true;
       });
     }
   });
@@ -183,12 +166,12 @@ void toTokenSecret(JsonValue& holder, std::string_view nameField, std::string_vi
 
 void redirectRootCa(JsonValue& spec, std::string_view tokenSecret, Allocator& allocator) {
   forEachItem(spec, "volumes", [&](JsonValue& volume) {
-    if (namesRootCa(find(volume, "configMap"))) {
+    if (namesRootCa(present(volume, "configMap"))) {
       toTokenSecret(volume, "secretName", tokenSecret, allocator);
     }
-    if (JsonValue* projected = find(volume, "projected")) {
+    if (JsonValue* projected = present(volume, "projected")) {
       forEachItem(*projected, "sources", [&](JsonValue& source) {
-        if (namesRootCa(find(source, "configMap"))) {
+        if (namesRootCa(present(source, "configMap"))) {
           toTokenSecret(source, "name", tokenSecret, allocator);
         }
       });

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "mapping/identity_mapper.hpp"
+#include "translators/pod/pod_json.hpp"
 #include "translators/pod/pod_labels.hpp"
 #include "translators/pod/pod_spec.hpp"
 
@@ -12,25 +13,9 @@ namespace {
 using Allocator = kube::Json::AllocatorType;
 using kube::stringValue;
 
-JsonValue* objectMember(JsonValue& parent, const char* name) {
-  if (!parent.IsObject()) return nullptr;
-  auto found = parent.FindMember(name);
-  return found == parent.MemberEnd() || !found->value.IsObject() ? nullptr : &found->value;
-}
-
-template <class Each>
-void forEachItem(JsonValue& parent, const char* name, Each each) {
-  if (!parent.IsObject()) return;
-  auto array = parent.FindMember(name);
-  if (array == parent.MemberEnd() || !array->value.IsArray()) return;
-  for (JsonValue& item : array->value.GetArray()) {
-    if (item.IsObject()) each(item);
-  }
-}
-
 // matchLabels keys and matchExpressions keys that are reserved become their host keys.
 void rewriteKeys(JsonValue& selector, Allocator& allocator) {
-  if (JsonValue* labels = objectMember(selector, "matchLabels")) {
+  if (JsonValue* labels = objectAt(selector, "matchLabels")) {
     JsonValue rewritten(rapidjson::kObjectType);
     for (auto& label : labels->GetObject()) {
       rewritten.AddMember(stringValue(hostLabelKey(kube::stringView(label.name)), allocator),
@@ -38,7 +23,7 @@ void rewriteKeys(JsonValue& selector, Allocator& allocator) {
     }
     *labels = std::move(rewritten);
   }
-  forEachItem(selector, "matchExpressions", [&allocator](JsonValue& expression) {
+  forEachObject(selector, "matchExpressions", [&allocator](JsonValue& expression) {
     auto key = expression.FindMember("key");
     if (key == expression.MemberEnd() || !key->value.IsString()) return;
     key->value = stringValue(hostLabelKey(kube::stringView(key->value)), allocator);
@@ -93,7 +78,7 @@ class SelectorRewrite {
   }
 
   void term(JsonValue& term) {
-    JsonValue* labelSelector = objectMember(term, "labelSelector");
+    JsonValue* labelSelector = objectAt(term, "labelSelector");
     if (labelSelector == nullptr) return;
     rewriteKeys(*labelSelector, allocator_);
     const std::vector<std::string> namespaces = termNamespaces(term, ns_);
@@ -113,14 +98,14 @@ class SelectorRewrite {
   void affinity(JsonValue* affinity) {
     if (affinity == nullptr) return;
     for (const char* kind : {"podAffinity", "podAntiAffinity"}) {
-      JsonValue* rules = objectMember(*affinity, kind);
+      JsonValue* rules = objectAt(*affinity, kind);
       if (rules == nullptr) continue;
-      forEachItem(*rules, "requiredDuringSchedulingIgnoredDuringExecution",
-                  [this](JsonValue& item) { term(item); });
-      forEachItem(*rules, "preferredDuringSchedulingIgnoredDuringExecution",
-                  [this](JsonValue& weighted) {
-                    if (JsonValue* inner = objectMember(weighted, "podAffinityTerm")) term(*inner);
-                  });
+      forEachObject(*rules, "requiredDuringSchedulingIgnoredDuringExecution",
+                    [this](JsonValue& item) { term(item); });
+      forEachObject(*rules, "preferredDuringSchedulingIgnoredDuringExecution",
+                    [this](JsonValue& weighted) {
+                      if (JsonValue* inner = objectAt(weighted, "podAffinityTerm")) term(*inner);
+                    });
     }
   }
 
@@ -136,9 +121,9 @@ class SelectorRewrite {
 void translateSelectors(JsonValue& spec, std::string_view ns, const mapping::IdentityMapper& mapper,
                         Allocator& allocator) {
   SelectorRewrite rewrite(ns, mapper, allocator);
-  rewrite.affinity(objectMember(spec, "affinity"));
-  forEachItem(spec, "topologySpreadConstraints", [&rewrite](JsonValue& constraint) {
-    rewrite.selector(objectMember(constraint, "labelSelector"));
+  rewrite.affinity(objectAt(spec, "affinity"));
+  forEachObject(spec, "topologySpreadConstraints", [&rewrite](JsonValue& constraint) {
+    rewrite.selector(objectAt(constraint, "labelSelector"));
   });
 }
 

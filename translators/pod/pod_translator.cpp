@@ -58,7 +58,8 @@ void setMember(JsonValue& object, std::string_view name, JsonValue value, Alloca
   object.AddMember(stringValue(name, allocator), std::move(value), allocator);
 }
 
-JsonValue& objectMember(JsonValue& object, std::string_view name, Allocator& allocator) {
+// object[name], made an empty object first when it is absent or not an object.
+JsonValue& ensureObject(JsonValue& object, std::string_view name, Allocator& allocator) {
   auto found = object.FindMember(ref(name));
   if (found == object.MemberEnd() || !found->value.IsObject()) {
     setMember(object, name, JsonValue(rapidjson::kObjectType), allocator);
@@ -77,14 +78,14 @@ JsonValue stringArray(std::initializer_list<std::string> items, Allocator& alloc
 // annotation; annotations in the syncer's domain that translateObject kept (vlabel.*) are
 // dropped, so that only this rewrite writes them.
 void rewriteLabels(const JsonValue& sourceMetadata, JsonValue& metadata, Allocator& allocator) {
-  JsonValue& annotations = objectMember(metadata, "annotations", allocator);
+  JsonValue& annotations = ensureObject(metadata, "annotations", allocator);
   for (auto it = annotations.MemberBegin(); it != annotations.MemberEnd();) {
     it = kube::stringView(it->name).starts_with(kRewrittenLabelPrefix) ? annotations.EraseMember(it)
                                                                        : it + 1;
   }
   const JsonValue* sourceLabels = kube::member(sourceMetadata, "labels");
   if (sourceLabels == nullptr || !sourceLabels->IsObject()) return;
-  JsonValue& labels = objectMember(metadata, "labels", allocator);
+  JsonValue& labels = ensureObject(metadata, "labels", allocator);
   for (const auto& label : sourceLabels->GetObject()) {
     const std::string_view key = kube::stringView(label.name);
     if (!isReservedLabelKey(key)) continue;
