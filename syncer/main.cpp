@@ -735,6 +735,7 @@ engine::SyncerOptions syncerOptions(const Flags& flags, const std::string& state
   options.maxObjectsPerNamespace = flags.maxObjectsPerNamespace;
   options.podSecurityLevel = flags.podSecurityLevel;
   options.tokenExpirationSeconds = flags.tokenExpirationSeconds;
+  options.tokenAudiences = flags.pods.tokenAudiences;
   options.fieldManager = "kube-bisync/" + flags.clusterName;
   options.stateNamespace = stateNamespace;
   options.logWrites = flags.verbosity >= 2;
