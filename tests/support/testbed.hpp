@@ -211,11 +211,18 @@ class Testbed {
   void waitReady(Server& server);
   ChildProcess spawnControllerManager(const ApiServerInfo& info);
   void waitControllerManagerReady(Server& server);
+  ChildProcess spawnScheduler(const ApiServerInfo& info);
+  void startControllersLocked();
+  std::string describeControllers() const;
+  // Waits until the process serves /healthz on the loopback `port` with certificate `cert`.
+  void waitHealthy(const std::string& name, ChildProcess& process, int port,
+                   const std::filesystem::path& cert, const std::string& logFile);
   CommandResult runEtcdctl(const std::vector<std::string>& args);
 
   TestbedOptions options_;
   std::string apiserverBinary_;
   std::string controllerManagerBinary_;
+  std::string schedulerBinary_;
   // Declared before the children: its thread must outlive them (see process.hpp).
   ProcessLauncher launcher_;
   TempDir dir_;
@@ -225,6 +232,7 @@ class Testbed {
   ChildProcess etcd_;
   Server source_;
   Server target_;
+  ChildProcess scheduler_;  // the target's, with options_.scheduler
   TestbedUsers users_;
 };
 
@@ -249,10 +257,29 @@ class ScopedPause {
   bool paused_ = true;
 };
 
-// The testbed of this test binary, started on first use and shared by all its tests.
-// Throws the start-up failure (again, without retrying) when it could not start.
+// What a shared testbed runs beyond the default (see TestbedOptions).
+struct TestbedFeatures {
+  bool scheduler = false;
+  bool virtualClusterControllers = false;
+  auto operator<=>(const TestbedFeatures&) const = default;
+};
+// Both: what workload tests (Pods synced to the host, run by a NodeSimulator) need.
+inline constexpr TestbedFeatures kWorkloadFeatures{.scheduler = true,
+                                                   .virtualClusterControllers = true};
+
+// The testbed of this test binary, started on first use and shared by all its tests: the one
+// with the default features (setSharedTestbedFeatures). Throws the start-up failure (again,
+// without retrying) when it could not start.
 Testbed& sharedTestbed();
-// Tears the shared testbed down (if it was started); integration main() calls it.
+// The shared testbed with exactly `features`, started on first use (a binary whose tests ask
+// for several feature sets runs several testbeds at once).
+Testbed& sharedTestbed(TestbedFeatures features);
+// The features sharedTestbed() (and so KubeFixture, SyncScene) starts with; default none. A
+// binary whose tests all need workloads sets them before the first test, e.g. from a
+// namespace-scope initializer: `const bool kUsesWorkloads = (setSharedTestbedFeatures(
+// kWorkloadFeatures), true);`.
+void setSharedTestbedFeatures(TestbedFeatures features);
+// Tears the shared testbeds down (those that were started); integration main() calls it.
 void shutdownSharedTestbed();
 
 }  // namespace bisync::testing
