@@ -404,6 +404,13 @@ TEST_CASE("a target Pod is scheduled by kube-scheduler onto a simulated node and
   REQUIRE(scene.bed.schedulerRunning());
   NodeSimulator nodes(scene.bed, NodeSimulatorOptions{.nodes = 2, .namePrefix = "tb-run-"});
   nodes.start();
+  REQUIRE(nodes.nodeNames() == std::vector<std::string>{"tb-run-1", "tb-run-2"});
+  const kube::ResourceInfo nodeResource{
+      .group = "", .version = "v1", .resource = "nodes", .kind = "Node", .namespaced = false};
+  for (const std::string& name : nodes.nodeNames()) {
+    std::string seen;
+    CHECK(scene.get(scene.target, nodeResource, "", name, seen));
+  }
   ScopedNamespace ns(scene.loop, *scene.target, "it-run");
   const kube::Json pod = podObject(ns.name(), "web");
   const kube::ResourceInfo resource = pods();

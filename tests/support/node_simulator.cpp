@@ -71,7 +71,7 @@ struct NodeSimulator::Impl {
   Impl(Testbed& bed, NodeSimulatorOptions opts)
       : testbed(bed), options(std::move(opts)), client(loop, testbed.restConfig(options.side)) {
     names = options.names;
-    for (int i = 1; names.empty() && i <= options.nodes; ++i) {
+    for (int i = 1; options.names.empty() && i <= options.nodes; ++i) {
       names.push_back(options.namePrefix + std::to_string(i));
     }
     if (names.empty()) {

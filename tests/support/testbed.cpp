@@ -411,21 +411,6 @@ ChildProcess Testbed::spawnControllerManager(const ApiServerInfo& info) {
       ProcessSpec{.argv = argv, .env = {}, .logFile = info.controllerManagerLogFile});
 }
 
-// The scheduler of the target (host) side: admin kubeconfig, no leader election, /healthz on a
-// free loopback port and no insecure port (1.20 would serve 0.0.0.0:10251 for every testbed).
-ChildProcess Testbed::spawnScheduler(const ApiServerInfo& info) {
-  const std::vector<std::string> argv = {
-      schedulerBinary_,
-      "--kubeconfig=" + info.schedulerKubeconfig,
-      "--leader-elect=false",
-      "--bind-address=127.0.0.1",
-      "--secure-port=" + std::to_string(info.schedulerPort),
-      "--cert-dir=" + (dir() / info.name / "scheduler-certs").string(),
-      "--port=0",
-  };
-  return launcher_.spawn(ProcessSpec{.argv = argv, .env = {}, .logFile = info.schedulerLogFile});
-}
-
 void Testbed::waitControllerManagerReady(Server& server) {
   waitHealthy(server.info.name + " kube-controller-manager", server.controllerManager,
               server.info.controllerManagerPort,
@@ -515,50 +500,6 @@ bool Testbed::controllerManagerRunning(Side side) {
 bool Testbed::schedulerRunning() {
   std::lock_guard lock(mutex_);
   return scheduler_.running();
-}
-
-namespace {
-// "" when `ns` has the default ServiceAccount and its token Secret, else what is missing.
-std::string defaultServiceAccountGap(const ApiServerInfo& info, const std::string& token,
-                                     const std::string& ns) {
-  ProbeRequest request{.url = info.url + "/api/v1/namespaces/" + ns + "/serviceaccounts/default",
-                       .caFile = info.caFile,
-                       .bearerToken = token};
-  const ProbeResult account = httpGet(request);
-  if (account.status != 200) {
-    return "serviceaccount default: " + std::to_string(account.status) + " " + account.error;
-  }
-  auto parsed = kube::parseJson(account.body, "serviceaccount default");
-  const std::string_view secret =
-      parsed ? kube::stringAt(*parsed, "/secrets/0/name") : std::string_view();
-  if (secret.empty()) {
-    return "serviceaccount default lists no token Secret yet";
-  }
-  request.url = info.url + "/api/v1/namespaces/" + ns + "/secrets/" + std::string(secret);
-  const ProbeResult tokenSecret = httpGet(request);
-  if (tokenSecret.status != 200) {
-    return "secret " + std::string(secret) + ": " + std::to_string(tokenSecret.status);
-  }
-  return {};
-}
-}  // namespace
-
-void Testbed::waitForDefaultServiceAccount(Side side, const std::string& ns, milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  std::string seen;
-  while (true) {
-    seen = defaultServiceAccountGap(server(side), users_.adminToken, ns);
-    if (seen.empty()) {
-      return;
-    }
-    if (Clock::now() >= deadline) {
-      break;
-    }
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  throw std::runtime_error("testbed: namespace " + ns + " on the " + std::string(toString(side)) +
-                           " has no usable default ServiceAccount after " + ms(timeout) +
-                           " (are virtualClusterControllers on?); last seen: " + seen);
 }
 
 void Testbed::outage(Side side, milliseconds downFor) {
@@ -656,55 +597,6 @@ std::string Testbed::schedulerLogTail(std::size_t lines) const {
 std::string Testbed::controllerManagerLogTail(Side side, std::size_t lines) const {
   const std::string& log = server(side).controllerManagerLogFile;
   return log.empty() ? std::string("(no kube-controller-manager)") : fileTail(log, lines);
-}
-
-namespace {
-struct SharedTestbed {
-  std::unique_ptr<Testbed> instance;
-  std::optional<std::string> failure;
-};
-std::mutex sharedMutex;
-TestbedFeatures sharedDefaultFeatures;
-std::map<TestbedFeatures, SharedTestbed> sharedInstances;
-}  // namespace
-
-Testbed& sharedTestbed() {
-  TestbedFeatures features;
-  {
-    std::lock_guard lock(sharedMutex);
-    features = sharedDefaultFeatures;
-  }
-  return sharedTestbed(features);
-}
-
-Testbed& sharedTestbed(TestbedFeatures features) {
-  std::lock_guard lock(sharedMutex);
-  SharedTestbed& shared = sharedInstances[features];
-  if (shared.failure) {
-    throw std::runtime_error("the shared testbed failed to start earlier: " + *shared.failure);
-  }
-  if (!shared.instance) {
-    try {
-      TestbedOptions options = TestbedOptions::fromEnvironment();
-      options.scheduler = features.scheduler;
-      options.virtualClusterControllers = features.virtualClusterControllers;
-      shared.instance = std::make_unique<Testbed>(std::move(options));
-    } catch (const std::exception& e) {
-      shared.failure = e.what();
-      throw;
-    }
-  }
-  return *shared.instance;
-}
-
-void setSharedTestbedFeatures(TestbedFeatures features) {
-  std::lock_guard lock(sharedMutex);
-  sharedDefaultFeatures = features;
-}
-
-void shutdownSharedTestbed() {
-  std::lock_guard lock(sharedMutex);
-  sharedInstances.clear();
 }
 
 }  // namespace bisync::testing
