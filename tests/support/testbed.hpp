@@ -2,7 +2,9 @@
 // etcd prefixes /source and /target) on loopback ports, with token and client-certificate
 // authentication and RBAC, and for each server a kube-controller-manager running the
 // namespace and garbage-collector controllers (so that a deleted namespace really goes away).
-// See tests/testbed/README.md.
+// On request (TestbedOptions::scheduler, ::virtualClusterControllers) the target also runs the
+// real kube-scheduler and the source the controllers a virtual cluster has; NodeSimulator
+// (node_simulator.hpp) provides the nodes. See tests/testbed/README.md.
 //
 // A Testbed owns its processes and its folder (under /dev/shm when possible): the constructor
 // starts everything and waits until both servers (and their controller managers) are ready,
