@@ -27,6 +27,9 @@ namespace asio = boost::asio;
 using std::chrono::milliseconds;
 constexpr std::string_view kFieldManager = "kube-bisync-node-simulator";
 constexpr std::string_view kLeaseNamespace = "kube-node-lease";
+// A status write that fails is retried for about a minute.
+constexpr int kStatusAttempts = 120;
+constexpr milliseconds kStatusRetryDelay{500};
 
 std::string now() { return simulated::timestamp(std::chrono::system_clock::now()); }
 
@@ -42,6 +45,15 @@ void require(const kube::Result<void>& result, const std::string& what) {
   if (!result) {
     throw std::runtime_error("node simulator: " + what + ": " + result.error().describe());
   }
+}
+
+kube::ClientOptions clientOptions(const NodeSimulatorOptions& options) {
+  kube::ClientOptions client;
+  client.qps = options.qps;
+  client.burst = options.burst;
+  client.userAgent = "kube-bisync-node-simulator";
+  client.side = "nodes";
+  return client;
 }
 
 kube::PatchOptions patchOptions(std::string_view subresource) {
@@ -69,7 +81,9 @@ struct NodeSimulator::Impl {
   };
 
   Impl(Testbed& bed, NodeSimulatorOptions opts)
-      : testbed(bed), options(std::move(opts)), client(loop, testbed.restConfig(options.side)) {
+      : testbed(bed),
+        options(std::move(opts)),
+        client(loop, testbed.restConfig(options.side), clientOptions(options)) {
     names = options.names;
     for (int i = 1; options.names.empty() && i <= options.nodes; ++i) {
       names.push_back(options.namePrefix + std::to_string(i));
@@ -146,6 +160,7 @@ struct NodeSimulator::Impl {
   asio::awaitable<void> writeLease(const std::string& name);
   asio::awaitable<void> heartbeats();
   asio::awaitable<void> markRunning(kube::Json pod, std::string node);
+  asio::awaitable<bool> patchPodStatus(const kube::Json& pod, const std::string& body);
   asio::awaitable<void> writeEvents(const kube::Json& pod, const std::string& node);
   asio::awaitable<void> removeAfterGrace(kube::Json pod, milliseconds wait);
   asio::awaitable<void> unregisterNodes();
@@ -222,10 +237,7 @@ asio::awaitable<void> NodeSimulator::Impl::markRunning(kube::Json pod, std::stri
   const std::string ip = simulated::podIP(state.index, state.podsStarted++);
   const std::string body =
       kube::toJson(simulated::runningStatusPatch(pod, simulated::nodeIP(state.index), ip, now()));
-  kube::Result<kube::Json> patched =
-      co_await api().patch(podsResource, kube::namespaceOf(pod), kube::nameOf(pod),
-                           kube::PatchType::Merge, body, statusPatch);
-  require(std::move(patched), "mark " + key + " Running");
+  if (!co_await patchPodStatus(pod, body)) co_return;
   count(podWrites, node);
   {
     std::lock_guard lock(mutex);
@@ -234,6 +246,32 @@ asio::awaitable<void> NodeSimulator::Impl::markRunning(kube::Json pod, std::stri
   if (options.events) {
     co_await writeEvents(pod, node);
   }
+}
+
+// Like a kubelet, retries a status write that failed (a server outage of a test) until the Pod
+// is gone or replaced (NotFound; or Invalid, "metadata.uid: field is immutable": the uid in the
+// patch is another incarnation's) or refused (Conflict).
+asio::awaitable<bool> NodeSimulator::Impl::patchPodStatus(const kube::Json& pod,
+                                                          const std::string& body) {
+  asio::steady_timer timer(loop.io());
+  for (int attempt = 1; !stopping; ++attempt) {
+    kube::Result<kube::Json> patched =
+        co_await api().patch(podsResource, kube::namespaceOf(pod), kube::nameOf(pod),
+                             kube::PatchType::Merge, body, statusPatch);
+    if (patched) co_return true;
+    const kube::Error& error = patched.error();
+    if (error.isNotFound() || error.isInvalid() || error.isApi(409) || attempt == kStatusAttempts) {
+      if (!error.isNotFound()) {
+        std::cerr << "node simulator: status of " << kube::objectKey(pod) << ": "
+                  << error.describe() << "\n";
+      }
+      co_return false;
+    }
+    timers.insert(&timer);
+    co_await sleepFor(timer, kStatusRetryDelay);
+    timers.erase(&timer);
+  }
+  co_return false;
 }
 
 asio::awaitable<void> NodeSimulator::Impl::writeEvents(const kube::Json& pod,

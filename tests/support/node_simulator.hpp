@@ -13,6 +13,10 @@
 //     it saw is recorded (observedGracePeriod) so a test can assert it was honoured.
 // Tests can also fail or evict a Pod and flip a node's Ready condition.
 //
+// Pod IPs are unique among the Pods one simulator started (a new simulator on the same node
+// names starts counting again). A status write that fails is retried for about a minute, as a
+// kubelet would, unless the Pod is gone or replaced.
+//
 // Thread-safety: every public method may be called from any thread. The simulator owns an
 // io_context on a thread of its own (LoopThread) with its own kube::Client (admin token);
 // public calls run on it and block until done, throwing std::runtime_error on API errors.
@@ -62,6 +66,10 @@ struct NodeSimulatorOptions {
   // (source component "kubelet", host = the node), as a kubelet would.
   bool events = true;
   bool deleteNodesOnStop = true;
+  // Client-side rate limit of all its nodes together (<= 0: none). The default does not slow
+  // a benchmark: N real kubelets have a client each.
+  double qps = 0;
+  int burst = 1000;
 };
 
 class NodeSimulator {
