@@ -263,8 +263,9 @@ asio::awaitable<kube::Result<Json>> applyFields(SyncState& state, ResourceSync& 
                                             kube::PatchType::Merge, body, options);
     if (!patched) co_return patched;
     if (state.options.logWrites) {
-      spdlog::info("removed fields other managers keep from {} {} {}", sideName(write.side),
-                   sync.name(), kube::objectKey(write.ns, write.name));
+      spdlog::info("removed fields other managers keep from {} {} {}: {}", sideName(write.side),
+                   sync.name(), kube::objectKey(write.ns, write.name),
+                   sync.translator->holdsSecrets() ? std::string("(secret)") : body);
     }
     ++counts.patches;
     written = std::move(patched);

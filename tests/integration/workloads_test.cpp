@@ -177,6 +177,7 @@ TempDir podPolicy(const std::string& extra) {
          "  - {path: /spec/priorityClassName, owner: ignore}\n"
          "  - {path: /spec/preemptionPolicy, owner: ignore}\n"
          "  - {path: /spec/overhead, owner: ignore}\n"
+         "  - {path: /spec/serviceAccount, owner: ignore}\n"
          "  - {path: /metadata/labels/*, owner: source}\n"
          "  - {path: /metadata/annotations/*, owner: source}\n"
          "  - {path: /status, owner: target}\n"
@@ -240,7 +241,67 @@ TEST_CASE("a Deployment in the virtual cluster runs on the host", "[workloads]")
     const auto& names = w.nodes.nodeNames();
     CHECK(std::find(names.begin(), names.end(), node) != names.end());
   }
+  // What the host sets on its Pods (node, scheduler, priority, status) is no drift: once all
+  // run, nothing is written while nothing changes.
+  const auto writes = [&](std::string& scraped) {
+    double total = 0;
+    for (const char* series : {R"(kube_bisync_writes_total{side="target",operation="apply"})",
+                               R"(kube_bisync_writes_total{side="source",operation="apply"})",
+                               R"(kube_bisync_writes_total{side="source",operation="create"})"}) {
+      total += daemon.metric(series, scraped).value_or(-1000);
+    }
+    return total;
+  };
+  // The last status writes and bindings of the start may still be on their way: settled first.
+  double before = writes(seen);
+  auto unchangedSince = std::chrono::steady_clock::now();
+  REQUIRE(waitLogged(
+      daemon, "the writes of the start settled (1 s without one)", 15s,
+      [&](std::string& s) {
+        const double now = writes(s);
+        if (now != before) unchangedSince = std::chrono::steady_clock::now();
+        before = now;
+        return std::chrono::steady_clock::now() - unchangedSince >= 1s;
+      },
+      250ms));
+  CHECK(holdsThroughout("the quiet 3 s once all Pods run: no writes", 3s, [&](std::string& s) {
+    const double now = writes(s);
+    s += " writes before " + std::to_string(before) + ", now " + std::to_string(now);
+    if (now != before) s += "; daemon log:\n" + daemon.logTail(30);
+    return now == before;
+  }));
   CHECK(daemon.running());
+}
+
+TEST_CASE("an image change of a running virtual Pod reaches its host Pod in place", "[workloads]") {
+  WorkloadScene w("wl-image");
+  DaemonProcess daemon(w.scene.testbed(), {BISYNC_DAEMON_BINARY, w.daemonArgs()});
+  REQUIRE(daemon.waitForLog(kReadyLine, 30s));
+  w.create(Side::Source, pods(), pod(w.scene.ns(), "patched"));
+  std::string hostUid;
+  REQUIRE(waitLogged(daemon, "Running on both sides", 30s, [&](std::string& seen) {
+    const auto virt = w.get(Side::Source, w.scene.ns(), "patched", seen);
+    const auto host = w.get(Side::Target, w.scene.targetNs(), "patched", seen);
+    if (!virt || !host || !running(*virt) || !running(*host)) return false;
+    hostUid = std::string(kube::uidOf(*host));
+    return true;
+  }));
+  // Kubernetes lets a Pod's images change: the host Pod is updated, not made anew.
+  w.kubectl(Side::Source,
+            {"set", "image", "pod/patched", "app=registry.k8s.io/pause:3.10", "-n", w.scene.ns()});
+  REQUIRE(waitLogged(daemon, "the new image on the same host Pod", 30s, [&](std::string& seen) {
+    const auto host = w.get(Side::Target, w.scene.targetNs(), "patched", seen);
+    if (!host) return false;
+    seen += " host image " + std::string(kube::stringAt(*host, "/spec/containers/0/image"));
+    return kube::stringAt(*host, "/spec/containers/0/image") == "registry.k8s.io/pause:3.10" &&
+           kube::uidOf(*host) == hostUid;
+  }));
+  std::string seen;
+  const auto virt = w.get(Side::Source, w.scene.ns(), "patched", seen);
+  REQUIRE(virt);
+  // Nothing to report: no sync-status, or Synced.
+  const std::string status = lookup(stringMapAt(*virt, "/metadata/annotations"), kSyncStatus);
+  CHECK((status == "<absent>" || contains(status, "Synced")));
 }
 
 TEST_CASE("a Pod reads the virtual API server with its mounted token", "[workloads]") {

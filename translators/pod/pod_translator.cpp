@@ -315,6 +315,38 @@ void keepStatuses(JsonValue& status, std::string_view field, const std::set<std:
   }
 }
 
+// Puts the items of status[field] (a list keyed by `key`) in the order the source's list of that
+// field has them, new ones after. Server-side apply keeps a list's items where they are, so the
+// source's API server returns its own order whatever order the apply sends: comparing in the
+// host's order would see a change no write can make, and write it again and again.
+void orderLike(JsonValue& status, const JsonValue& source, std::string_view field,
+               std::string_view key, Json::AllocatorType& allocator) {
+  auto found = status.FindMember(ref(field));
+  const JsonValue* sourceStatus = kube::member(source, "status");
+  const JsonValue* reference = sourceStatus != nullptr && sourceStatus->IsObject()
+                                   ? kube::member(*sourceStatus, field)
+                                   : nullptr;
+  if (found == status.MemberEnd() || !found->value.IsArray() || reference == nullptr ||
+      !reference->IsArray()) {
+    return;
+  }
+  JsonValue& items = found->value;
+  JsonValue ordered(rapidjson::kArrayType);
+  for (const JsonValue& wanted : reference->GetArray()) {
+    const std::string_view name = kube::stringMember(wanted, key);
+    for (JsonValue& item : items.GetArray()) {
+      if (item.IsObject() && !name.empty() && kube::stringMember(item, key) == name) {
+        ordered.PushBack(item, allocator);  // moves it; a null is left behind
+        break;
+      }
+    }
+  }
+  for (JsonValue& item : items.GetArray()) {
+    if (!item.IsNull()) ordered.PushBack(item, allocator);
+  }
+  items = ordered;
+}
+
 std::set<std::string> containerNames(const JsonValue& source, std::string_view list) {
   std::set<std::string> names;
   const JsonValue* spec = kube::member(source, "spec");
@@ -407,6 +439,11 @@ Json PodTranslator::toSourceView(const JsonValue& target, const JsonValue& sourc
   keepStatuses(status, "containerStatuses", containerNames(source, "containers"));
   keepStatuses(status, "initContainerStatuses", containerNames(source, "initContainers"));
   keepStatuses(status, "ephemeralContainerStatuses", containerNames(source, "ephemeralContainers"));
+  orderLike(status, source, "conditions", "type", view.GetAllocator());
+  for (const std::string_view list :
+       {"containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"}) {
+    orderLike(status, source, list, "name", view.GetAllocator());
+  }
   return view;
 }
 
