@@ -83,6 +83,7 @@ struct Flags {
   bool finalizer = true;
   bool removeFinalizers = false;
   bool prune = false;
+  bool syncEvents = true;
 };
 
 struct FlagOptions {
@@ -257,6 +258,10 @@ void defineCleanupFlags(CLI::App& app, Flags& flags) {
   app.add_flag("--remove-finalizers", flags.removeFinalizers,
                "one-shot, for an uninstall: take kube-bisync.io/cleanup off every source object of "
                "the kinds to sync (connects to the source only), print how many, exit");
+  app.add_flag("--sync-events", flags.syncEvents,
+               "copy host Events about synced copies to their source objects (kubectl describe "
+               "in the virtual cluster shows them); --sync-events=false turns it off")
+      ->capture_default_str();
 }
 
 FlagOptions defineFlags(CLI::App& app, Flags& flags) {
@@ -667,6 +672,7 @@ engine::SyncerOptions syncerOptions(const Flags& flags, const std::string& state
   options.waitForLeadership = flags.leaderElect;
   options.finalizer = flags.finalizer;
   options.prune = flags.prune;
+  options.syncEvents = flags.syncEvents;
   spdlog::info("policies: {}", startup::describeSources(loaded.policies));
   options.policies = std::move(loaded.policies);
   return options;

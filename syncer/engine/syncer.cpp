@@ -14,6 +14,7 @@
 
 #include "policies/policy_loader.hpp"
 #include "policies/sync_plan.hpp"
+#include "syncer/engine/internal/event_copies.hpp"
 #include "syncer/engine/internal/sync_state.hpp"
 
 namespace bisync::engine {
@@ -483,6 +484,7 @@ asio::awaitable<void> run(std::shared_ptr<SyncState> state) {
   // A raw pointer: the queue lives in the state, a shared_ptr here would be a cycle.
   state->queue.run(state->options.workers,
                    [raw = state.get()](const std::string& key) { return handleKey(raw, key); });
+  if (state->eventCopies) state->eventCopies->start();
   checkReady(*state);
   if (!state->ready)
     asio::co_spawn(state->sourceClient.ioContext(), reportProgress(state), asio::detached);
@@ -547,6 +549,7 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
                                             sync.clusterScoped ? clusterObjectHandlers(state, sync)
                                                                : sourceObjectHandlers(state, sync));
   };
+  if (state.options.syncEvents) state.eventCopies = std::make_shared<internal::EventCopies>(state);
   // Every kind waits for discovery at first: run() looks them up. The CRD mirror first, so
   // that the CRDs it copies are there for the kinds that need them.
   if (internal::mirrorsCrds(state)) {
@@ -579,12 +582,17 @@ asio::awaitable<void> Syncer::shutdown() {
   state->discoveryTimer.cancel();
   state->leadershipTimer.cancel();
   co_await state->queue.drain();
+  if (state->eventCopies) co_await state->eventCopies->shutdown();
   for (kube::Informer* informer : allInformers(*state)) informer->stop();
   // A list in flight is not interrupted; the clients must outlive the informers' loops.
   asio::steady_timer poll(state->sourceClient.ioContext());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(35);
   while (std::chrono::steady_clock::now() < deadline) {
-    const auto informers = allInformers(*state);
+    auto informers = allInformers(*state);
+    if (state->eventCopies) {
+      for (kube::Informer* informer : state->eventCopies->informers())
+        informers.push_back(informer);
+    }
     if (std::none_of(informers.begin(), informers.end(),
                      [](kube::Informer* informer) { return informer->running(); })) {
       break;

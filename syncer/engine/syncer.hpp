@@ -89,6 +89,9 @@ struct SyncerOptions {
   // --prune: once the initial sync is done, the copies of ours of kinds no longer synced (dropped
   // from --resources and the policies) are deleted and their sources' finalizers taken off.
   bool prune = false;
+  // --sync-events: host Events about synced copies are copied to the source objects
+  // (event_copies.cpp).
+  bool syncEvents = true;
   WorkQueueOptions queue;
   // Leader election: the informers run and fill the caches, but no key is reconciled (so
   // nothing is written: objects, namespaces, the ownership record, Events, sync-status) until
