@@ -15,6 +15,7 @@
 #include "policies/policy_loader.hpp"
 #include "policies/sync_plan.hpp"
 #include "syncer/engine/internal/event_copies.hpp"
+#include "syncer/engine/internal/node_mirror.hpp"
 #include "syncer/engine/internal/sync_state.hpp"
 
 namespace bisync::engine {
@@ -485,6 +486,7 @@ asio::awaitable<void> run(std::shared_ptr<SyncState> state) {
   state->queue.run(state->options.workers,
                    [raw = state.get()](const std::string& key) { return handleKey(raw, key); });
   if (state->eventCopies) state->eventCopies->start();
+  state->nodeMirror->start();
   checkReady(*state);
   if (!state->ready)
     asio::co_spawn(state->sourceClient.ioContext(), reportProgress(state), asio::detached);
@@ -533,8 +535,13 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
     informerOptions.transform = [&forms = sync.forms](Json& object) {
       forms.compactTarget(object);
     };
+    kube::InformerHandlers handlers = targetObjectHandlers(state, sync);
+    // The Pods of ours on each host Node decide which Nodes the source cluster shows.
+    if (sync.key == internal::kPodsResource) {
+      handlers = state.nodeMirror->observePods(std::move(handlers));
+    }
     return std::make_unique<kube::Informer>(state.targetClient, sync.translator->resource(),
-                                            informerOptions, targetObjectHandlers(state, sync));
+                                            informerOptions, std::move(handlers));
   };
 
   state.makeSourceInformer = [&state](ResourceSync& sync, const std::string& ns) {
@@ -550,6 +557,7 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
                                                                : sourceObjectHandlers(state, sync));
   };
   if (state.options.syncEvents) state.eventCopies = std::make_shared<internal::EventCopies>(state);
+  state.nodeMirror = std::make_shared<internal::NodeMirror>(state);
   // Every kind waits for discovery at first: run() looks them up. The CRD mirror first, so
   // that the CRDs it copies are there for the kinds that need them.
   if (internal::mirrorsCrds(state)) {
@@ -583,6 +591,7 @@ asio::awaitable<void> Syncer::shutdown() {
   state->leadershipTimer.cancel();
   co_await state->queue.drain();
   if (state->eventCopies) co_await state->eventCopies->shutdown();
+  co_await state->nodeMirror->shutdown();
   for (kube::Informer* informer : allInformers(*state)) informer->stop();
   // A list in flight is not interrupted; the clients must outlive the informers' loops.
   asio::steady_timer poll(state->sourceClient.ioContext());
