@@ -429,11 +429,13 @@ asio::awaitable<void> startUp(Daemon& daemon) {
 // written. Exit at once, as controller-runtime does, without draining: Kubernetes restarts the
 // replica, which comes back as a follower.
 void leadershipLost(const Daemon& daemon, const std::string& why) {
-  // The same sum /metrics gives (kube_bisync_writes_total, _namespace_writes_total and
-  // _events_total), so that a replica that lost the lease can be shown to have written nothing
-  // since its last scrape.
-  const std::uint64_t writes =
-      daemon.syncer ? daemon.syncer->stats().writes() + daemon.syncer->eventsRecorded() : 0;
+  // The same sum /metrics gives (kube_bisync_writes_total, _namespace_writes_total,
+  // _events_total, _event_copies_total but foreign, _node_writes_total), so that a replica that
+  // lost the lease can be shown to have written nothing since its last scrape.
+  const std::uint64_t writes = daemon.syncer ? daemon.syncer->stats().writes() +
+                                                   daemon.syncer->eventsRecorded() +
+                                                   daemon.syncer->hostViewStats().writes()
+                                             : 0;
   spdlog::error(
       "leader election lost ({}): exiting with status 1 without further writes ({} writes made)",
       why, writes);

@@ -622,6 +622,22 @@ const SyncerStats& Syncer::stats() const { return state_->stats; }
 WorkQueueStats Syncer::queueStats() const { return state_->queue.stats(); }
 std::uint64_t Syncer::eventsRecorded() const { return state_->recorder.recorded(); }
 
+HostViewStats Syncer::hostViewStats() const {
+  HostViewStats out;
+  if (state_->eventCopies) {
+    const internal::EventCopyStats& events = state_->eventCopies->stats();
+    out.eventCopiesCreated = events.created;
+    out.eventCopiesUpdated = events.updated;
+    out.foreignEvents = events.foreign;
+  }
+  const internal::NodeMirrorStats& nodes = state_->nodeMirror->stats();
+  out.nodesCreated = nodes.created;
+  out.nodeRestores = nodes.metadataWrites;
+  out.nodeStatusWrites = nodes.statusWrites;
+  out.nodesDeleted = nodes.removed;
+  return out;
+}
+
 // One entry per side and resource, summed over the informers of each namespace.
 std::vector<CacheStats> Syncer::cacheStats() const {
   std::vector<CacheStats> caches;

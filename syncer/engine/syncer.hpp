@@ -127,6 +127,22 @@ struct SyncerStats {
   std::uint64_t writes() const { return target.total() + source.total() + namespaceWrites; }
 };
 
+// What came up from the host besides synced fields: copies of host Events, virtual Nodes.
+struct HostViewStats {
+  std::uint64_t eventCopiesCreated = 0;
+  std::uint64_t eventCopiesUpdated = 0;  // count, timestamps or message of a copy patched
+  std::uint64_t foreignEvents = 0;       // an Event not ours at a copy's name: left alone
+  std::uint64_t nodesCreated = 0;
+  std::uint64_t nodeRestores =
+      0;  // labels, taints or unschedulable taken back from a tenant's edit
+  std::uint64_t nodeStatusWrites = 0;
+  std::uint64_t nodesDeleted = 0;
+  std::uint64_t writes() const {
+    return eventCopiesCreated + eventCopiesUpdated + nodesCreated + nodeRestores +
+           nodeStatusWrites + nodesDeleted;
+  }
+};
+
 // One informer's cache, for metrics.
 struct CacheStats {
   std::string side;      // "source" or "target"
@@ -171,6 +187,7 @@ class Syncer {
   std::vector<CacheStats> cacheStats() const;
   std::vector<ResourceState> resourceStates() const;
   std::uint64_t eventsRecorded() const;
+  HostViewStats hostViewStats() const;
 
  private:
   std::shared_ptr<internal::SyncState> state_;

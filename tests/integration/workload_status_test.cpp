@@ -178,4 +178,11 @@ TEST_CASE(
   patchHostEvent(scene, name, R"({"count":4,"lastTimestamp":"2026-12-05T09:03:00Z"})");
   const std::string fourth = waitForOneCopy(daemon, scene, *source, 4);
   CHECK(fourth != third);
+  // The second run took the first run's copy on: it created none, updated it once.
+  std::string seen;
+  const auto created = daemon.metric(R"(kube_bisync_event_copies_total{operation="create"})", seen);
+  const auto updated = daemon.metric(R"(kube_bisync_event_copies_total{operation="update"})", seen);
+  INFO("metrics: " << seen);
+  CHECK(created == std::optional<double>(0));
+  CHECK(updated == std::optional<double>(1));
 }
