@@ -126,6 +126,167 @@ void requireCopyUnchanged(SyncScene& scene, const std::string& what, const std::
   }));
 }
 
+kube::ResourceInfo nodes() { return {"", "v1", "nodes", "Node", false, true}; }
+kube::ResourceInfo pods() { return {"", "v1", "pods", "Pod", true, true}; }
+kube::ResourceInfo serviceAccounts() {
+  return {"", "v1", "serviceaccounts", "ServiceAccount", true};
+}
+
+// The daemon's flags with Pods synced too.
+bisync::testing::DaemonOptions podDaemonOptions(const SyncScene& scene) {
+  std::vector<std::string> args = scene.daemonArgs();
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--resources") args[i + 1] = "configmaps,secrets,pods";
+  }
+  return {BISYNC_DAEMON_BINARY, args};
+}
+
+kube::Json parsed(const std::string& text) {
+  auto json = kube::parseJson(text, "test object");
+  REQUIRE(json);
+  return std::move(*json);
+}
+
+// The Ready condition with its heartbeat at `second` past 09:00, as a kubelet writes it.
+std::string readyCondition(int second, const std::string& message) {
+  const auto twoDigits = [](int value) {
+    return std::string(value < 10 ? "0" : "") + std::to_string(value);
+  };
+  const std::string time =
+      "2026-12-05T09:" + twoDigits(second / 60) + ":" + twoDigits(second % 60) + "Z";
+  return R"({"type":"Ready","status":"True","reason":"KubeletReady","message":")" + message +
+         R"(","lastHeartbeatTime":")" + time + R"(","lastTransitionTime":"2026-12-05T09:00:00Z"})";
+}
+
+// A host Node registered by the test, as a kubelet registers itself (deleted at scope end, with
+// the virtual Node of that name if one is left).
+class HostNode {
+ public:
+  HostNode(SyncScene& scene, std::string name) : scene_(scene), name_(std::move(name)) {
+    auto created =
+        scene_.tryCreate(Side::Target, nodes(),
+                         parsed(R"({"apiVersion":"v1","kind":"Node","metadata":{"name":")" + name_ +
+                                R"(","labels":{"kubernetes.io/hostname":")" + name_ +
+                                R"(","example.com/zone":"a"}}})"));
+    INFO("creating host Node " << name_ << ": " << (created ? "ok" : created.error().describe()));
+    REQUIRE(created);
+    writeStatus(R"({"status":{"capacity":{"cpu":"4","memory":"16Gi","pods":"110"},
+      "allocatable":{"cpu":"3800m","memory":"15Gi","pods":"110"},
+      "conditions":[)" +
+                readyCondition(0, "kubelet is posting ready status") + R"(],
+      "addresses":[{"type":"InternalIP","address":"10.9.0.1"},{"type":"Hostname","address":")" +
+                name_ + R"("}],
+      "nodeInfo":{"machineID":"m","systemUUID":"s","bootID":"b","kernelVersion":"5",
+        "osImage":"sim","containerRuntimeVersion":"sim://1","kubeletVersion":"v1.20.0",
+        "kubeProxyVersion":"v1.20.0","operatingSystem":"linux","architecture":"amd64"}}})");
+  }
+  ~HostNode() {
+    for (const Side side : {Side::Target, Side::Source}) {
+      (void)scene_.api().run(scene_.api().client(side).remove(nodes(), "", name_));
+    }
+  }
+  HostNode(const HostNode&) = delete;
+  HostNode& operator=(const HostNode&) = delete;
+
+  const std::string& name() const { return name_; }
+  // A strategic merge patch of the Node's status (conditions merge by type), as a kubelet's.
+  void writeStatus(const std::string& body) {
+    kube::PatchOptions options;
+    options.fieldManager = "kubelet";
+    options.subresource = "status";
+    auto patched = scene_.api().run(
+        scene_.api().target().patch(nodes(), "", name_, kube::PatchType::Strategic, body, options));
+    INFO("status of host Node " << name_ << ": " << (patched ? "ok" : patched.error().describe()));
+    REQUIRE(patched);
+  }
+
+ private:
+  SyncScene& scene_;
+  std::string name_;
+};
+
+// The source namespace's default ServiceAccount (no controller makes it in the testbed), then a
+// virtual Pod `name` without a mounted token; returns its host copy once the daemon made it.
+kube::Json runVirtualPod(DaemonProcess& daemon, SyncScene& scene, const std::string& name) {
+  (void)scene.tryCreate(Side::Source, serviceAccounts(),
+                        parsed(R"({"apiVersion":"v1","kind":"ServiceAccount","metadata":{
+                          "name":"default","namespace":")" +
+                               scene.ns() + R"("}})"));
+  auto pod = scene.tryCreate(Side::Source, pods(),
+                             parsed(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":")" +
+                                    name + R"(","namespace":")" + scene.ns() +
+                                    R"("},"spec":{"automountServiceAccountToken":false,
+               "containers":[{"name":"app","image":"nginx"}]}})"));
+  INFO("creating the virtual Pod " << name << ": " << (pod ? "ok" : pod.error().describe()));
+  REQUIRE(pod);
+  std::optional<kube::Json> copy;
+  REQUIRE(waitLogged(daemon, "the host copy of Pod " + name, 30s, [&](std::string& seen) {
+    auto got = scene.api().run(scene.api().target().get(pods(), scene.targetNs(), name));
+    seen = got ? "present" : got.error().describe();
+    if (got) copy = std::move(*got);
+    return got.has_value();
+  }));
+  return std::move(*copy);
+}
+
+// Binds the host Pod `name` to `node`, as the host's scheduler does.
+void bindHostPod(SyncScene& scene, const std::string& name, const std::string& node) {
+  const kube::ResourceInfo bindings{"", "v1", "bindings", "Binding", true};
+  auto bound =
+      scene.tryCreate(Side::Target, bindings,
+                      parsed(R"({"apiVersion":"v1","kind":"Binding","metadata":{"name":")" + name +
+                             R"(","namespace":")" + scene.targetNs() +
+                             R"("},"target":{"kind":"Node","name":")" + node + R"("}})"));
+  INFO("binding host Pod " << name << " to " << node << ": "
+                           << (bound ? "ok" : bound.error().describe()));
+  REQUIRE(bound);
+}
+
+// The virtual Node `name`; nullopt (and why in `seen`) when absent.
+std::optional<kube::Json> virtualNode(SyncScene& scene, const std::string& name,
+                                      std::string& seen) {
+  auto node = scene.api().run(scene.api().source().get(nodes(), "", name));
+  if (!node) {
+    seen = "virtual Node " + name + ": " + node.error().describe();
+    return std::nullopt;
+  }
+  seen = "virtual Node " + kube::toJson(*node);
+  return std::move(*node);
+}
+
+// The virtual Node holds the host Node's labels, capacity, addresses and Ready message, and
+// nothing a tenant added.
+bool showsHostNode(const kube::JsonValue& node, const std::string& readyMessage) {
+  return kube::stringAt(node, "/metadata/labels/example.com~1zone") == "a" &&
+         kube::at(node, "/metadata/labels/tenant") == nullptr &&
+         kube::at(node, "/spec/unschedulable") == nullptr &&
+         kube::stringAt(node, "/status/capacity/cpu") == "4" &&
+         kube::stringAt(node, "/status/allocatable/cpu") == "3800m" &&
+         kube::stringAt(node, "/status/addresses/0/address") == "10.9.0.1" &&
+         kube::stringAt(node, "/status/nodeInfo/kubeletVersion") == "v1.20.0" &&
+         kube::stringAt(node, "/status/conditions/0/message") == readyMessage;
+}
+
+// Waits until the virtual Node `name` shows the host Node; returns its resourceVersion.
+std::string waitForVirtualNode(DaemonProcess& daemon, SyncScene& scene, const std::string& name,
+                               const std::string& readyMessage) {
+  std::string version;
+  REQUIRE(waitLogged(daemon, "virtual Node " + name + " showing the host's", 30s,
+                     [&](std::string& seen) {
+                       const auto node = virtualNode(scene, name, seen);
+                       if (node) version = std::string(kube::resourceVersionOf(*node));
+                       return node && showsHostNode(*node, readyMessage);
+                     }));
+  return version;
+}
+
+// Whether the virtual Node `name` is certainly gone.
+bool virtualNodeGone(SyncScene& scene, const std::string& name, std::string& seen) {
+  auto node = scene.api().run(scene.api().source().get(nodes(), "", name));
+  seen = node ? "present" : node.error().describe();
+  return !node && node.error().isNotFound();
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -185,4 +346,84 @@ TEST_CASE(
   INFO("metrics: " << seen);
   CHECK(created == std::optional<double>(0));
   CHECK(updated == std::optional<double>(1));
+}
+
+TEST_CASE(
+    "the virtual Node of a host node is created, kept read-only and removed with its last "
+    "Pod",
+    "[nodes]") {
+  SyncScene scene("nod");
+  HostNode host(scene, scene.cluster() + "-node");
+  DaemonProcess daemon(scene.testbed(), podDaemonOptions(scene));
+  REQUIRE(daemon.waitForLog(kReadyLine, 60s));
+  runVirtualPod(daemon, scene, "web");
+  REQUIRE(holdsThroughout(
+      "2 s with the host Pod unscheduled: no virtual Node", 2s,
+      [&](std::string& seen) { return virtualNodeGone(scene, host.name(), seen); }));
+  bindHostPod(scene, "web", host.name());
+  waitForVirtualNode(daemon, scene, host.name(), "kubelet is posting ready status");
+
+  // A tenant's edits of labels, spec and status are taken back.
+  auto labelled = scene.api().run(scene.api().source().patch(
+      nodes(), "", host.name(), kube::PatchType::Merge,
+      R"({"metadata":{"labels":{"tenant":"x"}},"spec":{"unschedulable":true}})"));
+  REQUIRE(labelled);
+  kube::PatchOptions statusOptions;
+  statusOptions.subresource = "status";
+  auto edited = scene.api().run(
+      scene.api().source().patch(nodes(), "", host.name(), kube::PatchType::Merge,
+                                 R"({"status":{"capacity":{"cpu":"64"}}})", statusOptions));
+  REQUIRE(edited);
+  waitForVirtualNode(daemon, scene, host.name(), "kubelet is posting ready status");
+
+  // The last synced Pod on the node goes: so does the virtual Node.
+  kube::DeleteOptions now;
+  now.gracePeriodSeconds = 0;
+  REQUIRE(scene.api().run(scene.api().source().remove(pods(), scene.ns(), "web", now)));
+  REQUIRE(waitLogged(daemon, "virtual Node " + host.name() + " deleted with its last Pod", 30s,
+                     [&](std::string& seen) { return virtualNodeGone(scene, host.name(), seen); }));
+}
+
+TEST_CASE("node heartbeats do not rewrite the virtual Node", "[nodes]") {
+  SyncScene scene("hbt");
+  HostNode host(scene, scene.cluster() + "-node");
+  DaemonProcess daemon(scene.testbed(), podDaemonOptions(scene));
+  REQUIRE(daemon.waitForLog(kReadyLine, 60s));
+  runVirtualPod(daemon, scene, "web");
+  bindHostPod(scene, "web", host.name());
+  const std::string version =
+      waitForVirtualNode(daemon, scene, host.name(), "kubelet is posting ready status");
+  std::string seen;
+  const auto statusWrites = [&] {
+    return daemon.metric(R"(kube_bisync_node_writes_total{operation="status"})", seen);
+  };
+  const std::optional<double> writesBefore = statusWrites();
+  REQUIRE(writesBefore);
+
+  // 60 s of heartbeats every 10 s, as a kubelet's: only lastHeartbeatTime changes.
+  int second = 0;
+  int heartbeats = 0;
+  auto nextHeartbeat = std::chrono::steady_clock::now();
+  REQUIRE(holdsThroughout(
+      "60 s of host heartbeats every 10 s: the virtual Node keeps its resourceVersion", 60s,
+      [&](std::string& now) {
+        if (std::chrono::steady_clock::now() >= nextHeartbeat) {
+          second += 10;
+          host.writeStatus(R"({"status":{"conditions":[)" +
+                           readyCondition(second, "kubelet is posting ready status") + "]}}");
+          ++heartbeats;
+          nextHeartbeat += 10s;
+        }
+        const auto node = virtualNode(scene, host.name(), now);
+        now += " after " + std::to_string(heartbeats) + " heartbeats";
+        return node && kube::resourceVersionOf(*node) == std::string_view(version);
+      },
+      500ms));
+  CHECK(heartbeats >= 6);
+  CHECK(statusWrites() == writesBefore);
+
+  // A change a tenant can read is still written: the daemon saw the host Node all along.
+  host.writeStatus(R"({"status":{"conditions":[)" + readyCondition(second + 1, "still ready") +
+                   "]}}");
+  waitForVirtualNode(daemon, scene, host.name(), "still ready");
 }
