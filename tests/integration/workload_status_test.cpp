@@ -36,10 +36,10 @@ bisync::testing::DaemonOptions daemonOptions(const SyncScene& scene) {
   return {BISYNC_DAEMON_BINARY, scene.daemonArgs()};
 }
 
-// A core v1 Event `name` in target namespace `ns` about the ConfigMap copy `copy`, as a host
+// A core v1 Event `name` in target namespace `ns` about the copy `copy` (of `kind`), as a host
 // controller records it: `count` times, the last at minute `minute` past 09:00.
 kube::Json hostEvent(const std::string& ns, const std::string& name, const kube::JsonValue& copy,
-                     int count, int minute) {
+                     int count, int minute, const std::string& kind = "ConfigMap") {
   kube::Json event(rapidjson::kObjectType);
   const auto set = [&event](const char* pointer, const std::string& value) {
     kube::JsonPointer(pointer).Set(event, value.c_str());
@@ -49,7 +49,7 @@ kube::Json hostEvent(const std::string& ns, const std::string& name, const kube:
   set("/metadata/namespace", ns);
   set("/metadata/name", name);
   set("/involvedObject/apiVersion", "v1");
-  set("/involvedObject/kind", "ConfigMap");
+  set("/involvedObject/kind", kind);
   set("/involvedObject/namespace", ns);
   set("/involvedObject/name", std::string(kube::nameOf(copy)));
   set("/involvedObject/uid", std::string(kube::uidOf(copy)));
@@ -426,4 +426,33 @@ TEST_CASE("node heartbeats do not rewrite the virtual Node", "[nodes]") {
   host.writeStatus(R"({"status":{"conditions":[)" + readyCondition(second + 1, "still ready") +
                    "]}}");
   waitForVirtualNode(daemon, scene, host.name(), "still ready");
+}
+
+TEST_CASE("host Events about a Pod appear in kubectl describe of the virtual Pod",
+          "[events][pods]") {
+  SyncScene scene("pev");
+  HostNode host(scene, scene.cluster() + "-node");
+  DaemonProcess daemon(scene.testbed(), podDaemonOptions(scene));
+  REQUIRE(daemon.waitForLog(kReadyLine, 60s));
+  const kube::Json copy = runVirtualPod(daemon, scene, "web");
+  bindHostPod(scene, "web", host.name());
+  // The kubelet's Event about the container, as it records one.
+  kube::Json pulled = hostEvent(scene.targetNs(), "web.pulled", copy, 1, 0, "Pod");
+  kube::JsonPointer("/involvedObject/fieldPath").Set(pulled, "spec.containers{app}");
+  kube::JsonPointer("/reason").Set(pulled, "Pulled");
+  kube::JsonPointer("/type").Set(pulled, "Normal");
+  kube::JsonPointer("/message").Set(pulled, R"(Successfully pulled image "nginx" in 1.2s)");
+  kube::JsonPointer("/source/component").Set(pulled, "kubelet");
+  kube::JsonPointer("/source/host").Set(pulled, host.name().c_str());
+  REQUIRE(scene.tryCreate(Side::Target, kube::resources::events(), pulled));
+  REQUIRE(waitLogged(daemon, "kubectl describe pod web in the virtual cluster shows Pulled", 30s,
+                     [&](std::string& seen) {
+                       const CommandResult described = scene.testbed().kubectl(
+                           Side::Source, {"-n", scene.ns(), "describe", "pod", "web"});
+                       seen = described.summary() + "\n" + described.out;
+                       return described.ok() && described.out.find("Pulled") != std::string::npos &&
+                              described.out.find(R"(Successfully pulled image "nginx")") !=
+                                  std::string::npos &&
+                              described.out.find("kubelet") != std::string::npos;
+                     }));
 }
