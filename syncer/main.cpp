@@ -64,6 +64,8 @@ struct Flags {
   std::vector<std::string> resources{"configmaps", "secrets"};
   int discoveryIntervalSeconds = 10;
   std::size_t maxObjectsPerNamespace = 0;  // 0: no limit
+  std::string podSecurityLevel;            // "": no Pod Security labels on target namespaces
+  std::int64_t tokenExpirationSeconds = 3600;
   std::size_t workers = 4;
   double qps = 50;
   int burst = 100;
@@ -214,6 +216,16 @@ void defineTuningFlags(CLI::App& app, Flags& flags) {
   app.add_option("--max-objects-per-namespace", flags.maxObjectsPerNamespace,
                  "most objects of one kind copied per source namespace, for kinds whose policy "
                  "sets no limits.maxObjectsPerNamespace (0: no limit)")
+      ->capture_default_str();
+  app.add_option("--pod-security-level", flags.podSecurityLevel,
+                 "Pod Security level the target namespaces the syncer creates enforce "
+                 "(pod-security.kubernetes.io/enforce; hosts from Kubernetes 1.23 enforce it); "
+                 "empty: no label")
+      ->check(CLI::IsMember({"", "privileged", "baseline", "restricted"}));
+  app.add_option("--token-expiration", flags.tokenExpirationSeconds,
+                 "lifetime in seconds of the service-account tokens requested from the source "
+                 "API server for synced Pods (refreshed at 80 %)")
+      ->check(CLI::Range(std::int64_t{600}, std::int64_t{86400}))
       ->capture_default_str();
   app.add_option("--workers", flags.workers, "objects reconciled in parallel")
       ->check(CLI::Range(1, 256))
@@ -668,6 +680,8 @@ engine::SyncerOptions syncerOptions(const Flags& flags, const std::string& state
   options.discoveryInterval = std::chrono::seconds(flags.discoveryIntervalSeconds);
   options.workers = flags.workers;
   options.maxObjectsPerNamespace = flags.maxObjectsPerNamespace;
+  options.podSecurityLevel = flags.podSecurityLevel;
+  options.tokenExpirationSeconds = flags.tokenExpirationSeconds;
   options.fieldManager = "kube-bisync/" + flags.clusterName;
   options.stateNamespace = stateNamespace;
   options.logWrites = flags.verbosity >= 2;

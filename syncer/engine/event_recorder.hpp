@@ -51,6 +51,10 @@ inline constexpr std::string_view kReasonSyncWaiting = "SyncWaiting";
 // down): our finalizer keeps it until the copy is gone.
 inline constexpr std::string_view kReasonCleanupFailed = "CleanupFailed";
 
+// A source Pod that ran on the host is removed because its host Pod was deleted or evicted
+// there: its controller (a ReplicaSet) makes a new one.
+inline constexpr std::string_view kReasonHostPodGone = "HostPodGone";
+
 class EventRecorder {
  public:
   EventRecorder(kube::Client& client, std::string component, std::string instance,

@@ -71,7 +71,8 @@ asio::awaitable<std::optional<Outcome>> guardWithFinalizer(
   const Json source = sourceCached->parse();
   const std::string targetKey = kube::objectKey(target.ns, target.name);
   FinalizerInputs inputs;
-  inputs.enabled = state.options.finalizer;
+  // A Pod needs none: once it ran, no kubelet ends its deletion but the syncer (pods.cpp).
+  inputs.enabled = state.options.finalizer && !syncsPods(sync);
   // A source copied up from a target object (createOnSource) has no copy of ours to guard.
   inputs.syncsDown = syncsDown(sync.policy) && !copiedUp;
   inputs.sourceSynced = sourceSynced;

@@ -39,6 +39,11 @@ Json namespaceObject(const SyncState& state, const std::string& name,
                                state.mapper.namespaceLabels(sourceNamespace));
   (void)mapping::mergeMetadata(object, allocator, "annotations",
                                state.mapper.namespaceAnnotations(sourceNamespace));
+  if (!state.options.podSecurityLevel.empty()) {
+    const mapping::Metadata podSecurity{
+        {"pod-security.kubernetes.io/enforce", state.options.podSecurityLevel}};
+    (void)mapping::mergeMetadata(object, allocator, "labels", podSecurity);
+  }
   return object;
 }
 

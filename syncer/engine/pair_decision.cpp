@@ -133,7 +133,9 @@ kube::Result<PairDecision> decidePair(const PairInputs& in) {
   decision.sourceView = syncView(in.source);
   decision.rejected = overLimit(in.policy, decision.sourceView);
   if (decision.rejected) return decision;
-  if (in.actual != nullptr) decision.targetView = syncView(*in.actual);
+  if (in.actual != nullptr) {
+    decision.targetView = syncView(in.actualForSource ? *in.actualForSource : *in.actual);
+  }
   // Identity mapper -> translator -> policy: what the source owns travels as the translator
   // made it; what the target owns or shares is the source's own, to compare and merge.
   const Json desired = policies::withProjection(decision.sourceView, policies::Owner::Source,

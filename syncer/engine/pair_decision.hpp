@@ -80,6 +80,9 @@ struct PairInputs {
   const kube::JsonValue& ownerRefs;  // the copy's owner references (an array)
   bool copiedUp = false;             // see judgeTarget
   std::string_view targetVersion;    // the cached copy's resourceVersion, the precondition
+  // `actual` as the source sees it (Translator::toSourceView): what the target owns travels up
+  // from it. nullptr: `actual` itself.
+  const kube::JsonValue* actualForSource = nullptr;
 };
 
 struct PairDecision {

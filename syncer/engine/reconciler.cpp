@@ -41,9 +41,11 @@ asio::awaitable<Outcome> reportClash(SyncState& state, const kube::ResourceInfo&
 asio::awaitable<kube::Result<bool>> removeIncarnation(kube::Client& client,
                                                       const kube::ResourceInfo& resource,
                                                       std::string_view ns, std::string_view name,
-                                                      std::string_view uid) {
+                                                      std::string_view uid,
+                                                      std::optional<std::int64_t> grace) {
   kube::DeleteOptions options;
   options.uid = std::string(uid);
+  options.gracePeriodSeconds = grace;
   const kube::Result<void> removed = co_await client.remove(resource, ns, name, options);
   if (removed) co_return true;
   if (removed.error().isNotFound()) co_return false;
@@ -84,9 +86,11 @@ NamespaceState targetNamespaceState(const SyncState& state, std::string_view nam
   return NamespaceState::Usable;
 }
 
-// Deletes the target object cached under `targetKey` if it is our copy of `key`.
+// Deletes the target object cached under `targetKey` if it is our copy of `key` (with `grace`,
+// see removeIncarnation).
 asio::awaitable<Outcome> deleteTarget(SyncState& state, ResourceSync& sync,
-                                      const std::string& targetKey, const SyncKey& key) {
+                                      const std::string& targetKey, const SyncKey& key,
+                                      std::optional<std::int64_t> grace) {
   const kube::CachedObjectPtr cached = sync.targetObject(targetKey);
   if (!cached) co_return Outcome::Done;
   const Json object = cached->parse();
@@ -97,9 +101,9 @@ asio::awaitable<Outcome> deleteTarget(SyncState& state, ResourceSync& sync,
   // Deleted already and held by a finalizer of the target's: its deletion event comes back.
   if (isTerminating(object)) co_return Outcome::Done;
 
-  const kube::Result<bool> removed =
-      co_await removeIncarnation(state.targetClient, sync.translator->resource(),
-                                 kube::namespaceOf(object), kube::nameOf(object), cached->uid);
+  const kube::Result<bool> removed = co_await removeIncarnation(
+      state.targetClient, sync.translator->resource(), kube::namespaceOf(object),
+      kube::nameOf(object), cached->uid, grace);
   sync.pendingWrites.erase(targetKey);
   if (!removed) {
     co_return fail(state, key, "delete " + targetKey + ": " + removed.error().describe());
@@ -274,8 +278,14 @@ asio::awaitable<std::optional<Json>> translate(SyncState& state, ResourceSync& s
                                                const SyncKey& key, const JsonValue& source) {
   kube::Result<Json> translated = sync.translator->toTarget(source, state.mapper);
   if (translated) co_return std::move(*translated);
-  spdlog::warn("cannot translate {}: {}", key.describe(), translated.error().describe());
   const std::string message = translated.error().message;
+  if (translated.error().reason == translators::kRefusedReason) {
+    // Well-formed, but not allowed on the target: the user must change it (or the policy).
+    co_await report(state, sync, source, kReasonSyncRejected, message);
+    co_await setSyncStatus(state, sync, source, kStatusRejected, message);
+    co_return std::nullopt;
+  }
+  spdlog::warn("cannot translate {}: {}", key.describe(), translated.error().describe());
   const std::string_view reason = kReasonSyncFailed;
   co_await state.recorder.record(sync.translator->resource(), source, EventType::Warning, reason,
                                  message);
@@ -288,17 +298,22 @@ asio::awaitable<bool> writeSourceSide(SyncState& state, ResourceSync& sync, cons
                                       const std::vector<std::string>& contested,
                                       WriteReport& writeReport) {
   const SyncKey& key = pair.key;
-  const Json sourceHas =
-      policies::writtenFields(sourceView, policies::Side::Source, *sync.ownership);
+  Json sourceHas = policies::writtenFields(sourceView, policies::Side::Source, *sync.ownership);
+  Json forSource;
+  forSource.CopyFrom(plan.forSource, forSource.GetAllocator());
+  if (syncsPods(sync) &&
+      !co_await bindSourcePod(state, sync, key, pair.source, forSource, sourceHas)) {
+    co_return false;
+  }
   SideWrite write{
       policies::Side::Source,
       key.ns,
       key.name,
       skeletonOf(sync.translator->resource(), key.ns, key.name, pair.sourceCached->resourceVersion),
       &sourceHas,
-      &plan.forSource,
+      &forSource,
       contested};
-  overlay(write.body, plan.forSource, write.body.GetAllocator());
+  overlay(write.body, forSource, write.body.GetAllocator());
   const kube::Result<Json> written =
       co_await applyFields(state, sync, pair.source, write, writeReport);
   if (!written) {
@@ -400,6 +415,8 @@ asio::awaitable<Outcome> syncPair(SyncState& state, ResourceSync& sync, const Pa
   if (!translated) co_return Outcome::Done;
   const OwnerLinks owners = ownerLinks(state, key, pair.source);
   awaitOwners(state, key, owners);
+  std::optional<Json> actualForSource;
+  if (pair.actual) actualForSource = sync.translator->toSourceView(*pair.actual, pair.source);
   const PairInputs inputs{state.mapper,
                           sync.translator->resource(),
                           sync.policy,
@@ -414,7 +431,8 @@ asio::awaitable<Outcome> syncPair(SyncState& state, ResourceSync& sync, const Pa
                           base ? &*base : nullptr,
                           owners.references,
                           copiedUp,
-                          pair.targetCached ? pair.targetCached->resourceVersion : ""};
+                          pair.targetCached ? pair.targetCached->resourceVersion : "",
+                          actualForSource ? &*actualForSource : nullptr};
   kube::Result<PairDecision> decision = decidePair(inputs);
   if (!decision) co_return fail(state, key, decision.error().describe());
   co_return co_await carryOut(state, sync, pair, *decision);
@@ -443,14 +461,15 @@ std::optional<Json> syncedSource(const SyncState& state, const ResourceSync& syn
 // copies of this source. False when a delete failed.
 asio::awaitable<bool> deleteUnwanted(SyncState& state, ResourceSync& sync, const SyncKey& key,
                                      const std::string& sourceKey, const std::string& targetKey,
-                                     bool sourceSynced, bool targetCached) {
+                                     bool sourceSynced, bool targetCached,
+                                     std::optional<std::int64_t> grace) {
   const auto misplaced = sync.misplacedCopies.find(sourceKey);
   const std::vector<std::string> unwanted =
       unwantedTargets(misplaced != sync.misplacedCopies.end() ? &misplaced->second : nullptr,
                       sourceSynced, targetCached, targetKey);
   bool done = true;
   for (const std::string& existing : unwanted) {
-    if (co_await deleteTarget(state, sync, existing, key) == Outcome::Retry) done = false;
+    if (co_await deleteTarget(state, sync, existing, key, grace) == Outcome::Retry) done = false;
   }
   co_return done;
 }
@@ -504,13 +523,16 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   const bool namespaceGoing = sourceNamespace && isTerminating(sourceNamespace->parse());
   const std::optional<Json> source = syncedSource(state, sync, key, sourceCached, namespaceGoing);
   if (!co_await deleteUnwanted(state, sync, key, sourceKey, targetKey, source.has_value(),
-                               targetCached != nullptr)) {
+                               targetCached != nullptr, hostDeletionGrace(sync, sourceCached))) {
     co_return co_await reportCleanupFailure(state, sync, key, sourceCached);
   }
   std::optional<CopiedUp> copiedUp = copiedUpAt(state, sync, target);
   if (const std::optional<Outcome> held = co_await guardWithFinalizer(
           state, sync, key, target, sourceCached, source.has_value(), copiedUp.has_value())) {
     co_return *held;
+  }
+  if (!source && syncsPods(sync) && sourceCached && isTerminating(sourceCached->parse())) {
+    co_return co_await finishPodDeletion(state, sync, key, targetKey, sourceCached);
   }
   if (!source) {
     leaveNamespaceLimit(state, sync, key);  // room for the objects waiting under the limit
@@ -553,9 +575,17 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   if (co_await holdOverLimit(state, sync, key, *source, targetCached != nullptr)) {
     co_return Outcome::Done;  // queued again when an object or a copy in its namespace goes
   }
+  if (!targetCached && syncsPods(sync) && ranOnHost(*source)) {
+    co_return co_await removePodGoneFromHost(state, sync, key, *source, targetKey);
+  }
+  if (!targetCached && co_await holdForDependencies(state, sync, key, *source)) {
+    co_return Outcome::Done;  // queued again when the copies it waits for appear
+  }
   const PairContext pair{key,          target,       targetKey, sourceKey,
                          sourceCached, targetCached, *source,   actual ? &*actual : nullptr};
-  co_return co_await syncPair(state, sync, pair, copiedUp.has_value());
+  const Outcome outcome = co_await syncPair(state, sync, pair, copiedUp.has_value());
+  if (!syncsPods(sync) || outcome != Outcome::Done) co_return outcome;
+  co_return co_await keepHostPodToken(state, sync, key, *source, targetKey, targetCached);
 }
 
 }  // namespace

@@ -243,6 +243,7 @@ kube::InformerHandlers targetObjectHandlers(SyncState& state, ResourceSync& sync
     const Json json = object->parse();
     const auto origin = originKey(state, sync, json);
     if (origin) internal::releaseChildren(state, json);  // children waiting for this copy
+    if (origin) internal::releaseDependents(state, sync.name(), object->key);
     indexTarget(state, sync, origin, object->key, true);
     const auto key = origin ? origin : upwardKey(state, sync, json);
     // A copy our apply just created.

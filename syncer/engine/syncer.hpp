@@ -82,6 +82,14 @@ struct SyncerOptions {
   // The most objects of one kind a source namespace may have copied, for kinds whose policy sets
   // no limits.maxObjectsPerNamespace (--max-objects-per-namespace); 0: no limit.
   std::size_t maxObjectsPerNamespace = 0;
+  // --pod-security-level: the Pod Security Standard level ("baseline", ...) the target namespaces
+  // the syncer creates carry as pod-security.kubernetes.io/enforce; empty: none. What a Pod may
+  // do on the host is the host's decision, not the tenant's.
+  std::string podSecurityLevel;
+  // Service-account tokens of synced Pods (--token-audiences, --token-expiration): requested
+  // from the source API server for these audiences (none: its own) and this lifetime.
+  std::vector<std::string> tokenAudiences;
+  std::int64_t tokenExpirationSeconds = 3600;
   // --finalizer: source objects of kinds synced down carry kube-bisync.io/cleanup while they have
   // a copy, so that their deletion waits for the copy's. false: the syncer takes off the
   // finalizers it had added, as it reconciles each object.

@@ -1,6 +1,7 @@
 // Source objects that are not copied for now, and say why: over the limit of objects per
-// namespace (limits.maxObjectsPerNamespace, --max-objects-per-namespace), or waiting for their
-// target namespace to finish terminating. See docs/sync-engine.md ("Limits", "Namespaces").
+// namespace (limits.maxObjectsPerNamespace, --max-objects-per-namespace), waiting for their
+// target namespace to finish terminating, or for the copies of what they depend on (a Pod's
+// ConfigMaps). See docs/sync-engine.md ("Limits", "Namespaces", "Dependencies").
 #include <spdlog/spdlog.h>
 
 #include <string>
@@ -120,6 +121,47 @@ asio::awaitable<void> reportNamespaceTerminating(SyncState& state, ResourceSync&
   const std::string message = "target namespace " + targetNs +
                               " is terminating: copied again once it is gone and made anew";
   co_await reportOnce(state, sync, source, kReasonSyncWaiting, kStatusSyncWaiting, message);
+}
+
+namespace {
+
+// The queue's index of a copy others wait for: "<resource>/<target ns>/<name>".
+std::string awaitedCopy(std::string_view resource, std::string_view targetKey) {
+  return std::string(resource) + "/" + std::string(targetKey);
+}
+
+}  // namespace
+
+asio::awaitable<bool> holdForDependencies(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                          const JsonValue& source) {
+  std::string missing;
+  for (const translators::Dependency& dependency : sync.translator->dependencies(source)) {
+    const auto synced = state.resources.find(dependency.resource);
+    if (dependency.optional || synced == state.resources.end() || synced->second.suspended) {
+      continue;  // nothing would ever copy it: the copy does not wait for it
+    }
+    const mapping::TargetKey target = state.mapper.toTarget(
+        mapping::SourceKey{key.ns, dependency.name}, synced->second.translator->nameLimit());
+    const std::string targetKey = kube::objectKey(target.ns, target.name);
+    if (synced->second.targetObject(targetKey)) continue;
+    state.awaitingCopies[awaitedCopy(dependency.resource, targetKey)].insert(key.str());
+    missing += (missing.empty() ? "" : ", ") + dependency.resource + " " + dependency.name;
+  }
+  if (missing.empty()) co_return false;
+  const std::string message =
+      "waiting for the copies of " + missing + " on the target: created once they are there";
+  co_await reportOnce(state, sync, source, kReasonSyncWaiting, kStatusSyncWaiting, message);
+  co_return true;
+}
+
+void releaseDependents(SyncState& state, std::string_view resource, std::string_view targetKey) {
+  const auto waiting = state.awaitingCopies.find(awaitedCopy(resource, targetKey));
+  if (waiting == state.awaitingCopies.end()) return;
+  // Each reconcile checks all of its dependencies again: one still missing re-registers it.
+  for (const std::string& key : waiting->second) {
+    if (!state.stopping) state.queue.add(key);
+  }
+  state.awaitingCopies.erase(waiting);
 }
 
 }  // namespace bisync::engine::internal

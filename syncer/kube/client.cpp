@@ -576,6 +576,20 @@ asio::awaitable<Result<Json>> Client::create(const ResourceInfo& resource, std::
   co_return co_await impl_->sendForObject(call);
 }
 
+asio::awaitable<Result<Json>> Client::createSubresource(const ResourceInfo& resource,
+                                                        std::string_view ns, std::string_view name,
+                                                        std::string_view subresource,
+                                                        const JsonValue& body) {
+  Call call = callOn("create", resource);
+  call.resource += "/" + std::string(subresource);  // as RBAC names it: pods/binding
+  call.method = "POST";
+  call.path = resource.objectPath(ns, name, subresource);
+  call.body = toJson(body);
+  call.contentType = "application/json";
+  call.idempotent = false;
+  co_return co_await impl_->sendForObject(call);
+}
+
 asio::awaitable<Result<Json>> Client::update(const ResourceInfo& resource, std::string_view ns,
                                              const JsonValue& object,
                                              std::string_view subresource) {

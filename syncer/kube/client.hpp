@@ -177,6 +177,12 @@ class Client {
                                        const JsonValue& object);
   asio::awaitable<Result<Json>> create(const ResourceInfo& resource, std::string_view ns,
                                        const JsonValue& object, const WriteOptions& options);
+  // POST to a subresource of the object `name`: a Pod's binding or eviction, a ServiceAccount's
+  // token. Not retried on its own (a resent POST may act twice); returns the server's answer.
+  asio::awaitable<Result<Json>> createSubresource(const ResourceInfo& resource, std::string_view ns,
+                                                  std::string_view name,
+                                                  std::string_view subresource,
+                                                  const JsonValue& body);
   // PUT; the object's metadata.resourceVersion is the optimistic-concurrency precondition.
   asio::awaitable<Result<Json>> update(const ResourceInfo& resource, std::string_view ns,
                                        const JsonValue& object, std::string_view subresource = {});

@@ -64,7 +64,10 @@ LoopClient::~LoopClient() {
 }
 
 KubeFixture::KubeFixture(const kube::ClientOptions& options)
-    : testbed_(sharedTestbed()),
+    : KubeFixture(sharedTestbed(), options) {}
+
+KubeFixture::KubeFixture(Testbed& testbed, const kube::ClientOptions& options)
+    : testbed_(testbed),
       source_(loop_, testbed_.restConfig(Side::Source), options),
       target_(loop_, testbed_.restConfig(Side::Target), options) {}
 

@@ -76,6 +76,8 @@ class KubeFixture {
  public:
   // Starts the shared testbed if needed; both clients authenticate as admin with `options`.
   explicit KubeFixture(const kube::ClientOptions& options = {});
+  // The same against `testbed` (a testbed of the test's own, with other options).
+  KubeFixture(Testbed& testbed, const kube::ClientOptions& options);
   KubeFixture(const KubeFixture&) = delete;
   KubeFixture& operator=(const KubeFixture&) = delete;
 

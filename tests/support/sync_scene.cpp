@@ -114,7 +114,10 @@ std::vector<kube::Json> numberedConfigMaps(const std::string& ns, int count,
 }
 
 SyncScene::SyncScene(std::string_view clusterPrefix, int sourceNamespaces)
-    : api_(fixtureOptions()), cluster_(uniqueName(clusterPrefix)) {
+    : SyncScene(sharedTestbed(), clusterPrefix, sourceNamespaces) {}
+
+SyncScene::SyncScene(Testbed& testbed, std::string_view clusterPrefix, int sourceNamespaces)
+    : api_(testbed, fixtureOptions()), cluster_(uniqueName(clusterPrefix)) {
   for (int i = 0; i < sourceNamespaces; ++i) {
     sources_.push_back(std::make_unique<ScopedNamespace>(api_.loop(), api_.source(), "s"));
     targets_.push_back(targetNs(static_cast<std::size_t>(i)));

@@ -73,6 +73,8 @@ std::vector<kube::Json> numberedConfigMaps(const std::string& ns, int count,
 class SyncScene {
  public:
   explicit SyncScene(std::string_view clusterPrefix, int sourceNamespaces = 1);
+  // The same on `testbed` instead of the binary's shared one.
+  SyncScene(Testbed& testbed, std::string_view clusterPrefix, int sourceNamespaces = 1);
   ~SyncScene();
   SyncScene(const SyncScene&) = delete;
   SyncScene& operator=(const SyncScene&) = delete;

@@ -214,6 +214,16 @@ struct SyncState : std::enable_shared_from_this<SyncState> {
   // Source uid of an owner -> keys of children synced while the owner had no target copy: they
   // are reconciled again when it gets one (owner_references.cpp).
   std::unordered_map<std::string, std::set<std::string>> childrenAwaitingOwner;
+  // "<resource>/<target ns>/<name>" of a copy that is not there yet -> keys of objects whose
+  // copies wait for it (Translator::dependencies, waiting_objects.cpp); queued when it appears.
+  std::unordered_map<std::string, std::set<std::string>> awaitingCopies;
+  // Host Pod key -> the token the syncer last wrote for it (pod_tokens.cpp): what it would
+  // otherwise read back from the host Secret on every reconcile of the Pod.
+  struct PodToken {
+    std::string hostUid;         // the host Pod it was written for
+    std::int64_t refreshAt = 0;  // Unix seconds
+  };
+  std::unordered_map<std::string, PodToken> podTokens;
   // Queue key -> why its last reconcile failed, for the retry log line.
   std::unordered_map<std::string, std::string> lastErrors;
 
@@ -474,11 +484,11 @@ void logWrite(const SyncState& state, std::string_view what);  // with -v 2
 // Deletes `ns`/`name` of `resource` in the incarnation `uid` only (a newer object of that name,
 // made by someone else, is never touched): true when this call deleted it, false when it was gone
 // already, else the API's error. Every delete of the engine goes through here.
-boost::asio::awaitable<kube::Result<bool>> removeIncarnation(kube::Client& client,
-                                                             const kube::ResourceInfo& resource,
-                                                             std::string_view ns,
-                                                             std::string_view name,
-                                                             std::string_view uid);
+// `grace`: the deletion's grace period (a Pod's, as its source was deleted with); none: the
+// object's own default.
+boost::asio::awaitable<kube::Result<bool>> removeIncarnation(
+    kube::Client& client, const kube::ResourceInfo& resource, std::string_view ns,
+    std::string_view name, std::string_view uid, std::optional<std::int64_t> grace = std::nullopt);
 // A log line and a Warning Event (`reason`) on `source`; the key is looked at again after
 // clashRecheck.
 boost::asio::awaitable<Outcome> reportClash(SyncState& state, const kube::ResourceInfo& resource,
@@ -530,6 +540,16 @@ boost::asio::awaitable<bool> holdOverLimit(SyncState& state, ResourceSync& sync,
 void leaveNamespaceLimit(SyncState& state, ResourceSync& sync, const SyncKey& key);
 // Queues the objects of source namespace `ns` that wait for room: an object or a copy there went.
 void releaseOverLimit(SyncState& state, ResourceSync& sync, std::string_view ns);
+// Whether the copy of `source` (`key`, not copied yet) must wait for the copies of objects it
+// depends on (Translator::dependencies: the ConfigMaps a Pod mounts): those of synced kinds that
+// the target caches lack. Then it is reported (a SyncWaiting Event and sync-status naming each
+// missing one, once per message) and queued again when the last of them appears. A dependency of
+// a kind that is not synced, or marked optional, is not waited for.
+boost::asio::awaitable<bool> holdForDependencies(SyncState& state, ResourceSync& sync,
+                                                 const SyncKey& key, const kube::JsonValue& source);
+// The copy at `targetKey` of resource `resource` ("configmaps") appeared on the target: the
+// objects waiting for it are queued.
+void releaseDependents(SyncState& state, std::string_view resource, std::string_view targetKey);
 // Tells the user why `source` is not copied while its target namespace `targetNs` terminates: a
 // SyncWaiting Event and the sync-status annotation (each once; a Synced status follows the copy).
 boost::asio::awaitable<void> reportNamespaceTerminating(SyncState& state, ResourceSync& sync,
@@ -552,6 +572,52 @@ boost::asio::awaitable<std::optional<Outcome>> guardWithFinalizer(
 boost::asio::awaitable<Outcome> reportCleanupFailure(SyncState& state, ResourceSync& sync,
                                                      const SyncKey& key,
                                                      const kube::CachedObjectPtr& sourceCached);
+
+// --- Pods (pods.cpp): what a Pod needs beyond a copy, since it runs on the host and no kubelet
+// runs in the source cluster. docs/workloads.md, "Lifecycle".
+
+// The kind is core v1 Pods.
+bool syncsPods(const ResourceSync& sync);
+// The grace period the host Pod is deleted with: that of its source Pod's deletion, when the
+// source (`sourceCached`) is a Pod being deleted; else none.
+std::optional<std::int64_t> hostDeletionGrace(const ResourceSync& sync,
+                                              const kube::CachedObjectPtr& sourceCached);
+// A source Pod being deleted whose host Pod is gone (or never was): no kubelet will finish its
+// deletion, so the syncer does (grace period 0, uid precondition). Parked while the target
+// namespace's informers have not listed: no copy in the cache proves nothing then.
+boost::asio::awaitable<Outcome> finishPodDeletion(SyncState& state, ResourceSync& sync,
+                                                  const SyncKey& key, const std::string& targetKey,
+                                                  const kube::CachedObjectPtr& sourceCached);
+// The source Pod `source` has run on the host (the syncer wrote a host IP into its status) but its
+// host Pod is gone: deleted or evicted on the host. The source Pod is removed too (an Event says
+// why), so that its controller replaces it, rather than a copy made anew behind its back.
+bool ranOnHost(const kube::JsonValue& source);
+boost::asio::awaitable<Outcome> removePodGoneFromHost(SyncState& state, ResourceSync& sync,
+                                                      const SyncKey& key,
+                                                      const kube::JsonValue& source,
+                                                      const std::string& targetKey);
+// The source-side write of a Pod: the host scheduler's node (`/spec/nodeName` of what the plan
+// gives the source) cannot be applied, it is bound (pods/binding) instead; `forSource` and
+// `sourceHas` lose the field. False (the failure recorded) when the binding failed.
+boost::asio::awaitable<bool> bindSourcePod(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                           const kube::JsonValue& source, kube::Json& forSource,
+                                           kube::Json& sourceHas);
+
+// The service-account token of the source Pod `source` (`key`), whose host Pod is `hostPod`
+// (pod_tokens.cpp): when the source Pod mounts one, the host Secret holding a token the source
+// API server issued for it exists and is fresh; the key is queued again for its refresh. False
+// (the failure recorded) when it could not be made.
+boost::asio::awaitable<bool> keepPodToken(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                          const kube::JsonValue& source,
+                                          const kube::CachedObjectPtr& hostPod);
+
+// After the sync of the source Pod `source` (`key`) to `targetKey`: keepPodToken for the host Pod
+// in the cache (`targetCached`) when it is our copy; one created by this reconcile has its token
+// made by the next, once the cache holds it (its uid owns the Secret).
+boost::asio::awaitable<Outcome> keepHostPodToken(SyncState& state, ResourceSync& sync,
+                                                 const SyncKey& key, const kube::JsonValue& source,
+                                                 const std::string& targetKey,
+                                                 const kube::CachedObjectPtr& targetCached);
 
 // --prune (prune.cpp): once, after the initial sync, deletes our copies of the kinds no longer
 // synced from our target namespaces and takes our finalizer off their sources.
