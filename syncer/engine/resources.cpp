@@ -191,7 +191,7 @@ ResourceSync& addResource(SyncState& state, const WaitingResource& waiting,
   }
   asio::co_spawn(state.sourceClient.ioContext(), releaseWhenListed(state.weak_from_this(), key),
                  asio::detached);
-  if (key == kPodsResource) state.nodeMirror->enable();  // their host Nodes are shown
+  if (syncsPods(sync)) state.nodeMirror->enable();  // their host Nodes are shown
   return sync;
 }
 

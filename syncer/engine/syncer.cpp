@@ -538,7 +538,7 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
     };
     kube::InformerHandlers handlers = targetObjectHandlers(state, sync);
     // The Pods of ours on each host Node decide which Nodes the source cluster shows.
-    if (sync.key == internal::kPodsResource) {
+    if (internal::syncsPods(sync)) {
       handlers = state.nodeMirror->observePods(std::move(handlers));
     }
     return std::make_unique<kube::Informer>(state.targetClient, sync.translator->resource(),

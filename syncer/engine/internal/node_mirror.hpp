@@ -26,7 +26,7 @@ namespace bisync::engine::internal {
 
 struct SyncState;
 
-// The ResourceSync key of Pods, whose copies make their host Nodes appear.
+// The ResourceSync key of core v1 Pods (syncsPods), whose copies make their host Nodes appear.
 inline constexpr std::string_view kPodsResource = "pods";
 
 struct NodeMirrorStats {
