@@ -280,6 +280,25 @@ std::string waitForVirtualNode(DaemonProcess& daemon, SyncScene& scene, const st
   return version;
 }
 
+// Once the syncer has deleted the host Pod `name`, removes it at once (grace 0), as the node's
+// kubelet does when its containers have stopped: no kubelet runs in the testbed.
+void finishHostPodDeletion(DaemonProcess& daemon, SyncScene& scene, const std::string& name) {
+  bool gone = false;
+  REQUIRE(waitLogged(
+      daemon, "the host Pod " + name + " deleted by the syncer", 30s, [&](std::string& seen) {
+        auto pod = scene.api().run(scene.api().target().get(pods(), scene.targetNs(), name));
+        gone = !pod && pod.error().isNotFound();
+        seen = pod ? kube::toJson(*pod) : pod.error().describe();
+        return gone || (pod && kube::at(*pod, "/metadata/deletionTimestamp") != nullptr);
+      }));
+  if (gone) return;
+  kube::DeleteOptions now;
+  now.gracePeriodSeconds = 0;
+  auto removed = scene.api().run(scene.api().target().remove(pods(), scene.targetNs(), name, now));
+  INFO("removing the host Pod " << name << ": " << (removed ? "ok" : removed.error().describe()));
+  REQUIRE((removed || removed.error().isNotFound()));
+}
+
 // Whether the virtual Node `name` is certainly gone.
 bool virtualNodeGone(SyncScene& scene, const std::string& name, std::string& seen) {
   auto node = scene.api().run(scene.api().source().get(nodes(), "", name));
@@ -380,6 +399,7 @@ TEST_CASE(
   kube::DeleteOptions now;
   now.gracePeriodSeconds = 0;
   REQUIRE(scene.api().run(scene.api().source().remove(pods(), scene.ns(), "web", now)));
+  finishHostPodDeletion(daemon, scene, "web");
   REQUIRE(waitLogged(daemon, "virtual Node " + host.name() + " deleted with its last Pod", 30s,
                      [&](std::string& seen) { return virtualNodeGone(scene, host.name(), seen); }));
 }
