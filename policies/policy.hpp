@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "policies/field_path.hpp"
@@ -45,6 +46,11 @@ struct Limits {
   std::optional<std::int64_t> maxObjectBytes;
 };
 
+// The names `hostFeatures.allow` takes (a Pod policy only): the Pod spec's own field names of
+// the host-level features a Pod can ask for (translators/pod/pod_options.hpp, HostFeature).
+inline constexpr std::string_view kHostFeatureNames[] = {
+    "privileged", "hostPath", "hostNetwork", "hostPID", "hostIPC", "hostPorts", "capabilities"};
+
 struct SyncPolicy {
   std::string file;  // where it came from ("<built-in>/configmaps.yaml" for defaults)
   kube::GroupVersionKind resource;
@@ -60,6 +66,9 @@ struct SyncPolicy {
   // themselves.
   CrdSource crd = CrdSource::None;
   OnImmutable onImmutable = OnImmutable::Report;
+  // A v1 Pod policy's `hostFeatures.allow`: the host features (kHostFeatureNames) a synced Pod
+  // may use on the host; each one not listed is refused. Empty for every other kind.
+  std::vector<std::string> allowedHostFeatures;
 };
 
 std::string_view toString(Direction direction);

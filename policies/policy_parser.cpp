@@ -22,13 +22,15 @@ namespace {
 
 using Keys = std::initializer_list<std::string_view>;
 
-const Keys kTopKeys{"apiVersion", "kind",   "resource",       "direction", "namespaces", "selector",
-                    "fields",     "limits", "createOnSource", "crd",       "onImmutable"};
+const Keys kTopKeys{"apiVersion",     "kind",     "resource",    "direction",
+                    "namespaces",     "selector", "fields",      "limits",
+                    "createOnSource", "crd",      "onImmutable", "hostFeatures"};
 const Keys kResourceKeys{"group", "version", "kind"};
 const Keys kNamespaceKeys{"include", "exclude"};
 const Keys kSelectorKeys{"matchLabels"};
 const Keys kFieldKeys{"path", "owner", "onConflict"};
 const Keys kLimitKeys{"maxObjectsPerNamespace", "maxObjectBytes"};
+const Keys kHostFeatureKeys{"allow"};
 
 template <class T>
 struct Spelling {
@@ -59,6 +61,14 @@ template <class T>
 std::string spellings(std::span<const Spelling<T>> choices) {
   std::string text;
   for (const auto& choice : choices) text += (text.empty() ? "" : ", ") + std::string(choice.text);
+  return text;
+}
+
+std::string hostFeatureList() {
+  std::string text;
+  for (std::string_view name : kHostFeatureNames) {
+    text += (text.empty() ? "" : ", ") + std::string(name);
+  }
   return text;
 }
 
@@ -152,6 +162,7 @@ class Parser {
       std::optional<OnImmutable> onImmutable = oneOf<OnImmutable>(*field, "value", kOnImmutable);
       if (onImmutable) out_.policy.onImmutable = *onImmutable;
     }
+    if (const Field* field = find(*entries, "hostFeatures")) parseHostFeatures(*field);
   }
 
  private:
@@ -425,6 +436,40 @@ class Parser {
     }
     if (const Field* limit = find(*entries, "maxObjectBytes")) {
       out_.policy.limits.maxObjectBytes = positiveInteger(*limit);
+    }
+  }
+
+  // hostFeatures: {allow: [privileged, hostPath, ...]}, on a v1 Pod policy only (what the host
+  // lets a synced Pod do there; docs/workloads.md).
+  void parseHostFeatures(const Field& field) {
+    const kube::GroupVersionKind& resource = out_.policy.resource;
+    if (out_.hasResource && !(resource.group.empty() && resource.kind == "Pod")) {
+      problem(field.line, "hostFeatures: applies only to a v1 Pod policy, not to " +
+                              describeResource(resource));
+      return;
+    }
+    std::optional<Entries> entries = mapEntries(field, kHostFeatureKeys);
+    if (!entries) return;
+    const Field* allow = find(*entries, "allow");
+    if (allow == nullptr) return;
+    if (!allow->value.IsSequence()) {
+      problem(allow->line,
+              allow->name + ": must be a list of host features, not " + describeNode(allow->value));
+      return;
+    }
+    std::size_t index = 0;
+    for (const YAML::Node& item : allow->value) {
+      const Field name{item, lineOf(item, allow->line),
+                       allow->name + "[" + std::to_string(index++) + "]"};
+      std::optional<std::string> text = string(name);
+      if (!text) continue;
+      if (std::find(std::begin(kHostFeatureNames), std::end(kHostFeatureNames), *text) ==
+          std::end(kHostFeatureNames)) {
+        problem(name.line, name.name + ": unknown host feature '" + *text +
+                               "' (allowed: " + hostFeatureList() + ")");
+        continue;
+      }
+      out_.policy.allowedHostFeatures.push_back(*text);
     }
   }
 

@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -41,6 +42,7 @@
 #include "syncer/startup_checks.hpp"
 #include "syncer/startup_wait.hpp"
 #include "translators/generic/generic_translator.hpp"
+#include "translators/pod/pod_options.hpp"
 #include "translators/translator.hpp"
 
 namespace {
@@ -86,6 +88,8 @@ struct Flags {
   bool removeFinalizers = false;
   bool prune = false;
   bool syncEvents = true;
+  // The Pod plugin's view of the virtual cluster (docs/workloads.md, "Flags").
+  translators::PodOptions pods;
 };
 
 struct FlagOptions {
@@ -276,6 +280,28 @@ void defineCleanupFlags(CLI::App& app, Flags& flags) {
       ->capture_default_str();
 }
 
+// Where host Pods find the virtual cluster, and whom they run as on the host (docs/workloads.md).
+void defineWorkloadFlags(CLI::App& app, Flags& flags) {
+  translators::PodOptions& pods = flags.pods;
+  app.add_option("--virtual-dns-server", pods.virtualDnsServer,
+                 "IP address of the virtual cluster's DNS server, the nameserver of every host "
+                 "Pod (unset: host Pods keep their DNS policy and the host's DNS answers them)");
+  app.add_option("--virtual-apiserver-address", pods.virtualApiServerAddress,
+                 "IP address host Pods reach the virtual API server at (port 443): "
+                 "kubernetes.default(.svc) in their hostAliases and KUBERNETES_SERVICE_HOST in "
+                 "their containers' env name it (unset: neither)");
+  app.add_option("--cluster-domain", pods.clusterDomain,
+                 "the virtual cluster's DNS domain, for the host Pods' DNS search path")
+      ->capture_default_str();
+  app.add_option("--host-service-account", pods.hostServiceAccount,
+                 "the service account every host Pod runs under (without its token)")
+      ->capture_default_str();
+  app.add_option("--token-audiences", pods.tokenAudiences,
+                 "audiences of the tokens requested from the virtual API server for synced "
+                 "Pods, comma-separated (unset: the virtual API server's default audience)")
+      ->delimiter(',');
+}
+
 FlagOptions defineFlags(CLI::App& app, Flags& flags) {
   FlagOptions options;
   defineSideFlags(app, flags.source, "source (virtual)");
@@ -287,6 +313,7 @@ FlagOptions defineFlags(CLI::App& app, Flags& flags) {
   defineTuningFlags(app, flags);
   defineOpsFlags(app, flags);
   defineCleanupFlags(app, flags);
+  defineWorkloadFlags(app, flags);
   options.validatePolicies =
       app.add_option(
              "--validate-policies", flags.validatePolicies,
@@ -623,6 +650,39 @@ int removeFinalizersAndExit(const Flags& flags, const kube::RestConfig& sourceCo
 
 }  // namespace
 
+// The Pod flags' values (translators::validate), the problem naming the flag.
+std::optional<std::string> podFlagProblem(const translators::PodOptions& pods) {
+  const Result<void> valid = translators::validate(pods);
+  if (valid) return std::nullopt;
+  const std::pair<std::string_view, std::string_view> flagOf[] = {
+      {"PodOptions.virtualDnsServer", "--virtual-dns-server"},
+      {"PodOptions.virtualApiServerAddress", "--virtual-apiserver-address"},
+      {"PodOptions.clusterDomain", "--cluster-domain"},
+      {"PodOptions.hostServiceAccount", "--host-service-account"},
+      {"PodOptions.tokenAudiences", "--token-audiences"}};
+  std::string flag = valid.error().origin;
+  for (const auto& [field, name] : flagOf) {
+    if (flag == field) flag = name;
+  }
+  return flag + ": " + valid.error().message;
+}
+
+// The Pod plugin's options: the flags, and the host features the v1 Pod policy allows.
+translators::PodOptions podOptions(const Flags& flags,
+                                   const std::vector<policies::SyncPolicy>& loaded) {
+  translators::PodOptions pods = flags.pods;
+  for (const policies::SyncPolicy& policy : loaded) {
+    if (!(policy.resource.group.empty() && policy.resource.kind == "Pod")) continue;
+    for (const std::string& name : policy.allowedHostFeatures) {
+      // The policy parser accepts only the names parseHostFeature knows.
+      if (const auto feature = translators::parseHostFeature(name)) {
+        pods.allowedHostFeatures.insert(*feature);
+      }
+    }
+  }
+  return pods;
+}
+
 // What is wrong with the values of the flags, each checked alone before any file is read; the
 // checks run in the order a user fixes them.
 std::optional<std::string> flagProblem(const Flags& flags, const FlagOptions& flagOptions) {
@@ -638,7 +698,7 @@ std::optional<std::string> flagProblem(const Flags& flags, const FlagOptions& fl
       return address.error().describe();
     }
   }
-  return std::nullopt;
+  return podFlagProblem(flags.pods);
 }
 
 // The identity mapper of --cluster-name, --namespace-mode and --target-namespace; its errors
@@ -682,6 +742,7 @@ engine::SyncerOptions syncerOptions(const Flags& flags, const std::string& state
   options.maxObjectsPerNamespace = flags.maxObjectsPerNamespace;
   options.podSecurityLevel = flags.podSecurityLevel;
   options.tokenExpirationSeconds = flags.tokenExpirationSeconds;
+  options.tokenAudiences = flags.pods.tokenAudiences;
   options.fieldManager = "kube-bisync/" + flags.clusterName;
   options.stateNamespace = stateNamespace;
   options.logWrites = flags.verbosity >= 2;
@@ -809,7 +870,6 @@ int runDaemon(const Flags& flags, const translators::Registry& registry,
 
 int main(int argc, char** argv) {
   translators::Registry registry;
-  translators::registerBuiltins(registry);
 
   CLI::App app{"kube-bisync: bidirectional cluster-to-cluster syncer for Kubernetes"};
   Flags flags;
@@ -843,6 +903,7 @@ int main(int argc, char** argv) {
     printProblems(loaded.problems);
     return 2;
   }
+  translators::registerBuiltins(registry, podOptions(flags, loaded.policies));
 
   Result<kube::RestConfig> sourceConfig = loadSide(flags.source);
   if (!sourceConfig) return fail("source: " + sourceConfig.error().describe());

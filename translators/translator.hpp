@@ -17,6 +17,7 @@
 #include "syncer/kube/error.hpp"
 #include "syncer/kube/json.hpp"
 #include "syncer/kube/resource.hpp"
+#include "translators/pod/pod_options.hpp"
 
 namespace bisync::translators {
 
@@ -109,7 +110,8 @@ class Registry {
   std::vector<std::unique_ptr<Translator>> translators_;
 };
 
-// Adds every built-in plugin: configmaps, secrets.
-void registerBuiltins(Registry& registry);
+// Adds every built-in plugin: configmaps, secrets, pods (translated with `pods`: the daemon fills
+// it from its flags and the Pod policy).
+void registerBuiltins(Registry& registry, const PodOptions& pods = {});
 
 }  // namespace bisync::translators

@@ -153,7 +153,7 @@ TEST_CASE("a valid policy directory passes validation", "[policies]") {
   INFO(result.summary() << "\nstdout: " << result.out);
   CHECK(result.exitCode == 0);
   CHECK(result.err.empty());
-  CHECK(result.out.rfind("policies ok: 2 resource types (", 0) == 0);
+  CHECK(result.out.rfind("policies ok: 3 resource types (", 0) == 0);
   CHECK(result.out.find("v1 ConfigMap from " + (dir.path() / "configmaps.yaml").string()) !=
         std::string::npos);
   CHECK(result.out.find("v1 Secret from <built-in>/secrets.yaml") != std::string::npos);
@@ -180,8 +180,9 @@ TEST_CASE("the daemon starts with a valid --policies directory and a custom Conf
   DaemonProcess daemon(scene.testbed(), {BISYNC_DAEMON_BINARY,
                                          scene.daemonArgs({"--policies", dir.path().string()})});
   REQUIRE(daemon.waitForLog(kReadyLine, 60s));
-  CHECK(daemon.countLog("policies: v1 ConfigMap from " + configmaps.string() +
-                        ", v1 Secret from <built-in>/secrets.yaml") == 1);
+  CHECK(daemon.countLog(
+            "policies: v1 ConfigMap from " + configmaps.string() +
+            ", v1 Pod from <built-in>/pods.yaml, v1 Secret from <built-in>/secrets.yaml") == 1);
   CHECK(daemon.countLog("not served") == 0);
   INFO(daemon.describe());
   CHECK(daemon.terminate() == "exited with status 0");

@@ -560,7 +560,7 @@ TEST_CASE("a bad flag or an unreadable kubeconfig stops start-up with exit 2 and
       {{"--cluster-name", "team--a"}, "\"--\""},
       {{"--cluster-name", "team-x-a"}, "\"x\""},
       {{"--cluster-name", "vc", "--namespace-mode", "single"}, "--target-namespace"},
-      {{"--cluster-name", "vc", "--resources", "pods"}, "--resources"},
+      {{"--cluster-name", "vc", "--resources", "nodes"}, "--resources"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> argv{binary};

@@ -146,10 +146,12 @@ TEST_CASE("ConfigMap and Secret copies are byte for byte what the plugins always
 
 TEST_CASE("kinds the generic translator must not sync are refused with a reason",
           "[translators][generic]") {
-  CHECK(genericRefusal(GroupVersionKind{"", "v1", "Pod"}).has_value());
+  CHECK(genericRefusal(GroupVersionKind{"", "v1", "Node"}).has_value());
+  // A Pod has a plugin of its own.
+  CHECK_FALSE(genericRefusal(GroupVersionKind{"", "v1", "Pod"}).has_value());
   CHECK(genericRefusal(GroupVersionKind{"", "v1", "Namespace"}).has_value());
   CHECK(genericRefusal(GroupVersionKind{"coordination.k8s.io", "v1", "Lease"}).has_value());
-  CHECK(genericRefusal("", "pods").has_value());
+  CHECK(genericRefusal("", "nodes").has_value());
   CHECK(genericRefusal("events.k8s.io", "events").has_value());
   CHECK_FALSE(genericRefusal(GroupVersionKind{"apps", "v1", "Deployment"}).has_value());
   CHECK_FALSE(genericRefusal(GroupVersionKind{"example.com", "v1", "Pod"}).has_value());

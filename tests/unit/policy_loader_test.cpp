@@ -468,9 +468,16 @@ TEST_CASE("every registered translator has exactly one built-in policy", "[polic
   bisync::translators::registerBuiltins(registry);
   const LoadedPolicies defaults = withDefaults({});
   REQUIRE(defaults.problems.empty());
+  // Policies come in file name order, plugins in registration order: compare by kind.
   std::vector<GroupVersionKind> kinds;
   for (const SyncPolicy& policy : defaults.policies) kinds.push_back(policy.resource);
-  CHECK(kinds == registry.kinds());
+  std::vector<GroupVersionKind> registered = registry.kinds();
+  const auto byKind = [](const GroupVersionKind& a, const GroupVersionKind& b) {
+    return a.kind < b.kind;
+  };
+  std::sort(kinds.begin(), kinds.end(), byKind);
+  std::sort(registered.begin(), registered.end(), byKind);
+  CHECK(kinds == registered);
   const KindRefusal refusal = [](const GroupVersionKind& kind) {
     return bisync::translators::genericRefusal(kind);
   };
@@ -480,7 +487,7 @@ TEST_CASE("every registered translator has exactly one built-in policy", "[polic
 TEST_CASE("the ConfigMap and Secret defaults sync content, labels and annotations down",
           "[policies]") {
   const LoadedPolicies defaults = withDefaults({});
-  REQUIRE(defaults.policies.size() == 2);
+  REQUIRE(defaults.policies.size() == 3);  // configmaps, pods, secrets
   const auto paths = [](const SyncPolicy& policy) {
     std::vector<std::string> texts;
     for (const FieldRule& rule : policy.fields) {
@@ -489,7 +496,7 @@ TEST_CASE("the ConfigMap and Secret defaults sync content, labels and annotation
     }
     return texts;
   };
-  for (const SyncPolicy& policy : defaults.policies) {
+  for (const SyncPolicy& policy : {defaults.policies[0], defaults.policies[2]}) {
     INFO(policy.file);
     CHECK(policy.direction == Direction::Down);
     CHECK_FALSE(policy.createOnSource);
@@ -502,9 +509,9 @@ TEST_CASE("the ConfigMap and Secret defaults sync content, labels and annotation
   CHECK(paths(defaults.policies[0]) == std::vector<std::string>{"/data", "/binaryData",
                                                                 "/immutable", "/metadata/labels/*",
                                                                 "/metadata/annotations/*"});
-  CHECK(defaults.policies[1].file == "<built-in>/secrets.yaml");
-  CHECK(defaults.policies[1].resource == kSecretKind);
-  CHECK(paths(defaults.policies[1]) == std::vector<std::string>{"/type", "/data", "/immutable",
+  CHECK(defaults.policies[2].file == "<built-in>/secrets.yaml");
+  CHECK(defaults.policies[2].resource == kSecretKind);
+  CHECK(paths(defaults.policies[2]) == std::vector<std::string>{"/type", "/data", "/immutable",
                                                                 "/metadata/labels/*",
                                                                 "/metadata/annotations/*"});
 }
@@ -519,11 +526,12 @@ TEST_CASE("withDefaults keeps a file's override and adds the defaults of other k
   const LoadedPolicies all = withDefaults(std::move(fromDir));
   INFO(describeAll(all.problems));
   CHECK(all.problems.empty());
-  REQUIRE(all.policies.size() == 2);
+  REQUIRE(all.policies.size() == 3);
   CHECK(all.policies[0].file == "mine.yaml");
   CHECK(all.policies[0].direction == Direction::Bidirectional);
-  CHECK(all.policies[1].file == "<built-in>/secrets.yaml");
-  CHECK(all.policies[1].resource == kSecretKind);
+  CHECK(all.policies[1].file == "<built-in>/pods.yaml");
+  CHECK(all.policies[2].file == "<built-in>/secrets.yaml");
+  CHECK(all.policies[2].resource == kSecretKind);
 }
 
 TEST_CASE(
@@ -640,4 +648,61 @@ TEST_CASE("direction none parses, and refuses createOnSource", "[policies]") {
           .problems;
   INFO(describeAll(problems));
   CHECK(hasProblem(problems, "p.yaml", 6, {"createOnSource", "direction is none"}));
+}
+
+TEST_CASE("the Pod default sends the translated spec down and the status up, no host feature",
+          "[policies][pods]") {
+  const LoadedPolicies defaults = withDefaults({});
+  REQUIRE(defaults.policies.size() == 3);
+  const SyncPolicy& pods = defaults.policies[1];
+  CHECK(pods.file == "<built-in>/pods.yaml");
+  CHECK(pods.resource == GroupVersionKind{"", "v1", "Pod"});
+  CHECK(pods.direction == Direction::Down);
+  CHECK(pods.allowedHostFeatures.empty());
+  const OwnershipMap ownership(pods.fields);
+  CHECK(ownership.ownerOf({"spec", "containers"}) == Owner::Source);
+  CHECK(ownership.ownerOf({"metadata", "labels", "app"}) == Owner::Source);
+  CHECK(ownership.ownerOf({"metadata", "annotations", "note"}) == Owner::Source);
+  CHECK(ownership.ownerOf({"status", "phase"}) == Owner::Target);
+  CHECK(ownership.ownerOf({"metadata", "finalizers"}) == Owner::Ignore);
+}
+
+TEST_CASE("hostFeatures.allow lists host features of a Pod policy", "[policies][pods]") {
+  constexpr std::string_view kPod = "resource: {group: \"\", version: v1, kind: Pod}";
+  const LoadedPolicies allowed =
+      parsePolicy(yaml({kApiVersion, kKind, kPod, kDown, "fields: []",
+                        "hostFeatures: {allow: [hostPath, capabilities]}"}),
+                  "pods.yaml");
+  INFO(describeAll(allowed.problems));
+  REQUIRE(allowed.problems.empty());
+  CHECK(allowed.policies.front().allowedHostFeatures ==
+        std::vector<std::string>{"hostPath", "capabilities"});
+
+  const LoadedPolicies unknown =
+      parsePolicy(yaml({kApiVersion, kKind, kPod, kDown, "fields: []",
+                        "hostFeatures:", "  allow:", "    - privileged", "    - rootAccess"}),
+                  "pods.yaml");
+  CHECK(hasProblem(unknown.problems, "pods.yaml", 9,
+                   {"hostFeatures.allow[1]: unknown host feature 'rootAccess'",
+                    "allowed: privileged, hostPath, hostNetwork"}));
+  CHECK(unknown.policies.empty());
+
+  const LoadedPolicies notAList = parsePolicy(
+      yaml({kApiVersion, kKind, kPod, kDown, "fields: []", "hostFeatures: {allow: hostPath}"}),
+      "pods.yaml");
+  CHECK(hasProblem(notAList.problems, "pods.yaml", 6, {"hostFeatures.allow: must be a list"}));
+  const LoadedPolicies otherKey = parsePolicy(
+      yaml({kApiVersion, kKind, kPod, kDown, "fields: []", "hostFeatures: {deny: [hostPath]}"}),
+      "pods.yaml");
+  CHECK(hasProblem(otherKey.problems, "pods.yaml", 6, {"unknown key 'deny' in hostFeatures"}));
+}
+
+TEST_CASE("hostFeatures on a policy of another kind is a problem on its line", "[policies][pods]") {
+  const LoadedPolicies loaded =
+      parsePolicy(yaml({kApiVersion, kKind, kConfigMap, kDown, "fields: []",
+                        "hostFeatures: {allow: [privileged]}"}),
+                  "configmaps.yaml");
+  CHECK(hasProblem(loaded.problems, "configmaps.yaml", 6,
+                   {"hostFeatures: applies only to a v1 Pod policy, not to v1 ConfigMap"}));
+  CHECK(loaded.policies.empty());
 }

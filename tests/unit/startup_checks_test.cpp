@@ -58,7 +58,8 @@ TEST_CASE("without a policy directory the daemon runs with the built-in policy o
   INFO(join(describeAll(loaded.problems)));
   CHECK(loaded.problems.empty());
   CHECK(startup::describeSources(loaded.policies) ==
-        "v1 ConfigMap from <built-in>/configmaps.yaml, v1 Secret from <built-in>/secrets.yaml");
+        "v1 ConfigMap from <built-in>/configmaps.yaml, v1 Pod from <built-in>/pods.yaml, v1 Secret "
+        "from <built-in>/secrets.yaml");
 }
 
 TEST_CASE("a policy file replaces the built-in policy of its kind only", "[startup]") {
@@ -68,18 +69,19 @@ TEST_CASE("a policy file replaces the built-in policy of its kind only", "[start
   INFO(join(describeAll(loaded.problems)));
   CHECK(loaded.problems.empty());
   CHECK(startup::describeSources(loaded.policies) ==
-        "v1 ConfigMap from " + file + ", v1 Secret from <built-in>/secrets.yaml");
+        "v1 ConfigMap from " + file +
+            ", v1 Pod from <built-in>/pods.yaml, v1 Secret from <built-in>/secrets.yaml");
 }
 
 TEST_CASE("policy problems of files and kinds come together, sorted by file and line",
           "[startup]") {
   TempDir dir("bisync-startup");
-  const std::string pods = dir.write("a-pods.yaml",
-                                     "apiVersion: kube-bisync.io/v1alpha1\n"
-                                     "kind: SyncPolicy\n"
-                                     "resource: {group: \"\", version: v1, kind: Pod}\n"
-                                     "direction: down\n"
-                                     "fields: []\n");
+  const std::string nodes = dir.write("a-nodes.yaml",
+                                      "apiVersion: kube-bisync.io/v1alpha1\n"
+                                      "kind: SyncPolicy\n"
+                                      "resource: {group: \"\", version: v1, kind: Node}\n"
+                                      "direction: down\n"
+                                      "fields: []\n");
   const std::string configmaps = dir.write("b-configmaps.yaml",
                                            "apiVersion: kube-bisync.io/v1alpha1\n"
                                            "kind: SyncPolicy\n"
@@ -91,7 +93,7 @@ TEST_CASE("policy problems of files and kinds come together, sorted by file and 
   const std::vector<std::string> lines = describeAll(loaded.problems);
   INFO(join(lines));
   REQUIRE(lines.size() == 3);
-  CHECK(lines[0].rfind(pods + ":3: kube-bisync cannot sync v1 Pod: ", 0) == 0);  // refused kind
+  CHECK(lines[0].rfind(nodes + ":3: kube-bisync cannot sync v1 Node: ", 0) == 0);  // refused kind
   CHECK(lines[1].rfind(configmaps + ":4: ", 0) == 0);  // unknown direction
   CHECK(lines[2].rfind(configmaps + ":6: ", 0) == 0);  // unknown key
 }

@@ -335,7 +335,7 @@ TEST_CASE("the registry finds built-in plugins by resource and by group/version/
           "[translators]") {
   Registry registry;
   registerBuiltins(registry);
-  CHECK(registry.resourceNames() == std::vector<std::string>{"configmaps", "secrets"});
+  CHECK(registry.resourceNames() == std::vector<std::string>{"configmaps", "secrets", "pods"});
 
   const Translator* configMaps = registry.findByResource("configmaps");
   REQUIRE(configMaps != nullptr);
@@ -368,11 +368,12 @@ TEST_CASE("registering a resource or kind twice throws and keeps the registry as
                       bisync::kube::ResourceInfo{"", "v1", "secrets", "Other", true})),
                   std::logic_error);
   CHECK_THROWS_AS(registry.add(nullptr), std::logic_error);
-  CHECK(registry.resourceNames() == std::vector<std::string>{"configmaps", "secrets"});
+  CHECK(registry.resourceNames() == std::vector<std::string>{"configmaps", "secrets", "pods"});
 
   registry.add(std::make_unique<FakeTranslator>(
       bisync::kube::ResourceInfo{"", "v1", "services", "Service", true}));
-  CHECK(registry.resourceNames() == std::vector<std::string>{"configmaps", "secrets", "services"});
+  CHECK(registry.resourceNames() ==
+        std::vector<std::string>{"configmaps", "secrets", "pods", "services"});
   REQUIRE(registry.findByKind({"", "v1", "Service"}) != nullptr);
   CHECK(registry.findByKind({"", "v1", "Service"}) == registry.findByResource("services"));
 }

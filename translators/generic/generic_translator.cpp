@@ -20,10 +20,7 @@ struct Refused {
   std::string_view why;
 };
 
-constexpr std::array<Refused, 7> kRefused{{
-    {"", "Pod", "pods",
-     "Pods need a plugin of their own (node, service account and volume references), which "
-     "kube-bisync does not have yet"},
+constexpr std::array<Refused, 6> kRefused{{
     {"", "Namespace", "namespaces", "the sync engine creates target namespaces itself"},
     {"", "Node", "nodes", "a Node describes a machine of its own cluster"},
     {"", "Event", "events", "an Event reports on an object of its own cluster"},

@@ -53,7 +53,7 @@ class GenericTranslator : public Translator {
 
 // Why kube-bisync must not sync `kind` with the generic translator, if it must not: kinds the
 // engine handles itself (Namespace), kinds that only make sense in the cluster that made them
-// (Node, Event, Lease) and kinds that need a plugin not written yet (Pod). nullopt: it may.
+// (Node, Event, Lease). nullopt: it may. (A Pod has a plugin of its own, translators/pod/.)
 std::optional<std::string> genericRefusal(const kube::GroupVersionKind& kind);
 // The same for a resource named only by its plural name and group ("pods", "leases").
 std::optional<std::string> genericRefusal(std::string_view group, std::string_view resource);
