@@ -476,3 +476,26 @@ TEST_CASE("host Events about a Pod appear in kubectl describe of the virtual Pod
                               described.out.find("kubelet") != std::string::npos;
                      }));
 }
+
+TEST_CASE("a Node the tenant made with a host node's name is never touched", "[nodes]") {
+  SyncScene scene("tnd");
+  HostNode host(scene, scene.cluster() + "-node");
+  auto tenants = scene.tryCreate(Side::Source, nodes(),
+                                 parsed(R"({"apiVersion":"v1","kind":"Node","metadata":{"name":")" +
+                                        host.name() + R"(","labels":{"tenant":"mine"}}})"));
+  INFO("the tenant's Node: " << (tenants ? "created" : tenants.error().describe()));
+  REQUIRE(tenants);
+  const std::string version(kube::resourceVersionOf(*tenants));
+  DaemonProcess daemon(scene.testbed(), podDaemonOptions(scene));
+  REQUIRE(daemon.waitForLog(kReadyLine, 60s));
+  runVirtualPod(daemon, scene, "web");
+  bindHostPod(scene, "web", host.name());
+  REQUIRE(daemon.waitForLog("was not made by the syncer: leaving it", 30s));
+  REQUIRE(holdsThroughout(
+      "3 s with a synced Pod on the host node: the tenant's Node keeps its version", 3s,
+      [&](std::string& seen) {
+        const auto node = virtualNode(scene, host.name(), seen);
+        return node && kube::resourceVersionOf(*node) == std::string_view(version) &&
+               kube::stringAt(*node, "/metadata/labels/tenant") == "mine";
+      }));
+}
