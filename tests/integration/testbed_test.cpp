@@ -1,11 +1,16 @@
 // The testbed itself (tests/support/testbed.hpp): two real API servers that store separately,
 // authenticate the testbed's users, and can be stopped, paused and compacted on demand, each
 // with a controller manager that finalizes deleted namespaces. Checked with kubectl and plain
-// HTTP, independently of the project's client, plus tests that use the client fixture.
+// HTTP, independently of the project's client, plus tests that use the client fixture. The
+// workload pieces (the target's kube-scheduler, the source's virtual-cluster controllers, the
+// NodeSimulator) run on a second testbed of their own (kWorkloadFeatures).
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <future>
 #include <iostream>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,6 +19,7 @@
 #include "tests/support/catch.hpp"
 #include "tests/support/http_probe.hpp"
 #include "tests/support/kube_fixture.hpp"
+#include "tests/support/node_simulator.hpp"
 #include "tests/support/objects.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/testbed.hpp"
@@ -296,5 +302,323 @@ TEST_CASE("a deleted namespace is finalized and disappears on both sides",
     INFO((configMap ? kube::toJson(*configMap) : configMap.error().describe()));
     REQUIRE_FALSE(configMap);
     CHECK(configMap.error().isNotFound());
+  }
+}
+
+// The workload pieces (kWorkloadFeatures: the target's kube-scheduler, the source's
+// virtual-cluster controllers) with a NodeSimulator, on a testbed of their own.
+namespace {
+
+namespace kube = bisync::kube;
+using bisync::testing::kWorkloadFeatures;
+using bisync::testing::LoopClient;
+using bisync::testing::LoopThread;
+using bisync::testing::NodeSimulator;
+using bisync::testing::NodeSimulatorOptions;
+using bisync::testing::ScopedNamespace;
+
+kube::Json parsed(std::string_view text) {
+  auto json = kube::parseJson(text, "test object");
+  REQUIRE(json);
+  return std::move(*json);
+}
+
+void setName(kube::Json& object, const std::string& ns, const std::string& name) {
+  kube::JsonPointer("/metadata/name").Set(object, name);
+  kube::JsonPointer("/metadata/namespace").Set(object, ns);
+}
+
+kube::Json podObject(const std::string& ns, const std::string& name) {
+  kube::Json pod = parsed(R"({"apiVersion": "v1", "kind": "Pod",
+      "spec": {"containers": [{"name": "web", "image": "nginx:1.19"},
+                              {"name": "sidecar", "image": "busybox:1.32"}]}})");
+  setName(pod, ns, name);
+  return pod;
+}
+
+kube::ResourceInfo pods() {
+  return {.group = "",
+          .version = "v1",
+          .resource = "pods",
+          .kind = "Pod",
+          .namespaced = true,
+          .statusSubresource = true};
+}
+
+// A source and a target client of the workload testbed.
+struct WorkloadScene {
+  bisync::testing::Testbed& bed = bisync::testing::sharedTestbed(kWorkloadFeatures);
+  LoopThread loop;
+  LoopClient source{loop, bed.restConfig(Side::Source)};
+  LoopClient target{loop, bed.restConfig(Side::Target)};
+
+  std::optional<kube::Json> get(LoopClient& client, const kube::ResourceInfo& resource,
+                                const std::string& ns, const std::string& name, std::string& seen) {
+    auto got = client.run(client->get(resource, ns, name));
+    seen = got ? kube::toJson(*got) : got.error().describe();
+    return got ? std::optional<kube::Json>(std::move(*got)) : std::nullopt;
+  }
+};
+
+bool hasCondition(const kube::JsonValue& object, std::string_view type, std::string_view status) {
+  const kube::JsonValue* conditions = kube::at(object, "/status/conditions");
+  if (conditions == nullptr || !conditions->IsArray()) return false;
+  for (const kube::JsonValue& c : conditions->GetArray()) {
+    if (kube::stringMember(c, "type") == type) return kube::stringMember(c, "status") == status;
+  }
+  return false;
+}
+
+std::string conditionField(const kube::JsonValue& node, std::string_view type,
+                           std::string_view field) {
+  const kube::JsonValue* conditions = kube::at(node, "/status/conditions");
+  if (conditions == nullptr || !conditions->IsArray()) return {};
+  for (const kube::JsonValue& c : conditions->GetArray()) {
+    if (kube::stringMember(c, "type") == type) return std::string(kube::stringMember(c, field));
+  }
+  return {};
+}
+
+// The Pod `name` once it runs on one of `nodes` with a pod IP.
+kube::Json waitRunning(WorkloadScene& scene, const NodeSimulator& nodes, const std::string& ns,
+                       const std::string& name) {
+  const kube::ResourceInfo resource = pods();
+  std::optional<kube::Json> running;
+  REQUIRE(waitFor(name + " runs on a simulated node with a pod IP", 30s, [&](std::string& seen) {
+    running = scene.get(scene.target, resource, ns, name, seen);
+    if (!running) return false;
+    const auto& names = nodes.nodeNames();
+    const std::string node(kube::stringAt(*running, "/spec/nodeName"));
+    return std::find(names.begin(), names.end(), node) != names.end() &&
+           kube::stringAt(*running, "/status/phase") == "Running" &&
+           !kube::stringAt(*running, "/status/podIP").empty();
+  }));
+  return std::move(*running);
+}
+
+}  // namespace
+
+TEST_CASE("a target Pod is scheduled by kube-scheduler onto a simulated node and runs",
+          "[testbed][workloads][scheduler]") {
+  WorkloadScene scene;
+  REQUIRE(scene.bed.schedulerRunning());
+  NodeSimulator nodes(scene.bed, NodeSimulatorOptions{.nodes = 2, .namePrefix = "tb-run-"});
+  nodes.start();
+  REQUIRE(nodes.nodeNames() == std::vector<std::string>{"tb-run-1", "tb-run-2"});
+  const kube::ResourceInfo nodeResource{
+      .group = "", .version = "v1", .resource = "nodes", .kind = "Node", .namespaced = false};
+  for (const std::string& name : nodes.nodeNames()) {
+    std::string seen;
+    CHECK(scene.get(scene.target, nodeResource, "", name, seen));
+  }
+  ScopedNamespace ns(scene.loop, *scene.target, "it-run");
+  const kube::Json pod = podObject(ns.name(), "web");
+  const kube::ResourceInfo resource = pods();
+  auto created = scene.target.run(scene.target->create(resource, ns.name(), pod));
+  REQUIRE(created);
+
+  const kube::Json running = waitRunning(scene, nodes, ns.name(), "web");
+  INFO(kube::toJson(running));
+  CHECK(kube::stringAt(running, "/status/podIP") == nodes.podIP(ns.name(), "web"));
+  CHECK(kube::stringAt(running, "/status/podIPs/0/ip") == nodes.podIP(ns.name(), "web"));
+  CHECK(kube::stringAt(running, "/status/hostIP").starts_with("10.0.0."));
+  CHECK(kube::stringAt(running, "/status/qosClass") == "BestEffort");
+  for (std::string_view type : {"PodScheduled", "Initialized", "ContainersReady", "Ready"}) {
+    CHECK(hasCondition(running, type, "True"));
+  }
+  const kube::JsonValue* statuses = kube::at(running, "/status/containerStatuses");
+  REQUIRE(statuses != nullptr);
+  REQUIRE(statuses->Size() == 2);
+  for (const kube::JsonValue& status : statuses->GetArray()) {
+    CHECK(status["ready"].GetBool());
+    CHECK(kube::at(status, "/state/running/startedAt") != nullptr);
+    CHECK(kube::stringMember(status, "containerID").starts_with("containerd://"));
+    CHECK(!kube::stringMember(status, "imageID").empty());
+  }
+  CHECK(nodes.podStatusWrites(std::string(kube::stringAt(running, "/spec/nodeName"))) == 1);
+
+  // The scheduler's Scheduled Event and the simulated kubelet's Started Events, about this Pod.
+  const kube::ResourceInfo events = kube::resources::events();
+  REQUIRE(waitFor("Scheduled and Started Events about the Pod", 10s, [&](std::string& seen) {
+    auto listed = scene.target.run(scene.target->list(events, ns.name()));
+    if (!listed) return false;
+    std::set<std::string> reasons;
+    for (const kube::JsonValue& event : listed->items().GetArray()) {
+      if (kube::stringAt(event, "/involvedObject/uid") == kube::uidOf(running)) {
+        reasons.insert(std::string(kube::stringMember(event, "reason")));
+      }
+    }
+    seen = std::to_string(reasons.size()) + " reasons";
+    return reasons.contains("Scheduled") && reasons.contains("Started") &&
+           reasons.contains("Pulled");
+  }));
+}
+
+TEST_CASE("simulated heartbeats renew the node Lease and lastHeartbeatTime only",
+          "[testbed][workloads][heartbeat]") {
+  WorkloadScene scene;
+  NodeSimulator nodes(
+      scene.bed,
+      NodeSimulatorOptions{.nodes = 1, .namePrefix = "tb-beat-", .heartbeatInterval = 1000ms});
+  nodes.start();
+  const std::string name = nodes.nodeNames().front();
+  const kube::ResourceInfo nodeResource{
+      .group = "", .version = "v1", .resource = "nodes", .kind = "Node", .namespaced = false};
+  const kube::ResourceInfo leaseResource{
+      .group = "coordination.k8s.io", .version = "v1", .resource = "leases", .kind = "Lease"};
+  std::string seen;
+  const auto node = scene.get(scene.target, nodeResource, "", name, seen);
+  const auto lease = scene.get(scene.target, leaseResource, "kube-node-lease", name, seen);
+  REQUIRE(node);
+  REQUIRE(lease);
+  CHECK(kube::at(*node, "/spec/taints") == nullptr);  // schedulable: not-ready taint removed
+  CHECK(kube::stringAt(*node, "/metadata/labels/kubernetes.io~1hostname") == name);
+  CHECK(kube::stringAt(*node, "/status/addresses/0/type") == "InternalIP");
+  CHECK(kube::stringAt(*node, "/status/capacity/pods") == "110");
+  CHECK(hasCondition(*node, "Ready", "True"));
+  const std::string heartbeat = conditionField(*node, "Ready", "lastHeartbeatTime");
+  const std::string transition = conditionField(*node, "Ready", "lastTransitionTime");
+  const std::string renew(kube::stringAt(*lease, "/spec/renewTime"));
+  const std::uint64_t writes = nodes.nodeStatusWrites(name);
+
+  REQUIRE(waitFor("a new lastHeartbeatTime and Lease renewTime", 5s, [&](std::string& s) {
+    const auto now = scene.get(scene.target, nodeResource, "", name, s);
+    const auto nowLease = scene.get(scene.target, leaseResource, "kube-node-lease", name, s);
+    return now && nowLease && conditionField(*now, "Ready", "lastHeartbeatTime") != heartbeat &&
+           kube::stringAt(*nowLease, "/spec/renewTime") != renew;
+  }));
+  const auto after = scene.get(scene.target, nodeResource, "", name, seen);
+  REQUIRE(after);
+  CHECK(conditionField(*after, "Ready", "lastTransitionTime") == transition);
+  CHECK(conditionField(*after, "Ready", "status") == "True");
+  CHECK(nodes.nodeStatusWrites(name) > writes);
+
+  nodes.setNodeReady(name, false);
+  const auto notReady = scene.get(scene.target, nodeResource, "", name, seen);
+  REQUIRE(notReady);
+  CHECK(hasCondition(*notReady, "Ready", "False"));
+}
+
+TEST_CASE("an evicted Pod is deleted after the grace the simulator saw; a failed Pod is Failed",
+          "[testbed][workloads][eviction]") {
+  WorkloadScene scene;
+  NodeSimulator nodes(scene.bed, NodeSimulatorOptions{.nodes = 1, .namePrefix = "tb-evict-"});
+  nodes.start();
+  ScopedNamespace ns(scene.loop, *scene.target, "it-evict");
+  const kube::ResourceInfo resource = pods();
+  for (const std::string name : {"evicted", "failed"}) {
+    const kube::Json pod = podObject(ns.name(), name);
+    REQUIRE(scene.target.run(scene.target->create(resource, ns.name(), pod)));
+  }
+  const kube::Json running = waitRunning(scene, nodes, ns.name(), "evicted");
+  waitRunning(scene, nodes, ns.name(), "failed");
+
+  nodes.evictPod(ns.name(), "evicted");
+  REQUIRE(waitFor("the evicted Pod is gone", 10s, [&](std::string& seen) {
+    auto got = scene.target.run(scene.target->get(resource, ns.name(), "evicted"));
+    seen = got ? std::string(kube::stringAt(*got, "/metadata/deletionTimestamp"))
+               : got.error().describe();
+    return !got && got.error().isNotFound();
+  }));
+  CHECK(nodes.observedGracePeriod(ns.name(), "evicted") == 30);  // terminationGracePeriodSeconds
+
+  nodes.failPod(ns.name(), "failed", "OOMKilled", "simulated: out of memory");
+  std::string seen;
+  const auto failed = scene.get(scene.target, resource, ns.name(), "failed", seen);
+  REQUIRE(failed);
+  INFO(seen);
+  CHECK(kube::stringAt(*failed, "/status/phase") == "Failed");
+  CHECK(kube::stringAt(*failed, "/status/reason") == "OOMKilled");
+  CHECK(hasCondition(*failed, "Ready", "False"));
+  CHECK(kube::at(*failed, "/status/containerStatuses/0/state/terminated") != nullptr);
+  // Deleted (no kubelet on the target would finish it) before the simulator stops.
+  REQUIRE(scene.target.run(scene.target->remove(resource, ns.name(), "failed")));
+  REQUIRE(waitFor("the failed Pod is gone", 10s, [&](std::string& s) {
+    auto got = scene.target.run(scene.target->get(resource, ns.name(), "failed"));
+    s = got ? "still there" : got.error().describe();
+    return !got && got.error().isNotFound();
+  }));
+}
+
+TEST_CASE("a source Deployment of 2 replicas gets 2 Pending Pods from the real controllers",
+          "[testbed][workloads][virtual-cluster]") {
+  WorkloadScene scene;
+  ScopedNamespace ns(scene.loop, *scene.source, "it-deploy");
+  // The ServiceAccount admission plugin refuses Pods until the account and its token exist.
+  scene.bed.waitForDefaultServiceAccount(Side::Source, ns.name());
+  kube::Json deployment = parsed(R"({"apiVersion": "apps/v1", "kind": "Deployment",
+      "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+               "template": {"metadata": {"labels": {"app": "web"}},
+                            "spec": {"containers": [{"name": "web", "image": "nginx:1.19"}]}}}})");
+  setName(deployment, ns.name(), "web");
+  const kube::ResourceInfo deployments{
+      .group = "apps", .version = "v1", .resource = "deployments", .kind = "Deployment"};
+  auto created = scene.source.run(scene.source->create(deployments, ns.name(), deployment));
+  INFO((created ? "created" : created.error().describe()));
+  REQUIRE(created);
+
+  const kube::ResourceInfo resource = pods();
+  std::optional<kube::ListResult> listed;
+  REQUIRE(waitFor("2 Pods of the Deployment", 20s, [&](std::string& seen) {
+    auto got = scene.source.run(scene.source->list(resource, ns.name()));
+    seen = got ? std::to_string(got->items().Size()) + " Pods" : got.error().describe();
+    if (got && got->items().Size() == 2) listed = std::move(*got);
+    return listed.has_value();
+  }));
+  for (const kube::JsonValue& pod : listed->items().GetArray()) {
+    INFO(kube::toJson(pod));
+    CHECK(kube::stringAt(pod, "/metadata/ownerReferences/0/kind") == "ReplicaSet");
+    CHECK(kube::stringAt(pod, "/spec/nodeName").empty());  // no scheduler on the source
+    CHECK(kube::stringAt(pod, "/status/phase") == "Pending");
+    CHECK(kube::stringAt(pod, "/spec/serviceAccountName") == "default");
+    CHECK(kube::stringAt(pod, "/spec/volumes/0/secret/secretName").starts_with("default-token-"));
+  }
+}
+
+TEST_CASE("a source TokenRequest token authenticates on the source and not on the target",
+          "[testbed][workloads][tokens]") {
+  WorkloadScene scene;
+  ScopedNamespace ns(scene.loop, *scene.source, "it-token");
+  scene.bed.waitForDefaultServiceAccount(Side::Source, ns.name());
+  const kube::ResourceInfo tokenRequests{.group = "",
+                                         .version = "v1",
+                                         .resource = "serviceaccounts/default/token",
+                                         .kind = "TokenRequest"};
+  const kube::Json request = parsed(R"({"apiVersion": "authentication.k8s.io/v1",
+      "kind": "TokenRequest", "spec": {"expirationSeconds": 600}})");
+  auto issued = scene.source.run(scene.source->create(tokenRequests, ns.name(), request));
+  INFO((issued ? "issued" : issued.error().describe()));
+  REQUIRE(issued);
+  const std::string token(kube::stringAt(*issued, "/status/token"));
+  REQUIRE(!token.empty());
+
+  const kube::ResourceInfo tokenReviews{.group = "authentication.k8s.io",
+                                        .version = "v1",
+                                        .resource = "tokenreviews",
+                                        .kind = "TokenReview",
+                                        .namespaced = false};
+  kube::Json review = parsed(R"({"apiVersion": "authentication.k8s.io/v1",
+      "kind": "TokenReview", "spec": {}})");
+  kube::JsonPointer("/spec/token").Set(review, token);
+  for (Side side : {Side::Source, Side::Target}) {
+    LoopClient& client = side == Side::Source ? scene.source : scene.target;
+    auto reviewed = client.run(client->create(tokenReviews, "", review));
+    REQUIRE(reviewed);
+    INFO(toString(side) << ": " << kube::toJson(*reviewed));
+    const kube::JsonValue* authenticated = kube::at(*reviewed, "/status/authenticated");
+    const bool yes =
+        authenticated != nullptr && authenticated->IsBool() && authenticated->GetBool();
+    CHECK(yes == (side == Side::Source));
+    if (side == Side::Source) {
+      CHECK(kube::stringAt(*reviewed, "/status/user/username") ==
+            "system:serviceaccount:" + ns.name() + ":default");
+    }
+  }
+  for (Side side : {Side::Source, Side::Target}) {
+    const auto& info = scene.bed.server(side);
+    const ProbeResult discovery =
+        httpGet({.url = info.url + "/api", .caFile = info.caFile, .bearerToken = token});
+    INFO(toString(side) << ": " << describe(discovery));
+    CHECK(discovery.status == (side == Side::Source ? 200 : 401));
   }
 }

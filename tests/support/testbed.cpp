@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -57,26 +58,51 @@ std::string findApiserver(const TestbedOptions& options) {
 // contents and then removes its finalizer; garbagecollector removes dependents (and clears the
 // foregroundDeletion finalizer) of objects deleted with propagation.
 constexpr std::string_view kControllers = "namespace,garbagecollector";
+// The controllers a virtual cluster runs for workloads (TestbedOptions::
+// virtualClusterControllers): Deployments make ReplicaSets make Pods, Services get Endpoints,
+// every namespace gets the "default" ServiceAccount and its token Secret.
+constexpr std::string_view kVirtualClusterControllers =
+    "deployment,replicaset,endpoint,serviceaccount,serviceaccount-token";
+// The host side with a scheduler (TestbedOptions::scheduler) also runs the pod garbage
+// collector: it force-deletes Pods bound to Nodes that no longer exist (a NodeSimulator that
+// stopped), which no kubelet would ever finish deleting otherwise.
+constexpr std::string_view kHostControllers = "podgc";
+
+// A sibling binary of kube-apiserver (where install.sh puts them), unless set or in $env.
+std::string findSibling(std::string binary, const char* env, const std::string& apiserverBinary,
+                        const std::string& name) {
+  if (binary.empty()) {
+    binary = envOr(env, "");
+  }
+  if (binary.empty()) {
+    binary = (fs::path(apiserverBinary).parent_path() / name).string();
+  }
+  if (::access(binary.c_str(), X_OK) != 0) {
+    throw std::runtime_error("testbed: no " + name + " binary at " + binary +
+                             " (tests/testbed/install.sh builds it next to kube-apiserver); set " +
+                             env + " or turn the option off");
+  }
+  return binary;
+}
+
+std::string findScheduler(const TestbedOptions& options, const std::string& apiserverBinary) {
+  if (!options.scheduler) {
+    return {};
+  }
+  return findSibling(options.schedulerBinary, "KUBE_BISYNC_SCHEDULER", apiserverBinary,
+                     "kube-scheduler");
+}
 
 std::string findControllerManager(const TestbedOptions& options,
                                   const std::string& apiserverBinary) {
   if (!options.controllerManager) {
+    if (options.virtualClusterControllers) {
+      throw std::runtime_error("testbed: virtualClusterControllers needs controllerManager");
+    }
     return {};
   }
-  std::string binary = options.controllerManagerBinary;
-  if (binary.empty()) {
-    binary = envOr("KUBE_BISYNC_CONTROLLER_MANAGER", "");
-  }
-  if (binary.empty()) {
-    binary = (fs::path(apiserverBinary).parent_path() / "kube-controller-manager").string();
-  }
-  if (::access(binary.c_str(), X_OK) != 0) {
-    throw std::runtime_error(
-        "testbed: no kube-controller-manager binary at " + binary +
-        " (tests/testbed/install.sh builds it next to kube-apiserver); set "
-        "KUBE_BISYNC_CONTROLLER_MANAGER, or TestbedOptions::controllerManager = false");
-  }
-  return binary;
+  return findSibling(options.controllerManagerBinary, "KUBE_BISYNC_CONTROLLER_MANAGER",
+                     apiserverBinary, "kube-controller-manager");
 }
 
 fs::path baseDirFor(const TestbedOptions& options) {
@@ -133,6 +159,7 @@ Testbed::Testbed(TestbedOptions options)
     : options_(std::move(options)),
       apiserverBinary_(findApiserver(options_)),
       controllerManagerBinary_(findControllerManager(options_, apiserverBinary_)),
+      schedulerBinary_(findScheduler(options_, apiserverBinary_)),
       dir_(makeDir(options_)) {
   const auto started = Clock::now();
   etcdClientPort_ = pickFreePort();
@@ -147,12 +174,20 @@ Testbed::Testbed(TestbedOptions options)
     info.caFile = (dir() / info.name / "certs" / "apiserver.crt").string();
     info.logFile = (dir() / info.name / "apiserver.log").string();
     info.kubeconfig = (dir() / info.name / "admin.kubeconfig").string();
+    info.serviceAccountIssuer = "https://" + info.name + ".kube-bisync-testbed.invalid";
+    info.serviceAccountKeyFile = (dir() / "pki" / (info.name + "-sa.pub")).string();
+    info.serviceAccountSigningKey = (dir() / "pki" / (info.name + "-sa.key")).string();
     if (options_.controllerManager) {
       info.controllerManagerPort = pickFreePort();
       info.controllerManagerLogFile = (dir() / info.name / "controller-manager.log").string();
       info.controllerManagerKubeconfig =
           (dir() / info.name / "controller-manager.kubeconfig").string();
     }
+  }
+  if (options_.scheduler) {
+    target_.info.schedulerPort = pickFreePort();
+    target_.info.schedulerLogFile = (dir() / "target" / "scheduler.log").string();
+    target_.info.schedulerKubeconfig = (dir() / "target" / "scheduler.kubeconfig").string();
   }
   prepareFiles();
   for (Side side : {Side::Source, Side::Target}) {
@@ -161,26 +196,54 @@ Testbed::Testbed(TestbedOptions options)
       writeKubeconfig(side, Auth::AdminToken, server(side).controllerManagerKubeconfig);
     }
   }
+  if (options_.scheduler) {
+    writeKubeconfig(Side::Target, Auth::AdminToken, target_.info.schedulerKubeconfig);
+  }
   std::lock_guard lock(mutex_);
   startEtcdLocked();
   source_.process = spawnApiserver(source_.info);
   target_.process = spawnApiserver(target_.info);
   waitReady(source_);
   waitReady(target_);
+  startControllersLocked();
+  std::cerr << "testbed: ready in " << ms(Clock::now() - started) << ": source " << source_.info.url
+            << ", target " << target_.info.url << ", etcd " << etcdEndpoint() << ", "
+            << describeControllers() << ", folder " << dir().string() << "\n";
+}
+
+// After the servers are ready: a controller manager (or scheduler) gives up when its server
+// does not answer within 10 s of its start. All start at once and are waited for together.
+void Testbed::startControllersLocked() {
   if (options_.controllerManager) {
-    // After the servers are ready: a controller manager gives up when its server does not
-    // answer /healthz within 10 s of its start.
     source_.controllerManager = spawnControllerManager(source_.info);
     target_.controllerManager = spawnControllerManager(target_.info);
+  }
+  if (options_.scheduler) {
+    scheduler_ = spawnScheduler(target_.info);
+  }
+  if (options_.controllerManager) {
     waitControllerManagerReady(source_);
     waitControllerManagerReady(target_);
   }
-  std::cerr << "testbed: ready in " << ms(Clock::now() - started) << ": source " << source_.info.url
-            << ", target " << target_.info.url << ", etcd " << etcdEndpoint() << ", "
-            << (options_.controllerManager
-                    ? "kube-controller-manager per side (" + std::string(kControllers) + ")"
-                    : std::string("no kube-controller-manager"))
-            << ", folder " << dir().string() << "\n";
+  if (options_.scheduler) {
+    waitHealthy("target kube-scheduler", scheduler_, target_.info.schedulerPort,
+                dir() / "target" / "scheduler-certs" / "kube-scheduler.crt",
+                target_.info.schedulerLogFile);
+  }
+}
+
+std::string Testbed::describeControllers() const {
+  std::string text = options_.controllerManager
+                         ? "kube-controller-manager per side (" + std::string(kControllers) + ")"
+                         : std::string("no kube-controller-manager");
+  if (options_.controllerManager && options_.virtualClusterControllers) {
+    text += ", source also " + std::string(kVirtualClusterControllers);
+  }
+  if (options_.scheduler) {
+    text += ", kube-scheduler on the target" +
+            (options_.controllerManager ? " (and " + std::string(kHostControllers) + ")" : "");
+  }
+  return text;
 }
 
 Testbed::~Testbed() {
@@ -188,6 +251,7 @@ Testbed::~Testbed() {
   // Controller managers first (a 1.20 one dies at once on SIGTERM: it installs no handler),
   // so that they do not spend the teardown retrying vanished servers. Servers next, so that
   // they do not spend their shutdown retrying a vanished etcd.
+  scheduler_.stop(options_.stopGrace);
   source_.controllerManager.stop(options_.stopGrace);
   target_.controllerManager.stop(options_.stopGrace);
   std::thread sourceStop([this] { source_.process.stop(options_.stopGrace); });
@@ -253,20 +317,24 @@ ChildProcess Testbed::spawnApiserver(const ApiServerInfo& info) {
       "--token-auth-file=" + users_.tokenAuthFile,
       "--client-ca-file=" + users_.clientCaFile,
       "--authorization-mode=RBAC",
-      "--service-account-key-file=" + (pki / "sa.pub").string(),
-      "--service-account-signing-key-file=" + (pki / "sa.key").string(),
-      "--service-account-issuer=https://kubernetes.default.svc",
+      // Keys and issuer of its own (TokenRequest needs all three in 1.20); the API audience
+      // defaults to the issuer.
+      "--service-account-key-file=" + info.serviceAccountKeyFile,
+      "--service-account-signing-key-file=" + info.serviceAccountSigningKey,
+      "--service-account-issuer=" + info.serviceAccountIssuer,
       "--service-cluster-ip-range=10.96.0.0/16",
       "--enable-priority-and-fairness=false",
-      // The controller managers run no service-account controllers, so no "default"
-      // service accounts exist and the ServiceAccount admission plugin would reject every pod.
-      "--disable-admission-plugins=ServiceAccount",
       // The lease reconciler would write (and fail: a loopback address is not a valid
       // endpoint) every 10 s; without it etcd changes only when tests write.
       "--endpoint-reconciler-type=none",
       "--profiling=false",
       std::string("--watch-cache=") + (options_.watchCache ? "true" : "false"),
   };
+  // Without the service-account controllers no "default" ServiceAccount exists, and the
+  // ServiceAccount admission plugin would reject every Pod. A virtual cluster's source has them.
+  if (!(info.name == "source" && options_.virtualClusterControllers)) {
+    argv.push_back("--disable-admission-plugins=ServiceAccount");
+  }
   argv.insert(argv.end(), options_.extraApiserverFlags.begin(), options_.extraApiserverFlags.end());
   return launcher_.spawn(ProcessSpec{.argv = argv, .env = {}, .logFile = info.logFile});
 }
@@ -310,10 +378,18 @@ void Testbed::waitReady(Server& server) {
 
 ChildProcess Testbed::spawnControllerManager(const ApiServerInfo& info) {
   const fs::path certDir = dir() / info.name / "controller-manager-certs";
+  const bool virtualCluster = info.name == "source" && options_.virtualClusterControllers;
+  std::string controllers(kControllers);
+  if (virtualCluster) {
+    controllers += "," + std::string(kVirtualClusterControllers);
+  }
+  if (info.name == "target" && options_.scheduler) {
+    controllers += "," + std::string(kHostControllers);
+  }
   std::vector<std::string> argv = {
       controllerManagerBinary_,
       "--kubeconfig=" + info.controllerManagerKubeconfig,
-      "--controllers=" + std::string(kControllers),
+      "--controllers=" + controllers,
       "--leader-elect=false",
       // Every controller uses the admin kubeconfig (no service-account tokens are issued).
       "--use-service-account-credentials=false",
@@ -325,30 +401,45 @@ ChildProcess Testbed::spawnControllerManager(const ApiServerInfo& info) {
       "--port=0",
       "--profiling=false",
   };
+  if (virtualCluster) {
+    // The token controller signs the token Secrets with the server's key and puts its CA in
+    // them (ca.crt), as a cluster's own controller manager does.
+    argv.push_back("--service-account-private-key-file=" + info.serviceAccountSigningKey);
+    argv.push_back("--root-ca-file=" + info.caFile);
+    // 1.20's client limit (20/s, burst 30) would make the ReplicaSet controller, not the
+    // syncer, the bottleneck of the 2,000-Pod benchmark; the testbed's server is not shared.
+    argv.push_back("--kube-api-qps=500");
+    argv.push_back("--kube-api-burst=1000");
+  }
   return launcher_.spawn(
       ProcessSpec{.argv = argv, .env = {}, .logFile = info.controllerManagerLogFile});
 }
 
-// Ready means: it serves /healthz, so its flags were accepted and it runs; it starts its
-// controllers right after (they then need a few seconds for discovery and informers).
 void Testbed::waitControllerManagerReady(Server& server) {
+  waitHealthy(server.info.name + " kube-controller-manager", server.controllerManager,
+              server.info.controllerManagerPort,
+              dir() / server.info.name / "controller-manager-certs" / "kube-controller-manager.crt",
+              server.info.controllerManagerLogFile);
+}
+
+// Ready means: it serves /healthz, so its flags were accepted and it runs; a controller
+// manager or scheduler starts its loops right after (they then need a few seconds for
+// discovery and informers).
+void Testbed::waitHealthy(const std::string& name, ChildProcess& process, int port,
+                          const fs::path& cert, const std::string& logFile) {
   const auto started = Clock::now();
   const auto deadline = started + options_.startTimeout;
-  const std::string name = server.info.name + " kube-controller-manager";
-  const fs::path cert =
-      dir() / server.info.name / "controller-manager-certs" / "kube-controller-manager.crt";
   std::string seen = "no answer yet";
   while (Clock::now() < deadline) {
-    if (!server.controllerManager.running()) {
-      seen = "the process " + server.controllerManager.describeStatus();
+    if (!process.running()) {
+      seen = "the process " + process.describeStatus();
       break;
     }
     if (!fs::exists(cert)) {
       seen = "no serving certificate yet";
     } else {
       const ProbeResult health =
-          httpGet({.url = "https://127.0.0.1:" + std::to_string(server.info.controllerManagerPort) +
-                          "/healthz",
+          httpGet({.url = "https://127.0.0.1:" + std::to_string(port) + "/healthz",
                    .caFile = cert.string(),
                    .bearerToken = {}});
       if (health.status == 200) {
@@ -361,8 +452,7 @@ void Testbed::waitControllerManagerReady(Server& server) {
   }
   throw std::runtime_error("testbed: the " + name + " is not ready after " +
                            ms(Clock::now() - started) + "; last seen: " + seen + "\n--- " +
-                           server.info.controllerManagerLogFile + " (tail) ---\n" +
-                           fileTail(server.info.controllerManagerLogFile, 40));
+                           logFile + " (tail) ---\n" + fileTail(logFile, 40));
 }
 
 void Testbed::stop(Side side) {
@@ -409,6 +499,11 @@ bool Testbed::running(Side side) {
 bool Testbed::controllerManagerRunning(Side side) {
   std::lock_guard lock(mutex_);
   return serverFor(side).controllerManager.running();
+}
+
+bool Testbed::schedulerRunning() {
+  std::lock_guard lock(mutex_);
+  return scheduler_.running();
 }
 
 void Testbed::outage(Side side, milliseconds downFor) {
@@ -498,36 +593,14 @@ std::string Testbed::etcdLogTail(std::size_t lines) const {
   return fileTail(dir() / "etcd.log", lines);
 }
 
+std::string Testbed::schedulerLogTail(std::size_t lines) const {
+  const std::string& log = target_.info.schedulerLogFile;
+  return log.empty() ? std::string("(no kube-scheduler)") : fileTail(log, lines);
+}
+
 std::string Testbed::controllerManagerLogTail(Side side, std::size_t lines) const {
   const std::string& log = server(side).controllerManagerLogFile;
   return log.empty() ? std::string("(no kube-controller-manager)") : fileTail(log, lines);
-}
-
-namespace {
-std::mutex sharedMutex;
-std::unique_ptr<Testbed> sharedInstance;
-std::optional<std::string> sharedFailure;
-}  // namespace
-
-Testbed& sharedTestbed() {
-  std::lock_guard lock(sharedMutex);
-  if (sharedFailure) {
-    throw std::runtime_error("the shared testbed failed to start earlier: " + *sharedFailure);
-  }
-  if (!sharedInstance) {
-    try {
-      sharedInstance = std::make_unique<Testbed>();
-    } catch (const std::exception& e) {
-      sharedFailure = e.what();
-      throw;
-    }
-  }
-  return *sharedInstance;
-}
-
-void shutdownSharedTestbed() {
-  std::lock_guard lock(sharedMutex);
-  sharedInstance.reset();
 }
 
 }  // namespace bisync::testing

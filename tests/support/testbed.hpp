@@ -2,7 +2,9 @@
 // etcd prefixes /source and /target) on loopback ports, with token and client-certificate
 // authentication and RBAC, and for each server a kube-controller-manager running the
 // namespace and garbage-collector controllers (so that a deleted namespace really goes away).
-// See tests/testbed/README.md.
+// On request (TestbedOptions::scheduler, ::virtualClusterControllers) the target also runs the
+// real kube-scheduler and the source the controllers a virtual cluster has; NodeSimulator
+// (node_simulator.hpp) provides the nodes. See tests/testbed/README.md.
 //
 // A Testbed owns its processes and its folder (under /dev/shm when possible): the constructor
 // starts everything and waits until both servers (and their controller managers) are ready,
@@ -51,6 +53,19 @@ struct TestbedOptions {
   // Empty: $KUBE_BISYNC_CONTROLLER_MANAGER, else the kube-controller-manager next to the
   // kube-apiserver binary (where install.sh puts it).
   std::string controllerManagerBinary;
+  // Runs the real kube-scheduler against the target (host) server, so that Pods created there
+  // are bound to Nodes (a NodeSimulator registers them). Off by default: only workload tests
+  // need it, and the others should not pay its start-up.
+  bool scheduler = false;
+  // Empty: $KUBE_BISYNC_SCHEDULER, else the kube-scheduler next to the kube-apiserver binary.
+  std::string schedulerBinary;
+  // Makes the source a virtual cluster as far as workloads go: its kube-controller-manager also
+  // runs the deployment, replicaset, endpoint, serviceaccount and serviceaccount-token
+  // controllers, and its API server admits Pods through the ServiceAccount admission plugin (a
+  // Pod then needs its namespace's "default" ServiceAccount and that account's token Secret:
+  // see waitForDefaultServiceAccount). Needs controllerManager. Off by default: these
+  // controllers write ServiceAccounts and Secrets into every new source namespace.
+  bool virtualClusterControllers = false;
   std::string etcdBinary = "/usr/bin/etcd";
   std::string etcdctlBinary = "/usr/bin/etcdctl";
   std::string kubectlBinary = "kubectl";
@@ -83,6 +98,16 @@ struct ApiServerInfo {
   std::string controllerManagerLogFile;
   std::string controllerManagerKubeconfig;
   int controllerManagerPort = 0;
+  // Service-account tokens: each server has its own signing key pair and issuer, so a token
+  // one server issued (TokenRequest) does not authenticate against the other.
+  std::string serviceAccountIssuer;      // "https://<name>.kube-bisync-testbed.invalid"
+  std::string serviceAccountKeyFile;     // public key (--service-account-key-file)
+  std::string serviceAccountSigningKey;  // private key (--service-account-signing-key-file)
+  // Its kube-scheduler (target only, with TestbedOptions::scheduler; else empty and 0): log,
+  // kubeconfig (admin token) and the loopback https port of its /healthz.
+  std::string schedulerLogFile;
+  std::string schedulerKubeconfig;
+  int schedulerPort = 0;
 };
 
 struct TestbedUsers {
@@ -111,6 +136,9 @@ class Testbed {
   const std::string& apiserverBinary() const { return apiserverBinary_; }
   // Empty when options.controllerManager is false.
   const std::string& controllerManagerBinary() const { return controllerManagerBinary_; }
+  // Empty when options.scheduler is false.
+  const std::string& schedulerBinary() const { return schedulerBinary_; }
+  const TestbedOptions& options() const { return options_; }
 
   // Connection settings for a client of `side`, with the serving CA as trust anchor.
   kube::RestConfig restConfig(Side side, Auth auth = Auth::AdminToken) const;
@@ -133,6 +161,15 @@ class Testbed {
   bool running(Side side);
   // False also when the testbed runs no controller managers.
   bool controllerManagerRunning(Side side);
+  // False also when the testbed runs no kube-scheduler.
+  bool schedulerRunning();
+
+  // Waits until `ns` on `side` has the "default" ServiceAccount and its token Secret (what
+  // the ServiceAccount admission plugin needs before it admits a Pod; made by the
+  // serviceaccount and serviceaccount-token controllers of virtualClusterControllers). Throws
+  // std::runtime_error, saying what it saw, after `timeout`.
+  void waitForDefaultServiceAccount(Side side, const std::string& ns,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // Stops the server, waits `downFor`, starts it again (and waits until it is ready).
   void outage(Side side, std::chrono::milliseconds downFor);
   // The same on a background thread; the future throws what start() threw.
@@ -158,6 +195,7 @@ class Testbed {
   std::string logTail(Side side, std::size_t lines = 40) const;
   std::string etcdLogTail(std::size_t lines = 40) const;
   std::string controllerManagerLogTail(Side side, std::size_t lines = 40) const;
+  std::string schedulerLogTail(std::size_t lines = 40) const;
 
  private:
   struct Server {
@@ -175,11 +213,18 @@ class Testbed {
   void waitReady(Server& server);
   ChildProcess spawnControllerManager(const ApiServerInfo& info);
   void waitControllerManagerReady(Server& server);
+  ChildProcess spawnScheduler(const ApiServerInfo& info);
+  void startControllersLocked();
+  std::string describeControllers() const;
+  // Waits until the process serves /healthz on the loopback `port` with certificate `cert`.
+  void waitHealthy(const std::string& name, ChildProcess& process, int port,
+                   const std::filesystem::path& cert, const std::string& logFile);
   CommandResult runEtcdctl(const std::vector<std::string>& args);
 
   TestbedOptions options_;
   std::string apiserverBinary_;
   std::string controllerManagerBinary_;
+  std::string schedulerBinary_;
   // Declared before the children: its thread must outlive them (see process.hpp).
   ProcessLauncher launcher_;
   TempDir dir_;
@@ -189,6 +234,7 @@ class Testbed {
   ChildProcess etcd_;
   Server source_;
   Server target_;
+  ChildProcess scheduler_;  // the target's, with options_.scheduler
   TestbedUsers users_;
 };
 
@@ -213,10 +259,29 @@ class ScopedPause {
   bool paused_ = true;
 };
 
-// The testbed of this test binary, started on first use and shared by all its tests.
-// Throws the start-up failure (again, without retrying) when it could not start.
+// What a shared testbed runs beyond the default (see TestbedOptions).
+struct TestbedFeatures {
+  bool scheduler = false;
+  bool virtualClusterControllers = false;
+  auto operator<=>(const TestbedFeatures&) const = default;
+};
+// Both: what workload tests (Pods synced to the host, run by a NodeSimulator) need.
+inline constexpr TestbedFeatures kWorkloadFeatures{.scheduler = true,
+                                                   .virtualClusterControllers = true};
+
+// The testbed of this test binary, started on first use and shared by all its tests: the one
+// with the default features (setSharedTestbedFeatures). Throws the start-up failure (again,
+// without retrying) when it could not start.
 Testbed& sharedTestbed();
-// Tears the shared testbed down (if it was started); integration main() calls it.
+// The shared testbed with exactly `features`, started on first use (a binary whose tests ask
+// for several feature sets runs several testbeds at once).
+Testbed& sharedTestbed(TestbedFeatures features);
+// The features sharedTestbed() (and so KubeFixture, SyncScene) starts with; default none. A
+// binary whose tests all need workloads sets them before the first test, e.g. from a
+// namespace-scope initializer: `const bool kUsesWorkloads = (setSharedTestbedFeatures(
+// kWorkloadFeatures), true);`.
+void setSharedTestbedFeatures(TestbedFeatures features);
+// Tears the shared testbeds down (those that were started); integration main() calls it.
 void shutdownSharedTestbed();
 
 }  // namespace bisync::testing

@@ -2,7 +2,8 @@
 # Writes the testbed's key material into DIR with the openssl CLI:
 #   client-ca.crt/.key   a CA the API servers trust for client certificates (--client-ca-file)
 #   admin-cert.crt/.key  a client certificate for user "admin-cert" in group system:masters
-#   sa.key/sa.pub        the service-account token signing key pair
+#   source-sa.key/.pub   the source server's service-account token signing key pair
+#   target-sa.key/.pub   the target server's: a token one server issued is no good on the other
 # The API servers' serving certificates are not made here: each server generates its own
 # self-signed pair in its --cert-dir (apiserver.crt holds the certificate and its CA).
 set -euo pipefail
@@ -27,5 +28,7 @@ ossl x509 -req -in admin-cert.csr -CA client-ca.crt -CAkey client-ca.key -CAcrea
   -sha256 -days 3650 -extfile admin-cert.ext -out admin-cert.crt
 rm -f admin-cert.csr admin-cert.ext client-ca.srl
 
-ossl genrsa -out sa.key 2048
-ossl rsa -in sa.key -pubout -out sa.pub
+for side in source target; do
+  ossl genrsa -out "$side-sa.key" 2048
+  ossl rsa -in "$side-sa.key" -pubout -out "$side-sa.pub"
+done

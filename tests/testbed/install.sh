@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Installs what the real-API-server testbed needs and builds kube-apiserver and
-# kube-controller-manager from Debian's `kubernetes` source package. The binaries are cached
+# Installs what the real-API-server testbed needs and builds kube-apiserver,
+# kube-controller-manager and kube-scheduler from Debian's `kubernetes` source package. The binaries are cached
 # outside the checkout, in one folder keyed by the package version and the recipe number, so
 # only the first run on a machine pays for the build (several minutes).
 #
 # Prints the path of the cached kube-apiserver binary on its last line; kube-controller-manager
-# is the sibling file of the same folder.
+# and kube-scheduler are sibling files of the same folder.
 # Environment: KUBE_BISYNC_CACHE (default /var/cache/kube-bisync),
 # KUBE_BISYNC_BUILD_JOBS (Go build parallelism, default 2).
 set -euo pipefail
@@ -61,10 +61,14 @@ version=$(apt-cache showsrc kubernetes | awk '/^Version:/ {print $2; exit}')
 [ -n "$version" ] || { log "no source package 'kubernetes' in the configured deb-src suites"; exit 1; }
 # Bump when the build recipe or patches/ change, so machines rebuild instead of reusing.
 # r3: adds kube-controller-manager.
-recipe=3
+# r4: adds kube-scheduler (the virtual-cluster workload tests schedule Pods on the target).
+recipe=4
 dest="$cache_root/kube-apiserver-$version-r$recipe"
 bin="$dest/kube-apiserver"
-binaries=(kube-apiserver kube-controller-manager)
+binaries=(kube-apiserver kube-controller-manager kube-scheduler)
+# Older recipes whose binaries are built exactly as this one builds them (a bump that only
+# adds a binary): their binaries are copied instead of linked again (a minute each).
+same_build_as=(3)
 
 usable() { [ -x "$1" ] && [ -s "$1" ]; }
 # The binaries of `binaries` not in the cache yet, as make targets (cmd/NAME).
@@ -80,10 +84,26 @@ if [ -z "$(missing_targets)" ]; then
   exit 0
 fi
 
+# Binaries an older, identical recipe built already (copy, then rename: atomic for readers).
+reuse_older_builds() {
+  local r b old
+  mkdir -p "$dest"
+  for r in "${same_build_as[@]}"; do
+    for b in "${binaries[@]}"; do
+      old="$cache_root/kube-apiserver-$version-r$r/$b"
+      if ! usable "$dest/$b" && usable "$old"; then
+        cp "$old" "$dest/$b.tmp" && mv "$dest/$b.tmp" "$dest/$b"
+        log "reused $old"
+      fi
+    done
+  done
+}
+
 # One build at a time per machine: parallel test binaries may all ask for the binaries.
 mkdir -p "$cache_root"
 exec 9>"$cache_root/build.lock"
 flock 9
+reuse_older_builds
 mapfile -t targets < <(missing_targets)
 if [ ${#targets[@]} -eq 0 ]; then
   echo "$bin"

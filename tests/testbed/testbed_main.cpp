@@ -1,17 +1,21 @@
 // kube-bisync-testbed: runs the integration testbed (etcd + source and target kube-apiservers,
-// each with a kube-controller-manager) in the foreground for demos, benchmarks and manual
-// testing, until SIGINT or SIGTERM.
+// each with a kube-controller-manager; on request the target's kube-scheduler, the source's
+// virtual-cluster controllers and simulated nodes on the target) in the foreground for demos,
+// benchmarks and manual testing, until SIGINT or SIGTERM.
 #include <curl/curl.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "tests/support/node_simulator.hpp"
 #include "tests/support/signal_teardown.hpp"
 #include "tests/support/testbed.hpp"
 
@@ -51,6 +55,9 @@ std::vector<fs::path> writeClientFiles(const Testbed& testbed, const fs::path& d
     if (!info.controllerManagerLogFile.empty()) {
       set(prefix + "CONTROLLER_MANAGER_LOG", info.controllerManagerLogFile);
     }
+    if (!info.schedulerLogFile.empty()) {
+      set(prefix + "SCHEDULER_LOG", info.schedulerLogFile);
+    }
   }
   const auto& users = testbed.users();
   set("ADMIN_TOKEN", users.adminToken);
@@ -68,8 +75,15 @@ std::vector<fs::path> writeClientFiles(const Testbed& testbed, const fs::path& d
 }
 
 int runUp(bisync::testing::SignalTeardown& signals, const fs::path& dir,
-          bisync::testing::TestbedOptions options) {
+          bisync::testing::TestbedOptions options,
+          const std::optional<bisync::testing::NodeSimulatorOptions>& nodeOptions) {
   Testbed testbed(std::move(options));
+  // Declared after the testbed: stopped (its Nodes deleted) before the servers go.
+  std::unique_ptr<bisync::testing::NodeSimulator> nodes;
+  if (nodeOptions) {
+    nodes = std::make_unique<bisync::testing::NodeSimulator>(testbed, *nodeOptions);
+    nodes->start();
+  }
   const auto files = writeClientFiles(testbed, dir);
   std::cout << "ready source=" << testbed.server(Side::Source).url
             << " target=" << testbed.server(Side::Target).url
@@ -102,6 +116,10 @@ int main(int argc, char* argv[]) {
   auto options = bisync::testing::TestbedOptions::fromEnvironment();
   bool noWatchCache = false;
   bool noControllerManager = false;
+  bool workloads = false;
+  bisync::testing::NodeSimulatorOptions nodeOptions;
+  nodeOptions.nodes = 0;
+  int heartbeatSeconds = 10;
   up->add_option("--dir", dir, "Folder for source.kubeconfig, target.kubeconfig and testbed.env")
       ->capture_default_str();
   up->add_option("--apiserver", options.apiserverBinary,
@@ -118,13 +136,42 @@ int main(int argc, char* argv[]) {
                  "else the one next to the kube-apiserver binary)");
   up->add_flag("--no-controller-manager", noControllerManager,
                "Run no kube-controller-manager (deleted namespaces then stay Terminating)");
+  up->add_flag("--scheduler", options.scheduler,
+               "Run kube-scheduler against the target (binary: $KUBE_BISYNC_SCHEDULER, else the "
+               "one next to kube-apiserver)");
+  up->add_flag("--virtual-cluster-controllers", options.virtualClusterControllers,
+               "The source's kube-controller-manager also runs the deployment, replicaset, "
+               "endpoint, serviceaccount and serviceaccount-token controllers, and the source "
+               "admits Pods through the ServiceAccount admission plugin");
+  up->add_option("--nodes", nodeOptions.nodes,
+                 "Simulated nodes registered on the target (host-node-1..N) that run the Pods "
+                 "bound to them; 0: none")
+      ->capture_default_str();
+  up->add_option("--node-heartbeat-seconds", heartbeatSeconds,
+                 "Lease and node status heartbeat of the simulated nodes")
+      ->capture_default_str();
+  up->add_flag("--workloads", workloads,
+               "Shorthand for --scheduler --virtual-cluster-controllers --nodes 3 (--nodes "
+               "given too wins)");
   CLI11_PARSE(app, argc, argv);
   options.watchCache = !noWatchCache;
   options.controllerManager = !noControllerManager;
+  if (workloads) {
+    options.scheduler = true;
+    options.virtualClusterControllers = true;
+    if (up->count("--nodes") == 0) {
+      nodeOptions.nodes = 3;
+    }
+  }
+  nodeOptions.heartbeatInterval = std::chrono::seconds(heartbeatSeconds);
+  std::optional<bisync::testing::NodeSimulatorOptions> nodes;
+  if (nodeOptions.nodes > 0) {
+    nodes = nodeOptions;
+  }
 
   int status = 1;
   try {
-    status = runUp(signals, dir, std::move(options));
+    status = runUp(signals, dir, std::move(options), nodes);
   } catch (const std::exception& e) {
     std::cerr << "kube-bisync-testbed: " << e.what() << "\n";
   }
