@@ -13,6 +13,7 @@
 #include "syncer/kube/resource.hpp"
 #include "tests/support/catch.hpp"
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/node_simulator.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sync_scene.hpp"
 #include "tests/support/testbed.hpp"
@@ -450,31 +451,34 @@ TEST_CASE("node heartbeats do not rewrite the virtual Node", "[nodes]") {
 
 TEST_CASE("host Events about a Pod appear in kubectl describe of the virtual Pod",
           "[events][pods]") {
-  SyncScene scene("pev");
-  HostNode host(scene, scene.cluster() + "-node");
-  DaemonProcess daemon(scene.testbed(), podDaemonOptions(scene));
+  // The host's real scheduler (events.k8s.io Events) and kubelets of the tests' own (core v1).
+  bisync::testing::TestbedOptions options = bisync::testing::TestbedOptions::fromEnvironment();
+  options.scheduler = true;
+  bisync::testing::Testbed testbed(options);
+  SyncScene scene(testbed, "pev");
+  bisync::testing::NodeSimulatorOptions simulated;
+  simulated.names = {scene.cluster() + "-node"};
+  bisync::testing::NodeSimulator kubelets(testbed, simulated);
+  kubelets.start();
+  DaemonProcess daemon(testbed, podDaemonOptions(scene));
   REQUIRE(daemon.waitForLog(kReadyLine, 60s));
-  const kube::Json copy = runVirtualPod(daemon, scene, "web");
-  bindHostPod(scene, "web", host.name());
-  // The kubelet's Event about the container, as it records one.
-  kube::Json pulled = hostEvent(scene.targetNs(), "web.pulled", copy, 1, 0, "Pod");
-  kube::JsonPointer("/involvedObject/fieldPath").Set(pulled, "spec.containers{app}");
-  kube::JsonPointer("/reason").Set(pulled, "Pulled");
-  kube::JsonPointer("/type").Set(pulled, "Normal");
-  kube::JsonPointer("/message").Set(pulled, R"(Successfully pulled image "nginx" in 1.2s)");
-  kube::JsonPointer("/source/component").Set(pulled, "kubelet");
-  kube::JsonPointer("/source/host").Set(pulled, host.name().c_str());
-  REQUIRE(scene.tryCreate(Side::Target, kube::resources::events(), pulled));
-  REQUIRE(waitLogged(daemon, "kubectl describe pod web in the virtual cluster shows Pulled", 30s,
-                     [&](std::string& seen) {
-                       const CommandResult described = scene.testbed().kubectl(
-                           Side::Source, {"-n", scene.ns(), "describe", "pod", "web"});
-                       seen = described.summary() + "\n" + described.out;
-                       return described.ok() && described.out.find("Pulled") != std::string::npos &&
-                              described.out.find(R"(Successfully pulled image "nginx")") !=
-                                  std::string::npos &&
-                              described.out.find("kubelet") != std::string::npos;
-                     }));
+  runVirtualPod(daemon, scene, "web");
+  REQUIRE(
+      waitLogged(daemon, "kubectl describe pod web in the virtual cluster shows the host's Events",
+                 60s, [&](std::string& seen) {
+                   const CommandResult described =
+                       testbed.kubectl(Side::Source, {"-n", scene.ns(), "describe", "pod", "web"});
+                   seen = described.summary() + "\n" + described.out;
+                   const auto shows = [&](const std::string& text) {
+                     return described.out.find(text) != std::string::npos;
+                   };
+                   return described.ok() && shows("Scheduled") && shows("Successfully assigned") &&
+                          shows("Started") && shows("kubelet");
+                 }));
+  REQUIRE(waitLogged(daemon, "the virtual Node of the simulated node", 30s, [&](std::string& now) {
+    const auto node = virtualNode(scene, simulated.names.front(), now);
+    return node && kube::stringAt(*node, "/status/capacity/cpu") == "4";
+  }));
 }
 
 TEST_CASE("a Node the tenant made with a host node's name is never touched", "[nodes]") {
