@@ -449,6 +449,30 @@ TEST_CASE("node heartbeats do not rewrite the virtual Node", "[nodes]") {
   waitForVirtualNode(daemon, scene, host.name(), "still ready");
 }
 
+TEST_CASE("with --sync-events=false no host Event is copied", "[events]") {
+  SyncScene scene("nev");
+  DaemonProcess daemon(scene.testbed(),
+                       {BISYNC_DAEMON_BINARY, scene.daemonArgs({"--sync-events=false"})});
+  REQUIRE(daemon.waitForLog(kReadyLine, 60s));
+  REQUIRE(scene.tryCreate(Side::Source, kube::resources::configMaps(),
+                          configMap(scene.ns(), "cfg", {{"k", "v"}})));
+  std::optional<kube::Json> copy;
+  REQUIRE(waitLogged(daemon, "the target copy of cfg", 30s, [&](std::string& seen) {
+    auto got = scene.api().run(
+        scene.api().target().get(kube::resources::configMaps(), scene.targetNs(), "cfg"));
+    seen = got ? "present" : got.error().describe();
+    if (got) copy = std::move(*got);
+    return got.has_value();
+  }));
+  REQUIRE(scene.tryCreate(Side::Target, kube::resources::events(),
+                          hostEvent(scene.targetNs(), "cfg.host-1", *copy, 1, 0)));
+  REQUIRE(holdsThroughout("3 s after a host Event about the copy: no copy of it", 3s,
+                          [&](std::string& seen) {
+                            const auto copies = eventCopies(scene, seen);
+                            return copies && copies->empty();
+                          }));
+}
+
 TEST_CASE("host Events about a Pod appear in kubectl describe of the virtual Pod",
           "[events][pods]") {
   // The host's real scheduler (events.k8s.io Events) and kubelets of the tests' own (core v1).
