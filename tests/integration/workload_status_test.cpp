@@ -527,3 +527,26 @@ TEST_CASE("a Node the tenant made with a host node's name is never touched", "[n
                kube::stringAt(*node, "/metadata/labels/tenant") == "mine";
       }));
 }
+
+TEST_CASE("a restart neither recreates nor rewrites the virtual Node", "[nodes]") {
+  SyncScene scene("rnd");
+  HostNode host(scene, scene.cluster() + "-node");
+  DaemonProcess daemon(scene.testbed(), podDaemonOptions(scene));
+  REQUIRE(daemon.waitForLog(kReadyLine, 60s));
+  runVirtualPod(daemon, scene, "web");
+  bindHostPod(scene, "web", host.name());
+  const std::string version =
+      waitForVirtualNode(daemon, scene, host.name(), "kubelet is posting ready status");
+  REQUIRE(daemon.terminate() == "exited with status 0");
+  daemon.start();
+  REQUIRE(daemon.waitForLog(kReadyLine, 60s));
+  REQUIRE(holdsThroughout("5 s after the restart: the virtual Node keeps its resourceVersion", 5s,
+                          [&](std::string& seen) {
+                            const auto node = virtualNode(scene, host.name(), seen);
+                            return node &&
+                                   kube::resourceVersionOf(*node) == std::string_view(version);
+                          }));
+  // The Node is still the syncer's: a change of the host's still reaches it.
+  host.writeStatus(R"({"status":{"conditions":[)" + readyCondition(5, "after the restart") + "]}}");
+  waitForVirtualNode(daemon, scene, host.name(), "after the restart");
+}
