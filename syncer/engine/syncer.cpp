@@ -662,6 +662,15 @@ std::vector<CacheStats> Syncer::cacheStats() const {
     for (const auto& [ns, informer] : sync.source) add("source", *informer, name);
     for (const auto& [ns, informer] : sync.targets) add("target", *informer, name);
   }
+  // What comes up from the host besides synced fields: host Events in our namespaces, Nodes.
+  if (state_->eventCopies) {
+    for (const kube::Informer* informer : state_->eventCopies->informers()) {
+      add("target", *informer, "events");
+    }
+  }
+  const internal::NodeMirror& nodes = *state_->nodeMirror;
+  if (nodes.hostNodes() != nullptr) add("target", *nodes.hostNodes(), "nodes");
+  if (nodes.virtualNodes() != nullptr) add("source", *nodes.virtualNodes(), "nodes");
   return caches;
 }
 

@@ -366,6 +366,9 @@ TEST_CASE(
   INFO("metrics: " << seen);
   CHECK(created == std::optional<double>(0));
   CHECK(updated == std::optional<double>(1));
+  const auto cached =
+      daemon.metric(R"(kube_bisync_cache_objects{side="target",resource="events"})", seen);
+  CHECK(cached >= std::optional<double>(1));  // the host Event, as its informer keeps it
 }
 
 TEST_CASE(

@@ -53,6 +53,9 @@ class NodeMirror {
   void start();
   boost::asio::awaitable<void> shutdown();
   std::vector<kube::Informer*> informers();
+  // For the cache metrics; nullptr until enabled.
+  const kube::Informer* hostNodes() const { return hosts_.get(); }
+  const kube::Informer* virtualNodes() const { return virtuals_.get(); }
   const NodeMirrorStats& stats() const { return stats_; }
 
  private:
