@@ -31,8 +31,13 @@ constexpr std::array<std::string_view, 5> kWrittenAnnotations = {
     mapping::kSourceNameAnnotation, mapping::kSourceUidAnnotation, mapping::kMergeBaseAnnotation};
 
 // What identifies an object and its lifecycle: kept in every cached form.
-constexpr std::initializer_list<const char*> kIdentity = {"name", "namespace", "uid",
-                                                          "resourceVersion", "deletionTimestamp"};
+// deletionGracePeriodSeconds: a Pod's host copy is deleted with the grace its source was.
+constexpr std::initializer_list<const char*> kIdentity = {"name",
+                                                          "namespace",
+                                                          "uid",
+                                                          "resourceVersion",
+                                                          "deletionTimestamp",
+                                                          "deletionGracePeriodSeconds"};
 
 const JsonValue* metadataOf(const JsonValue& object) {
   const JsonValue* metadata = object.IsObject() ? kube::member(object, "metadata") : nullptr;

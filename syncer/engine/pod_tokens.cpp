@@ -124,10 +124,15 @@ asio::awaitable<bool> keepPodToken(SyncState& state, ResourceSync& sync, const S
   }
   const std::int64_t refreshAt =
       translators::tokenRefreshAt(now, state.options.tokenExpirationSeconds);
-  const translators::TokenSecretInputs inputs{
-      secretName,   hostNs,    hostName,
-      std::string(hostPod->uid), *token,    state.sourceClient.config().caData,
-      key.ns,       refreshAt, state.mapper.config().clusterName};
+  const translators::TokenSecretInputs inputs{secretName,
+                                              hostNs,
+                                              hostName,
+                                              std::string(hostPod->uid),
+                                              *token,
+                                              state.sourceClient.config().caData,
+                                              key.ns,
+                                              refreshAt,
+                                              state.mapper.config().clusterName};
   Json secret = translators::tokenSecretOf(inputs);
   if (const kube::Result<void> written = co_await writeTokenSecret(state, secret, existing);
       !written) {

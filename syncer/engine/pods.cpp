@@ -17,15 +17,6 @@ namespace {
 
 constexpr std::string_view kNodeNamePointer = "/spec/nodeName";
 
-// Removes /spec/nodeName from `object` (a view in policy coordinates), and `spec` once empty.
-void dropNodeName(Json& object) {
-  if (!object.IsObject()) return;
-  const auto spec = object.FindMember("spec");
-  if (spec == object.MemberEnd() || !spec->value.IsObject()) return;
-  spec->value.RemoveMember("nodeName");
-  if (spec->value.ObjectEmpty()) object.RemoveMember("spec");
-}
-
 // The Binding of the source Pod `source` to the host node `node`, uid-checked so that only the
 // Pod the syncer looked at is bound.
 Json bindingOf(const JsonValue& source, std::string_view node) {
@@ -121,10 +112,8 @@ asio::awaitable<Outcome> removePodGoneFromHost(SyncState& state, ResourceSync& s
 }
 
 asio::awaitable<bool> bindSourcePod(SyncState& state, ResourceSync& sync, const SyncKey& key,
-                                    const JsonValue& source, Json& forSource, Json& sourceHas) {
+                                    const JsonValue& source, const JsonValue& forSource) {
   const std::string node(kube::stringAt(forSource, kNodeNamePointer));
-  dropNodeName(forSource);
-  dropNodeName(sourceHas);
   // Bound once; a Pod bound to another node (by someone else) keeps it: nodeName is immutable.
   if (node.empty() || !kube::stringAt(source, kNodeNamePointer).empty()) co_return true;
   const Json binding = bindingOf(source, node);
@@ -140,6 +129,13 @@ asio::awaitable<bool> bindSourcePod(SyncState& state, ResourceSync& sync, const 
   ++state.stats.source.creates;  // a Binding is created
   logWrite(state, "bound source pod " + key.ns + "/" + key.name + " to node " + node);
   co_return true;
+}
+
+void dropNodeName(Json& body) {
+  const auto spec = body.FindMember("spec");
+  if (spec == body.MemberEnd() || !spec->value.IsObject()) return;
+  spec->value.RemoveMember("nodeName");
+  if (spec->value.ObjectEmpty()) body.RemoveMember("spec");
 }
 
 }  // namespace bisync::engine::internal

@@ -298,11 +298,9 @@ asio::awaitable<bool> writeSourceSide(SyncState& state, ResourceSync& sync, cons
                                       const std::vector<std::string>& contested,
                                       WriteReport& writeReport) {
   const SyncKey& key = pair.key;
-  Json sourceHas = policies::writtenFields(sourceView, policies::Side::Source, *sync.ownership);
-  Json forSource;
-  forSource.CopyFrom(plan.forSource, forSource.GetAllocator());
-  if (syncsPods(sync) &&
-      !co_await bindSourcePod(state, sync, key, pair.source, forSource, sourceHas)) {
+  const Json sourceHas =
+      policies::writtenFields(sourceView, policies::Side::Source, *sync.ownership);
+  if (syncsPods(sync) && !co_await bindSourcePod(state, sync, key, pair.source, plan.forSource)) {
     co_return false;
   }
   SideWrite write{
@@ -311,9 +309,10 @@ asio::awaitable<bool> writeSourceSide(SyncState& state, ResourceSync& sync, cons
       key.name,
       skeletonOf(sync.translator->resource(), key.ns, key.name, pair.sourceCached->resourceVersion),
       &sourceHas,
-      &forSource,
+      &plan.forSource,
       contested};
-  overlay(write.body, forSource, write.body.GetAllocator());
+  overlay(write.body, plan.forSource, write.body.GetAllocator());
+  if (syncsPods(sync)) dropNodeName(write.body);
   const kube::Result<Json> written =
       co_await applyFields(state, sync, pair.source, write, writeReport);
   if (!written) {

@@ -317,6 +317,9 @@ ChildProcess Testbed::spawnApiserver(const ApiServerInfo& info) {
       "--token-auth-file=" + users_.tokenAuthFile,
       "--client-ca-file=" + users_.clientCaFile,
       "--authorization-mode=RBAC",
+      // Privileged containers are admitted, so that a host feature the syncer refuses is the
+      // syncer's refusal (the Pod policy), not the API server's.
+      "--allow-privileged=true",
       // Keys and issuer of its own (TokenRequest needs all three in 1.20); the API audience
       // defaults to the issuer.
       "--service-account-key-file=" + info.serviceAccountKeyFile,

@@ -597,11 +597,14 @@ boost::asio::awaitable<Outcome> removePodGoneFromHost(SyncState& state, Resource
                                                       const kube::JsonValue& source,
                                                       const std::string& targetKey);
 // The source-side write of a Pod: the host scheduler's node (`/spec/nodeName` of what the plan
-// gives the source) cannot be applied, it is bound (pods/binding) instead; `forSource` and
-// `sourceHas` lose the field. False (the failure recorded) when the binding failed.
+// gives the source, `forSource`) cannot be applied: the Pod is bound to it (pods/binding) first,
+// once. False (the failure recorded) when the binding failed.
 boost::asio::awaitable<bool> bindSourcePod(SyncState& state, ResourceSync& sync, const SyncKey& key,
-                                           const kube::JsonValue& source, kube::Json& forSource,
-                                           kube::Json& sourceHas);
+                                           const kube::JsonValue& source,
+                                           const kube::JsonValue& forSource);
+// Removes spec.nodeName from a Pod's apply configuration (`spec` too, once empty): it is
+// written through the binding, and is left in what the write wants, so that it is not removed.
+void dropNodeName(kube::Json& body);
 
 // The service-account token of the source Pod `source` (`key`), whose host Pod is `hostPod`
 // (pod_tokens.cpp): when the source Pod mounts one, the host Secret holding a token the source
