@@ -87,6 +87,7 @@ struct Flags {
   bool finalizer = true;
   bool removeFinalizers = false;
   bool prune = false;
+  bool syncEvents = true;
   // The Pod plugin's view of the virtual cluster (docs/workloads.md, "Flags").
   translators::PodOptions pods;
 };
@@ -273,6 +274,10 @@ void defineCleanupFlags(CLI::App& app, Flags& flags) {
   app.add_flag("--remove-finalizers", flags.removeFinalizers,
                "one-shot, for an uninstall: take kube-bisync.io/cleanup off every source object of "
                "the kinds to sync (connects to the source only), print how many, exit");
+  app.add_flag("--sync-events", flags.syncEvents,
+               "copy host Events about synced copies to their source objects (kubectl describe "
+               "in the virtual cluster shows them); --sync-events=false turns it off")
+      ->capture_default_str();
 }
 
 // Where host Pods find the virtual cluster, and whom they run as on the host (docs/workloads.md).
@@ -463,11 +468,13 @@ asio::awaitable<void> startUp(Daemon& daemon) {
 // written. Exit at once, as controller-runtime does, without draining: Kubernetes restarts the
 // replica, which comes back as a follower.
 void leadershipLost(const Daemon& daemon, const std::string& why) {
-  // The same sum /metrics gives (kube_bisync_writes_total, _namespace_writes_total and
-  // _events_total), so that a replica that lost the lease can be shown to have written nothing
-  // since its last scrape.
-  const std::uint64_t writes =
-      daemon.syncer ? daemon.syncer->stats().writes() + daemon.syncer->eventsRecorded() : 0;
+  // The same sum /metrics gives (kube_bisync_writes_total, _namespace_writes_total,
+  // _events_total, _event_copies_total but foreign, _node_writes_total), so that a replica that
+  // lost the lease can be shown to have written nothing since its last scrape.
+  const std::uint64_t writes = daemon.syncer ? daemon.syncer->stats().writes() +
+                                                   daemon.syncer->eventsRecorded() +
+                                                   daemon.syncer->hostViewStats().writes()
+                                             : 0;
   spdlog::error(
       "leader election lost ({}): exiting with status 1 without further writes ({} writes made)",
       why, writes);
@@ -742,6 +749,7 @@ engine::SyncerOptions syncerOptions(const Flags& flags, const std::string& state
   options.waitForLeadership = flags.leaderElect;
   options.finalizer = flags.finalizer;
   options.prune = flags.prune;
+  options.syncEvents = flags.syncEvents;
   spdlog::info("policies: {}", startup::describeSources(loaded.policies));
   options.policies = std::move(loaded.policies);
   return options;

@@ -4,6 +4,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
+#include "syncer/engine/internal/event_copies.hpp"
 #include "syncer/engine/internal/sync_state.hpp"
 
 namespace bisync::engine::internal {
@@ -78,6 +79,7 @@ std::vector<std::string> ownedTargetNamespaces(const SyncState& state) {
 }
 
 void watchTargetNamespace(SyncState& state, const std::string& ns) {
+  if (state.eventCopies) state.eventCopies->watch(ns);
   bool started = false;
   for (auto& [name, sync] : state.resources) {
     if (sync.clusterScoped || sync.suspended || sync.targets.contains(ns)) continue;
@@ -92,6 +94,7 @@ void watchTargetNamespace(SyncState& state, const std::string& ns) {
 }
 
 void unwatchTargetNamespace(SyncState& state, std::string_view ns) {
+  if (state.eventCopies) state.eventCopies->unwatch(ns);
   for (auto& [name, sync] : state.resources) {
     const auto it = sync.targets.find(ns);
     if (it == sync.targets.end()) continue;

@@ -19,6 +19,7 @@
 #include "policies/policy_loader.hpp"
 #include "policies/sync_plan.hpp"
 #include "syncer/engine/finalizer.hpp"
+#include "syncer/engine/internal/node_mirror.hpp"
 #include "syncer/engine/internal/sync_state.hpp"
 #include "translators/generic/generic_translator.hpp"
 
@@ -190,6 +191,7 @@ ResourceSync& addResource(SyncState& state, const WaitingResource& waiting,
   }
   asio::co_spawn(state.sourceClient.ioContext(), releaseWhenListed(state.weak_from_this(), key),
                  asio::detached);
+  if (syncsPods(sync)) state.nodeMirror->enable();  // their host Nodes are shown
   return sync;
 }
 

@@ -14,6 +14,8 @@
 
 #include "policies/policy_loader.hpp"
 #include "policies/sync_plan.hpp"
+#include "syncer/engine/internal/event_copies.hpp"
+#include "syncer/engine/internal/node_mirror.hpp"
 #include "syncer/engine/internal/sync_state.hpp"
 
 namespace bisync::engine {
@@ -484,6 +486,8 @@ asio::awaitable<void> run(std::shared_ptr<SyncState> state) {
   // A raw pointer: the queue lives in the state, a shared_ptr here would be a cycle.
   state->queue.run(state->options.workers,
                    [raw = state.get()](const std::string& key) { return handleKey(raw, key); });
+  if (state->eventCopies) state->eventCopies->start();
+  state->nodeMirror->start();
   checkReady(*state);
   if (!state->ready)
     asio::co_spawn(state->sourceClient.ioContext(), reportProgress(state), asio::detached);
@@ -532,8 +536,13 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
     informerOptions.transform = [&forms = sync.forms](Json& object) {
       forms.compactTarget(object);
     };
+    kube::InformerHandlers handlers = targetObjectHandlers(state, sync);
+    // The Pods of ours on each host Node decide which Nodes the source cluster shows.
+    if (internal::syncsPods(sync)) {
+      handlers = state.nodeMirror->observePods(std::move(handlers));
+    }
     return std::make_unique<kube::Informer>(state.targetClient, sync.translator->resource(),
-                                            informerOptions, targetObjectHandlers(state, sync));
+                                            informerOptions, std::move(handlers));
   };
 
   state.makeSourceInformer = [&state](ResourceSync& sync, const std::string& ns) {
@@ -548,6 +557,8 @@ Syncer::Syncer(kube::Client& source, kube::Client& target, const translators::Re
                                             sync.clusterScoped ? clusterObjectHandlers(state, sync)
                                                                : sourceObjectHandlers(state, sync));
   };
+  if (state.options.syncEvents) state.eventCopies = std::make_shared<internal::EventCopies>(state);
+  state.nodeMirror = std::make_shared<internal::NodeMirror>(state);
   // Every kind waits for discovery at first: run() looks them up. The CRD mirror first, so
   // that the CRDs it copies are there for the kinds that need them.
   if (internal::mirrorsCrds(state)) {
@@ -580,12 +591,18 @@ asio::awaitable<void> Syncer::shutdown() {
   state->discoveryTimer.cancel();
   state->leadershipTimer.cancel();
   co_await state->queue.drain();
+  if (state->eventCopies) co_await state->eventCopies->shutdown();
+  co_await state->nodeMirror->shutdown();
   for (kube::Informer* informer : allInformers(*state)) informer->stop();
   // A list in flight is not interrupted; the clients must outlive the informers' loops.
   asio::steady_timer poll(state->sourceClient.ioContext());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(35);
   while (std::chrono::steady_clock::now() < deadline) {
-    const auto informers = allInformers(*state);
+    auto informers = allInformers(*state);
+    if (state->eventCopies) {
+      for (kube::Informer* informer : state->eventCopies->informers())
+        informers.push_back(informer);
+    }
     if (std::none_of(informers.begin(), informers.end(),
                      [](kube::Informer* informer) { return informer->running(); })) {
       break;
@@ -605,6 +622,22 @@ bool Syncer::cachesSynced() const { return state_->cachesSynced; }
 const SyncerStats& Syncer::stats() const { return state_->stats; }
 WorkQueueStats Syncer::queueStats() const { return state_->queue.stats(); }
 std::uint64_t Syncer::eventsRecorded() const { return state_->recorder.recorded(); }
+
+HostViewStats Syncer::hostViewStats() const {
+  HostViewStats out;
+  if (state_->eventCopies) {
+    const internal::EventCopyStats& events = state_->eventCopies->stats();
+    out.eventCopiesCreated = events.created;
+    out.eventCopiesUpdated = events.updated;
+    out.foreignEvents = events.foreign;
+  }
+  const internal::NodeMirrorStats& nodes = state_->nodeMirror->stats();
+  out.nodesCreated = nodes.created;
+  out.nodeRestores = nodes.metadataWrites;
+  out.nodeStatusWrites = nodes.statusWrites;
+  out.nodesDeleted = nodes.removed;
+  return out;
+}
 
 // One entry per side and resource, summed over the informers of each namespace.
 std::vector<CacheStats> Syncer::cacheStats() const {
@@ -629,6 +662,15 @@ std::vector<CacheStats> Syncer::cacheStats() const {
     for (const auto& [ns, informer] : sync.source) add("source", *informer, name);
     for (const auto& [ns, informer] : sync.targets) add("target", *informer, name);
   }
+  // What comes up from the host besides synced fields: host Events in our namespaces, Nodes.
+  if (state_->eventCopies) {
+    for (const kube::Informer* informer : state_->eventCopies->informers()) {
+      add("target", *informer, "events");
+    }
+  }
+  const internal::NodeMirror& nodes = *state_->nodeMirror;
+  if (nodes.hostNodes() != nullptr) add("target", *nodes.hostNodes(), "nodes");
+  if (nodes.virtualNodes() != nullptr) add("source", *nodes.virtualNodes(), "nodes");
   return caches;
 }
 

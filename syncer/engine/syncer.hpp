@@ -97,6 +97,9 @@ struct SyncerOptions {
   // --prune: once the initial sync is done, the copies of ours of kinds no longer synced (dropped
   // from --resources and the policies) are deleted and their sources' finalizers taken off.
   bool prune = false;
+  // --sync-events: host Events about synced copies are copied to the source objects
+  // (event_copies.cpp).
+  bool syncEvents = true;
   WorkQueueOptions queue;
   // Leader election: the informers run and fill the caches, but no key is reconciled (so
   // nothing is written: objects, namespaces, the ownership record, Events, sync-status) until
@@ -130,6 +133,22 @@ struct SyncerStats {
   std::size_t initialTotal = 0;
   std::size_t initialDone = 0;
   std::uint64_t writes() const { return target.total() + source.total() + namespaceWrites; }
+};
+
+// What came up from the host besides synced fields: copies of host Events, virtual Nodes.
+struct HostViewStats {
+  std::uint64_t eventCopiesCreated = 0;
+  std::uint64_t eventCopiesUpdated = 0;  // count, timestamps or message of a copy patched
+  std::uint64_t foreignEvents = 0;       // an Event not ours at a copy's name: left alone
+  std::uint64_t nodesCreated = 0;
+  std::uint64_t nodeRestores =
+      0;  // labels, taints or unschedulable taken back from a tenant's edit
+  std::uint64_t nodeStatusWrites = 0;
+  std::uint64_t nodesDeleted = 0;
+  std::uint64_t writes() const {
+    return eventCopiesCreated + eventCopiesUpdated + nodesCreated + nodeRestores +
+           nodeStatusWrites + nodesDeleted;
+  }
 };
 
 // One informer's cache, for metrics.
@@ -176,6 +195,7 @@ class Syncer {
   std::vector<CacheStats> cacheStats() const;
   std::vector<ResourceState> resourceStates() const;
   std::uint64_t eventsRecorded() const;
+  HostViewStats hostViewStats() const;
 
  private:
   std::shared_ptr<internal::SyncState> state_;

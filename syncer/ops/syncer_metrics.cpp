@@ -127,6 +127,23 @@ void addSyncerMetrics(std::vector<MetricFamily>& out, const engine::Syncer& sync
        }) {
     out.push_back(single(counter.name, counter.help, kCounter, static_cast<double>(counter.value)));
   }
+  const engine::HostViewStats host = syncer.hostViewStats();
+  MetricFamily eventCopies = family(
+      "kube_bisync_event_copies_total",
+      "Host Events about synced copies copied to the source objects, by operation.", kCounter);
+  add(eventCopies, static_cast<double>(host.eventCopiesCreated), {{"operation", "create"}});
+  add(eventCopies, static_cast<double>(host.eventCopiesUpdated), {{"operation", "update"}});
+  add(eventCopies, static_cast<double>(host.foreignEvents), {{"operation", "foreign"}});
+  out.push_back(std::move(eventCopies));
+  MetricFamily nodeWrites = family(
+      "kube_bisync_node_writes_total",
+      "Writes to the source cluster's Nodes of host Nodes that run synced Pods, by operation.",
+      kCounter);
+  add(nodeWrites, static_cast<double>(host.nodesCreated), {{"operation", "create"}});
+  add(nodeWrites, static_cast<double>(host.nodeRestores), {{"operation", "restore"}});
+  add(nodeWrites, static_cast<double>(host.nodeStatusWrites), {{"operation", "status"}});
+  add(nodeWrites, static_cast<double>(host.nodesDeleted), {{"operation", "delete"}});
+  out.push_back(std::move(nodeWrites));
   out.push_back(single("kube_bisync_ready", "1 once the initial sync is complete.", kGauge,
                        syncer.ready() ? 1 : 0));
   out.push_back(single("kube_bisync_objects_over_limit",

@@ -32,6 +32,9 @@
 
 namespace bisync::engine::internal {
 
+class EventCopies;  // event_copies.hpp
+class NodeMirror;   // node_mirror.hpp
+
 // A write of ours whose watch event has not come back yet (loop prevention, layer 3). Until it
 // has, the cache is behind our own write: a reconcile then waits for the event (`deferred`)
 // instead of merging against stale data.
@@ -199,6 +202,10 @@ struct SyncState : std::enable_shared_from_this<SyncState> {
   WorkQueue queue;
   EventRecorder recorder;        // Events on source objects
   EventRecorder targetRecorder;  // Events on target namespaces the syncer keeps
+  // Host Events about our copies, copied to the source objects (--sync-events); null when off.
+  std::shared_ptr<EventCopies> eventCopies;
+  // The host Nodes of synced Pods, shown in the source cluster once Pods sync (prefix mode).
+  std::shared_ptr<NodeMirror> nodeMirror;
   // Target namespaces created by us that the target informer has not shown yet: another
   // reconcile of the namespace key meanwhile must not create it again.
   std::set<std::string, std::less<>> namespacesCreating;
