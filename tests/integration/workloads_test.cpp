@@ -189,7 +189,8 @@ TempDir podPolicy(const std::string& extra) {
 
 TEST_CASE("a Deployment in the virtual cluster runs on the host", "[workloads]") {
   WorkloadScene w("wl-deploy");
-  DaemonProcess daemon(w.scene.testbed(), {BISYNC_DAEMON_BINARY, w.daemonArgs()});
+  DaemonProcess daemon(w.scene.testbed(),
+                       {BISYNC_DAEMON_BINARY, w.daemonArgs({"--pod-security-level", "baseline"})});
   REQUIRE(daemon.waitForLog(kReadyLine, 30s));
   w.kubectl(Side::Source, {"create", "deployment", "web", "--image=registry.k8s.io/pause:3.9",
                            "--replicas=3", "-n", w.scene.ns()});
@@ -241,6 +242,12 @@ TEST_CASE("a Deployment in the virtual cluster runs on the host", "[workloads]")
     const auto& names = w.nodes.nodeNames();
     CHECK(std::find(names.begin(), names.end(), node) != names.end());
   }
+  // The host namespace enforces the Pod Security level the flag names.
+  auto hostNs = w.scene.api().run(
+      w.scene.api().target().get(kube::resources::namespaces(), "", w.scene.targetNs()));
+  REQUIRE(hostNs);
+  CHECK(lookup(stringMapAt(*hostNs, "/metadata/labels"), "pod-security.kubernetes.io/enforce") ==
+        "baseline");
   // What the host sets on its Pods (node, scheduler, priority, status) is no drift: once all
   // run, nothing is written while nothing changes.
   const auto writes = [&](std::string& scraped) {

@@ -632,6 +632,28 @@ TEST_CASE("container statuses of host-injected sidecars never flow up", "[transl
   CHECK(canonical(PodTranslator(options()).toSourceView(bare, source)) == canonical(bare));
 }
 
+TEST_CASE("the host Pod's conditions and container statuses come up in the virtual Pod's order",
+          "[translators][pods]") {
+  // The virtual API server keeps PodScheduled (set by the binding) first; the host lists it last.
+  const Json source = parse(R"({"spec": {"containers": [{"name": "a"}, {"name": "b"}]},
+    "status": {"conditions": [{"type": "PodScheduled"}, {"type": "Ready", "status": "False"}],
+               "containerStatuses": [{"name": "b"}, {"name": "a"}]}})");
+  const Json target = parse(R"({"status": {
+    "conditions": [{"type": "Initialized"}, {"type": "Ready", "status": "True"},
+                   {"type": "PodScheduled"}],
+    "containerStatuses": [{"name": "a", "ready": true}, {"name": "b", "ready": true}]}})");
+  const Json view = PodTranslator(options()).toSourceView(target, source);
+  // Known items in the virtual Pod's order with the host's values, new ones after.
+  CHECK(bisync::kube::toJson(view) == bisync::kube::toJson(parse(R"({"status": {
+    "conditions": [{"type": "PodScheduled"}, {"type": "Ready", "status": "True"},
+                   {"type": "Initialized"}],
+    "containerStatuses": [{"name": "b", "ready": true}, {"name": "a", "ready": true}]}})")));
+  // A virtual Pod without a status yet takes the host's order as it is.
+  const Json fresh = parse(R"({"spec": {"containers": [{"name": "a"}, {"name": "b"}]}})");
+  CHECK(bisync::kube::toJson(PodTranslator(options()).toSourceView(target, fresh)) ==
+        bisync::kube::toJson(target));
+}
+
 TEST_CASE("every Pod syncs but a kubelet's mirror Pod", "[translators][pods]") {
   const PodTranslator pods(options());
   CHECK(pods.shouldSync(parse(kServedPod)));
