@@ -125,6 +125,9 @@ struct WorkloadScene {
     REQUIRE(created);
   }
 
+  // Waits until Pod `name` runs on both sides; the host Pod's uid, "" (the test failed) if not.
+  std::string waitRunningOnBothSides(DaemonProcess& daemon, const std::string& name);
+
   SyncScene scene;
   NodeSimulator nodes;
 };
@@ -139,6 +142,18 @@ std::string podLine(const kube::JsonValue& pod) {
          " phase=" + std::string(kube::stringAt(pod, "/status/phase")) +
          " node=" + std::string(kube::stringAt(pod, "/spec/nodeName")) +
          " ip=" + std::string(kube::stringAt(pod, "/status/podIP"));
+}
+
+std::string WorkloadScene::waitRunningOnBothSides(DaemonProcess& daemon, const std::string& name) {
+  std::string hostUid;
+  CHECK(waitLogged(daemon, name + " Running on both sides", 30s, [&](std::string& seen) {
+    const auto virt = get(Side::Source, scene.ns(), name, seen);
+    const auto host = get(Side::Target, scene.targetNs(), name, seen);
+    if (!virt || !host || !running(*virt) || !running(*host)) return false;
+    hostUid = std::string(kube::uidOf(*host));
+    return true;
+  }));
+  return hostUid;
 }
 
 // The host Pod `pod` mounts Secret `secret` at the service-account token path.
@@ -285,14 +300,8 @@ TEST_CASE("an image change of a running virtual Pod reaches its host Pod in plac
   DaemonProcess daemon(w.scene.testbed(), {BISYNC_DAEMON_BINARY, w.daemonArgs()});
   REQUIRE(daemon.waitForLog(kReadyLine, 30s));
   w.create(Side::Source, pods(), pod(w.scene.ns(), "patched"));
-  std::string hostUid;
-  REQUIRE(waitLogged(daemon, "Running on both sides", 30s, [&](std::string& seen) {
-    const auto virt = w.get(Side::Source, w.scene.ns(), "patched", seen);
-    const auto host = w.get(Side::Target, w.scene.targetNs(), "patched", seen);
-    if (!virt || !host || !running(*virt) || !running(*host)) return false;
-    hostUid = std::string(kube::uidOf(*host));
-    return true;
-  }));
+  const std::string hostUid = w.waitRunningOnBothSides(daemon, "patched");
+  REQUIRE(!hostUid.empty());
   // Kubernetes lets a Pod's images change: the host Pod is updated, not made anew.
   w.kubectl(Side::Source,
             {"set", "image", "pod/patched", "app=registry.k8s.io/pause:3.10", "-n", w.scene.ns()});
@@ -480,11 +489,7 @@ TEST_CASE("a Pod deleted in the virtual cluster disappears from both sides", "[w
   REQUIRE(daemon.waitForLog(kReadyLine, 30s));
   w.create(Side::Source, pods(),
            pod(w.scene.ns(), "short", R"(,"terminationGracePeriodSeconds":30)"));
-  REQUIRE(waitLogged(daemon, "Running on both sides", 30s, [&](std::string& seen) {
-    const auto virt = w.get(Side::Source, w.scene.ns(), "short", seen);
-    const auto host = w.get(Side::Target, w.scene.targetNs(), "short", seen);
-    return virt && host && running(*virt) && running(*host);
-  }));
+  REQUIRE(!w.waitRunningOnBothSides(daemon, "short").empty());
   w.kubectl(Side::Source,
             {"delete", "pod", "short", "-n", w.scene.ns(), "--grace-period=7", "--wait=false"});
   REQUIRE(waitLogged(daemon, "gone from both sides", 30s, [&](std::string& seen) {
@@ -501,14 +506,8 @@ TEST_CASE("a restart of the syncer while the host changes Pod status loses nothi
   DaemonProcess daemon(w.scene.testbed(), {BISYNC_DAEMON_BINARY, w.daemonArgs()});
   REQUIRE(daemon.waitForLog(kReadyLine, 30s));
   w.create(Side::Source, pods(), pod(w.scene.ns(), "steady"));
-  std::string hostUid;
-  REQUIRE(waitLogged(daemon, "Running on both sides", 30s, [&](std::string& seen) {
-    const auto virt = w.get(Side::Source, w.scene.ns(), "steady", seen);
-    const auto host = w.get(Side::Target, w.scene.targetNs(), "steady", seen);
-    if (!virt || !host || !running(*virt) || !running(*host)) return false;
-    hostUid = std::string(kube::uidOf(*host));
-    return true;
-  }));
+  const std::string hostUid = w.waitRunningOnBothSides(daemon, "steady");
+  REQUIRE(!hostUid.empty());
   REQUIRE(daemon.terminate() == "exited with status 0");
   // While the syncer is down, the host's kubelet reports the Pod failed.
   w.nodes.failPod(w.scene.targetNs(), "steady", "OOMKilled", "the container ran out of memory");
