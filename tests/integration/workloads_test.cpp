@@ -528,3 +528,63 @@ TEST_CASE("a restart of the syncer while the host changes Pod status loses nothi
   CHECK(kube::uidOf(*host) == hostUid);  // never recreated
   CHECK(daemon.running());
 }
+
+// The destructive paths of Pods, tricked.
+
+TEST_CASE("a Secret in the way of a Pod's token is never overwritten", "[workloads][safety]") {
+  WorkloadScene w("wl-secret");
+  DaemonProcess daemon(w.scene.testbed(), {BISYNC_DAEMON_BINARY, w.daemonArgs()});
+  REQUIRE(daemon.waitForLog(kReadyLine, 30s));
+  // A ConfigMap makes the daemon create the host namespace; a host user then puts a Secret of
+  // their own where the Pod's token Secret would go.
+  w.create(Side::Source, kube::resources::configMaps(),
+           bisync::testing::configMap(w.scene.ns(), "first", {{"k", "v"}}));
+  REQUIRE(waitLogged(daemon, "the host namespace", 30s, [&](std::string& seen) {
+    auto copy = w.scene.api().run(
+        w.scene.api().target().get(kube::resources::configMaps(), w.scene.targetNs(), "first"));
+    if (!copy) seen = copy.error().describe();
+    return copy.has_value();
+  }));
+  auto foreign = w.scene.tryCreate(Side::Target, kube::resources::secrets(),
+                                   bisync::testing::secret(w.scene.targetNs(), "reader-sa-token",
+                                                           "Opaque", {{"token", "mine"}}));
+  INFO((foreign ? std::string() : foreign.error().describe()));
+  REQUIRE(foreign);
+  const std::string version(kube::resourceVersionOf(*foreign));
+  w.create(Side::Source, pods(), pod(w.scene.ns(), "reader"));
+  REQUIRE(waitLogged(daemon, "NameClash on the Pod", 30s, [&](std::string& seen) {
+    return w.scene.countEvents(Side::Source, w.scene.ns(), "NameClash", "reader", seen) > 0;
+  }));
+  CHECK(holdsThroughout("the clash window: the host user's Secret unchanged", 2s,
+                        [&](std::string& seen) {
+                          auto now = w.scene.api().run(w.scene.api().target().get(
+                              kube::resources::secrets(), w.scene.targetNs(), "reader-sa-token"));
+                          if (!now) {
+                            seen = now.error().describe();
+                            return false;
+                          }
+                          seen = "resourceVersion " + std::string(kube::resourceVersionOf(*now));
+                          return kube::resourceVersionOf(*now) == version;
+                        }));
+}
+
+TEST_CASE("a virtual Pod created with a nodeName is not taken for one whose host Pod is gone",
+          "[workloads][safety]") {
+  WorkloadScene w("wl-nodename");
+  DaemonProcess daemon(w.scene.testbed(), {BISYNC_DAEMON_BINARY, w.daemonArgs()});
+  REQUIRE(daemon.waitForLog(kReadyLine, 30s));
+  // The tenant names a node itself: the virtual Pod is bound from the start, yet never ran.
+  w.create(Side::Source, pods(),
+           pod(w.scene.ns(), "pinned", R"(,"nodeName":")" + w.nodes.nodeNames().at(0) + R"(")"));
+  std::string seen;
+  const auto created = w.get(Side::Source, w.scene.ns(), "pinned", seen);
+  INFO(seen);
+  REQUIRE(created);
+  const std::string uid(kube::uidOf(*created));
+  const std::string hostUid = w.waitRunningOnBothSides(daemon, "pinned");
+  REQUIRE(!hostUid.empty());
+  const auto now = w.get(Side::Source, w.scene.ns(), "pinned", seen);
+  REQUIRE(now);
+  CHECK(kube::uidOf(*now) == uid);  // the same virtual Pod, never removed
+  CHECK(w.scene.countEvents(Side::Source, w.scene.ns(), "HostPodGone", "pinned", seen) == 0);
+}
