@@ -111,11 +111,13 @@ asio::awaitable<Outcome> removePodGoneFromHost(SyncState& state, ResourceSync& s
   co_return Outcome::Done;
 }
 
-asio::awaitable<bool> bindSourcePod(SyncState& state, ResourceSync& sync, const SyncKey& key,
-                                    const JsonValue& source, const JsonValue& forSource) {
+asio::awaitable<Binding> bindSourcePod(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                       const JsonValue& source, const JsonValue& forSource) {
   const std::string node(kube::stringAt(forSource, kNodeNamePointer));
   // Bound once; a Pod bound to another node (by someone else) keeps it: nodeName is immutable.
-  if (node.empty() || !kube::stringAt(source, kNodeNamePointer).empty()) co_return true;
+  if (node.empty() || !kube::stringAt(source, kNodeNamePointer).empty()) {
+    co_return Binding::Unchanged;
+  }
   const Json binding = bindingOf(source, node);
   const kube::Result<Json> bound = co_await state.sourceClient.createSubresource(
       sync.sourceResource, key.ns, key.name, "binding", binding);
@@ -124,11 +126,11 @@ asio::awaitable<bool> bindSourcePod(SyncState& state, ResourceSync& sync, const 
       co_await reportForbidden(state, sync, key.str(), source, "source", bound.error());
     }
     fail(state, key, "bind the source Pod to node " + node + ": " + bound.error().describe());
-    co_return false;
+    co_return Binding::Failed;
   }
   ++state.stats.source.creates;  // a Binding is created
   logWrite(state, "bound source pod " + key.ns + "/" + key.name + " to node " + node);
-  co_return true;
+  co_return Binding::Bound;
 }
 
 void dropNodeName(Json& body) {

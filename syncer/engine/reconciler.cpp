@@ -292,16 +292,29 @@ asio::awaitable<std::optional<Json>> translate(SyncState& state, ResourceSync& s
   co_return std::nullopt;
 }
 
-// Applies what the plan gives the source. False (the failure recorded) when it failed.
-asio::awaitable<bool> writeSourceSide(SyncState& state, ResourceSync& sync, const PairContext& pair,
-                                      const Json& sourceView, const policies::SyncPlan& plan,
-                                      const std::vector<std::string>& contested,
-                                      WriteReport& writeReport) {
+// What became of the source-side write.
+enum class SourceWrite {
+  Written,
+  // A Pod was bound to its node: its resourceVersion moved on, so nothing more can be written
+  // with the cached one in this pass (a write would fail with 409 and wait out a rate-limited
+  // retry). The binding's watch event queues the key again for the rest.
+  Rebound,
+  Failed,  // recorded
+};
+
+// Applies what the plan gives the source.
+asio::awaitable<SourceWrite> writeSourceSide(SyncState& state, ResourceSync& sync,
+                                             const PairContext& pair, const Json& sourceView,
+                                             const policies::SyncPlan& plan,
+                                             const std::vector<std::string>& contested,
+                                             WriteReport& writeReport) {
   const SyncKey& key = pair.key;
   const Json sourceHas =
       policies::writtenFields(sourceView, policies::Side::Source, *sync.ownership);
-  if (syncsPods(sync) && !co_await bindSourcePod(state, sync, key, pair.source, plan.forSource)) {
-    co_return false;
+  if (syncsPods(sync)) {
+    const Binding binding = co_await bindSourcePod(state, sync, key, pair.source, plan.forSource);
+    if (binding == Binding::Failed) co_return SourceWrite::Failed;
+    if (binding == Binding::Bound) co_return SourceWrite::Rebound;
   }
   SideWrite write{
       policies::Side::Source,
@@ -320,10 +333,10 @@ asio::awaitable<bool> writeSourceSide(SyncState& state, ResourceSync& sync, cons
       co_await reportForbidden(state, sync, key.str(), pair.source, "source", written.error());
     }
     fail(state, key, "apply on the source: " + written.error().describe());
-    co_return false;
+    co_return SourceWrite::Failed;
   }
   logWrite(state, "applied " + sync.name() + " " + pair.targetKey + " -> source " + pair.sourceKey);
-  co_return true;
+  co_return SourceWrite::Written;
 }
 
 // Applies the target copy `apply`: nullopt when written, else what became of the refused write
@@ -369,9 +382,11 @@ asio::awaitable<Outcome> carryOut(SyncState& state, ResourceSync& sync, const Pa
   // The source first: the target write stores the new merge base, and a base that runs ahead
   // of the source would turn the source's old value into a change after a crash.
   WriteReport writeReport;
-  if (decision.writeSource && !co_await writeSourceSide(state, sync, pair, decision.sourceView,
-                                                        plan, decision.contested, writeReport)) {
-    co_return Outcome::Retry;
+  if (decision.writeSource) {
+    const SourceWrite written = co_await writeSourceSide(state, sync, pair, decision.sourceView,
+                                                         plan, decision.contested, writeReport);
+    if (written == SourceWrite::Failed) co_return Outcome::Retry;
+    if (written == SourceWrite::Rebound) co_return Outcome::Done;
   }
   if (targetWrite != TargetWrite::None &&
       immutableRefusalStands(sync, pair.sourceKey, pair.targetCached, decision.apply.lastSynced)) {

@@ -598,10 +598,11 @@ boost::asio::awaitable<Outcome> removePodGoneFromHost(SyncState& state, Resource
                                                       const std::string& targetKey);
 // The source-side write of a Pod: the host scheduler's node (`/spec/nodeName` of what the plan
 // gives the source, `forSource`) cannot be applied: the Pod is bound to it (pods/binding) first,
-// once. False (the failure recorded) when the binding failed.
-boost::asio::awaitable<bool> bindSourcePod(SyncState& state, ResourceSync& sync, const SyncKey& key,
-                                           const kube::JsonValue& source,
-                                           const kube::JsonValue& forSource);
+// once. Failed: the failure is recorded.
+enum class Binding { Unchanged, Bound, Failed };
+boost::asio::awaitable<Binding> bindSourcePod(SyncState& state, ResourceSync& sync,
+                                              const SyncKey& key, const kube::JsonValue& source,
+                                              const kube::JsonValue& forSource);
 // Removes spec.nodeName from a Pod's apply configuration (`spec` too, once empty): it is
 // written through the binding, and is left in what the write wants, so that it is not removed.
 void dropNodeName(kube::Json& body);
