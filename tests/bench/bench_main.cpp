@@ -9,11 +9,13 @@
 #include <exception>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "tests/bench/bench.hpp"
+#include "tests/bench/pod_bench.hpp"
 #include "tests/bench/report.hpp"
 #include "tests/support/signal_teardown.hpp"
 #include "tests/support/testbed.hpp"
@@ -26,6 +28,10 @@ struct Flags {
   bench::BenchOptions options;
   std::string output = "bench-results.json";
   bool smoke = false;
+  bool podsOnly = false;
+  std::size_t pods = 2000;
+  std::size_t nodes = 20;
+  std::vector<std::string> podDaemonArgs;
   int durationSeconds = 60;
   int idleSeconds = 120;
   int settleSeconds = 5;
@@ -46,6 +52,52 @@ void applySmoke(Flags& flags, const CLI::App& app) {
   if (unset("--idle")) flags.idleSeconds = 5;
   if (unset("--settle")) flags.settleSeconds = 1;
   if (unset("--timeout")) flags.timeoutSeconds = 120;
+  if (unset("--pods")) flags.pods = 40;
+  if (unset("--nodes")) flags.nodes = 4;
+}
+
+// Scenario 8 on a testbed of its own: the workload testbed (the host's kube-scheduler, the
+// virtual cluster's controllers), started once the other scenarios' testbed is gone.
+void runPodScenario(const Flags& flags, bench::Report& report) {
+  const bench::BenchOptions& o = flags.options;
+  bench::PodBenchOptions options{.daemonBinary = o.daemonBinary,
+                                 .pods = flags.pods,
+                                 .namespaces = o.namespaces,
+                                 .nodes = flags.nodes,
+                                 .workers = o.workers,
+                                 .qps = o.qps,
+                                 .burst = o.burst,
+                                 .settle = o.settle,
+                                 .timeout = o.timeout,
+                                 .cluster = o.cluster,
+                                 .extraDaemonArgs = flags.podDaemonArgs};
+  std::cerr << "[bench] starting the workload testbed\n";
+  bisync::testing::TestbedOptions testbedOptions =
+      bisync::testing::TestbedOptions::fromEnvironment();
+  testbedOptions.scheduler = true;
+  testbedOptions.virtualClusterControllers = true;
+  bisync::testing::Testbed testbed(testbedOptions);
+  bench::PodBench(testbed, options, report).run();
+}
+
+// Scenarios 1 to 7 on the default testbed; 0 when all of them ran.
+int runConfigMapScenarios(const bench::BenchOptions& options, bench::Report& report) {
+  int status = 1;
+  try {
+    std::cerr << "[bench] starting the testbed\n";
+    bisync::testing::Testbed testbed;
+    bench::Bench run(testbed, options);
+    try {
+      run.run();
+      status = 0;
+    } catch (const std::exception& e) {
+      std::cerr << "kube-bisync-bench: " << e.what() << "\n";
+    }
+    report = run.report();
+  } catch (const std::exception& e) {
+    std::cerr << "kube-bisync-bench: " << e.what() << "\n";
+  }
+  return status;
 }
 
 }  // namespace
@@ -111,11 +163,26 @@ int main(int argc, char* argv[]) {
   app.add_option("--timeout", flags.timeoutSeconds, "seconds any one wait for the daemon may take")
       ->check(CLI::Range(10, 36000))
       ->capture_default_str();
+  app.add_option(
+         "--pods", flags.pods,
+         "scenario 8: Pods of Deployments of 10 scaled up in the virtual cluster; 0: skipped")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  app.add_option("--nodes", flags.nodes, "scenario 8: simulated host nodes")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_flag("--pods-only", flags.podsOnly, "run scenario 8 only");
+  app.add_option(
+         "--pod-daemon-arg", flags.podDaemonArgs,
+         "scenario 8: one more flag for the daemon, e.g. --pod-daemon-arg=--sync-events=false "
+         "(repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--daemon", o.daemonBinary, "the kube-bisync executable")->capture_default_str();
   app.add_option("--output", flags.output, "the JSON file of the figures")->capture_default_str();
   app.add_flag("--smoke", flags.smoke,
                "tiny sizes for CI: 200 objects (400 for memory, 200 custom objects) in 4 "
-               "namespaces, 20 updates/s for 5 s, 5 s idle; flags given explicitly still win");
+               "namespaces, 20 updates/s for 5 s, 5 s idle, 40 Pods on 4 nodes; flags given "
+               "explicitly still win");
   CLI11_PARSE(app, argc, argv);
   if (flags.smoke) applySmoke(flags, app);
   o.duration = std::chrono::seconds(flags.durationSeconds);
@@ -133,20 +200,18 @@ int main(int argc, char* argv[]) {
                       .commit = bench::describeCommit(BISYNC_SOURCE_DIR),
                       .machine = bench::describeMachine(),
                       .settings = o.describe()};
+  info.settings["pods"] = std::to_string(flags.pods);
+  info.settings["nodes"] = std::to_string(flags.nodes);
+  info.settings["pods-only"] = flags.podsOnly ? "true" : "false";
   bench::Report report;
-  try {
-    std::cerr << "[bench] starting the testbed\n";
-    bisync::testing::Testbed testbed;
-    bench::Bench run(testbed, o);
+  status = flags.podsOnly ? 0 : runConfigMapScenarios(o, report);
+  if (status == 0 && flags.pods > 0) {
     try {
-      run.run();
-      status = 0;
+      runPodScenario(flags, report);
     } catch (const std::exception& e) {
       std::cerr << "kube-bisync-bench: " << e.what() << "\n";
+      status = 1;
     }
-    report = run.report();
-  } catch (const std::exception& e) {
-    std::cerr << "kube-bisync-bench: " << e.what() << "\n";
   }
   info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cout << "kube-bisync benchmark, " << info.date << ", " << info.machine << ", commit "
