@@ -66,19 +66,12 @@ Bench::Bench(testing::Testbed& testbed, BenchOptions options)
     : testbed_(testbed), options_(std::move(options)), started_(Clock::now()) {
   configMaps_.kind = configMapKind();
   custom_.kind = widgetKind();
-  kube::ClientOptions unthrottled;
-  unthrottled.qps = 0;
-  unthrottled.userAgent = "kube-bisync-bench";
+  const kube::ClientOptions unthrottled = driverClientOptions();
   source_ = std::make_unique<testing::LoopClient>(loop_, testbed_.restConfig(testing::Side::Source),
                                                   unthrottled);
   target_ = std::make_unique<testing::LoopClient>(loop_, testbed_.restConfig(testing::Side::Target),
                                                   unthrottled);
-  // What the daemon's main() gives its clients.
-  kube::ClientOptions daemonLike;
-  daemonLike.qps = options_.qps;
-  daemonLike.burst = options_.burst;
-  daemonLike.maxRetries = 2;
-  daemonLike.userAgent = "kube-bisync-bench-baseline";
+  const kube::ClientOptions daemonLike = baselineClientOptions(options_.qps, options_.burst);
   baselineSource_ = std::make_unique<testing::LoopClient>(
       loop_, testbed_.restConfig(testing::Side::Source), daemonLike);
   baselineTarget_ = std::make_unique<testing::LoopClient>(

@@ -109,20 +109,14 @@ std::optional<std::uint64_t> hostViewWrites(const testing::DaemonProcess& daemon
 
 PodBench::PodBench(testing::Testbed& testbed, PodBenchOptions options, Report& report)
     : testbed_(testbed), options_(std::move(options)), report_(report), started_(Clock::now()) {
-  kube::ClientOptions unthrottled;
-  unthrottled.qps = 0;
-  unthrottled.userAgent = "kube-bisync-bench";
+  const kube::ClientOptions unthrottled = driverClientOptions();
   source_ = std::make_unique<testing::LoopClient>(loop_, testbed_.restConfig(testing::Side::Source),
                                                   unthrottled);
   target_ = std::make_unique<testing::LoopClient>(loop_, testbed_.restConfig(testing::Side::Target),
                                                   unthrottled);
-  kube::ClientOptions daemonLike;
-  daemonLike.qps = options_.qps;
-  daemonLike.burst = options_.burst;
-  daemonLike.maxRetries = 2;
-  daemonLike.userAgent = "kube-bisync-bench-baseline";
-  baselineTarget_ = std::make_unique<testing::LoopClient>(
-      loop_, testbed_.restConfig(testing::Side::Target), daemonLike);
+  baselineTarget_ =
+      std::make_unique<testing::LoopClient>(loop_, testbed_.restConfig(testing::Side::Target),
+                                            baselineClientOptions(options_.qps, options_.burst));
 }
 
 PodBench::~PodBench() { daemon_.reset(); }

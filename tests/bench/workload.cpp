@@ -65,6 +65,22 @@ kube::JsonValue stringMapCopy(const kube::JsonValue& source, std::string_view po
 
 }  // namespace
 
+kube::ClientOptions driverClientOptions() {
+  kube::ClientOptions options;
+  options.qps = 0;
+  options.userAgent = "kube-bisync-bench";
+  return options;
+}
+
+kube::ClientOptions baselineClientOptions(double qps, int burst) {
+  kube::ClientOptions options;
+  options.qps = qps;
+  options.burst = burst;
+  options.maxRetries = 2;
+  options.userAgent = "kube-bisync-bench-baseline";
+  return options;
+}
+
 std::string sourceNamespace(std::size_t i) { return "load-" + padded(i, 2); }
 
 std::string objectName(const BenchKind& kind, std::size_t i) {

@@ -22,6 +22,11 @@ namespace bisync::bench {
 
 namespace asio = boost::asio;
 
+// The driver's own clients: unthrottled, for set-up, load and watching.
+kube::ClientOptions driverClientOptions();
+// The baselines' clients: what the daemon's main() gives its own, with its --qps and --burst.
+kube::ClientOptions baselineClientOptions(double qps, int burst);
+
 // Every source object of the benchmark carries this label (value: "true").
 inline constexpr const char* kBenchLabel = "kube-bisync-bench/object";
 inline const std::string kBenchSelector = std::string(kBenchLabel) + "=true";
