@@ -2,6 +2,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -16,6 +18,7 @@
 #include "tests/support/kube_fixture.hpp"
 #include "tests/support/loop_thread.hpp"
 #include "tests/support/objects.hpp"
+#include "tests/support/tcp_proxy.hpp"
 #include "tests/support/testbed.hpp"
 #include "tests/support/wait.hpp"
 
@@ -826,4 +829,60 @@ TEST_CASE("a refused watch is tracked as forbidden once and clears when a watch 
     return true;
   });
   running.wait_for(std::chrono::seconds(10));
+}
+
+// The TCP proxy of the tests' own (tests/support/tcp_proxy.hpp), which issue 16's faults use:
+// it forwards TLS untouched, and cuts, refuses and delays for real.
+TEST_CASE("requests through the TCP proxy reach the server, and a cut connection is reconnected",
+          "[proxy]") {
+  auto& testbed = sharedTestbed();
+  bisync::testing::TcpProxy proxy("127.0.0.1", testbed.server(Side::Source).port);
+  RestConfig config = testbed.restConfig(Side::Source);
+  config.server = proxy.url();
+  LoopThread loop;
+  LoopClient api(loop, config);
+  Result<Json> first = api.run(api->getPath("/version"));
+  INFO((first ? std::string() : first.error().describe()));
+  REQUIRE(first);
+  CHECK(proxy.bytesForwarded() > 0);
+  CHECK(proxy.openConnections() == 1);  // kept alive for the next request
+  const std::uint64_t acceptedBefore = proxy.connectionsAccepted();
+
+  proxy.cutConnections();
+  CHECK(proxy.openConnections() == 0);
+  Result<Json> afterCut = api.run(api->getPath("/version"));
+  INFO((afterCut ? std::string() : afterCut.error().describe()));
+  CHECK(afterCut);
+  CHECK(proxy.connectionsAccepted() > acceptedBefore);  // a new connection, through the proxy
+}
+
+TEST_CASE("the TCP proxy delays every request by its delay and refuses when told to", "[proxy]") {
+  auto& testbed = sharedTestbed();
+  bisync::testing::TcpProxy proxy("127.0.0.1", testbed.server(Side::Source).port);
+  RestConfig config = testbed.restConfig(Side::Source);
+  config.server = proxy.url();
+  ClientOptions once;
+  once.maxRetries = 0;
+  LoopThread loop;
+  LoopClient api(loop, config, once);
+  REQUIRE(api.run(api->getPath("/version")));  // connected, TLS done
+
+  proxy.setDelay(std::chrono::milliseconds(300));
+  const auto start = std::chrono::steady_clock::now();
+  Result<Json> delayed = api.run(api->getPath("/version"));
+  const auto took = std::chrono::steady_clock::now() - start;
+  INFO((delayed ? std::string() : delayed.error().describe()));
+  CHECK(delayed);
+  // The request's chunk and the answer's each waited 300 ms in the proxy.
+  CHECK(took >= std::chrono::milliseconds(600));
+  proxy.setDelay(std::chrono::milliseconds(0));
+
+  proxy.setRefusing(true);
+  proxy.cutConnections();
+  Result<Json> refused = api.run(api->getPath("/version"));
+  CHECK_FALSE(refused);
+  proxy.setRefusing(false);
+  Result<Json> again = api.run(api->getPath("/version"));
+  INFO((again ? std::string() : again.error().describe()));
+  CHECK(again);
 }
