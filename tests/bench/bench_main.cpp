@@ -1,5 +1,6 @@
 // kube-bisync-bench: starts the testbed (etcd and two real kube-apiservers), runs every
-// benchmark scenario of issue 5 against the kube-bisync daemon (a separate process), prints
+// benchmark scenario of issue 5 against the kube-bisync daemon (a separate process), then the
+// Pod scenario of issue 15 on a workload testbed of its own (pod_bench.hpp), prints
 // one table on stdout and writes the figures to a JSON file. docs/benchmarks.md explains each
 // figure. Exit status: 0 when every scenario ran (whether or not targets were met), 1 when one
 // could not complete, 2 for bad flags.

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <future>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -103,6 +104,40 @@ std::optional<std::uint64_t> hostViewWrites(const testing::DaemonProcess& daemon
     total += static_cast<std::uint64_t>(*value);
   }
   return total;
+}
+
+// "p50 <bound> ms, p99 <bound> ms" of a histogram's observations between two scrapes; each a
+// bucket's upper bound (beyond the last finite one, 1 s, only "more" is known).
+std::string histogramQuantiles(const std::optional<HistogramSnapshot>& earlier,
+                               const std::optional<HistogramSnapshot>& later) {
+  if (!earlier || !later) return "?";
+  const auto bound = [](const std::optional<double>& ms) {
+    if (!ms) return std::string("?");
+    return std::isinf(*ms) ? std::string("> 1000") : "<= " + formatNumber(*ms);
+  };
+  return "p50 " + bound(later->quantileMs(0.5, *earlier)) + " ms, p99 " +
+         bound(later->quantileMs(0.99, *earlier)) + " ms";
+}
+
+std::string quantiles(const std::vector<double>& ms) {
+  return "p50 " + formatNumber(percentile(ms, 50)) + " ms, p99 " +
+         formatNumber(percentile(ms, 99)) + " ms";
+}
+
+// Where each Pod's time went, from the two sides' watches (keyed alike).
+std::string describeRun(Clock::time_point start,
+                        const std::map<std::string, PodWatch::Times>& virtualTimes,
+                        const std::map<std::string, PodWatch::Times>& hostTimes) {
+  Clock::time_point lastCreated{};
+  for (const auto& [key, times] : virtualTimes) lastCreated = std::max(lastCreated, times.seen);
+  return "the virtual controllers had made the last Pod " +
+         formatNumber(secondsBetween(start, lastCreated)) + " s after kubectl scale started; " +
+         "virtual Pod seen to host Pod seen " +
+         quantiles(latenciesMs(virtualTimes, false, hostTimes, false)) +
+         "; host Pod seen to host Pod Running " +
+         quantiles(latenciesMs(hostTimes, false, hostTimes, true)) +
+         "; host Pod Running to virtual Pod Running " +
+         quantiles(latenciesMs(hostTimes, true, virtualTimes, true));
 }
 
 }  // namespace
@@ -291,18 +326,32 @@ std::uint64_t PodBench::rssBytes() {
   return sample->rssBytes;
 }
 
+std::string PodBench::describeCounters(const DaemonCounters& before, const DaemonCounters& after) {
+  return "queue wait " + histogramQuantiles(before.queueWaits, after.queueWaits) + ", reconcile " +
+         histogramQuantiles(before.reconciles, after.reconciles) + ", CPU " +
+         formatNumber(after.cpuSeconds - before.cpuSeconds) + " s";
+}
+
+PodBench::DaemonCounters PodBench::readCounters() {
+  DaemonCounters counters;
+  std::string seen;
+  const auto writes = scrapeWrites(*daemon_, seen);
+  const auto hostView = hostViewWrites(*daemon_, seen);
+  if (!writes || !hostView) throw std::runtime_error("8 pods: the daemon's metrics: " + seen);
+  counters.writes = *writes;
+  counters.hostViewWrites = *hostView;
+  counters.queueWaits = scrapeHistogram(*daemon_, "kube_bisync_queue_wait_seconds", seen);
+  counters.reconciles = scrapeHistogram(*daemon_, "kube_bisync_reconcile_seconds", seen);
+  counters.cpuSeconds = sampleProcess(daemon_->pid()).value_or(ProcessSample{}).cpuSeconds;
+  return counters;
+}
+
 PodBench::Run PodBench::runThroughDaemon() {
   startDaemon();
   std::this_thread::sleep_for(options_.settle);  // its start's writes (namespaces) end
   idleRssBytes_ = rssBytes();
   idleMemoryNote_ = memoryBreakdown();
-  std::string seen;
-  const auto before = scrapeWrites(*daemon_, seen);
-  const auto hostViewBefore = hostViewWrites(*daemon_, seen);
-  if (!before || !hostViewBefore) throw std::runtime_error("8 pods: the daemon's metrics: " + seen);
-  const auto waitsBefore = scrapeHistogram(*daemon_, "kube_bisync_queue_wait_seconds", seen);
-  const auto reconcilesBefore = scrapeHistogram(*daemon_, "kube_bisync_reconcile_seconds", seen);
-  const double cpuBefore = sampleProcess(daemon_->pid()).value_or(ProcessSample{}).cpuSeconds;
+  const DaemonCounters before = readCounters();
 
   PodWatch virtualPods(loop_, source_->client(), kPodSelector);
   PodWatch hostPods(loop_, target_->client(), kPodSelector);
@@ -315,56 +364,25 @@ PodBench::Run PodBench::runThroughDaemon() {
     return daemon_->running() ? std::string() : "the daemon exited\n" + daemon_->describe();
   });
   run.seconds = secondsBetween(start, last);
-  const double cpu = sampleProcess(daemon_->pid()).value_or(ProcessSample{}).cpuSeconds - cpuBefore;
-  const auto waitsAfter = scrapeHistogram(*daemon_, "kube_bisync_queue_wait_seconds", seen);
-  const auto reconcilesAfter = scrapeHistogram(*daemon_, "kube_bisync_reconcile_seconds", seen);
-  const auto histogram = [](const std::optional<HistogramSnapshot>& earlier,
-                            const std::optional<HistogramSnapshot>& later) {
-    if (!earlier || !later) return std::string("?");
-    const auto p50 = later->quantileMs(0.5, *earlier);
-    const auto p99 = later->quantileMs(0.99, *earlier);
-    // A bucket's upper bound; beyond the last finite one (1 s), only "more" is known.
-    const auto bound = [](const std::optional<double>& ms) {
-      if (!ms) return std::string("?");
-      return std::isinf(*ms) ? std::string("> 1000") : "<= " + formatNumber(*ms);
-    };
-    return "p50 " + bound(p50) + " ms, p99 " + bound(p99) + " ms";
-  };
   const auto virtualTimes = virtualPods.times();
-  const auto hostTimes = hostPods.times();
   run.latenciesMs = latenciesMs(virtualTimes, false, virtualTimes, true);
-  Clock::time_point lastCreated{};
-  for (const auto& [key, times] : virtualTimes) lastCreated = std::max(lastCreated, times.seen);
-  const auto quantiles = [](const std::vector<double>& ms) {
-    return "p50 " + formatNumber(percentile(ms, 50)) + " ms, p99 " +
-           formatNumber(percentile(ms, 99)) + " ms";
-  };
-  run.note = "the virtual controllers had made the last Pod " +
-             formatNumber(secondsBetween(start, lastCreated)) + " s after kubectl scale started; " +
-             "virtual Pod seen to host Pod seen " +
-             quantiles(latenciesMs(virtualTimes, false, hostTimes, false)) +
-             "; host Pod seen to host Pod Running " +
-             quantiles(latenciesMs(hostTimes, false, hostTimes, true)) +
-             "; host Pod Running to virtual Pod Running " +
-             quantiles(latenciesMs(hostTimes, true, virtualTimes, true)) +
-             "; the daemon's queue wait " + histogram(waitsBefore, waitsAfter) + ", reconcile " +
-             histogram(reconcilesBefore, reconcilesAfter) + ", CPU " + formatNumber(cpu) + " s";
+  run.note = describeRun(start, virtualTimes, hostPods.times()) + "; the daemon's " +
+             describeCounters(before, readCounters());
   progress("all " + std::to_string(options_.pods) + " virtual Pods Running in " +
            formatNumber(run.seconds) + " s; " + run.note);
 
-  std::this_thread::sleep_for(options_.settle);
-  const auto after = scrapeWrites(*daemon_, seen);
-  const auto hostViewAfter = hostViewWrites(*daemon_, seen);
-  if (!after || !hostViewAfter) throw std::runtime_error("8 pods: the daemon's metrics: " + seen);
-  writes_ = *after - *before;
-  // For a closer look at where the time went: the daemon's whole /metrics at this point.
-  if (const char* path = std::getenv("KUBE_BISYNC_BENCH_POD_METRICS"); path != nullptr) {
-    std::ofstream(path) << daemon_->scrapeMetrics(seen).value_or(seen);
-  }
-  hostViewWrites_ = *hostViewAfter - *hostViewBefore;
+  std::this_thread::sleep_for(options_.settle);  // late writes are counted too
+  const DaemonCounters after = readCounters();
+  writes_ = after.writes - before.writes;
+  hostViewWrites_ = after.hostViewWrites - before.hostViewWrites;
   rssBytes_ = rssBytes();
   memoryNote_ = memoryBreakdown();
   meanPodJson_ = meanPodJsonBytes(virtualPods.presentKeys());
+  // For a closer look at where the time went: the daemon's whole /metrics at this point.
+  if (const char* path = std::getenv("KUBE_BISYNC_BENCH_POD_METRICS"); path != nullptr) {
+    std::string seen;
+    std::ofstream(path) << daemon_->scrapeMetrics(seen).value_or(seen);
+  }
   return run;
 }
 

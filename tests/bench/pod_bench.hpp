@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,16 @@ class PodBench {
   void scaleDeployments(std::size_t replicas);  // every Deployment
   Run runThroughDaemon();                       // kubectl scale in the virtual cluster
   double meanPodJsonBytes(const std::vector<std::string>& keys);
+  // The daemon's counters that a run's figures and notes are differences of.
+  struct DaemonCounters {
+    WriteCounts writes;
+    std::uint64_t hostViewWrites = 0;  // Event copies, virtual Nodes, its own Events
+    std::optional<HistogramSnapshot> queueWaits;
+    std::optional<HistogramSnapshot> reconciles;
+    double cpuSeconds = 0;
+  };
+  DaemonCounters readCounters();
+  static std::string describeCounters(const DaemonCounters& before, const DaemonCounters& after);
   void startDaemon();
   void stopDaemon();
   std::uint64_t rssBytes();
