@@ -55,6 +55,13 @@ inline constexpr std::string_view kSyncStatusAnnotation = "kube-bisync.io/sync-s
 // proof of it is its ownership record, never this annotation, which anyone can copy.
 inline constexpr std::string_view kCreatedFromTargetAnnotation =
     "kube-bisync.io/created-from-target";
+// On the source, beside it: the uid of the target object it was made from. It proves the object
+// is the syncer's only while the ownership record holds an unfinished copy-up of exactly that
+// target object (written before the source object is created), and only to finish that entry:
+// a crash, or a lost answer, between the create and the record must not leave a source object
+// that nobody owns.
+inline constexpr std::string_view kCreatedFromTargetUidAnnotation =
+    "kube-bisync.io/created-from-target-uid";
 // On a target object: its owner opts in to createOnSource (value "true"). Without it, an object
 // made on the host (a distributed pull secret, a certificate) stays on the host.
 inline constexpr std::string_view kCreateOnSourceLabel = "kube-bisync.io/create-on-source";

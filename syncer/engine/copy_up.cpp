@@ -2,8 +2,12 @@
 // ("Directions and objects made on the target") and docs/security.md. The rules:
 //   - only an object in a target namespace of ours, not ours, whose owner opted in (the label
 //     kube-bisync.io/create-on-source: "true") and whose name has no source object is copied up;
-//   - the copy is created on the source with a POST and recorded (source uid, target uid) in the
-//     ownership record: that entry, never an annotation, is what makes the pair;
+//   - the copy is recorded in the ownership record before it is created (an intent: target uid,
+//     no source uid yet), then created on the source with a POST that carries the target uid in
+//     an annotation, then recorded with its source uid: that entry, never an annotation alone,
+//     is what makes the pair. An intent left unfinished (a crash, a lost answer) is finished by
+//     the next reconcile from the source object at that name if it carries that target uid;
+//     otherwise the name is someone else's and the intent is dropped;
 //   - when the recorded target object is gone, the recorded source object goes too.
 #include <spdlog/spdlog.h>
 
@@ -38,7 +42,8 @@ kube::Result<Json> sourceBody(const SyncState& state, const ResourceSync& sync, 
   Json body = skeletonOf(sync.translator->resource(), key.ns, key.name, "");
   overlay(body, fields, body.GetAllocator());
   const mapping::Metadata note{
-      {std::string(mapping::kCreatedFromTargetAnnotation), state.mapper.config().clusterName}};
+      {std::string(mapping::kCreatedFromTargetAnnotation), state.mapper.config().clusterName},
+      {std::string(mapping::kCreatedFromTargetUidAnnotation), std::string(kube::uidOf(target))}};
   if (auto marked = mapping::mergeMetadata(body, body.GetAllocator(), "annotations", note);
       !marked) {
     return kube::fail(marked.error());
@@ -47,32 +52,34 @@ kube::Result<Json> sourceBody(const SyncState& state, const ResourceSync& sync, 
 }
 
 // Creates source object `key` from `target` (POST: an apply would merge into a source object
-// made meanwhile) and records the pair; the next reconcile adopts the target object.
+// made meanwhile), between the record's intent and its completion; the next reconcile adopts
+// the target object.
 asio::awaitable<Outcome> copyUp(SyncState& state, ResourceSync& sync, const UpwardContext& context,
                                 const JsonValue& target) {
   const SyncKey& key = context.key;
   const kube::Result<Json> body = sourceBody(state, sync, key, target);
   if (!body) co_return fail(state, key, body.error().describe());
+  CopiedUp entry{sync.name(), context.target.ns, context.target.name,
+                 std::string(context.targetCached->uid), ""};
+  if (context.copiedUp == nullptr || *context.copiedUp != entry) {
+    if (const kube::Result<void> intent = co_await state.record->recordCopiedUp(entry); !intent) {
+      co_return fail(state, key, intent.error().describe());
+    }
+  }
   kube::WriteOptions options;
   options.fieldManager = state.options.fieldManager;
   const kube::ResourceInfo& resource = sync.translator->resource();
   const kube::Result<Json> created =
       co_await state.sourceClient.create(resource, key.ns, *body, options);
   if (!created) {
+    // Also a create that happened but whose answer was lost: the intent stays, and the next
+    // reconcile finds the object.
     co_return fail(state, key, "create on the source: " + created.error().describe());
   }
   ++state.stats.source.creates;
-  const CopiedUp entry{sync.name(), context.target.ns, context.target.name,
-                       std::string(context.targetCached->uid), std::string(kube::uidOf(*created))};
+  entry.sourceUid = std::string(kube::uidOf(*created));
   if (const kube::Result<void> recorded = co_await state.record->recordCopiedUp(entry); !recorded) {
-    // Unrecorded, the source object would be nobody's: take it back.
-    const kube::Result<bool> removed =
-        co_await removeIncarnation(state.sourceClient, resource, key.ns, key.name, entry.sourceUid);
-    if (!removed) {
-      spdlog::error("{} {}: copied up but neither recorded nor deleted: {}", sync.name(),
-                    kube::objectKey(key.ns, key.name), removed.error().describe());
-    }
-    co_return fail(state, key, recorded.error().describe());
+    co_return fail(state, key, recorded.error().describe());  // finished from the intent
   }
   // Its event must still be reconciled: that reconcile adopts the target object.
   const std::string sourceKey = kube::objectKey(key.ns, key.name);
@@ -108,6 +115,31 @@ asio::awaitable<Outcome> reconcileUpward(SyncState& state, ResourceSync& sync,
   co_return co_await copyUp(state, sync, context, made);
 }
 
+asio::awaitable<kube::Result<std::optional<CopiedUp>>> settleCopyUpIntent(
+    SyncState& state, const CopiedUp& intent, const kube::CachedObjectPtr& sourceCached) {
+  const Json source = sourceCached->parse();
+  const JsonValue* annotations = kube::at(source, "/metadata/annotations");
+  const bool ours = annotations != nullptr &&
+                    kube::stringMember(*annotations, mapping::kCreatedFromTargetUidAnnotation) ==
+                        intent.targetUid;
+  if (!ours) {
+    spdlog::info("{} {}: not created from target {} (uid {}); forgetting the unfinished copy-up",
+                 intent.resource, std::string(sourceCached->key), intent.name, intent.targetUid);
+    if (const kube::Result<void> done = co_await state.record->forgetCopiedUp(intent); !done) {
+      co_return kube::fail(done.error());
+    }
+    co_return std::nullopt;
+  }
+  CopiedUp finished = intent;
+  finished.sourceUid = std::string(sourceCached->uid);
+  if (const kube::Result<void> done = co_await state.record->recordCopiedUp(finished); !done) {
+    co_return kube::fail(done.error());
+  }
+  spdlog::info("{} {}: finished the copy-up from target {} that was interrupted", intent.resource,
+               std::string(sourceCached->key), intent.name);
+  co_return finished;
+}
+
 asio::awaitable<Outcome> deleteCopiedUpSource(SyncState& state, ResourceSync& sync,
                                               const SyncKey& key,
                                               const kube::CachedObjectPtr& sourceCached,
@@ -123,6 +155,9 @@ asio::awaitable<Outcome> deleteCopiedUpSource(SyncState& state, ResourceSync& sy
     logWrite(state, "deleted " + sync.name() + " " + std::string(sourceCached->key) +
                         " on the source (copied up from a target object that is gone)");
   }
+  // Until the source cache has seen it go, the object would look like an ordinary source
+  // object without a copy, and be copied down again.
+  recordPendingDeletion(sync.pendingSourceWrites, std::string(sourceCached->key), entry.sourceUid);
   if (const kube::Result<void> done = co_await state.record->forgetCopiedUp(entry); !done) {
     co_return fail(state, key, done.error().describe());
   }

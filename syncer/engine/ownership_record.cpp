@@ -31,13 +31,14 @@ std::optional<OwnedNamespace> namespaceEntry(const JsonValue& value) {
   return entry;
 }
 
-// A copied-up or copied-down entry (copied-down ones have no namespace).
-std::optional<CopiedUp> copiedUpEntry(const JsonValue& value) {
+// A copied-up or copied-down entry (copied-down ones have no namespace). Only a copied-up one
+// may lack its source uid: the intent written before the source object is created.
+std::optional<CopiedUp> copiedUpEntry(const JsonValue& value, bool mayBePending) {
   CopiedUp entry{stringOf(value, "resource"), stringOf(value, "namespace"), stringOf(value, "name"),
                  stringOf(value, "targetUid"), stringOf(value, "sourceUid")};
   // No namespace: a cluster-scoped object mirrored into the source (cluster_mirror.cpp).
   if (entry.resource.empty() || entry.name.empty() || entry.targetUid.empty() ||
-      entry.sourceUid.empty()) {
+      (entry.sourceUid.empty() && !mayBePending)) {
     return std::nullopt;
   }
   return entry;
@@ -59,13 +60,13 @@ void addEntry(RecordEntries& entries, std::string_view key, std::string_view tex
       return;
     }
   } else if (key.starts_with(kCopiedUpPrefix)) {
-    if (auto entry = copiedUpEntry(*value);
+    if (auto entry = copiedUpEntry(*value, /*mayBePending=*/true);
         entry && copiedUpEntryKey(entry->resource, entry->ns, entry->name) == key) {
       entries.copiedUp.emplace(std::string(key), std::move(*entry));
       return;
     }
   } else if (key.starts_with(kCopiedDownPrefix)) {
-    if (auto entry = copiedUpEntry(*value);
+    if (auto entry = copiedUpEntry(*value, /*mayBePending=*/false);
         entry && entry->ns.empty() && copiedDownEntryKey(entry->resource, entry->name) == key) {
       entries.copiedDown.emplace(std::string(key), std::move(*entry));
       return;

@@ -43,6 +43,10 @@ asio::awaitable<kube::Result<bool>> removeIncarnation(kube::Client& client,
                                                       std::string_view ns, std::string_view name,
                                                       std::string_view uid,
                                                       std::optional<std::int64_t> grace) {
+  // Without a uid the delete would hit whatever holds the name now: never.
+  if (uid.empty())
+    co_return kube::fail(
+        kube::configError(std::string(name), "refusing to delete without a uid precondition"));
   kube::DeleteOptions options;
   options.uid = std::string(uid);
   options.gracePeriodSeconds = grace;
@@ -104,7 +108,11 @@ asio::awaitable<Outcome> deleteTarget(SyncState& state, ResourceSync& sync,
   const kube::Result<bool> removed = co_await removeIncarnation(
       state.targetClient, sync.translator->resource(), kube::namespaceOf(object),
       kube::nameOf(object), cached->uid, grace);
-  sync.pendingWrites.erase(targetKey);
+  if (removed) {
+    recordPendingDeletion(sync.pendingWrites, targetKey, cached->uid);
+  } else {
+    sync.pendingWrites.erase(targetKey);
+  }
   if (!removed) {
     co_return fail(state, key, "delete " + targetKey + ": " + removed.error().describe());
   }
@@ -123,7 +131,10 @@ std::optional<std::chrono::steady_clock::duration> waitForOwnWrite(
     const kube::CachedObjectPtr& cached) {
   const auto it = pending.find(key);
   if (it == pending.end()) return std::nullopt;
-  const bool seen = cached && versionAtLeast(cached->resourceVersion, it->second.resourceVersion);
+  const PendingWrite& write = it->second;
+  const bool seen = write.deletedUid.empty()
+                        ? cached && versionAtLeast(cached->resourceVersion, write.resourceVersion)
+                        : !cached || cached->uid != write.deletedUid;
   const auto age = std::chrono::steady_clock::now() - it->second.at;
   if (seen || age > kPendingWriteExpiry) {
     pending.erase(it);
@@ -189,7 +200,8 @@ asio::awaitable<Outcome> replaceCopy(SyncState& state, ResourceSync& sync, const
     co_await state.recorder.record(sync.translator->resource(), *announceOn, EventType::Normal,
                                    reason, message);
   }
-  sync.pendingWrites.erase(std::string(cached->key));
+  // The next reconcile creates the new copy once the cache has seen the old one go.
+  recordPendingDeletion(sync.pendingWrites, std::string(cached->key), cached->uid);
   state.enqueue(key);  // reconciled again once this run ends: it creates the new copy
   co_return Outcome::Done;
 }
@@ -299,10 +311,39 @@ enum class SourceWrite {
   // with the cached one in this pass (a write would fail with 409 and wait out a rate-limited
   // retry). The binding's watch event queues the key again for the rest.
   Rebound,
+  // The source object was deleted while the write was on its way (server-side apply then
+  // creates it anew); the object it made was deleted again. The deletion's event brings the
+  // key back.
+  Gone,
   Failed,  // recorded
 };
 
 // Applies what the plan gives the source.
+// A server-side apply creates an object that does not exist, and no precondition stops it (the
+// API server ignores metadata.uid and resourceVersion when it creates): an apply to a source
+// object that its user deleted meanwhile brings it back, as an object the user never made. It
+// is deleted again at once (that incarnation only), so it is never taken for the user's.
+asio::awaitable<SourceWrite> undoSourceResurrection(SyncState& state, ResourceSync& sync,
+                                                    const SyncKey& key, const JsonValue& made) {
+  const std::string uid(kube::uidOf(made));
+  const kube::Result<bool> removed = co_await removeIncarnation(
+      state.sourceClient, sync.translator->resource(), key.ns, key.name, uid);
+  if (!removed) {
+    fail(state, key,
+         "the source object was deleted while it was written, and the write made it anew; "
+         "deleting that object: " +
+             removed.error().describe());
+    co_return SourceWrite::Failed;
+  }
+  ++state.stats.source.deletes;
+  spdlog::warn(
+      "{} {}: the source object was deleted while the syncer wrote it, and the write "
+      "made it anew (uid {}); deleted that object again",
+      sync.name(), kube::objectKey(key.ns, key.name), uid);
+  recordPendingDeletion(sync.pendingSourceWrites, kube::objectKey(key.ns, key.name), uid);
+  co_return SourceWrite::Gone;
+}
+
 asio::awaitable<SourceWrite> writeSourceSide(SyncState& state, ResourceSync& sync,
                                              const PairContext& pair, const Json& sourceView,
                                              const policies::SyncPlan& plan,
@@ -334,6 +375,9 @@ asio::awaitable<SourceWrite> writeSourceSide(SyncState& state, ResourceSync& syn
     }
     fail(state, key, "apply on the source: " + written.error().describe());
     co_return SourceWrite::Failed;
+  }
+  if (kube::uidOf(*written) != pair.sourceCached->uid) {
+    co_return co_await undoSourceResurrection(state, sync, key, *written);
   }
   logWrite(state, "applied " + sync.name() + " " + pair.targetKey + " -> source " + pair.sourceKey);
   co_return SourceWrite::Written;
@@ -386,7 +430,7 @@ asio::awaitable<Outcome> carryOut(SyncState& state, ResourceSync& sync, const Pa
     const SourceWrite written = co_await writeSourceSide(state, sync, pair, decision.sourceView,
                                                          plan, decision.contested, writeReport);
     if (written == SourceWrite::Failed) co_return Outcome::Retry;
-    if (written == SourceWrite::Rebound) co_return Outcome::Done;
+    if (written == SourceWrite::Rebound || written == SourceWrite::Gone) co_return Outcome::Done;
   }
   if (targetWrite != TargetWrite::None &&
       immutableRefusalStands(sync, pair.sourceKey, pair.targetCached, decision.apply.lastSynced)) {
@@ -567,6 +611,12 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
       co_await reportNamespaceTerminating(state, sync, *source, target.ns);
     }
     co_return *waiting;
+  }
+  if (copiedUp && copiedUp->sourceUid.empty()) {
+    kube::Result<std::optional<CopiedUp>> settled =
+        co_await settleCopyUpIntent(state, *copiedUp, sourceCached);
+    if (!settled) co_return fail(state, key, settled.error().describe());
+    copiedUp = std::move(*settled);
   }
   // The source made from a target object (createOnSource), by the record: only that exact
   // object counts, whatever annotations a source object carries.

@@ -185,6 +185,13 @@ void recordPendingWrite(std::unordered_map<std::string, PendingWrite>& pending,
   pending[key] = PendingWrite{std::string(resourceVersion), std::chrono::steady_clock::now()};
 }
 
+void recordPendingDeletion(std::unordered_map<std::string, PendingWrite>& pending,
+                           const std::string& key, std::string_view uid) {
+  pending[key] = PendingWrite{.resourceVersion = "",
+                              .at = std::chrono::steady_clock::now(),
+                              .deletedUid = std::string(uid)};
+}
+
 namespace {
 
 // /status is only written through its subresource where the kind has one (the main resource

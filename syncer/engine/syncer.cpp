@@ -172,6 +172,8 @@ bool ownWriteSeen(SyncState& state,
                   const std::optional<SyncKey>& queueKey) {
   auto it = pending.find(std::string(key));
   if (it == pending.end()) return false;
+  // A deletion of ours is seen when the object leaves the cache (the removal handlers).
+  if (!it->second.deletedUid.empty()) return false;
   if (!internal::versionAtLeast(resourceVersion, it->second.resourceVersion)) return false;
   const bool ours = it->second.resourceVersion == resourceVersion;
   const bool waited = it->second.deferred;

@@ -42,11 +42,18 @@ struct PendingWrite {
   std::string resourceVersion;               // what the server answered
   std::chrono::steady_clock::time_point at;  // a lost event must not stall the key for ever
   bool deferred = false;                     // a reconcile waits for this event
+  // Not empty: the write was the deletion of this incarnation, and the cache has seen it once it
+  // no longer holds that uid (until then a reconcile would act on an object that is gone, and
+  // an apply to it would create it anew).
+  std::string deletedUid = {};
 };
 
 // Remembers our write of the object cached under `key` at `resourceVersion`.
 void recordPendingWrite(std::unordered_map<std::string, PendingWrite>& pending,
                         const std::string& key, std::string_view resourceVersion);
+// Remembers our deletion of incarnation `uid` of the object cached under `key`.
+void recordPendingDeletion(std::unordered_map<std::string, PendingWrite>& pending,
+                           const std::string& key, std::string_view uid);
 
 // The target refused to change a copy because a field of it is immutable (onImmutable: report).
 // The same write is not tried again while it would be the same: same copy incarnation, same
@@ -513,6 +520,12 @@ struct UpwardContext {
 // forgets a record entry whose objects are both gone.
 boost::asio::awaitable<Outcome> reconcileUpward(SyncState& state, ResourceSync& sync,
                                                 const UpwardContext& context);
+// A copy-up the record holds as an intent only (no source uid: its create may have happened
+// without being recorded), now that `sourceCached` is at its name: finished when that object
+// carries the intent's target uid, dropped when it does not (the name is someone else's).
+// Returns the entry as it stands now; nullopt once dropped.
+boost::asio::awaitable<kube::Result<std::optional<CopiedUp>>> settleCopyUpIntent(
+    SyncState& state, const CopiedUp& intent, const kube::CachedObjectPtr& sourceCached);
 // The record says `sourceCached` was copied up from a target object that is gone: it goes too.
 boost::asio::awaitable<Outcome> deleteCopiedUpSource(SyncState& state, ResourceSync& sync,
                                                      const SyncKey& key,
