@@ -91,12 +91,7 @@ std::optional<std::uint64_t> hostViewWrites(const testing::DaemonProcess& daemon
         "kube_bisync_node_writes_total{operation=\"restore\"}",
         "kube_bisync_node_writes_total{operation=\"status\"}",
         "kube_bisync_node_writes_total{operation=\"delete\"}", "kube_bisync_events_total"}) {
-    const std::optional<double> value = testing::metricSample(*text, series);
-    if (!value) {
-      seen = series + " is not in the scrape";
-      return std::nullopt;
-    }
-    total += static_cast<std::uint64_t>(*value);
+    if (!addSample(*text, series, total, seen)) return std::nullopt;
   }
   return total;
 }
