@@ -1,7 +1,9 @@
 #include "tests/support/hostile_proxy.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <deque>
 #include <functional>
@@ -166,10 +168,10 @@ int statusOf(const MessageHead& response) {
 // `piece` as one chunk of a chunked body.
 std::string chunkOf(std::string_view piece) {
   constexpr int kHex = 16;
-  std::string size;
-  for (std::size_t n = piece.size(); n > 0; n /= kHex)
-    size.insert(size.begin(), "0123456789abcdef"[n % kHex]);
-  std::string chunk = size + "\r\n";
+  std::array<char, sizeof(std::size_t) * 2> size{};
+  const auto [end, error] = std::to_chars(size.begin(), size.end(), piece.size(), kHex);
+  std::string chunk(size.begin(), end);
+  chunk += "\r\n";
   chunk.append(piece);
   chunk += "\r\n";
   return chunk;

@@ -56,7 +56,7 @@ class HostileProxy {
   std::uint64_t injected() const;
   std::uint64_t injectedBytes() const;
 
-  struct State;
+  struct State;  // internal: what the connections' taps share with the proxy
 
  private:
   std::shared_ptr<State> state_;  // shared with the connections' taps
