@@ -55,13 +55,13 @@ constexpr const char* kRelists =
 class KubectlProxy {
  public:
   KubectlProxy(const Testbed& testbed, const std::filesystem::path& dir)
-      : port_(bisync::testing::pickFreePort()) {
+      : port_(bisync::testing::pickFreePort()), log_(dir / "kubectl-proxy.log") {
     const std::filesystem::path kubeconfig =
         testbed.writeKubeconfig(Side::Source, Auth::AdminToken, dir / "kubectl-proxy.kubeconfig");
     process_ = launcher_.spawn({.argv = {"kubectl", "--kubeconfig", kubeconfig.string(), "proxy",
                                          "--address=127.0.0.1", "--port=" + std::to_string(port_)},
                                 .env = {},
-                                .logFile = (dir / "kubectl-proxy.log").string()});
+                                .logFile = log_.string()});
   }
   int port() const { return port_; }
   bisync::testing::WaitOutcome waitReady() {
@@ -69,13 +69,15 @@ class KubectlProxy {
       bisync::testing::ProbeRequest request;
       request.url = "http://127.0.0.1:" + std::to_string(port_) + "/version";
       const bisync::testing::ProbeResult answer = bisync::testing::httpGet(request);
-      seen = answer.status == 0 ? answer.error : "status " + std::to_string(answer.status);
+      seen = (answer.status == 0 ? answer.error : "status " + std::to_string(answer.status)) +
+             "; " + process_.describeStatus() + ", log: " + bisync::testing::fileTail(log_, 5);
       return answer.status == 200;
     });
   }
 
  private:
   int port_;
+  std::filesystem::path log_;
   bisync::testing::ProcessLauncher launcher_;  // before the child: it outlives it
   bisync::testing::ChildProcess process_;
 };
