@@ -240,8 +240,8 @@ class Merger {
   }
 
   // Both sides changed the field differently, and one side's value is the syncer's own write:
-  // the syncer wrote there what the other side held (or the merge chose), then died before the
-  // target write stored the new base (the source is written first, see the reconciler). That
+  // the syncer wrote there what the other side held (or the merge chose), then died, or its
+  // target write failed, before that write stored the new base (the source is written first). That
   // value is no edit, so the other side's, a real one, wins without a conflict. nullopt when
   // both or neither side's value is the syncer's (a removal never is): a real conflict.
   std::optional<Resolution> overSyncerCopy(const Versions& v, const Path& path) const {
