@@ -74,8 +74,12 @@ std::vector<std::pair<std::string_view, Versions>> itemsByName(const Versions& l
 class Merger {
  public:
   Merger(const OwnershipMap& ownership, const WriteTimeFn& writeTime, const BaseForm& baseForm,
-         MergeResult& result)
-      : ownership_(ownership), writeTime_(writeTime), baseForm_(baseForm), result_(result) {}
+         const WrittenBySyncerFn& writtenBySyncer, MergeResult& result)
+      : ownership_(ownership),
+        writeTime_(writeTime),
+        baseForm_(baseForm),
+        writtenBySyncer_(writtenBySyncer),
+        result_(result) {}
 
   void mergeObjects(const Versions& versions, Path& path, JsonValue& merged, JsonValue& forSource,
                     JsonValue& forTarget) {
@@ -215,6 +219,7 @@ class Merger {
     const bool targetChanged = !sameAsBase(v.base, v.target);
     if (!sourceChanged) return {v.target, v.target, v.target};
     if (!targetChanged || sameValue(v.source, v.target)) return {v.source, v.source, v.source};
+    if (const std::optional<Resolution> edit = overSyncerCopy(v, path)) return *edit;
 
     const FieldRule* rule = ownership_.ruleFor(path);
     // The loader gives every `both` rule an onConflict; without one, writing nothing is safe.
@@ -234,6 +239,20 @@ class Merger {
     return {v.base, v.source, v.target, /*mergedIsBase=*/true};
   }
 
+  // Both sides changed the field differently, and one side's value is the syncer's own write:
+  // the syncer wrote there what the other side held (or the merge chose), then died, or its
+  // target write failed, before that write stored the new base (the source is written first). That
+  // value is no edit, so the other side's, a real one, wins without a conflict. nullopt when
+  // both or neither side's value is the syncer's (a removal never is): a real conflict.
+  std::optional<Resolution> overSyncerCopy(const Versions& v, const Path& path) const {
+    if (!writtenBySyncer_) return std::nullopt;
+    const bool sourceCopied = internal::isSet(v.source) && writtenBySyncer_(Side::Source, path);
+    const bool targetCopied = internal::isSet(v.target) && writtenBySyncer_(Side::Target, path);
+    if (sourceCopied == targetCopied) return std::nullopt;
+    const JsonValue* edit = sourceCopied ? v.target : v.source;
+    return Resolution{edit, edit, edit};
+  }
+
   Winner decide(ConflictStrategy strategy, const Path& path) const {
     switch (strategy) {
       case ConflictStrategy::SourceWins: return Winner::Source;
@@ -250,6 +269,7 @@ class Merger {
   const OwnershipMap& ownership_;
   const WriteTimeFn& writeTime_;
   const BaseForm& baseForm_;
+  const WrittenBySyncerFn& writtenBySyncer_;
   MergeResult& result_;
 };
 
@@ -257,14 +277,14 @@ class Merger {
 
 MergeResult threeWayMerge(const JsonValue* base, const JsonValue& source, const JsonValue& target,
                           const OwnershipMap& ownership, const WriteTimeFn& writeTime,
-                          const BaseForm& baseForm) {
+                          const BaseForm& baseForm, const WrittenBySyncerFn& writtenBySyncer) {
   const Json baseFields =
       base != nullptr ? projection(*base, Owner::Both, ownership) : Json(rapidjson::kObjectType);
   const Json sourceFields = projection(source, Owner::Both, ownership);
   const Json targetFields = projection(target, Owner::Both, ownership);
 
   MergeResult result;
-  Merger merger(ownership, writeTime, baseForm, result);
+  Merger merger(ownership, writeTime, baseForm, writtenBySyncer, result);
   Path path;
   merger.mergeObjects({&baseFields, &sourceFields, &targetFields}, path, result.merged,
                       result.forSource, result.forTarget);

@@ -43,6 +43,11 @@ struct FieldConflict {
 using WriteTimeFn = std::function<std::optional<std::chrono::system_clock::time_point>(
     Side side, const std::vector<std::string>& field)>;
 
+// Whether the syncer itself wrote `side`'s current value of `field`: its field manager is the only
+// one owning the field there. Asked only for a field both sides changed differently, and only for a
+// side where the field is set: a removal leaves nothing in managedFields to tell who made it.
+using WrittenBySyncerFn = std::function<bool(Side side, const std::vector<std::string>& field)>;
+
 // How a merge base holds a field's value. Empty: the value itself. For kinds whose values are
 // secret (a Secret's data) the engine passes a digest function: the base, kept in an annotation on
 // the target object, then holds the digest of each value, which is all a merge needs to tell
@@ -69,9 +74,14 @@ struct MergeResult {
 // the source.
 // With a `baseForm`, `base` holds every field in that form (as `merged` is returned), and the
 // values of FieldConflict are in that form too.
+// With `writtenBySyncer`, a field both sides changed differently where one side's value was
+// written by the syncer (and the other's was not) is no conflict: the syncer only copies to a
+// side what the other side or the merge held, so that value is a base the syncer failed to record
+// (a crash between its two writes), and the other side's value, a real edit, wins.
 MergeResult threeWayMerge(const kube::JsonValue* base, const kube::JsonValue& source,
                           const kube::JsonValue& target, const OwnershipMap& ownership,
-                          const WriteTimeFn& writeTime = {}, const BaseForm& baseForm = {});
+                          const WriteTimeFn& writeTime = {}, const BaseForm& baseForm = {},
+                          const WrittenBySyncerFn& writtenBySyncer = {});
 
 std::string_view toString(Side side);
 std::string_view toString(Winner winner);

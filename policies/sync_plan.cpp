@@ -69,9 +69,10 @@ bool hasSharedFields(const OwnershipMap& ownership) {
 
 SyncPlan planSync(const JsonValue& source, const JsonValue& target, const JsonValue* base,
                   const OwnershipMap& ownership, const WriteTimeFn& writeTime,
-                  const BaseForm& baseForm) {
+                  const BaseForm& baseForm, const WrittenBySyncerFn& writtenBySyncer) {
   SyncPlan plan;
-  MergeResult merged = threeWayMerge(base, source, target, ownership, writeTime, baseForm);
+  MergeResult merged =
+      threeWayMerge(base, source, target, ownership, writeTime, baseForm, writtenBySyncer);
   const Json sourceOwned = projection(source, Owner::Source, ownership);
   const Json targetOwned = projection(target, Owner::Target, ownership);
   plan.forTarget = withProjection(sourceOwned, Owner::Both, merged.forTarget, ownership);

@@ -37,10 +37,12 @@ struct SyncPlan {
 };
 
 // `base` is the last synced value of the `both` fields, nullptr when there is none yet; with a
-// `baseForm` it holds, and SyncPlan::base is returned in, that form (merge.hpp).
+// `baseForm` it holds, and SyncPlan::base is returned in, that form (merge.hpp). `writeTime` and
+// `writtenBySyncer` are threeWayMerge's.
 SyncPlan planSync(const kube::JsonValue& source, const kube::JsonValue& target,
                   const kube::JsonValue* base, const OwnershipMap& ownership,
-                  const WriteTimeFn& writeTime = {}, const BaseForm& baseForm = {});
+                  const WriteTimeFn& writeTime = {}, const BaseForm& baseForm = {},
+                  const WrittenBySyncerFn& writtenBySyncer = {});
 
 // The fields the syncer writes on `side` as `view` holds them: source-owned and `both` fields
 // on the target, target-owned and `both` fields on the source.

@@ -1,5 +1,6 @@
 #include "syncer/engine/managed_fields.hpp"
 
+#include <algorithm>
 #include <cstddef>
 
 #include "policies/field_path.hpp"
@@ -52,6 +53,13 @@ std::vector<std::string> fieldManagers(const JsonValue& object, const FieldSegme
     if (fields != nullptr && ownsField(*fields, field)) managers.emplace_back(manager);
   });
   return managers;
+}
+
+bool ownedOnlyBy(const JsonValue& object, const FieldSegments& field, std::string_view manager) {
+  if (manager.empty()) return false;
+  const std::vector<std::string> owners = fieldManagers(object, field, "");
+  return !owners.empty() && std::all_of(owners.begin(), owners.end(),
+                                        [manager](const auto& owner) { return owner == manager; });
 }
 
 std::optional<WriteTime> fieldWriteTime(const JsonValue& object, const FieldSegments& field,

@@ -20,6 +20,11 @@ using WriteTime = std::chrono::system_clock::time_point;
 std::vector<std::string> fieldManagers(const kube::JsonValue& object, const FieldSegments& field,
                                        std::string_view ignored);
 
+// True when `manager` owns `field` and no other manager does: the value there is `manager`'s
+// write. False for an empty `manager` and for a field nobody owns (a removed field).
+bool ownedOnlyBy(const kube::JsonValue& object, const FieldSegments& field,
+                 std::string_view manager);
+
 // The latest time of an entry (other than `ignored`'s) owning `field`; for a field no such
 // entry owns (a removed field), the latest time of any entry but `ignored`'s: that side's last
 // write. nullopt when the object has no usable entry.

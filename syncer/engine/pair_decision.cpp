@@ -85,8 +85,14 @@ policies::SyncPlan planOf(const PairInputs& in, const JsonValue& sourceView,
     if (in.actual == nullptr) return std::nullopt;
     return fieldWriteTime(*in.actual, field, in.fieldManager);
   };
+  // Our own field manager alone owning a side's value: the syncer copied it there (merge.hpp).
+  const policies::WrittenBySyncerFn writtenBySyncer = [&in](policies::Side side,
+                                                            const std::vector<std::string>& field) {
+    const JsonValue* object = side == policies::Side::Source ? &in.source : in.actual;
+    return object != nullptr && ownedOnlyBy(*object, field, in.fieldManager);
+  };
   return policies::planSync(sourceView, targetView, in.mergeBase, in.ownership, writeTime,
-                            in.baseForm);
+                            in.baseForm, writtenBySyncer);
 }
 
 TargetWrite targetWriteOf(const PairInputs& in, const TargetApply& apply) {

@@ -114,18 +114,23 @@ WriteCounts WriteCounts::operator-(const WriteCounts& earlier) const {
           .namespaces = namespaces - earlier.namespaces};
 }
 
+bool addSample(const std::string& metrics, const std::string& series, std::uint64_t& into,
+               std::string& seen) {
+  const std::optional<double> value = testing::metricSample(metrics, series);
+  if (!value) {
+    seen = series + " is not in the scrape";
+    return false;
+  }
+  into += static_cast<std::uint64_t>(*value);
+  return true;
+}
+
 std::optional<WriteCounts> scrapeWrites(const testing::DaemonProcess& daemon, std::string& seen) {
   const std::optional<std::string> text = daemon.scrapeMetrics(seen);
   if (!text) return std::nullopt;
   WriteCounts counts;
   const auto add = [&](std::uint64_t& into, const std::string& series) {
-    const std::optional<double> value = testing::metricSample(*text, series);
-    if (!value) {
-      seen = series + " is not in the scrape";
-      return false;
-    }
-    into += static_cast<std::uint64_t>(*value);
-    return true;
+    return addSample(*text, series, into, seen);
   };
   const auto writes = [](const char* side, const char* operation) {
     return std::string("kube_bisync_writes_total{side=\"") + side + "\",operation=\"" + operation +

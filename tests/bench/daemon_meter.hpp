@@ -40,6 +40,11 @@ struct WriteCounts {
   WriteCounts operator-(const WriteCounts& earlier) const;
 };
 
+// Adds the value of `series` (name and labels, as the exposition writes them) in the /metrics
+// text `metrics` to `into`; false, with which series is missing in `seen`, when it is not there.
+bool addSample(const std::string& metrics, const std::string& series, std::uint64_t& into,
+               std::string& seen);
+
 // One scrape of the daemon's /metrics; nullopt (the reason in `seen`) when it cannot be read.
 std::optional<WriteCounts> scrapeWrites(const testing::DaemonProcess& daemon, std::string& seen);
 

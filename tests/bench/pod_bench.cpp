@@ -37,14 +37,9 @@ constexpr const char* kImage = "registry.k8s.io/pause:3.9";
 kube::ResourceInfo pods() { return {"", "v1", "pods", "Pod", true, true}; }
 kube::ResourceInfo deployments() { return {"apps", "v1", "deployments", "Deployment", true, true}; }
 
-// prefix + i, zero-padded to `digits`: "web-007".
-std::string numbered(const std::string& prefix, std::size_t i, std::size_t digits) {
-  const std::string number = std::to_string(i);
-  return prefix + std::string(digits > number.size() ? digits - number.size() : 0, '0') + number;
-}
-std::string virtualNamespace(std::size_t i) { return numbered("pods-", i, 2); }
-std::string directNamespace(std::size_t i) { return numbered("direct-pods-", i, 2); }
-std::string deploymentName(std::size_t j) { return numbered("web-", j, 3); }
+std::string virtualNamespace(std::size_t i) { return "pods-" + padded(i, 2); }
+std::string directNamespace(std::size_t i) { return "direct-pods-" + padded(i, 2); }
+std::string deploymentName(std::size_t j) { return "web-" + padded(j, 3); }
 
 double secondsBetween(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
@@ -96,12 +91,7 @@ std::optional<std::uint64_t> hostViewWrites(const testing::DaemonProcess& daemon
         "kube_bisync_node_writes_total{operation=\"restore\"}",
         "kube_bisync_node_writes_total{operation=\"status\"}",
         "kube_bisync_node_writes_total{operation=\"delete\"}", "kube_bisync_events_total"}) {
-    const std::optional<double> value = testing::metricSample(*text, series);
-    if (!value) {
-      seen = series + " is not in the scrape";
-      return std::nullopt;
-    }
-    total += static_cast<std::uint64_t>(*value);
+    if (!addSample(*text, series, total, seen)) return std::nullopt;
   }
   return total;
 }

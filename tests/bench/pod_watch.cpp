@@ -6,6 +6,7 @@
 
 #include "syncer/kube/json.hpp"
 #include "syncer/kube/resource.hpp"
+#include "tests/bench/sync_tracker.hpp"
 #include "tests/support/sync_scene.hpp"
 #include "tests/support/wait.hpp"
 
@@ -44,23 +45,10 @@ PodWatch::PodWatch(testing::LoopThread& loop, kube::Client& client, const std::s
       .onUpdate = [this](const kube::CachedObjectPtr&,
                          const kube::CachedObjectPtr& o) { changed(o); },
       .onDelete = [this](const kube::CachedObjectPtr& o) { deleted(o); }};
-  loop_.call([&] {
-    informer_ = std::make_unique<kube::Informer>(client, pods(), options, std::move(handlers));
-    informer_->start();
-  });
-  const auto synced = testing::waitFor("the Pod watch has listed", 60s, [&](std::string&) {
-    return loop_.call([this] { return informer_->hasSynced(); });
-  });
-  if (!synced) throw std::runtime_error("the Pod watch (" + selector + ") did not list");
+  informer_ = startListed(loop_, client, pods(), options, std::move(handlers), "the Pod watch");
 }
 
-PodWatch::~PodWatch() {
-  loop_.call([this] { informer_->stop(); });
-  testing::waitFor("the Pod watch has stopped", 60s, [&](std::string&) {
-    return !loop_.call([this] { return informer_->running(); });
-  });
-  loop_.call([this] { informer_.reset(); });
-}
+PodWatch::~PodWatch() { stopAndDestroy(loop_, informer_); }
 
 void PodWatch::changed(const kube::CachedObjectPtr& object) {
   const auto now = Clock::now();

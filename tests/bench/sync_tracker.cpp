@@ -171,6 +171,34 @@ void SyncTracker::recheck(const std::string& sourceKey) {
   }
 }
 
+std::unique_ptr<kube::Informer> startListed(testing::LoopThread& loop, kube::Client& client,
+                                            const kube::ResourceInfo& resource,
+                                            const kube::InformerOptions& options,
+                                            kube::InformerHandlers handlers,
+                                            const std::string& what) {
+  std::unique_ptr<kube::Informer> informer = loop.call([&] {
+    auto created = std::make_unique<kube::Informer>(client, resource, options, std::move(handlers));
+    created->start();
+    return created;
+  });
+  const auto synced = testing::waitFor(what + " has listed", 60s, [&](std::string&) {
+    return loop.call([&] { return informer->hasSynced(); });
+  });
+  if (!synced) {
+    // Its handlers point into the caller's object, which the exception ends.
+    stopAndDestroy(loop, informer);
+    throw std::runtime_error(what + " (" + options.labelSelector + ") did not list");
+  }
+  return informer;
+}
+
+void stopAndDestroy(testing::LoopThread& loop, std::unique_ptr<kube::Informer>& informer) {
+  loop.call([&] { informer->stop(); });
+  testing::waitFor("the informer has stopped", 60s,
+                   [&](std::string&) { return !loop.call([&] { return informer->running(); }); });
+  loop.call([&] { informer.reset(); });
+}
+
 CopyWatch::CopyWatch(testing::LoopThread& loop, kube::Client& target,
                      const kube::ResourceInfo& resource, const std::string& selector)
     : loop_(loop) {
@@ -181,23 +209,10 @@ CopyWatch::CopyWatch(testing::LoopThread& loop, kube::Client& target,
     ++seen_;
     lastAt_ = Clock::now();
   };
-  loop_.call([&] {
-    informer_ = std::make_unique<kube::Informer>(target, resource, options, std::move(handlers));
-    informer_->start();
-  });
-  const auto synced = testing::waitFor("the copy watch has listed", 60s, [&](std::string&) {
-    return loop_.call([this] { return informer_->hasSynced(); });
-  });
-  if (!synced) throw std::runtime_error("the copy watch (" + selector + ") did not list");
+  informer_ = startListed(loop_, target, resource, options, std::move(handlers), "the copy watch");
 }
 
-CopyWatch::~CopyWatch() {
-  loop_.call([this] { informer_->stop(); });
-  testing::waitFor("the copy watch has stopped", 60s, [&](std::string&) {
-    return !loop_.call([this] { return informer_->running(); });
-  });
-  loop_.call([this] { informer_.reset(); });
-}
+CopyWatch::~CopyWatch() { stopAndDestroy(loop_, informer_); }
 
 Clock::time_point CopyWatch::waitFor(std::size_t count, std::chrono::seconds timeout) {
   const auto seen = testing::waitFor(

@@ -10,6 +10,9 @@
 // event is passed to the hooks with it, at the time the driver's informer delivered it.
 //
 // Loop-affine: created, used and destroyed on one io_context's thread (the LoopThread's).
+//
+// Also here: CopyWatch, and the start and stop of an informer that main-thread code (CopyWatch,
+// PodWatch) keeps on a LoopThread.
 #pragma once
 
 #include <chrono>
@@ -96,6 +99,18 @@ class SyncTracker {
   ChangeHook sourceHook_;
   ChangeHook targetHook_;
 };
+
+// Creates an informer on `loop`, starts it there and returns it once it has listed. After 60 s
+// without a list it stops it (stopAndDestroy) and throws std::runtime_error naming `what` ("the
+// copy watch") and the selector.
+std::unique_ptr<kube::Informer> startListed(testing::LoopThread& loop, kube::Client& client,
+                                            const kube::ResourceInfo& resource,
+                                            const kube::InformerOptions& options,
+                                            kube::InformerHandlers handlers,
+                                            const std::string& what);
+// Stops `informer` on `loop`, waits (up to 60 s) until its loop coroutine has returned, and
+// destroys it there: after this no handler of it runs.
+void stopAndDestroy(testing::LoopThread& loop, std::unique_ptr<kube::Informer>& informer);
 
 // The target objects of `resource` matching a label selector as the driver's watch sees them
 // arrive, and when the last one did: the baseline's copies, timed the way the daemon's are. Used

@@ -18,13 +18,6 @@
 namespace bisync::bench {
 namespace {
 
-std::string padded(std::size_t value, int width) {
-  std::string text = std::to_string(value);
-  return text.size() >= static_cast<std::size_t>(width)
-             ? text
-             : std::string(static_cast<std::size_t>(width) - text.size(), '0') + text;
-}
-
 // Printable characters that differ per object, so no two payloads are the same.
 std::string payloadFor(std::size_t index, std::size_t bytes) {
   static constexpr std::string_view kAlphabet =
@@ -64,6 +57,13 @@ kube::JsonValue stringMapCopy(const kube::JsonValue& source, std::string_view po
 }
 
 }  // namespace
+
+std::string padded(std::size_t value, int width) {
+  std::string text = std::to_string(value);
+  return text.size() >= static_cast<std::size_t>(width)
+             ? text
+             : std::string(static_cast<std::size_t>(width) - text.size(), '0') + text;
+}
 
 kube::ClientOptions driverClientOptions() {
   kube::ClientOptions options;

@@ -31,6 +31,8 @@ kube::ClientOptions baselineClientOptions(double qps, int burst);
 inline constexpr const char* kBenchLabel = "kube-bisync-bench/object";
 inline const std::string kBenchSelector = std::string(kBenchLabel) + "=true";
 
+// `value` in decimal, zero-padded on the left to `width` digits: padded(7, 3) is "007".
+std::string padded(std::size_t value, int width);
 // "load-07": the i-th source namespace.
 std::string sourceNamespace(std::size_t i);
 // "cm-000042": the i-th object of `kind`; object i lives in namespace i % namespaces.

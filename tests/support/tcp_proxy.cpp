@@ -26,7 +26,8 @@ constexpr std::size_t kChunkBytes = 64 * 1024;
 auto withError(error_code& error) { return asio::redirect_error(asio::use_awaitable, error); }
 
 struct Connection {
-  explicit Connection(asio::io_context& io) : client(io), upstream(io) {}
+  Connection(asio::io_context& io, std::unique_ptr<ConnectionTap> connectionTap)
+      : client(io), upstream(io), tap(std::move(connectionTap)) {}
   void close() {
     error_code ignored;
     client.close(ignored);
@@ -34,19 +35,26 @@ struct Connection {
   }
   tcp::socket client;
   tcp::socket upstream;
+  std::unique_ptr<ConnectionTap> tap;  // null: bytes pass unchanged
 };
+
+enum class Direction { ToServer, ToClient };
 
 }  // namespace
 
 // Loop-affine state: touched only on loop's thread (public methods go through loop->call).
 struct TcpProxy::Impl {
-  Impl(const std::string& upstreamHost, int upstreamPort)
-      : upstream(asio::ip::make_address(upstreamHost), static_cast<unsigned short>(upstreamPort)) {}
+  Impl(const std::string& upstreamHost, int upstreamPort, TapFactory tapFactory)
+      : upstream(asio::ip::make_address(upstreamHost), static_cast<unsigned short>(upstreamPort)),
+        taps(std::move(tapFactory)) {}
 
   asio::awaitable<void> acceptConnections();
   asio::awaitable<void> serve(std::shared_ptr<Connection> connection, std::uint64_t id);
-  asio::awaitable<void> pump(std::shared_ptr<Connection> owner, std::uint64_t id, tcp::socket& from,
-                             tcp::socket& to);
+  asio::awaitable<void> pump(std::shared_ptr<Connection> owner, std::uint64_t id,
+                             Direction direction);
+  asio::awaitable<bool> forward(Connection& connection, Direction direction, std::string_view data,
+                                const ConnectionTap::Send& toClient);
+  asio::awaitable<bool> write(tcp::socket& to, std::string_view data);
   void forget(std::uint64_t id) {
     if (const auto found = open.find(id); found != open.end()) {
       found->second->close();
@@ -55,6 +63,7 @@ struct TcpProxy::Impl {
   }
 
   tcp::endpoint upstream;
+  TapFactory taps;
   std::unique_ptr<LoopThread> loop = std::make_unique<LoopThread>();
   std::unique_ptr<tcp::acceptor> acceptor;
   std::map<std::uint64_t, std::shared_ptr<Connection>> open;
@@ -73,7 +82,7 @@ asio::awaitable<void> TcpProxy::Impl::acceptConnections() {
     if (error) continue;       // a connection that went before it was accepted
     ++accepted;
     const std::uint64_t id = accepted;
-    auto connection = std::make_shared<Connection>(loop->io());
+    auto connection = std::make_shared<Connection>(loop->io(), taps ? taps() : nullptr);
     connection->client = std::move(client);
     if (refusing) {
       connection->close();
@@ -93,14 +102,18 @@ asio::awaitable<void> TcpProxy::Impl::serve(std::shared_ptr<Connection> connecti
     co_return;
   }
   // Each direction pumps on its own; whichever ends first closes both.
-  asio::co_spawn(loop->io(), pump(connection, id, connection->client, connection->upstream),
-                 asio::detached);
-  co_await pump(connection, id, connection->upstream, connection->client);
+  asio::co_spawn(loop->io(), pump(connection, id, Direction::ToServer), asio::detached);
+  co_await pump(connection, id, Direction::ToClient);
 }
 
-// `owner` keeps the sockets `from` and `to` alive while this pump uses them.
-asio::awaitable<void> TcpProxy::Impl::pump([[maybe_unused]] std::shared_ptr<Connection> owner,
-                                           std::uint64_t id, tcp::socket& from, tcp::socket& to) {
+// `owner` keeps the sockets alive while this pump uses them.
+asio::awaitable<void> TcpProxy::Impl::pump(std::shared_ptr<Connection> owner, std::uint64_t id,
+                                           Direction direction) {
+  tcp::socket& from = direction == Direction::ToServer ? owner->client : owner->upstream;
+  tcp::socket& to = direction == Direction::ToServer ? owner->upstream : owner->client;
+  const ConnectionTap::Send toClient = [this, &to](std::string_view data) {
+    return write(to, data);
+  };
   std::vector<char> chunk(kChunkBytes);
   asio::steady_timer timer(loop->io());
   while (true) {
@@ -112,15 +125,36 @@ asio::awaitable<void> TcpProxy::Impl::pump([[maybe_unused]] std::shared_ptr<Conn
       co_await timer.async_wait(withError(error));
       if (!to.is_open()) break;  // cut while it waited
     }
-    co_await asio::async_write(to, asio::buffer(chunk.data(), read), withError(error));
-    if (error) break;
-    bytes += read;
+    const std::string_view data(chunk.data(), read);
+    if (!co_await forward(*owner, direction, data, toClient)) break;
   }
   forget(id);
 }
 
-TcpProxy::TcpProxy(std::string upstreamHost, int upstreamPort)
-    : impl_(std::make_shared<Impl>(upstreamHost, upstreamPort)) {
+// Passes `data` on, through the connection's tap when it has one.
+asio::awaitable<bool> TcpProxy::Impl::forward(Connection& connection, Direction direction,
+                                              std::string_view data,
+                                              const ConnectionTap::Send& toClient) {
+  if (!connection.tap) {
+    co_return co_await write(
+        direction == Direction::ToServer ? connection.upstream : connection.client, data);
+  }
+  if (direction == Direction::ToClient)
+    co_return co_await connection.tap->fromServer(data, toClient);
+  connection.tap->fromClient(data);
+  co_return co_await write(connection.upstream, data);
+}
+
+asio::awaitable<bool> TcpProxy::Impl::write(tcp::socket& to, std::string_view data) {
+  error_code error;
+  co_await asio::async_write(to, asio::buffer(data.data(), data.size()), withError(error));
+  if (error) co_return false;
+  bytes += data.size();
+  co_return true;
+}
+
+TcpProxy::TcpProxy(std::string upstreamHost, int upstreamPort, TapFactory taps)
+    : impl_(std::make_unique<Impl>(upstreamHost, upstreamPort, std::move(taps))) {
   Impl& impl = *impl_;
   impl.loop->call([&impl] {
     impl.acceptor = std::make_unique<tcp::acceptor>(

@@ -8,6 +8,10 @@
 // io_context on a thread of its own (LoopThread); public calls run on it and block until done.
 // The destructor closes every connection and the listener.
 //
+// A ConnectionTap (optional, one per connection) sees the bytes of each direction and chooses
+// what the client receives: HostileProxy (hostile_proxy.hpp) uses it to inject data into a plain
+// HTTP response.
+//
 // Typical use (issue 16's chaos faults, the client tests):
 //   TcpProxy proxy("127.0.0.1", testbed.server(Side::Target).port);
 //   kube::RestConfig config = testbed.restConfig(Side::Target);
@@ -18,16 +22,37 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
 
 namespace bisync::testing {
+
+// The bytes of one proxied connection, on their way. Both calls run on the proxy's loop, each
+// direction in order; a call for the server's bytes finishes before the next chunk is read.
+class ConnectionTap {
+ public:
+  // Writes bytes to the client; false once the connection is gone.
+  using Send = std::function<boost::asio::awaitable<bool>(std::string_view bytes)>;
+  virtual ~ConnectionTap() = default;
+  // A chunk the client sent, before it goes to the server.
+  virtual void fromClient(std::string_view chunk) = 0;
+  // A chunk the server sent: the tap sends the client what it is to receive instead (the chunk
+  // itself, and whatever it adds). false ends the connection.
+  virtual boost::asio::awaitable<bool> fromServer(std::string_view chunk, const Send& send) = 0;
+};
+// Makes the tap of each new connection (on the proxy's loop).
+using TapFactory = std::function<std::unique_ptr<ConnectionTap>()>;
 
 class TcpProxy {
  public:
   // Listens on 127.0.0.1 at a free port and forwards each connection to upstreamHost:port.
   // Throws std::system_error when it cannot listen.
-  TcpProxy(std::string upstreamHost, int upstreamPort);
+  // `taps`, when set, makes a ConnectionTap for each connection.
+  TcpProxy(std::string upstreamHost, int upstreamPort, TapFactory taps = {});
   ~TcpProxy();
   TcpProxy(const TcpProxy&) = delete;
   TcpProxy& operator=(const TcpProxy&) = delete;
@@ -47,11 +72,11 @@ class TcpProxy {
 
   std::uint64_t connectionsAccepted() const;
   std::size_t openConnections() const;
-  std::uint64_t bytesForwarded() const;  // both directions
+  std::uint64_t bytesForwarded() const;  // both directions, what a tap added included
 
  private:
   struct Impl;
-  std::shared_ptr<Impl> impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace bisync::testing

@@ -15,6 +15,7 @@ namespace {
 using bisync::engine::fieldManagers;
 using bisync::engine::fieldWriteTime;
 using bisync::engine::keepFieldOwners;
+using bisync::engine::ownedOnlyBy;
 using bisync::engine::parseRfc3339;
 using bisync::engine::WriteTime;
 using bisync::kube::Json;
@@ -200,4 +201,40 @@ TEST_CASE("a field inside a list item keyed by name is found under its k:{name} 
   CHECK(fieldManagers(object, proxyImage, "kube-bisync") == Strings{"mesh"});
   CHECK(epochSeconds(fieldWriteTime(object, appImage, "kube-bisync")) == kTen);
   CHECK(epochSeconds(fieldWriteTime(object, proxyImage, "kube-bisync")) == kTen + kHour);
+}
+
+TEST_CASE("ownedOnlyBy holds when the given manager is the field's only owner",
+          "[managed-fields][syncer-copy]") {
+  // A Widget's source after the syncer copied chaos-t up to it (its Apply entry), another label
+  // being the workload's; and the target copy after the workload's later Update of chaos-t took
+  // that field from the syncer's entry.
+  const Json source = parse(R"({"metadata":{"name":"w","labels":{"chaos-t":"y1","app":"w"},
+    "managedFields":[
+      {"manager":"chaos-checker","operation":"Update","apiVersion":"example.com/v1",
+       "time":"2026-12-05T15:00:00Z","fieldsType":"FieldsV1",
+       "fieldsV1":{"f:metadata":{"f:labels":{".":{},"f:app":{}}}}},
+      {"manager":"kube-bisync","operation":"Apply","apiVersion":"example.com/v1",
+       "time":"2026-12-05T15:00:01Z","fieldsType":"FieldsV1",
+       "fieldsV1":{"f:metadata":{"f:labels":{"f:chaos-t":{}}}}}]}})");
+  const Json target = parse(R"({"metadata":{"name":"w","labels":{"chaos-t":"y2"},
+    "managedFields":[
+      {"manager":"kube-bisync","operation":"Apply","apiVersion":"example.com/v1",
+       "time":"2026-12-05T14:59:00Z","fieldsType":"FieldsV1",
+       "fieldsV1":{"f:metadata":{"f:annotations":{"f:kube-bisync.io/merge-base":{}}}}},
+      {"manager":"chaos-checker","operation":"Update","apiVersion":"example.com/v1",
+       "time":"2026-12-05T15:00:02Z","fieldsType":"FieldsV1",
+       "fieldsV1":{"f:metadata":{"f:labels":{"f:chaos-t":{}}}}}]}})");
+  const Strings chaosT{"metadata", "labels", "chaos-t"};
+  CHECK(ownedOnlyBy(source, chaosT, "kube-bisync"));
+  CHECK_FALSE(ownedOnlyBy(source, {"metadata", "labels", "app"}, "kube-bisync"));
+  CHECK_FALSE(ownedOnlyBy(target, chaosT, "kube-bisync"));
+  CHECK(ownedOnlyBy(target, chaosT, "chaos-checker"));
+  // Shared with other managers, or owned by nobody (removed), it is not the syncer's alone.
+  const Json shared = parse(kManagedObject);
+  CHECK_FALSE(ownedOnlyBy(shared, kTier, "kube-bisync"));
+  CHECK(ownedOnlyBy(shared, kZone, "kube-bisync"));
+  CHECK_FALSE(ownedOnlyBy(source, {"metadata", "labels", "gone"}, "kube-bisync"));
+  CHECK_FALSE(ownedOnlyBy(parse(R"({"metadata":{"name":"bare"}})"), chaosT, "kube-bisync"));
+  // No manager of ours (an empty name) owns nothing.
+  CHECK_FALSE(ownedOnlyBy(source, chaosT, ""));
 }

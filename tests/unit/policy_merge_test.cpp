@@ -564,3 +564,117 @@ TEST_CASE("a both rule without onConflict rejects conflicts rather than guess", 
   CHECK(result.conflicts[0].strategy == ConflictStrategy::Reject);
   CHECK(result.conflicts[0].winner == Winner::None);
 }
+
+namespace {
+
+// A writtenBySyncer answering `source` for the source and `target` for the target, and noting
+// which sides it was asked about.
+WrittenBySyncerFn copiedBy(bool source, bool target, std::vector<Side>* asked = nullptr) {
+  return [source, target, asked](Side side, const Strings& field) {
+    CHECK(field == Strings{"metadata", "labels", "chaos-t"});
+    if (asked != nullptr) asked->push_back(side);
+    return side == Side::Source ? source : target;
+  };
+}
+
+MergeResult mergeCopied(const std::string& base, const std::string& source,
+                        const std::string& target, ConflictStrategy strategy,
+                        const WrittenBySyncerFn& writtenBySyncer) {
+  const Json baseObject = parse(base);
+  return threeWayMerge(&baseObject, parse(source), parse(target), labelsMergedWith(strategy), {},
+                       {}, writtenBySyncer);
+}
+
+}  // namespace
+
+// The syncer copied the target's Y1 up to the source, then died before the target write stored
+// Y1 as the base (still X); the target's user has since set Y2.
+TEST_CASE("a value the syncer copied to the source before a crash yields to the target's edit",
+          "[policies][syncer-copy]") {
+  const std::string x = labels(R"("chaos-t":"x")");
+  const std::string y1 = labels(R"("chaos-t":"y1")");
+  const std::string y2 = labels(R"("chaos-t":"y2")");
+  for (const ConflictStrategy strategy :
+       {ConflictStrategy::SourceWins, ConflictStrategy::Reject, ConflictStrategy::NewestWins}) {
+    DYNAMIC_SECTION(toString(strategy)) {
+      const MergeResult result = mergeCopied(x, y1, y2, strategy, copiedBy(true, false));
+      CHECK(result.conflicts.empty());
+      CHECK(toJson(result.merged) == y2);
+      CHECK(toJson(result.forSource) == y2);
+      CHECK(toJson(result.forTarget) == y2);
+      CHECK(result.sourceChanged);
+      CHECK_FALSE(result.targetChanged);
+    }
+  }
+}
+
+TEST_CASE("a value the syncer copied to the target yields to the source's edit",
+          "[policies][syncer-copy]") {
+  const MergeResult result =
+      mergeCopied(labels(R"("chaos-t":"x")"), labels(R"("chaos-t":"y2")"),
+                  labels(R"("chaos-t":"y1")"), ConflictStrategy::TargetWins, copiedBy(false, true));
+  CHECK(result.conflicts.empty());
+  CHECK(toJson(result.merged) == labels(R"("chaos-t":"y2")"));
+  CHECK(toJson(result.forTarget) == labels(R"("chaos-t":"y2")"));
+  CHECK_FALSE(result.sourceChanged);
+  CHECK(result.targetChanged);
+}
+
+TEST_CASE("edits by others on both sides, or copies on both, are still decided by onConflict",
+          "[policies][syncer-copy]") {
+  const std::string x = labels(R"("chaos-t":"x")");
+  const std::string y1 = labels(R"("chaos-t":"y1")");
+  const std::string y2 = labels(R"("chaos-t":"y2")");
+  for (const bool copies : {false, true}) {
+    DYNAMIC_SECTION((copies ? "both sides the syncer's" : "neither side the syncer's")) {
+      std::vector<Side> asked;
+      const MergeResult sourceWins =
+          mergeCopied(x, y1, y2, ConflictStrategy::SourceWins, copiedBy(copies, copies, &asked));
+      REQUIRE(sourceWins.conflicts.size() == 1);
+      CHECK(sourceWins.conflicts[0].winner == Winner::Source);
+      CHECK(toJson(sourceWins.forTarget) == y1);
+      CHECK(asked == std::vector<Side>{Side::Source, Side::Target});
+      const MergeResult targetWins =
+          mergeCopied(x, y1, y2, ConflictStrategy::TargetWins, copiedBy(copies, copies));
+      REQUIRE(targetWins.conflicts.size() == 1);
+      CHECK(targetWins.conflicts[0].winner == Winner::Target);
+      CHECK(toJson(targetWins.forSource) == y2);
+    }
+  }
+}
+
+TEST_CASE("without writtenBySyncer a copy left by a crash is a conflict as before",
+          "[policies][syncer-copy]") {
+  const MergeResult result =
+      mergeCopied(labels(R"("chaos-t":"x")"), labels(R"("chaos-t":"y1")"),
+                  labels(R"("chaos-t":"y2")"), ConflictStrategy::SourceWins, {});
+  REQUIRE(result.conflicts.size() == 1);
+  CHECK(result.conflicts[0].winner == Winner::Source);
+  CHECK(toJson(result.forTarget) == labels(R"("chaos-t":"y1")"));
+  CHECK(result.targetChanged);
+}
+
+TEST_CASE("a field absent on a side is never taken for the syncer's copy",
+          "[policies][syncer-copy]") {
+  const std::string x = labels(R"("chaos-t":"x")");
+  const std::string y1 = labels(R"("chaos-t":"y1")");
+  const std::string removed = R"({"metadata":{}})";
+  SECTION("the source removed it by hand, the target holds another manager's value") {
+    std::vector<Side> asked;
+    // Even a callback claiming the source would not count for a field the source lacks.
+    const MergeResult result =
+        mergeCopied(x, removed, y1, ConflictStrategy::SourceWins, copiedBy(true, false, &asked));
+    REQUIRE(result.conflicts.size() == 1);
+    CHECK(toJson(result.forTarget) == kEmpty);
+    CHECK(asked == std::vector<Side>{Side::Target});
+  }
+  SECTION("the syncer's copy on the source against a removal on the target: removed") {
+    const MergeResult result =
+        mergeCopied(x, y1, removed, ConflictStrategy::SourceWins, copiedBy(true, false));
+    CHECK(result.conflicts.empty());
+    CHECK(toJson(result.merged) == kEmpty);
+    CHECK(toJson(result.forSource) == kEmpty);
+    CHECK(result.sourceChanged);
+    CHECK_FALSE(result.targetChanged);
+  }
+}

@@ -21,6 +21,7 @@ namespace {
 
 using namespace bisync::policies;
 using bisync::engine::fieldWriteTime;
+using bisync::engine::ownedOnlyBy;
 using bisync::engine::WriteTime;
 using bisync::kube::Json;
 using bisync::kube::JsonValue;
@@ -438,4 +439,36 @@ TEST_CASE("managedFieldPath names a field the way the API server does", "[sync-p
         ".metadata.labels.app.kubernetes.io/name");
   CHECK(managedFieldPath({"data", "key"}) == ".data.key");
   CHECK(managedFieldPath({}).empty());
+}
+
+// The crash window of a both field, with the objects' real managedFields: the syncer applied the
+// target's "y1" to the source and died before the target write stored it as the base ("x"); the
+// workload then set "y2" on the target. The plan takes y2 everywhere, with no conflict.
+TEST_CASE("a plan takes the target's edit over a value the syncer copied to the source",
+          "[sync-plan][syncer-copy]") {
+  const Json source = parse(R"({"metadata":{"labels":{"chaos-t":"y1"},"managedFields":[
+    {"manager":"kube-bisync","time":"2026-12-05T15:00:01Z",
+     "fieldsV1":{"f:metadata":{"f:labels":{"f:chaos-t":{}}}}}]}})");
+  const Json target = parse(R"({"metadata":{"labels":{"chaos-t":"y2"},"managedFields":[
+    {"manager":"chaos-checker","time":"2026-12-05T15:00:02Z",
+     "fieldsV1":{"f:metadata":{"f:labels":{"f:chaos-t":{}}}}}]}})");
+  const Json base = parse(labels(R"("chaos-t":"x")"));
+  const auto writtenBySyncer = [&](Side side, const Strings& field) {
+    return ownedOnlyBy(side == Side::Source ? source : target, field, "kube-bisync");
+  };
+  const Json sourceView = parse(labels(R"("chaos-t":"y1")"));
+  const Json targetView = parse(labels(R"("chaos-t":"y2")"));
+  const auto ownership = policyWith(ConflictStrategy::SourceWins);
+  const SyncPlan result =
+      planSync(sourceView, targetView, &base, ownership, {}, {}, writtenBySyncer);
+  CHECK(result.conflicts.empty());
+  CHECK(canonical(result.forSource) == canonicalText(labels(R"("chaos-t":"y2")")));
+  CHECK(canonical(result.forTarget) == canonicalText(labels(R"("chaos-t":"y2")")));
+  CHECK(canonical(result.base) == canonicalText(labels(R"("chaos-t":"y2")")));
+  CHECK(result.sourceDiffers);
+  CHECK_FALSE(result.targetDiffers);
+  // Before the fix (no writtenBySyncer) the same inputs overwrote the target's edit.
+  const SyncPlan old = planSync(sourceView, targetView, &base, ownership);
+  REQUIRE(old.conflicts.size() == 1);
+  CHECK(canonical(old.forTarget) == canonicalText(labels(R"("chaos-t":"y1")")));
 }
