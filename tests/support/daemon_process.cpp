@@ -37,6 +37,21 @@ std::optional<double> metricSample(std::string_view text, std::string_view serie
   return std::nullopt;
 }
 
+double sumOfSamples(std::string_view text, std::string_view name) {
+  double sum = 0;
+  while (!text.empty()) {
+    const std::size_t end = std::min(text.find('\n'), text.size());
+    const std::string_view line = text.substr(0, end);
+    text.remove_prefix(std::min(end + 1, text.size()));
+    if (line.size() <= name.size() || !line.starts_with(name)) continue;
+    const char next = line[name.size()];
+    if (next != ' ' && next != '{') continue;
+    const std::size_t value = line.rfind(' ');
+    sum += std::strtod(std::string(line.substr(value + 1)).c_str(), nullptr);
+  }
+  return sum;
+}
+
 DaemonProcess::DaemonProcess(const Testbed& testbed, DaemonOptions options)
     : dir_(testbed.dir(), "daemon-") {
   if (options.binary.empty()) {
@@ -79,6 +94,10 @@ void DaemonProcess::start() {
 }
 
 bool DaemonProcess::running() { return child_.running(); }
+
+void DaemonProcess::kill() { child_.kill(); }
+
+void DaemonProcess::signal(int sig) { child_.signal(sig); }
 
 std::optional<std::string> DaemonProcess::scrapeMetrics(std::string& seen) const {
   ProbeRequest request;

@@ -35,6 +35,8 @@ struct DaemonOptions {
 
 // The value of `series` ("name" or "name{labels}") in Prometheus text; nullopt when absent.
 std::optional<double> metricSample(std::string_view text, std::string_view series);
+// The sum of every sample of metric `name`, whatever its labels ("name" and "name{...}").
+double sumOfSamples(std::string_view text, std::string_view name);
 
 class DaemonProcess {
  public:
@@ -55,6 +57,10 @@ class DaemonProcess {
   // status 0" after a clean shutdown; "did not exit within N ms of SIGTERM (killed)" when it
   // hung (it is then killed).
   std::string terminate(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // SIGKILL, a crash without any shutdown; reaps it. start() may follow.
+  void kill();
+  // Sends `sig` (SIGSTOP, SIGCONT, ...) to the current run; no-op once it has exited.
+  void signal(int sig);
 
   // Polls the current run's log until it contains `text`. Not met when the timeout passes or
   // the daemon exits without having logged it; the outcome then shows the log's tail.

@@ -143,8 +143,10 @@ class Testbed {
   // Connection settings for a client of `side`, with the serving CA as trust anchor.
   kube::RestConfig restConfig(Side side, Auth auth = Auth::AdminToken) const;
   // Writes a kubeconfig for `side` and `auth` (files referenced by path) and returns `path`.
-  std::filesystem::path writeKubeconfig(Side side, Auth auth,
-                                        const std::filesystem::path& path) const;
+  // `serverUrl` replaces the server's URL: a TcpProxy's in front of it (its certificate, which
+  // names 127.0.0.1, is still verified).
+  std::filesystem::path writeKubeconfig(Side side, Auth auth, const std::filesystem::path& path,
+                                        const std::string& serverUrl = "") const;
 
   // Process control of a server; none of it touches the side's controller manager.
   // Stops the server: SIGTERM, SIGKILL after options.stopGrace. No-op when already stopped.

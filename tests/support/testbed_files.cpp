@@ -62,7 +62,8 @@ kube::RestConfig Testbed::restConfig(Side side, Auth auth) const {
   return config;
 }
 
-fs::path Testbed::writeKubeconfig(Side side, Auth auth, const fs::path& path) const {
+fs::path Testbed::writeKubeconfig(Side side, Auth auth, const fs::path& path,
+                                  const std::string& serverUrl) const {
   const ApiServerInfo& info = server(side);
   const std::string user = userName(auth);
   YAML::Emitter out;
@@ -72,7 +73,7 @@ fs::path Testbed::writeKubeconfig(Side side, Auth auth, const fs::path& path) co
   out << YAML::Key << "clusters" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
   out << YAML::Key << "name" << YAML::Value << info.name;
   out << YAML::Key << "cluster" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "server" << YAML::Value << info.url;
+  out << YAML::Key << "server" << YAML::Value << (serverUrl.empty() ? info.url : serverUrl);
   out << YAML::Key << "certificate-authority" << YAML::Value << info.caFile;
   out << YAML::EndMap << YAML::EndMap << YAML::EndSeq;
 
