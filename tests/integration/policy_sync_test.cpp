@@ -20,6 +20,7 @@
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sync_scene.hpp"
+#include "tests/support/tcp_proxy.hpp"
 #include "tests/support/testbed.hpp"
 
 namespace {
@@ -71,8 +72,24 @@ class PolicyScene : public bisync::testing::SyncScene {
     std::ofstream(dir_.path() / "configmaps.yaml") << policy;
   }
 
-  bisync::testing::DaemonOptions daemon() const {
-    return {BISYNC_DAEMON_BINARY, daemonArgs({"--policies", dir_.path().string()})};
+  bisync::testing::DaemonOptions daemon(const std::vector<std::string>& extra = {}) const {
+    std::vector<std::string> args = {"--policies", dir_.path().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return {BISYNC_DAEMON_BINARY, daemonArgs(args)};
+  }
+
+  // The same daemon, reaching the source through `proxy` (so that a test can delay it).
+  bisync::testing::DaemonOptions daemonThrough(bisync::testing::TcpProxy& proxy,
+                                               const std::vector<std::string>& extra = {}) {
+    bisync::testing::DaemonOptions options = daemon(extra);
+    const auto source = testbed().writeKubeconfig(Side::Source, bisync::testing::Auth::AdminToken,
+                                                  dir_.path() / "source.kubeconfig", proxy.url());
+    const auto target = testbed().writeKubeconfig(Side::Target, bisync::testing::Auth::AdminToken,
+                                                  dir_.path() / "target.kubeconfig");
+    options.kubeconfigFlags = false;
+    options.args.insert(options.args.begin(), {"--source-kubeconfig", source.string(),
+                                               "--target-kubeconfig", target.string()});
+    return options;
   }
 
   // kubectl against one side, in the namespace the scene maps on that side.
@@ -536,4 +553,88 @@ TEST_CASE(
     return !messages.empty();
   }));
   CHECK(daemon.running());
+}
+
+// Found by the chaos checker (issue 16): a leader that died between creating a copied-up object
+// on the source and recording it left a source object nobody owned, which then clashed with its
+// own target object for ever. The record now holds the copy-up as an intent before the create.
+TEST_CASE(
+    "a syncer killed between creating a copied-up object on the source and recording it "
+    "finishes the pair after its restart",
+    "[policy][chaos]") {
+  PolicyScene scene("intent", configMapPolicy("source-wins", true));
+  scene.kubectl(Side::Source, {"create", "configmap", "anchor", "--from-literal=k=v"});
+  bisync::testing::TcpProxy sourceProxy("127.0.0.1", scene.testbed().server(Side::Source).port);
+  DaemonProcess daemon(scene.testbed(), scene.daemonThrough(sourceProxy));
+  REQUIRE_READY(daemon);
+  REQUIRE_COPY(daemon, scene, "anchor");  // the target namespace exists
+
+  // Every chunk to and from the source now takes 3 s: the create's answer comes 3 s after the
+  // object exists, and the daemon dies in between.
+  sourceProxy.setDelay(3s);
+  scene.kubectl(Side::Target, {"create", "configmap", "made-on-host", "--from-literal=k=host"});
+  scene.kubectl(Side::Target,
+                {"label", "configmap", "made-on-host", "kube-bisync.io/create-on-source=true"});
+  std::string created;
+  REQUIRE(waitLogged(daemon, "made-on-host created on the source", 30s, [&](std::string& s) {
+    auto object = scene.get(Side::Source, "made-on-host", s);
+    if (object) created = std::string(kube::uidOf(*object));
+    return object.has_value();
+  }));
+  daemon.kill();
+  CHECK(daemon.countLog("created configmaps " + scene.ns() + "/made-on-host on the source") == 0);
+
+  sourceProxy.setDelay(0ms);
+  daemon.start();
+  REQUIRE_READY(daemon);
+  // The same source object becomes the pair of the host's object: adopted, not a clash.
+  REQUIRE(waitLogged(daemon, "made-on-host on the target is managed by " + scene.cluster(), 30s,
+                     [&](std::string& s) {
+                       auto object = scene.get(Side::Target, "made-on-host", s);
+                       if (!object) return false;
+                       const StringMap labels = stringMapAt(*object, "/metadata/labels");
+                       s = "target labels " + describe(labels);
+                       return lookup(labels, kManagedBy) == scene.cluster();
+                     }));
+  std::string seen;
+  auto source = scene.get(Side::Source, "made-on-host", seen);
+  REQUIRE(source);
+  CHECK(kube::uidOf(*source) == created);
+  CHECK(daemon.countLog("finished the copy-up") == 1);
+  CHECK(daemon.countLog("clash") == 0);
+  // And it is a pair: deleting the host's object deletes the source object.
+  scene.kubectl(Side::Target, {"delete", "configmap", "made-on-host"});
+  REQUIRE(waitLogged(daemon, "made-on-host deleted on the source too", 30s, [&](std::string& s) {
+    return !scene.get(Side::Source, "made-on-host", s).has_value();
+  }));
+}
+
+// Found by the chaos checker: a server-side apply creates an object that is gone, so the
+// syncer's write of a target-owned field up to a source object its user had just deleted
+// brought the object back.
+TEST_CASE("a write to a source object that its user deletes meanwhile does not bring it back",
+          "[policy][chaos]") {
+  PolicyScene scene("ghost", configMapPolicy("source-wins"));
+  scene.kubectl(Side::Source, {"create", "configmap", "victim", "--from-literal=k=v"});
+  bisync::testing::TcpProxy sourceProxy("127.0.0.1", scene.testbed().server(Side::Source).port);
+  // Without the finalizer the user's delete takes the object away at once.
+  DaemonProcess daemon(scene.testbed(), scene.daemonThrough(sourceProxy, {"--finalizer=false"}));
+  REQUIRE_READY(daemon);
+  REQUIRE_COPY(daemon, scene, "victim");
+
+  // The daemon's view of the source, and its writes there, now lag 3 s behind: it still holds
+  // the victim when the host's change comes, after the user deleted it.
+  sourceProxy.setDelay(3s);
+  scene.kubectl(Side::Source, {"delete", "configmap", "victim"});
+  scene.kubectl(Side::Target, {"annotate", "configmap", "victim", "host.io/owner=ops"});
+  REQUIRE(waitLogged(daemon, "victim gone from both sides", 30s, [&](std::string& s) {
+    return !scene.get(Side::Source, "victim", s).has_value() &&
+           !scene.get(Side::Target, "victim", s).has_value();
+  }));
+  // It did come back for a moment: the write made it, and the syncer took it away again.
+  CHECK(daemon.countLog("deleted that object again") == 1);
+  sourceProxy.setDelay(0ms);
+  CHECK(bisync::testing::holdsThroughout(
+      "the deleted victim stays deleted (a quiet window)", 5s,
+      [&](std::string& s) { return !scene.get(Side::Source, "victim", s).has_value(); }));
 }
