@@ -126,6 +126,27 @@ void checkOneSidedChange(const JsonValue& base, const JsonValue& changed, Side s
               "a change on one side only goes to the other side");
 }
 
+// The chaos checker's finding (issue 16): a value the syncer itself wrote on one side is no edit
+// of that side (a crash between its two writes left the base behind). With every source value
+// the syncer's, a conflict can only be about a field the source does not hold (a removal leaves
+// no trace of who made it); symmetrically for the target.
+void checkSyncerWrittenSide(const JsonValue& base, const JsonValue& source, const JsonValue& target,
+                            const OwnershipMap& ownership, const WriteTimeFn& writeTime) {
+  for (const Side syncerSide : {Side::Source, Side::Target}) {
+    const WrittenBySyncerFn writtenBySyncer =
+        [syncerSide](Side side, const std::vector<std::string>&) { return side == syncerSide; };
+    const MergeResult merged =
+        threeWayMerge(&base, source, target, ownership, writeTime, {}, writtenBySyncer);
+    for (const FieldConflict& conflict : merged.conflicts) {
+      const auto& syncerValue =
+          syncerSide == Side::Source ? conflict.sourceValue : conflict.targetValue;
+      require(!syncerValue.has_value(),
+              "a value the syncer wrote is no edit: no conflict where that side holds the field",
+              conflict.path);
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -161,5 +182,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
               "a conflict names a field whose sides differ", conflict.path);
     }
   }
+  checkSyncerWrittenSide(base, source, target, ownership, writeTime);
   return 0;
 }
