@@ -320,28 +320,37 @@ enum class SourceWrite {
 
 // Applies what the plan gives the source.
 // A server-side apply creates an object that does not exist, and no precondition stops it (the
-// API server ignores metadata.uid and resourceVersion when it creates): an apply to a source
-// object that its user deleted meanwhile brings it back, as an object the user never made. It
-// is deleted again at once (that incarnation only), so it is never taken for the user's.
-asio::awaitable<SourceWrite> undoSourceResurrection(SyncState& state, ResourceSync& sync,
-                                                    const SyncKey& key, const JsonValue& made) {
+// API server ignores metadata.uid and resourceVersion when it creates): an apply to an object
+// deleted meanwhile brings it back. On the source that is an object its user never made; on the
+// target it undoes the deletion of a copied-up pair's target object, whose source must go with
+// it. The object made is deleted again at once (that incarnation only); the deletion's event of
+// the one meant brings the key back. False (recorded as a failure) when that delete fails.
+asio::awaitable<bool> undoResurrection(SyncState& state, ResourceSync& sync, const SyncKey& key,
+                                       policies::Side side, std::string_view ns,
+                                       std::string_view name, const JsonValue& made) {
+  const bool onSource = side == policies::Side::Source;
   const std::string uid(kube::uidOf(made));
-  const kube::Result<bool> removed = co_await removeIncarnation(
-      state.sourceClient, sync.translator->resource(), key.ns, key.name, uid);
+  const std::string at = kube::objectKey(ns, name);
+  const kube::Result<bool> removed =
+      co_await removeIncarnation(onSource ? state.sourceClient : state.targetClient,
+                                 sync.translator->resource(), ns, name, uid);
+  const std::string what =
+      std::string(onSource ? "source" : "target") + " " + sync.name() + " " + at;
   if (!removed) {
     fail(state, key,
-         "the source object was deleted while it was written, and the write made it anew; "
-         "deleting that object: " +
+         "the " + what +
+             " was deleted while it was written, and the write made it anew; "
+             "deleting that object: " +
              removed.error().describe());
-    co_return SourceWrite::Failed;
+    co_return false;
   }
-  ++state.stats.source.deletes;
+  ++(onSource ? state.stats.source : state.stats.target).deletes;
   spdlog::warn(
-      "{} {}: the source object was deleted while the syncer wrote it, and the write "
-      "made it anew (uid {}); deleted that object again",
-      sync.name(), kube::objectKey(key.ns, key.name), uid);
-  recordPendingDeletion(sync.pendingSourceWrites, kube::objectKey(key.ns, key.name), uid);
-  co_return SourceWrite::Gone;
+      "the {} was deleted while the syncer wrote it, and the write made it anew (uid "
+      "{}); deleted that object again",
+      what, uid);
+  recordPendingDeletion(onSource ? sync.pendingSourceWrites : sync.pendingWrites, at, uid);
+  co_return true;
 }
 
 asio::awaitable<SourceWrite> writeSourceSide(SyncState& state, ResourceSync& sync,
@@ -377,7 +386,10 @@ asio::awaitable<SourceWrite> writeSourceSide(SyncState& state, ResourceSync& syn
     co_return SourceWrite::Failed;
   }
   if (kube::uidOf(*written) != pair.sourceCached->uid) {
-    co_return co_await undoSourceResurrection(state, sync, key, *written);
+    co_return co_await undoResurrection(state, sync, key, policies::Side::Source, key.ns, key.name,
+                                        *written)
+        ? SourceWrite::Gone
+        : SourceWrite::Failed;
   }
   logWrite(state, "applied " + sync.name() + " " + pair.targetKey + " -> source " + pair.sourceKey);
   co_return SourceWrite::Written;
@@ -403,6 +415,12 @@ asio::awaitable<std::optional<Outcome>> writeTargetSide(
       co_await applyFields(state, sync, pair.source, write, writeReport);
   if (!written) {
     co_return co_await targetWriteFailed(state, sync, pair, apply.lastSynced, written.error());
+  }
+  if (pair.targetCached && kube::uidOf(*written) != pair.targetCached->uid) {
+    co_return co_await undoResurrection(state, sync, pair.key, policies::Side::Target,
+                                        pair.target.ns, pair.target.name, *written)
+        ? Outcome::Done
+        : Outcome::Retry;
   }
   logWrite(state, "applied " + sync.name() + " " + pair.sourceKey + " -> " + pair.targetKey);
   co_return std::nullopt;

@@ -78,17 +78,19 @@ class PolicyScene : public bisync::testing::SyncScene {
     return {BISYNC_DAEMON_BINARY, daemonArgs(args)};
   }
 
-  // The same daemon, reaching the source through `proxy` (so that a test can delay it).
-  bisync::testing::DaemonOptions daemonThrough(bisync::testing::TcpProxy& proxy,
+  // The same daemon, reaching `side` through `proxy` (so that a test can delay it).
+  bisync::testing::DaemonOptions daemonThrough(Side side, bisync::testing::TcpProxy& proxy,
                                                const std::vector<std::string>& extra = {}) {
     bisync::testing::DaemonOptions options = daemon(extra);
-    const auto source = testbed().writeKubeconfig(Side::Source, bisync::testing::Auth::AdminToken,
-                                                  dir_.path() / "source.kubeconfig", proxy.url());
-    const auto target = testbed().writeKubeconfig(Side::Target, bisync::testing::Auth::AdminToken,
-                                                  dir_.path() / "target.kubeconfig");
+    auto kubeconfig = [&](Side of, const char* file) {
+      return testbed().writeKubeconfig(of, bisync::testing::Auth::AdminToken, dir_.path() / file,
+                                       of == side ? proxy.url() : "");
+    };
     options.kubeconfigFlags = false;
-    options.args.insert(options.args.begin(), {"--source-kubeconfig", source.string(),
-                                               "--target-kubeconfig", target.string()});
+    options.args.insert(
+        options.args.begin(),
+        {"--source-kubeconfig", kubeconfig(Side::Source, "source.kubeconfig").string(),
+         "--target-kubeconfig", kubeconfig(Side::Target, "target.kubeconfig").string()});
     return options;
   }
 
@@ -565,7 +567,7 @@ TEST_CASE(
   PolicyScene scene("intent", configMapPolicy("source-wins", true));
   scene.kubectl(Side::Source, {"create", "configmap", "anchor", "--from-literal=k=v"});
   bisync::testing::TcpProxy sourceProxy("127.0.0.1", scene.testbed().server(Side::Source).port);
-  DaemonProcess daemon(scene.testbed(), scene.daemonThrough(sourceProxy));
+  DaemonProcess daemon(scene.testbed(), scene.daemonThrough(Side::Source, sourceProxy));
   REQUIRE_READY(daemon);
   REQUIRE_COPY(daemon, scene, "anchor");  // the target namespace exists
 
@@ -618,7 +620,8 @@ TEST_CASE("a write to a source object that its user deletes meanwhile does not b
   scene.kubectl(Side::Source, {"create", "configmap", "victim", "--from-literal=k=v"});
   bisync::testing::TcpProxy sourceProxy("127.0.0.1", scene.testbed().server(Side::Source).port);
   // Without the finalizer the user's delete takes the object away at once.
-  DaemonProcess daemon(scene.testbed(), scene.daemonThrough(sourceProxy, {"--finalizer=false"}));
+  DaemonProcess daemon(scene.testbed(),
+                       scene.daemonThrough(Side::Source, sourceProxy, {"--finalizer=false"}));
   REQUIRE_READY(daemon);
   REQUIRE_COPY(daemon, scene, "victim");
 
@@ -637,4 +640,46 @@ TEST_CASE("a write to a source object that its user deletes meanwhile does not b
   CHECK(bisync::testing::holdsThroughout(
       "the deleted victim stays deleted (a quiet window)", 5s,
       [&](std::string& s) { return !scene.get(Side::Source, "victim", s).has_value(); }));
+}
+
+// Found by the chaos checker: the same on the target. The host deleted the target object of a
+// copied-up pair while the daemon's view of the target lagged; the daemon's next write to it made
+// it anew (as a plain copy of the source), so the source object, which must go with it, stayed.
+TEST_CASE(
+    "a write to a copied-up target object that the host deletes meanwhile does not bring it "
+    "back, and its source object goes with it",
+    "[policy][chaos]") {
+  PolicyScene scene("ghost-up", configMapPolicy("source-wins", true));
+  scene.kubectl(Side::Source, {"create", "configmap", "anchor", "--from-literal=k=v"});
+  bisync::testing::TcpProxy targetProxy("127.0.0.1", scene.testbed().server(Side::Target).port);
+  DaemonProcess daemon(scene.testbed(), scene.daemonThrough(Side::Target, targetProxy));
+  REQUIRE_READY(daemon);
+  REQUIRE_COPY(daemon, scene, "anchor");
+  scene.kubectl(Side::Target, {"create", "configmap", "made-on-host", "--from-literal=k=host"});
+  scene.kubectl(Side::Target,
+                {"label", "configmap", "made-on-host", "kube-bisync.io/create-on-source=true"});
+  REQUIRE(waitLogged(daemon, "made-on-host on the target is managed by " + scene.cluster(), 30s,
+                     [&](std::string& s) {
+                       auto object = scene.get(Side::Target, "made-on-host", s);
+                       if (!object) return false;
+                       const StringMap labels = stringMapAt(*object, "/metadata/labels");
+                       s = "target labels " + describe(labels);
+                       return lookup(labels, kManagedBy) == scene.cluster();
+                     }));
+
+  // The daemon's view of the target, and its writes there, now lag 3 s behind: it still holds
+  // the host's object when the tenant's change comes, after the host deleted it.
+  targetProxy.setDelay(3s);
+  scene.kubectl(Side::Target, {"delete", "configmap", "made-on-host"});
+  scene.kubectl(Side::Source, {"annotate", "configmap", "made-on-host", "tenant-note=edited"});
+  REQUIRE(waitLogged(daemon, "made-on-host gone from both sides", 40s, [&](std::string& s) {
+    return !scene.get(Side::Target, "made-on-host", s).has_value() &&
+           !scene.get(Side::Source, "made-on-host", s).has_value();
+  }));
+  targetProxy.setDelay(0ms);
+  CHECK(bisync::testing::holdsThroughout(
+      "the deleted pair stays deleted (a quiet window)", 5s, [&](std::string& s) {
+        return !scene.get(Side::Target, "made-on-host", s).has_value() &&
+               !scene.get(Side::Source, "made-on-host", s).has_value();
+      }));
 }
