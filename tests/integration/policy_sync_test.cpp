@@ -206,6 +206,19 @@ int versionChanges(PolicyScene& scene, const std::string& name, std::chrono::sec
       30s,                                                                                       \
       [&](std::string& observed) { return (scene).label(side, name, key, observed) == (value); }))
 
+// Waits until the target object `name` is managed by the scene's instance (for an object made on
+// the target: adopted as the copy of the source object made from it).
+#define REQUIRE_ADOPTED(daemon, scene, name)                                                       \
+  REQUIRE(waitLogged((daemon),                                                                     \
+                     std::string(name) + " on the target is managed by " + (scene).cluster(), 30s, \
+                     [&](std::string& s) {                                                         \
+                       auto object = (scene).get(Side::Target, name, s);                           \
+                       if (!object) return false;                                                  \
+                       const StringMap labels = stringMapAt(*object, "/metadata/labels");          \
+                       s = "target labels " + describe(labels);                                    \
+                       return lookup(labels, kManagedBy) == (scene).cluster();                     \
+                     }))
+
 }  // namespace
 
 TEST_CASE("a label owned by both sides travels both ways, and so does its removal", "[policy]") {
@@ -444,14 +457,7 @@ TEST_CASE(
                  kube::stringAt(*object, "/data/from") == "host";
         }));
     // The target object becomes the synced copy of it: adopted, not duplicated.
-    REQUIRE(waitLogged(daemon, name + " on the target is managed by " + scene.cluster(), 30s,
-                       [&](std::string& s) {
-                         auto object = scene.get(Side::Target, name, s);
-                         if (!object) return false;
-                         const StringMap labels = stringMapAt(*object, "/metadata/labels");
-                         s = "target labels " + describe(labels);
-                         return lookup(labels, kManagedBy) == scene.cluster();
-                       }));
+    REQUIRE_ADOPTED(daemon, scene, name);
     // Exactly one source object came from the target: no second one under another name.
     const bisync::testing::CommandResult listed = scene.testbed().kubectl(
         Side::Source, {"-n", scene.ns(), "get", "configmaps", "-o", "json"});
@@ -590,14 +596,7 @@ TEST_CASE(
   daemon.start();
   REQUIRE_READY(daemon);
   // The same source object becomes the pair of the host's object: adopted, not a clash.
-  REQUIRE(waitLogged(daemon, "made-on-host on the target is managed by " + scene.cluster(), 30s,
-                     [&](std::string& s) {
-                       auto object = scene.get(Side::Target, "made-on-host", s);
-                       if (!object) return false;
-                       const StringMap labels = stringMapAt(*object, "/metadata/labels");
-                       s = "target labels " + describe(labels);
-                       return lookup(labels, kManagedBy) == scene.cluster();
-                     }));
+  REQUIRE_ADOPTED(daemon, scene, "made-on-host");
   std::string seen;
   auto source = scene.get(Side::Source, "made-on-host", seen);
   REQUIRE(source);
@@ -658,14 +657,7 @@ TEST_CASE(
   scene.kubectl(Side::Target, {"create", "configmap", "made-on-host", "--from-literal=k=host"});
   scene.kubectl(Side::Target,
                 {"label", "configmap", "made-on-host", "kube-bisync.io/create-on-source=true"});
-  REQUIRE(waitLogged(daemon, "made-on-host on the target is managed by " + scene.cluster(), 30s,
-                     [&](std::string& s) {
-                       auto object = scene.get(Side::Target, "made-on-host", s);
-                       if (!object) return false;
-                       const StringMap labels = stringMapAt(*object, "/metadata/labels");
-                       s = "target labels " + describe(labels);
-                       return lookup(labels, kManagedBy) == scene.cluster();
-                     }));
+  REQUIRE_ADOPTED(daemon, scene, "made-on-host");
 
   // The daemon's view of the target, and its writes there, now lag 3 s behind: it still holds
   // the host's object when the tenant's change comes, after the host deleted it.
