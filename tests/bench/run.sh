@@ -7,10 +7,5 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-bash "$root/tests/setup.sh" >&2
-# Let ccache share results between checkouts at different paths, as tests/run-all.sh does.
-export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
-cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBISYNC_WERROR=ON \
-  >/dev/null
-cmake --build "$root/build" -j"${BISYNC_JOBS:-2}" --target kube-bisync kube-bisync-bench >&2
+bash "$root/tests/build-release.sh" kube-bisync kube-bisync-bench
 exec "$root/build/tests/bench/kube-bisync-bench" "$@"
