@@ -2,7 +2,8 @@
 # The one test command: installs what is missing, builds, and runs every test (unit and
 # integration against real kube-apiservers) twice: in a normal build with warnings as
 # errors, then under AddressSanitizer + UndefinedBehaviorSanitizer; then a smoke run of the
-# benchmark driver (tests/bench) in the normal build; then the fuzz targets (tests/fuzz).
+# benchmark driver (tests/bench) and of the chaos checker (tests/chaos) in the normal build; then
+# the fuzz targets (tests/fuzz).
 # Usage: bash tests/run-all.sh [--quick]   (--quick: skip the sanitizer pass)
 set -euo pipefail
 
@@ -47,7 +48,14 @@ run_suite build "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "== benchmark smoke run (build)"
 build/tests/bench/kube-bisync-bench --smoke --output build/bench-smoke.json
 
+# The chaos checker at its smoke size (about two minutes): one round of the seeded workload with
+# every fault kind once, on a testbed of its own; it fails unless both clusters converge with
+# nothing lost, orphaned, duplicated or rewritten. A new seed each run (printed first, with the
+# command that replays it). docs/reliability.md, "Chaos".
+echo "== chaos smoke run (build)"
+bash tests/chaos/run.sh --smoke
+
 # The libFuzzer targets (clang-14, ASan+UBSan, build-fuzz), each for BISYNC_FUZZ_SECONDS
-# (default 60) seconds, two at a time; a crash fails the run and prints the reproducer's path.
+# (default 30) seconds, two at a time; a crash fails the run and prints the reproducer's path.
 # docs/reliability.md.
 bash tests/fuzz/run.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz/*_fuzz.cpp) with clang-14, AddressSanitizer and
 # UndefinedBehaviorSanitizer in build-fuzz, then runs each for BISYNC_FUZZ_SECONDS seconds
-# (default 60; 0 only builds), BISYNC_FUZZ_JOBS at a time (default 2), starting from the
+# (default 30; 0 only builds), BISYNC_FUZZ_JOBS at a time (default 2), starting from the
 # checked-in corpus tests/fuzz/corpus/<target>. A crash, a property violation, a leak or a hang
 # (an input taking over 10 s) fails the run and prints the reproducer's path; replay it with
 # `build-fuzz/tests/fuzz/fuzz_<target> <path>`. New inputs the fuzzer finds go to
@@ -11,7 +11,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-seconds=${BISYNC_FUZZ_SECONDS:-60}
+seconds=${BISYNC_FUZZ_SECONDS:-30}
 parallel=${BISYNC_FUZZ_JOBS:-2}
 build=build-fuzz
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
