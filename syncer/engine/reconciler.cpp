@@ -44,9 +44,10 @@ asio::awaitable<kube::Result<bool>> removeIncarnation(kube::Client& client,
                                                       std::string_view uid,
                                                       std::optional<std::int64_t> grace) {
   // Without a uid the delete would hit whatever holds the name now: never.
-  if (uid.empty())
+  if (uid.empty()) {
     co_return kube::fail(
         kube::configError(std::string(name), "refusing to delete without a uid precondition"));
+  }
   kube::DeleteOptions options;
   options.uid = std::string(uid);
   options.gracePeriodSeconds = grace;
@@ -108,14 +109,12 @@ asio::awaitable<Outcome> deleteTarget(SyncState& state, ResourceSync& sync,
   const kube::Result<bool> removed = co_await removeIncarnation(
       state.targetClient, sync.translator->resource(), kube::namespaceOf(object),
       kube::nameOf(object), cached->uid, grace);
-  if (removed) {
-    recordPendingDeletion(sync.pendingWrites, targetKey, cached->uid);
-  } else {
-    sync.pendingWrites.erase(targetKey);
-  }
   if (!removed) {
+    sync.pendingWrites.erase(targetKey);
     co_return fail(state, key, "delete " + targetKey + ": " + removed.error().describe());
   }
+  // Until the cache has seen it go, a reconcile would take the copy for still there.
+  recordPendingDeletion(sync.pendingWrites, targetKey, cached->uid);
   if (*removed) {
     ++state.stats.target.deletes;
     logWrite(state, "deleted " + sync.name() + " " + targetKey);
@@ -318,7 +317,6 @@ enum class SourceWrite {
   Failed,  // recorded
 };
 
-// Applies what the plan gives the source.
 // A server-side apply creates an object that does not exist, and no precondition stops it (the
 // API server ignores metadata.uid and resourceVersion when it creates): an apply to an object
 // deleted meanwhile brings it back. On the source that is an object its user never made; on the
@@ -353,6 +351,7 @@ asio::awaitable<bool> undoResurrection(SyncState& state, ResourceSync& sync, con
   co_return true;
 }
 
+// Applies what the plan gives the source.
 asio::awaitable<SourceWrite> writeSourceSide(SyncState& state, ResourceSync& sync,
                                              const PairContext& pair, const Json& sourceView,
                                              const policies::SyncPlan& plan,
