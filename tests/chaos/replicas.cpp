@@ -14,8 +14,7 @@ constexpr const char* kStepDownLine = "leader election lost";
 
 Replicas::Replicas(testing::Testbed& testbed, const std::string& binary,
                    std::vector<std::string> args)
-    : testbed_(testbed),
-      sourceProxy_(
+    : sourceProxy_(
           std::make_unique<testing::TcpProxy>("127.0.0.1", testbed.server(Side::Source).port)),
       targetProxy_(
           std::make_unique<testing::TcpProxy>("127.0.0.1", testbed.server(Side::Target).port)),

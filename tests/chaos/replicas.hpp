@@ -60,7 +60,6 @@ class Replicas {
     double earlier = 0;  // of the runs before it
   };
 
-  testing::Testbed& testbed_;
   std::unique_ptr<testing::TcpProxy> sourceProxy_;
   std::unique_ptr<testing::TcpProxy> targetProxy_;
   testing::TempDir dir_;
