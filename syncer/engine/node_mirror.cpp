@@ -163,6 +163,15 @@ asio::awaitable<bool> NodeMirror::handle(const std::string& node) {
   const CachedObjectPtr current = virtuals_->store().get(node);
   std::optional<CopiedUp> entry;
   if (const CopiedUp* found = state_.record->findCopiedUp(kNodesRecord, "", node)) entry = *found;
+  // An unfinished creation is settled once a Node of that name shows. Until then it counts as
+  // no entry and stays in the record: the POST may have landed, its answer lost, and the cache
+  // not show the Node yet (creating again then fails with AlreadyExists and retries).
+  if (entry && entry->sourceUid.empty()) {
+    kube::Result<std::optional<CopiedUp>> settled = std::nullopt;
+    if (current) settled = co_await settleIntent(*entry, current);
+    if (!settled) co_return false;
+    entry = std::move(*settled);
+  }
   const bool ours = entry && current && current->uid == entry->sourceUid;
   const Json hostJson = host ? host->parse() : Json();
   switch (
@@ -188,8 +197,40 @@ asio::awaitable<bool> NodeMirror::handle(const std::string& node) {
   co_return true;
 }
 
+asio::awaitable<kube::Result<std::optional<CopiedUp>>> NodeMirror::settleIntent(
+    const CopiedUp& intent, const kube::CachedObjectPtr& current) {
+  if (!madeFromHostNode(current->parse(), intent.targetUid)) {
+    spdlog::info(
+        "Node {} in the source cluster was not made from host Node uid {}; forgetting "
+        "the unfinished creation",
+        intent.name, intent.targetUid);
+    if (const kube::Result<void> done = co_await state_.record->forgetCopiedUp(intent); !done) {
+      co_return kube::fail(done.error());
+    }
+    co_return std::nullopt;
+  }
+  CopiedUp finished = intent;
+  finished.sourceUid = std::string(current->uid);
+  if (const kube::Result<void> done = co_await state_.record->recordCopiedUp(finished); !done) {
+    co_return kube::fail(done.error());
+  }
+  spdlog::info("Node {}: finished its creation in the source cluster, which was interrupted",
+               intent.name);
+  co_return finished;
+}
+
 asio::awaitable<bool> NodeMirror::create(const std::string& node, const JsonValue& host) {
   clashesReported_.erase(node);
+  // The intent goes into the record before the POST, and the Node carries the host Node's uid:
+  // a syncer that dies, loses its Lease or loses the answer in between finds the Node it made
+  // (settleIntent) instead of taking it for a tenant's, which it would never remove.
+  const std::string hostUid(kube::uidOf(host));
+  const CopiedUp intent{std::string(kNodesRecord), "", node, hostUid, ""};
+  if (const kube::Result<void> recorded = co_await state_.record->recordCopiedUp(intent);
+      !recorded) {
+    spdlog::warn("could not record the creation of Node {}: {}", node, recorded.error().describe());
+    co_return false;
+  }
   const Json wanted = virtualNodeOf(host, state_.mapper.config().clusterName);
   const kube::ResourceInfo resource = nodes();
   const kube::Result<Json> created = co_await state_.sourceClient.create(resource, "", wanted);
@@ -200,8 +241,8 @@ asio::awaitable<bool> NodeMirror::create(const std::string& node, const JsonValu
   }
   ++stats_.created;
   logWrite(state_, "created Node " + node + " in the source cluster from the host's");
-  const CopiedUp entry{std::string(kNodesRecord), "", node, std::string(kube::uidOf(host)),
-                       std::string(kube::uidOf(*created))};
+  CopiedUp entry = intent;
+  entry.sourceUid = std::string(kube::uidOf(*created));
   if (const kube::Result<void> recorded = co_await state_.record->recordCopiedUp(entry);
       !recorded) {
     spdlog::warn("could not record Node {}: {}", node, recorded.error().describe());

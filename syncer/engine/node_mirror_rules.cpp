@@ -110,10 +110,20 @@ Json virtualNodeOf(const JsonValue& hostNode, std::string_view instance) {
   node.AddMember("kind", "Node", allocator);
   JsonValue metadata(rapidjson::kObjectType);
   metadata.AddMember("name", kube::stringValue(kube::nameOf(hostNode), allocator), allocator);
+  JsonValue annotations(rapidjson::kObjectType);
+  annotations.AddMember(kube::stringValue(mapping::kCreatedFromTargetUidAnnotation, allocator),
+                        kube::stringValue(kube::uidOf(hostNode), allocator), allocator);
+  metadata.AddMember("annotations", annotations, allocator);
   node.AddMember("metadata", metadata, allocator);
   node.AddMember("spec", JsonValue(rapidjson::kObjectType), allocator);
   Json out = withHostMetadata(node, hostNode, instance);
   return out;
+}
+
+bool madeFromHostNode(const JsonValue& virtualNode, std::string_view hostUid) {
+  const JsonValue* annotations = kube::at(virtualNode, "/metadata/annotations");
+  return !hostUid.empty() && annotations != nullptr &&
+         kube::stringMember(*annotations, mapping::kCreatedFromTargetUidAnnotation) == hostUid;
 }
 
 Json withHostMetadata(const JsonValue& virtualNode, const JsonValue& hostNode,

@@ -22,9 +22,14 @@ namespace bisync::engine {
 void compactHostNode(kube::Json& node);
 
 // The virtual Node to create for `hostNode`: its name, labels, taints and unschedulable, plus the
-// annotation kube-bisync.io/created-from-target: <instance> (for people; the ownership record is
-// the proof that it is ours). No status: that is written through the status subresource.
+// annotations kube-bisync.io/created-from-target: <instance> (for people; the ownership record is
+// the proof that it is ours) and kube-bisync.io/created-from-target-uid: <the host Node's uid>
+// (madeFromHostNode). No status: that is written through the status subresource.
 kube::Json virtualNodeOf(const kube::JsonValue& hostNode, std::string_view instance);
+// Whether `virtualNode` is the one a creation from the host Node of uid `hostUid` made: what
+// finishes an unfinished creation in the record, and nothing else (anyone can copy the
+// annotation; only a recorded intent for that very host Node makes it count).
+bool madeFromHostNode(const kube::JsonValue& virtualNode, std::string_view hostUid);
 
 // `virtualNode` (the whole object, as read) with the labels, taints and unschedulable of
 // `hostNode`: the body of an update that takes a tenant's edits back.

@@ -23,6 +23,7 @@
 #include "tests/support/node_simulator.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sync_scene.hpp"
+#include "tests/support/tcp_proxy.hpp"
 #include "tests/support/testbed.hpp"
 
 using namespace std::chrono_literals;
@@ -591,4 +592,47 @@ TEST_CASE("a virtual Pod created with a nodeName is not taken for one whose host
   REQUIRE(now);
   CHECK(kube::uidOf(*now) == uid);  // the same virtual Pod, never removed
   CHECK(w.scene.countEvents(Side::Source, w.scene.ns(), "HostPodGone", "pinned", seen) == 0);
+}
+
+// Found by the chaos checker: a syncer that died (or lost its Lease, or the record write)
+// between creating a virtual Node and recording it left a Node nobody owned, taken for a
+// tenant's from then on: never updated from the host, never removed (an orphan Node).
+TEST_CASE(
+    "a syncer killed between creating a virtual Node and recording it removes that Node once "
+    "no Pod runs there",
+    "[workloads][chaos]") {
+  WorkloadScene w("wl-node-intent", {.nodes = 1, .namePrefix = "intent-node-"});
+  const std::string node = w.nodes.nodeNames().at(0);
+  const kube::ResourceInfo nodes{"", "v1", "nodes", "Node", false, true};
+  auto virtualNode = [&](std::string& seen) {
+    auto got = w.scene.api().run(w.scene.api().client(Side::Source).get(nodes, "", node));
+    if (!got) seen = "virtual Node " + node + ": " + got.error().describe();
+    return got;
+  };
+  bisync::testing::TcpProxy sourceProxy("127.0.0.1", w.scene.testbed().server(Side::Source).port);
+  TempDir kubeconfigs(std::filesystem::temp_directory_path(), "wl-node-intent-");
+  DaemonProcess daemon(
+      w.scene.testbed(),
+      bisync::testing::daemonThrough(w.scene.testbed(), Side::Source, sourceProxy.url(),
+                                     kubeconfigs.path(), {BISYNC_DAEMON_BINARY, w.daemonArgs()}));
+  REQUIRE(daemon.waitForLog(kReadyLine, 30s));
+
+  // Every chunk to and from the source now takes 3 s: the Node's create answer comes 3 s after
+  // the Node exists, and the daemon dies in between.
+  sourceProxy.setDelay(3s);
+  w.create(Side::Source, pods(), pod(w.scene.ns(), "runner"));
+  REQUIRE(waitLogged(daemon, "virtual Node " + node + " created", 90s,
+                     [&](std::string& seen) { return virtualNode(seen).has_value(); }));
+  daemon.kill();
+  CHECK(daemon.countLog("created Node " + node) == 0);
+
+  sourceProxy.setDelay(0ms);
+  daemon.start();
+  REQUIRE(daemon.waitForLog(kReadyLine, 30s));
+  REQUIRE(daemon.waitForLog("Node " + node + ": finished its creation", 30s));
+  CHECK(daemon.countLog("was not made by the syncer") == 0);
+  // It is the syncer's again: it goes with its last Pod.
+  w.kubectl(Side::Source, {"delete", "pod", "runner", "-n", w.scene.ns(), "--wait=false"});
+  REQUIRE(waitLogged(daemon, "virtual Node " + node + " removed with its last Pod", 60s,
+                     [&](std::string& seen) { return !virtualNode(seen).has_value(); }));
 }

@@ -11,6 +11,19 @@
 #include "tests/support/http_probe.hpp"
 
 namespace bisync::testing {
+
+DaemonOptions daemonThrough(const Testbed& testbed, Side side, const std::string& proxyUrl,
+                            const std::filesystem::path& dir, DaemonOptions options) {
+  auto kubeconfig = [&](Side of, const char* file) {
+    return testbed.writeKubeconfig(of, Auth::AdminToken, dir / file, of == side ? proxyUrl : "")
+        .string();
+  };
+  options.kubeconfigFlags = false;
+  options.args.insert(options.args.begin(),
+                      {"--source-kubeconfig", kubeconfig(Side::Source, "source.kubeconfig"),
+                       "--target-kubeconfig", kubeconfig(Side::Target, "target.kubeconfig")});
+  return options;
+}
 namespace {
 
 using Clock = std::chrono::steady_clock;

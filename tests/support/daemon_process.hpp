@@ -33,6 +33,12 @@ struct DaemonOptions {
   bool kubeconfigFlags = true;
 };
 
+// `options` with kubeconfig flags of its own (admin token, written into `dir`) that reach `side`
+// through `proxyUrl` (a TcpProxy's, so that a test can delay or cut that side) and the other
+// side directly.
+DaemonOptions daemonThrough(const Testbed& testbed, Side side, const std::string& proxyUrl,
+                            const std::filesystem::path& dir, DaemonOptions options);
+
 // The value of `series` ("name" or "name{labels}") in Prometheus text; nullopt when absent.
 std::optional<double> metricSample(std::string_view text, std::string_view series);
 // The sum of every sample of metric `name`, whatever its labels ("name" and "name{...}").

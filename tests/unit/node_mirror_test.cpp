@@ -81,9 +81,23 @@ TEST_CASE(
   const Json node = virtualNodeOf(hostNode(), "vc");
   CHECK(canonical(node) == canonicalText(R"({"apiVersion":"v1","kind":"Node",
     "metadata":{"name":"node-1","labels":{"kubernetes.io/hostname":"node-1","zone":"a"},
-      "annotations":{"kube-bisync.io/created-from-target":"vc"}},
+      "annotations":{"kube-bisync.io/created-from-target":"vc",
+        "kube-bisync.io/created-from-target-uid":"h-n1"}},
     "spec":{"taints":[{"key":"k","value":"v","effect":"NoSchedule"}]}})"));
   CHECK_FALSE(nodeDrift(hostNode(), syncedVirtualNode()).any());
+}
+
+TEST_CASE("only the virtual Node made from that host Node finishes an unfinished creation",
+          "[nodes]") {
+  Json node = virtualNodeOf(hostNode(), "vc");
+  CHECK(bisync::engine::madeFromHostNode(node, "h-n1"));
+  CHECK_FALSE(bisync::engine::madeFromHostNode(node, "h-other"));
+  CHECK_FALSE(bisync::engine::madeFromHostNode(node, ""));
+  // A tenant's Node without the annotation, or with an empty one, proves nothing.
+  JsonPointer("/metadata/annotations/kube-bisync.io~1created-from-target-uid").Set(node, "");
+  CHECK_FALSE(bisync::engine::madeFromHostNode(node, ""));
+  const Json tenant = parse(R"({"metadata":{"name":"node-1"}})");
+  CHECK_FALSE(bisync::engine::madeFromHostNode(tenant, "h-n1"));
 }
 
 TEST_CASE("heartbeats do not make a virtual Node drift", "[nodes]") {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -19,6 +20,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "syncer/engine/node_mirror_rules.hpp"
+#include "syncer/engine/ownership_record.hpp"
 #include "syncer/engine/work_queue.hpp"
 #include "syncer/kube/informer.hpp"
 
@@ -64,6 +66,11 @@ class NodeMirror {
   void notePod(const kube::CachedObjectPtr& pod, bool present);
   // Whether a Pod copy of ours runs on `node` now (stale entries are dropped on the way).
   bool podsRunOn(const std::string& node);
+  // The record's entry of `node`, an unfinished creation (an intent) settled against the
+  // virtual Node `current`: finished when `current` is the Node the intent made, else
+  // forgotten (nullopt). Fails when the record cannot be written.
+  boost::asio::awaitable<kube::Result<std::optional<CopiedUp>>> settleIntent(
+      const CopiedUp& intent, const kube::CachedObjectPtr& current);
   boost::asio::awaitable<bool> create(const std::string& node, const kube::JsonValue& host);
   boost::asio::awaitable<bool> sync(const std::string& node, const kube::JsonValue& host,
                                     kube::Json current);
