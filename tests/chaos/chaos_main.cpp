@@ -36,6 +36,7 @@ void applySmoke(Flags& flags, const CLI::App& app) {
   if (unset("--namespaces")) flags.options.namespaces = 2;
   if (unset("--names")) flags.options.workload.namesPerKind = 5;
   if (unset("--ops-per-second")) flags.options.workload.opsPerSecond = 6;
+  if (unset("--deployments")) flags.options.pods.deploymentsPerNamespace = 1;
   if (unset("--converge-seconds")) flags.convergeSeconds = 120;
 }
 
@@ -43,7 +44,7 @@ std::string replayCommand(const Flags& flags, const CLI::App& app) {
   std::string command = "bash tests/chaos/run.sh --seed " + std::to_string(flags.options.seed);
   if (flags.smoke) command += " --smoke";
   for (const char* name : {"--rounds", "--round-seconds", "--namespaces", "--names",
-                           "--ops-per-second", "--quiet-seconds"}) {
+                           "--ops-per-second", "--deployments", "--quiet-seconds"}) {
     if (app.count(name) > 0)
       command += std::string(" ") + name + " " + app[name]->as<std::string>();
   }
@@ -79,6 +80,10 @@ int main(int argc, char** argv) {
   app.add_option("--ops-per-second", flags.options.workload.opsPerSecond, "workload rate")
       ->check(CLI::Range(0.1, 1000.0))
       ->capture_default_str();
+  app.add_option("--deployments", flags.options.pods.deploymentsPerNamespace,
+                 "Deployments per namespace (each scaled between 0 and 3 replicas)")
+      ->check(CLI::Range(1, 20))
+      ->capture_default_str();
   app.add_option("--quiet-seconds", flags.quietSeconds, "quiet window after convergence")
       ->check(CLI::Range(1, 600))
       ->capture_default_str();
@@ -90,6 +95,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (flags.smoke) applySmoke(flags, app);
   flags.options.workload.seed = flags.options.seed;
+  flags.options.pods.seed = flags.options.seed;
   flags.options.roundLength = std::chrono::seconds(flags.roundSeconds);
   flags.options.quietWindow = std::chrono::seconds(flags.quietSeconds);
   flags.options.convergeTimeout = std::chrono::seconds(flags.convergeSeconds);

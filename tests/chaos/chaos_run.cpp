@@ -81,6 +81,10 @@ std::filesystem::path prepare(testing::Testbed& testbed, const Scope& scope) {
   for (const std::string& ns : scope.namespaces) {
     mustRun(testbed.kubectl(Side::Source, {"create", "namespace", ns}), "create namespace " + ns);
   }
+  // The virtual cluster's admission needs it before it takes a Pod.
+  for (const std::string& ns : scope.namespaces) {
+    testbed.waitForDefaultServiceAccount(Side::Source, ns, std::chrono::seconds(60));
+  }
   const std::filesystem::path crd = testbed.dir() / "chaos-widgets-crd.yaml";
   testing::writeFile(crd, crdManifest());
   for (const Side side : {Side::Source, Side::Target}) {
@@ -101,7 +105,9 @@ std::vector<std::string> daemonArgs(const Scope& scope, const std::filesystem::p
   std::string namespaces;
   for (const std::string& ns : scope.namespaces) namespaces += (namespaces.empty() ? "" : ",") + ns;
   return {"--cluster-name", scope.cluster, "--namespaces", namespaces, "--resources",
-          "configmaps,secrets", "--policies", policies.string(),
+          "configmaps,secrets,pods", "--policies", policies.string(),
+          // As a virtual cluster runs it (docs/workloads.md); the addresses are never dialled.
+          "--virtual-dns-server", "10.96.0.10", "--virtual-apiserver-address", "10.96.0.1",
           // Shorter than the pauses, so that paused servers time requests out.
           "--request-timeout", "3",
           // Short enough that a failover fits in a smoke run.
@@ -114,6 +120,7 @@ std::vector<std::string> daemonArgs(const Scope& scope, const std::filesystem::p
 struct Sides {
   Snapshot source;
   Snapshot target;
+  PodSnapshot pods;
 };
 
 class Run {
@@ -152,6 +159,8 @@ class Run {
     }
     faults_.emplace(testbed_, *replicas_, options_.seed ^ 0x9e3779b97f4a7c15ULL, FaultTimings{});
     workload_.emplace(*source_, *target_, scope_, options_.workload);
+    pods_.emplace(testbed_, loop_, *source_, *target_, scope_, options_.pods);
+    pods_->start();
   }
 
   // The workload for a round's length, with every fault kind once at even intervals; then
@@ -162,6 +171,8 @@ class Run {
         seconds(options_.roundLength));
     std::future<void> workload =
         asio::co_spawn(loop_.io(), workload_->run(start + options_.roundLength), asio::use_future);
+    std::future<void> pods =
+        std::async(std::launch::async, [this, start] { pods_->run(start + options_.roundLength); });
     Clock::time_point lastFault = Clock::now();
     std::string faultFailure;
     try {
@@ -171,6 +182,7 @@ class Run {
       faultFailure = error.what();  // the workload is still to be waited for: it uses this object
     }
     workload.get();
+    pods.get();
     if (!faultFailure.empty()) throw std::runtime_error(faultFailure);
     RoundResult result = settle(lastFault);
     report_.rounds.push_back(std::move(result));
@@ -211,8 +223,19 @@ class Run {
   std::optional<Sides> readSides() {
     kube::Result<Snapshot> source = loop_.run(readSnapshot(*source_, false, scope_));
     kube::Result<Snapshot> target = loop_.run(readSnapshot(*target_, true, scope_));
-    if (!source || !target) return std::nullopt;
-    return Sides{std::move(*source), std::move(*target)};
+    std::optional<PodSnapshot> pods = pods_->read();
+    if (!source || !target || !pods) return std::nullopt;
+    return Sides{std::move(*source), std::move(*target), std::move(*pods)};
+  }
+
+  Verdict check(const Sides& sides) const {
+    Verdict verdict = verify(workload_->model(), sides.source, sides.target);
+    verifyPods(pods_->model(), sides.pods, verdict);
+    return verdict;
+  }
+
+  bool outcomesKnown() {
+    return loop_.run(workload_->resolveUnknown()) == 0 && pods_->resolveUnknown() == 0;
   }
 
   // Waits until both sides match the model, then holds a quiet window.
@@ -222,8 +245,8 @@ class Run {
     std::optional<Sides> sides;
     while (true) {
       replicas_->supervise();
-      if (loop_.run(workload_->resolveUnknown()) == 0 && (sides = readSides())) {
-        result.verdict = verify(workload_->model(), sides->source, sides->target);
+      if (outcomesKnown() && (sides = readSides())) {
+        result.verdict = check(*sides);
         if (result.verdict.ok()) break;
       }
       if (Clock::now() > deadline) {
@@ -235,8 +258,8 @@ class Run {
     result.converged = true;
     result.convergeTime =
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - lastFault);
-    say("converged " + seconds(Clock::now() - lastFault) + " after the last fault; quiet window " +
-        seconds(options_.quietWindow));
+    say("converged " + seconds(Clock::now() - lastFault) + " after the last fault (" +
+        summary(sides->pods) + "); quiet window " + seconds(options_.quietWindow));
     holdQuiet(result, *sides);
     return result;
   }
@@ -257,27 +280,22 @@ class Run {
       report_.failure = "the servers could not be read after the quiet window";
       return;
     }
-    result.quietChanges =
-        changedObjects(before.source, after->source) + changedObjects(before.target, after->target);
-    result.verdict = verify(workload_->model(), after->source, after->target);
+    result.quietChanges = changedEntries(before.source, after->source) +
+                          changedEntries(before.target, after->target) +
+                          changedObjects(before.pods, after->pods);
+    result.verdict = check(*after);
     say("quiet window: " + std::to_string(static_cast<long>(result.quietWrites)) +
         " daemon writes, " + std::to_string(result.quietChanges) + " objects changed");
-  }
-
-  static std::size_t changedObjects(const Snapshot& before, const Snapshot& after) {
-    std::size_t changed = 0;
-    for (const auto& [key, observed] : before) {
-      const auto now = after.find(key);
-      if (now == after.end() || now->second.resourceVersion != observed.resourceVersion) ++changed;
-    }
-    for (const auto& [key, observed] : after) changed += before.contains(key) ? 0 : 1;
-    return changed;
   }
 
   void finish() {
     if (workload_) {
       report_.operations = workload_->counts();
       report_.effectiveChanges = workload_->effectiveChanges();
+    }
+    if (pods_) {
+      report_.operations.insert(pods_->counts().begin(), pods_->counts().end());
+      report_.effectiveChanges += pods_->effectiveChanges();
     }
     if (faults_) {
       for (const auto& [fault, count] : faults_->counts())
@@ -301,6 +319,7 @@ class Run {
   std::optional<Replicas> replicas_;
   std::optional<FaultInjector> faults_;
   std::optional<Workload> workload_;
+  std::optional<PodWorkload> pods_;
   Report report_;
 };
 
@@ -311,6 +330,10 @@ Report runChaos(const ChaosOptions& options) {
   // Watches served by etcd: a compaction then answers every resumption from before it with
   // 410 Gone (a watch cache could still serve it from memory).
   testbedOptions.watchCache = false;
+  // The virtual cluster of the main deployment: Deployments make Pods on the source, the host
+  // schedules them onto simulated nodes (the Pod workload).
+  testbedOptions.scheduler = true;
+  testbedOptions.virtualClusterControllers = true;
   testing::Testbed testbed(testbedOptions);
   Run run(options, testbed);
   return run.run();

@@ -1,4 +1,5 @@
-// One run of the chaos checker (docs/reliability.md, "Chaos"): a testbed of its own, two
+// One run of the chaos checker (docs/reliability.md, "Chaos"): a testbed of its own (a virtual
+// cluster's controllers on the source, a scheduler and simulated nodes on the target), two
 // daemon replicas under leader election behind TCP proxies, and rounds of workload with every
 // fault kind injected once per round in a seeded order; after each round the checker waits
 // until both sides match the model, then watches a quiet window in which the daemon must write
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <string>
 
+#include "tests/chaos/pods.hpp"
 #include "tests/chaos/report.hpp"
 #include "tests/chaos/workload.hpp"
 
@@ -24,6 +26,7 @@ struct ChaosOptions {
   std::chrono::seconds quietWindow{30};
   std::chrono::seconds convergeTimeout{180};
   WorkloadOptions workload;
+  PodWorkloadOptions pods;
 };
 
 // Runs it and reports; progress lines go to stdout as it goes. Throws only when the testbed

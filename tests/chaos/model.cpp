@@ -136,17 +136,30 @@ std::string_view toString(Kind kind) {
     case Kind::ConfigMap: return "ConfigMap";
     case Kind::Secret: return "Secret";
     case Kind::Widget: return "Widget";
+    case Kind::Pod: return "Pod";
+    case Kind::Deployment: return "Deployment";
+    case Kind::Node: return "Node";
   }
   return "?";
 }
 
 std::string describe(const Key& key) {
+  if (key.ns.empty()) return std::string(toString(key.kind)) + " " + key.name;
   return std::string(toString(key.kind)) + " " + key.ns + "/" + key.name;
 }
 
 Origin originOf(const Key& key) {
   return key.kind == Kind::Widget && key.name.starts_with(kUpPrefix) ? Origin::Target
                                                                      : Origin::Source;
+}
+
+bool isWorkloadName(Kind kind, std::string_view name) {
+  switch (kind) {
+    case Kind::ConfigMap: return name.starts_with("cm-");
+    case Kind::Secret: return name.starts_with("sec-");
+    case Kind::Widget: return name.starts_with("w-") || name.starts_with(kUpPrefix);
+    default: return false;
+  }
 }
 
 const Expected* Model::find(const Key& key) const {

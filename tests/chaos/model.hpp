@@ -24,7 +24,9 @@ namespace bisync::chaos {
 
 using StringMap = std::map<std::string, std::string>;
 
-enum class Kind { ConfigMap, Secret, Widget };
+// The kinds of the object workload, then those of the Pod workload (pods_check.hpp), which are
+// read and compared apart.
+enum class Kind { ConfigMap, Secret, Widget, Pod, Deployment, Node };
 inline constexpr Kind kKinds[] = {Kind::ConfigMap, Kind::Secret, Kind::Widget};
 std::string_view toString(Kind kind);
 
@@ -44,6 +46,10 @@ enum class Origin { Source, Target };
 // Objects whose name starts with this are made on the target.
 inline constexpr std::string_view kUpPrefix = "up-";
 Origin originOf(const Key& key);
+// The names the object workload gives objects of `kind` (cm-.., sec-.., w-.., up-..): the
+// namespaces also hold objects of others (ServiceAccount tokens, the syncer's Pod token
+// Secrets), which the checker leaves alone.
+bool isWorkloadName(Kind kind, std::string_view name);
 
 // What the checker reads of one object on one side.
 struct Observed {
@@ -109,6 +115,19 @@ struct Verdict {
 
 // Compares both snapshots with the model (which must hold no Unknown key).
 Verdict verify(const Model& model, const Snapshot& source, const Snapshot& target);
+
+// Entries of two reads of one map (by key, with a resourceVersion) that differ: changed
+// resourceVersion, appeared or gone.
+template <class Map>
+std::size_t changedEntries(const Map& before, const Map& after) {
+  std::size_t changed = 0;
+  for (const auto& [key, observed] : before) {
+    const auto now = after.find(key);
+    if (now == after.end() || now->second.resourceVersion != observed.resourceVersion) ++changed;
+  }
+  for (const auto& [key, observed] : after) changed += before.contains(key) ? 0 : 1;
+  return changed;
+}
 
 // One line per field: "data.a=1, labels.chaos-l=x"; for messages.
 std::string describe(const Observed& observed);

@@ -35,14 +35,6 @@ std::vector<std::string> finalizersOf(const kube::JsonValue& object) {
   return names;
 }
 
-// The source namespace `ns` stands for on this side; "" when it is outside the scope.
-std::string sourceNamespaceOf(const std::string& ns, bool target, const Scope& scope) {
-  for (const std::string& candidate : scope.namespaces) {
-    if (ns == (target ? targetNamespace(scope.cluster, candidate) : candidate)) return candidate;
-  }
-  return "";
-}
-
 }  // namespace
 
 kube::ResourceInfo resourceOf(Kind kind) {
@@ -50,12 +42,22 @@ kube::ResourceInfo resourceOf(Kind kind) {
     case Kind::ConfigMap: return kube::resources::configMaps();
     case Kind::Secret: return kube::resources::secrets();
     case Kind::Widget: return {std::string(kWidgetGroup), "v1", "widgets", "Widget", true};
+    case Kind::Pod: return {"", "v1", "pods", "Pod", true, true};
+    case Kind::Deployment: return {"apps", "v1", "deployments", "Deployment", true, true};
+    case Kind::Node: return {"", "v1", "nodes", "Node", false, true};
   }
   return {};
 }
 
 std::string targetNamespace(const std::string& cluster, const std::string& ns) {
   return cluster + "--" + ns;
+}
+
+std::string sourceNamespaceOf(const std::string& ns, bool target, const Scope& scope) {
+  for (const std::string& candidate : scope.namespaces) {
+    if (ns == (target ? targetNamespace(scope.cluster, candidate) : candidate)) return candidate;
+  }
+  return "";
 }
 
 Observed observedOf(const kube::JsonValue& object, Kind kind) {
@@ -84,8 +86,9 @@ boost::asio::awaitable<kube::Result<Snapshot>> readSnapshot(kube::Client& client
     if (!listed) co_return tl::unexpected(listed.error());
     for (const kube::JsonValue& item : listed->items().GetArray()) {
       const std::string ns = sourceNamespaceOf(std::string(kube::namespaceOf(item)), target, scope);
-      if (ns.empty()) continue;
-      snapshot[Key{kind, ns, std::string(kube::nameOf(item))}] = observedOf(item, kind);
+      const std::string name(kube::nameOf(item));
+      if (ns.empty() || !isWorkloadName(kind, name)) continue;
+      snapshot[Key{kind, ns, name}] = observedOf(item, kind);
     }
   }
   co_return snapshot;

@@ -25,6 +25,8 @@ struct Scope {
   std::string cluster;
   std::vector<std::string> namespaces;  // source namespaces
 };
+// The source namespace `ns` of one side stands for; "" when it is outside the scope.
+std::string sourceNamespaceOf(const std::string& ns, bool target, const Scope& scope);
 
 // Every object of every chaos kind in the scope on one side, filed under source namespaces.
 // One list per kind, cluster-wide: a snapshot is one read of each kind, not one per namespace.

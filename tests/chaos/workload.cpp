@@ -114,6 +114,12 @@ kube::Json parsed(const std::string& text) {
 
 }  // namespace
 
+bool refusedByServer(const kube::Error& error) {
+  // A 4xx answer (but a timeout or throttling) means the server refused and changed nothing.
+  return error.kind == kube::ErrorKind::Api && error.httpStatus >= 400 && error.httpStatus < 500 &&
+         error.httpStatus != 408 && error.httpStatus != 429;
+}
+
 Workload::Workload(kube::Client& source, kube::Client& target, Scope scope, WorkloadOptions options)
     : source_(source),
       target_(target),
@@ -246,10 +252,7 @@ Workload::Outcome Workload::record(const std::string& op, const kube::Error* err
     ++count.ok;
     return Outcome::Ok;
   }
-  // A 4xx answer (but a timeout or throttling) means the server refused and changed nothing.
-  const bool refused = error->kind == kube::ErrorKind::Api && error->httpStatus >= 400 &&
-                       error->httpStatus < 500 && error->httpStatus != 408 &&
-                       error->httpStatus != 429;
+  const bool refused = refusedByServer(*error);
   ++(refused ? count.refused : count.unknown);
   return refused ? Outcome::Refused : Outcome::Unknown;
 }

@@ -45,6 +45,10 @@ struct OpCount {
 };
 using OpCounts = std::map<std::string, OpCount>;  // by operation name
 
+// True when `error` is the server's definite refusal (a 4xx but timeouts and throttling): the
+// operation changed nothing. Any other failure leaves its outcome unknown.
+bool refusedByServer(const kube::Error& error);
+
 class Workload {
  public:
   Workload(kube::Client& source, kube::Client& target, Scope scope, WorkloadOptions options);
