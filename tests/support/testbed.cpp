@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -115,6 +116,8 @@ fs::path baseDirFor(const TestbedOptions& options) {
   return envOr("TMPDIR", "/tmp");
 }
 
+constexpr std::string_view kKeptMarker = "KEPT";
+
 // Folders of testbeds whose process died without cleaning up (SIGKILL, abort).
 void removeStaleDirs(const fs::path& base) {
   std::error_code error;
@@ -123,6 +126,8 @@ void removeStaleDirs(const fs::path& base) {
     if (!name.starts_with(kDirPrefix)) {
       continue;
     }
+    // A folder kept on purpose (KUBE_BISYNC_TESTBED_KEEP) is for a post-mortem, not stale.
+    if (fs::exists(entry.path() / kKeptMarker, error)) continue;
     const pid_t owner = std::atoi(name.c_str() + kDirPrefix.size());
     if (owner > 0 && ::kill(owner, 0) != 0 && errno == ESRCH) {
       fs::remove_all(entry.path(), error);
@@ -136,6 +141,7 @@ TempDir makeDir(const TestbedOptions& options) {
   TempDir dir(base, std::string(kDirPrefix) + std::to_string(::getpid()) + "-");
   if (options.keepDir) {
     dir.keep();
+    std::ofstream(dir.path() / kKeptMarker) << "kept for a post-mortem; remove by hand\n";
   }
   return dir;
 }
