@@ -72,6 +72,11 @@ class PolicyScene : public bisync::testing::SyncScene {
     std::ofstream(dir_.path() / "configmaps.yaml") << policy;
   }
 
+  // Another policy beside the ConfigMap one.
+  void addPolicy(const std::string& file, const std::string& text) {
+    std::ofstream(dir_.path() / file) << text;
+  }
+
   bisync::testing::DaemonOptions daemon(const std::vector<std::string>& extra = {}) const {
     std::vector<std::string> args = {"--policies", dir_.path().string()};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -674,4 +679,111 @@ TEST_CASE(
         return !scene.get(Side::Target, "made-on-host", s).has_value() &&
                !scene.get(Side::Source, "made-on-host", s).has_value();
       }));
+}
+
+namespace {
+
+// PriorityClass `name`, labelled for the policy of the scene `id`.
+kube::Json priorityClass(const std::string& name, const std::string& id,
+                         const std::string& description) {
+  kube::Json object(rapidjson::kObjectType);
+  const auto set = [&object](const char* pointer, const std::string& text) {
+    kube::JsonPointer(pointer).Set(object, text.c_str());
+  };
+  set("/apiVersion", "scheduling.k8s.io/v1");
+  set("/kind", "PriorityClass");
+  set("/metadata/name", name);
+  set("/metadata/labels/example.com~1copy", id);
+  set("/description", description);
+  kube::JsonPointer("/value").Set(object, 1000);
+  return object;
+}
+
+// Deletes the cluster-scoped PriorityClasses `names` from both sides at scope end.
+struct PriorityClassCleanup {
+  bisync::testing::Testbed& testbed;
+  std::vector<std::string> names;
+  ~PriorityClassCleanup() {
+    for (const Side side : {Side::Source, Side::Target}) {
+      for (const std::string& name : names) {
+        testbed.kubectl(side,
+                        {"delete", "priorityclass", name, "--ignore-not-found", "--wait=false"});
+      }
+    }
+  }
+};
+
+}  // namespace
+
+// The same for a cluster-scoped copy (cluster_copies.cpp): the host deleted the copy while the
+// daemon's view of the target lagged, and the daemon's next write to it made it anew, past the
+// create that never takes over an object someone else made at that name. The object the write
+// made is deleted again; the copy is then created as any new one.
+TEST_CASE(
+    "a write to a cluster-scoped copy that the host deletes meanwhile deletes the object it made, "
+    "and the copy is created anew",
+    "[policy][chaos]") {
+  PolicyScene scene("ghost-pc", configMapPolicy("source-wins"));
+  const std::string id = scene.cluster();
+  const std::string name = "ghost-" + id;
+  const std::string copyName = id + "-" + name;
+  PriorityClassCleanup cleanup{scene.testbed(), {name, copyName}};
+  const kube::ResourceInfo classes{"scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass",
+                                   false};
+  scene.addPolicy("priorityclasses.yaml",
+                  "apiVersion: kube-bisync.io/v1alpha1\n"
+                  "kind: SyncPolicy\n"
+                  "resource: {group: scheduling.k8s.io, version: v1, kind: PriorityClass}\n"
+                  "direction: down\n"
+                  "selector: {matchLabels: {example.com/copy: " +
+                      id +
+                      "}}\n"
+                      "fields:\n"
+                      "  - {path: /*, owner: source}\n");
+  auto created = scene.tryCreate(Side::Source, classes, priorityClass(name, id, "first"));
+  INFO("creating the source's PriorityClass: " << (created ? "ok" : created.error().describe()));
+  REQUIRE(created);
+  bisync::testing::TcpProxy targetProxy("127.0.0.1", scene.testbed().server(Side::Target).port);
+  DaemonProcess daemon(scene.testbed(), scene.daemonThrough(Side::Target, targetProxy));
+  REQUIRE_READY(daemon);
+  // The copy with `description`, if there is one (`seen` says what there is).
+  const auto copy = [&](const std::string& description, std::string& s) {
+    auto object = scene.api().run(scene.api().target().get(classes, "", copyName));
+    if (!object) {
+      s = object.error().describe();
+      return std::optional<kube::Json>();
+    }
+    s = "uid " + std::string(kube::uidOf(*object)) + ", description " +
+        std::string(kube::stringMember(*object, "description"));
+    if (kube::stringMember(*object, "description") != description)
+      return std::optional<kube::Json>();
+    return std::optional<kube::Json>(std::move(*object));
+  };
+  std::optional<kube::Json> first;
+  REQUIRE(waitLogged(daemon, "the copy on the target", 30s, [&](std::string& s) {
+    first = copy("first", s);
+    return first.has_value();
+  }));
+
+  // The daemon's view of the target, and its writes there, now lag 3 s behind: it still holds
+  // the copy when the tenant's edit comes, after the host deleted the copy.
+  targetProxy.setDelay(3s);
+  const bisync::testing::CommandResult deleted =
+      scene.testbed().kubectl(Side::Target, {"delete", "priorityclass", copyName});
+  REQUIRE(deleted.ok());
+  const bisync::testing::CommandResult edited = scene.testbed().kubectl(
+      Side::Source,
+      {"patch", "priorityclass", name, "--type", "merge", "-p", R"({"description":"second"})"});
+  REQUIRE(edited.ok());
+  REQUIRE(waitLogged(daemon, "the object the write made deleted again", 40s, [&](std::string& s) {
+    s = std::to_string(daemon.countLog("deleted that object again")) + " undone writes";
+    return daemon.countLog("deleted that object again") == 1;
+  }));
+  targetProxy.setDelay(0ms);
+  REQUIRE(
+      waitLogged(daemon, "the copy created anew with the tenant's edit", 40s, [&](std::string& s) {
+        const auto now = copy("second", s);
+        return now && kube::uidOf(*now) != kube::uidOf(*first);
+      }));
+  CHECK(daemon.countLog("deleted that object again") == 1);
 }
