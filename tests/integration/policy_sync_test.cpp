@@ -224,6 +224,44 @@ int versionChanges(PolicyScene& scene, const std::string& name, std::chrono::sec
                        return lookup(labels, kManagedBy) == (scene).cluster();                     \
                      }))
 
+// Creates ConfigMap `name` on the target as the host does, opted in to createOnSource.
+void makeOnHost(PolicyScene& scene, const std::string& name) {
+  scene.kubectl(Side::Target, {"create", "configmap", name, "--from-literal=k=host"});
+  scene.kubectl(Side::Target, {"label", "configmap", name, "kube-bisync.io/create-on-source=true"});
+}
+
+// The copied-up entries of the daemon's ownership record (each entry's value, parsed); `seen`
+// says what was read.
+std::vector<kube::Json> copiedUpEntries(PolicyScene& scene, std::string& seen) {
+  auto record = scene.api().run(scene.api().target().get(
+      kube::resources::configMaps(), PolicyScene::stateNamespace(), scene.ownershipRecord()));
+  std::vector<kube::Json> entries;
+  if (!record) {
+    seen = "the ownership record: " + record.error().describe();
+    return entries;
+  }
+  const kube::JsonValue* data = kube::member(*record, "data");
+  seen = "the ownership record: " + (data != nullptr ? kube::toJson(*data) : "no data");
+  if (data == nullptr || !data->IsObject()) return entries;
+  for (const auto& member : data->GetObject()) {
+    if (!std::string_view(member.name.GetString()).starts_with("copied-up.")) continue;
+    auto value = kube::parseJson(member.value.GetString(), "a record entry");
+    if (value) entries.push_back(std::move(*value));
+  }
+  return entries;
+}
+
+// Whether the record holds an unfinished copy-up (no source uid) of the target object `uid`.
+bool copyUpPending(PolicyScene& scene, const std::string& uid, std::string& seen) {
+  for (const kube::Json& entry : copiedUpEntries(scene, seen)) {
+    if (kube::stringMember(entry, "targetUid") == uid &&
+        kube::stringMember(entry, "sourceUid").empty()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST_CASE("a label owned by both sides travels both ways, and so does its removal", "[policy]") {
@@ -679,6 +717,88 @@ TEST_CASE(
         return !scene.get(Side::Target, "made-on-host", s).has_value() &&
                !scene.get(Side::Source, "made-on-host", s).has_value();
       }));
+}
+
+// The annotation kube-bisync.io/created-from-target-uid proves a source object is the syncer's
+// only for the exact target object of an unfinished copy-up. A tenant who takes the name of a
+// pending copy-up and copies onto its object the annotations of a real copied-up object (its own,
+// readable on the source) gets a clash, not a pair: the syncer neither adopts nor writes that
+// object, and deletes nothing.
+TEST_CASE(
+    "a tenant's source object at the name of an unfinished copy-up, with another copy's "
+    "created-from-target annotations, is not adopted, and nothing is deleted",
+    "[policy][copy-up][safety]") {
+  PolicyScene scene("trick", configMapPolicy("source-wins", true));
+  scene.kubectl(Side::Source, {"create", "configmap", "anchor", "--from-literal=k=v"});
+  bisync::testing::TcpProxy sourceProxy("127.0.0.1", scene.testbed().server(Side::Source).port);
+  DaemonProcess daemon(scene.testbed(), scene.daemonThrough(Side::Source, sourceProxy));
+  REQUIRE_READY(daemon);
+  REQUIRE_COPY(daemon, scene, "anchor");  // the target namespace exists
+  // A finished copy-up: its source object carries the annotations the tenant will copy.
+  makeOnHost(scene, "genuine");
+  REQUIRE_ADOPTED(daemon, scene, "genuine");
+  std::string seen;
+  auto genuine = scene.get(Side::Source, "genuine", seen);
+  INFO(seen);
+  REQUIRE(genuine);
+  const StringMap copied = stringMapAt(*genuine, "/metadata/annotations");
+  REQUIRE(lookup(copied, "kube-bisync.io/created-from-target-uid") != "<absent>");
+
+  // The daemon cannot reach the source: the copy-up of the host's new object is recorded as an
+  // intent, and its create fails.
+  sourceProxy.setRefusing(true);
+  sourceProxy.cutConnections();
+  makeOnHost(scene, "wanted");
+  auto hosts = scene.get(Side::Target, "wanted", seen);
+  REQUIRE(hosts);
+  const std::string hostUid(kube::uidOf(*hosts));
+  REQUIRE(waitLogged(daemon, "the copy-up of wanted recorded as an intent", 30s,
+                     [&](std::string& s) { return copyUpPending(scene, hostUid, s); }));
+
+  // The tenant takes the name, with the genuine copy's annotations (its uid is another target
+  // object's), while the daemon is cut off; then the source is back.
+  kube::Json trick = configMap(scene.ns(), "wanted", {{"k", "tenant"}});
+  kube::JsonValue annotations(rapidjson::kObjectType);
+  for (const auto& [key, value] : copied) {
+    annotations.AddMember(kube::stringValue(key, trick.GetAllocator()),
+                          kube::stringValue(value, trick.GetAllocator()), trick.GetAllocator());
+  }
+  trick["metadata"].AddMember("annotations", annotations, trick.GetAllocator());
+  auto tenants = scene.tryCreate(Side::Source, kube::resources::configMaps(), trick);
+  INFO("the tenant's create: " << (tenants ? "ok" : tenants.error().describe()));
+  REQUIRE(tenants);
+  sourceProxy.setRefusing(false);
+
+  REQUIRE(waitLogged(daemon, "the unfinished copy-up dropped from the record", 60s,
+                     [&](std::string& s) {
+                       return daemon.countLog("forgetting the unfinished copy-up") == 1 &&
+                              !copyUpPending(scene, hostUid, s);
+                     }));
+  REQUIRE(waitLogged(daemon, "a NameClash Event on the tenant's object", 30s, [&](std::string& s) {
+    const auto messages = scene.events("wanted", "NameClash");
+    s = "NameClash events:" + joined(messages);
+    return !messages.empty();
+  }));
+  CHECK(daemon.countLog("finished the copy-up") == 0);
+  // Both objects stay as their makers left them: the tenant's fields, the host's object not
+  // adopted, neither deleted.
+  const auto untouched = [&](std::string& s) {
+    auto source = scene.get(Side::Source, "wanted", s);
+    auto target = scene.get(Side::Target, "wanted", s);
+    if (!source || !target) return false;
+    const StringMap sourceAnnotations = stringMapAt(*source, "/metadata/annotations");
+    const StringMap targetLabels = stringMapAt(*target, "/metadata/labels");
+    s = "source annotations " + describe(sourceAnnotations) + ", data " +
+        kube::toJson(*kube::member(*source, "data")) + "; target labels " + describe(targetLabels);
+    return kube::uidOf(*source) == kube::uidOf(*tenants) &&
+           kube::stringAt(*source, "/data/k") == "tenant" && sourceAnnotations == copied &&
+           stringMapAt(*source, "/metadata/labels").empty() && kube::uidOf(*target) == hostUid &&
+           lookup(targetLabels, kManagedBy) == "<absent>" &&
+           kube::stringAt(*target, "/data/k") == "host";
+  };
+  CHECK(bisync::testing::holdsThroughout(
+      "the tenant's and the host's objects stay untouched (a quiet window)", 5s, untouched));
+  CHECK(daemon.running());
 }
 
 namespace {
