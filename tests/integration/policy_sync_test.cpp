@@ -907,3 +907,60 @@ TEST_CASE(
       }));
   CHECK(daemon.countLog("deleted that object again") == 1);
 }
+
+// Found by the chaos checker (issue 16): a deletion of the syncer's own is waited for like any
+// other own write (PendingWrite::deletedUid). Here the daemon deletes a copied-up source object
+// (its host object was deleted) while its view of the source is cut off, so its cache still holds
+// the object; the host then makes its object anew at that name. A reconcile that took the cached
+// object for a live source would report the host's new object as a clash with it; it waits for
+// the deletion instead, and copies the new object up once the source is back.
+TEST_CASE(
+    "a host object made anew at the name of a copied-up pair the syncer just deleted is copied "
+    "up afresh, not taken for a clash with the deleted source object",
+    "[policy][chaos]") {
+  PolicyScene scene("own-delete", configMapPolicy("source-wins", true));
+  scene.kubectl(Side::Source, {"create", "configmap", "anchor", "--from-literal=k=v"});
+  bisync::testing::TcpProxy sourceProxy("127.0.0.1", scene.testbed().server(Side::Source).port);
+  DaemonProcess daemon(scene.testbed(),
+                       scene.daemonThrough(Side::Source, sourceProxy, {"--finalizer=false"}));
+  REQUIRE_READY(daemon);
+  REQUIRE_COPY(daemon, scene, "anchor");
+  makeOnHost(scene, "made-on-host");
+  REQUIRE_ADOPTED(daemon, scene, "made-on-host");
+  std::string seen;
+  auto first = scene.get(Side::Source, "made-on-host", seen);
+  INFO(seen);
+  REQUIRE(first);
+
+  // The source watch breaks; the daemon's informer waits (at least 800 ms) before it lists again,
+  // and then finds the source refusing: its cache keeps the copied-up object. The daemon's own
+  // delete of that object, on a connection of its own, goes through before.
+  sourceProxy.cutConnections();
+  scene.kubectl(Side::Target, {"delete", "configmap", "made-on-host"});
+  REQUIRE(waitLogged(
+      daemon, "the copied-up source object deleted by the daemon", 10s,
+      [&](std::string& s) { return !scene.get(Side::Source, "made-on-host", s).has_value(); },
+      20ms));
+  sourceProxy.setRefusing(true);
+  sourceProxy.cutConnections();
+  kube::Json again = configMap(scene.targetNs(), "made-on-host", {{"k", "host again"}});
+  kube::JsonPointer("/metadata/labels/kube-bisync.io~1create-on-source").Set(again, "true");
+  auto remade = scene.tryCreate(Side::Target, kube::resources::configMaps(), again);
+  INFO("the host's new object: " << (remade ? "ok" : remade.error().describe()));
+  REQUIRE(remade);
+  CHECK(bisync::testing::holdsThroughout(
+      "no clash while the source is cut off (a quiet window)", 3s, [&](std::string& s) {
+        s = std::to_string(daemon.countLog("clash")) + " clash lines; log:\n" + daemon.logTail(6);
+        return daemon.countLog("clash") == 0;
+      }));
+
+  sourceProxy.setRefusing(false);
+  REQUIRE_ADOPTED(daemon, scene, "made-on-host");
+  auto copied = scene.get(Side::Source, "made-on-host", seen);
+  INFO(seen);
+  REQUIRE(copied);
+  CHECK(kube::uidOf(*copied) != kube::uidOf(*first));
+  CHECK(lookup(stringMapAt(*copied, "/metadata/annotations"),
+               "kube-bisync.io/created-from-target-uid") == kube::uidOf(*remade));
+  CHECK(daemon.countLog("clash") == 0);
+}
