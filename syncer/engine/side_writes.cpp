@@ -228,8 +228,9 @@ kube::Error madeAnew(SyncState& state, const SideWrite& write, std::string_view 
 // `made`, the answer to `write`, is another object than the one meant (SideWrite::expectedUid):
 // that one was deleted while the write was on its way, and the apply made it anew. On the source
 // that is an object its user never made; on the target it undoes the deletion of a copied-up
-// pair's target object, whose source must go with it. The object made is deleted again at once
-// (that incarnation only).
+// pair's target object, whose source must go with it; a cluster-scoped copy made so would skip
+// the create, which never takes over an object someone else made at that name. The object made
+// is deleted again at once (that incarnation only).
 asio::awaitable<kube::Result<Json>> undoMadeAnew(SyncState& state, ResourceSync& sync,
                                                  const SideWrite& write, const JsonValue& made) {
   const std::string uid(kube::uidOf(made));
