@@ -318,7 +318,9 @@ struct SideWrite {
   // (the API server ignores metadata.uid and resourceVersion when it creates): when the object
   // written has another uid, the one meant was deleted while the write was on its way, and the
   // apply made it anew. applyFields then deletes that object again (docs/sync-engine.md, "No
-  // resurrection by apply").
+  // resurrection by apply"). Set it only with that object's resourceVersion in `body`: the
+  // precondition is what makes an apply fail (409) rather than merge into an object someone
+  // else made at the name meanwhile, which the delete would otherwise take away.
   std::string expectedUid = {};
 };
 
