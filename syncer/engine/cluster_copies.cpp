@@ -163,10 +163,15 @@ asio::awaitable<Outcome> writeCopy(SyncState& state, ResourceSync& sync, const C
                   &has,
                   &wanted,
                   {},
-                  !copy.target};
+                  !copy.target,
+                  copy.target ? std::string(copy.target->uid) : ""};
   WriteReport writeReport{std::string(kStatusSynced), ""};
   const kube::Result<Json> written = co_await applyFields(state, sync, source, write, writeReport);
   if (!written) {
+    // The copy was deleted while it was written: the deletion's event brings the key back.
+    if (const std::optional<Outcome> gone = afterMadeAnew(state, copy.key, written.error())) {
+      co_return *gone;
+    }
     co_return co_await writeRefused(state, sync, copy, source, lastSynced, written.error());
   }
   logWrite(state, "applied " + sync.name() + " " + copy.key.name + " -> " + copy.describe());

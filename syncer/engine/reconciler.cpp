@@ -317,40 +317,6 @@ enum class SourceWrite {
   Failed,  // recorded
 };
 
-// A server-side apply creates an object that does not exist, and no precondition stops it (the
-// API server ignores metadata.uid and resourceVersion when it creates): an apply to an object
-// deleted meanwhile brings it back. On the source that is an object its user never made; on the
-// target it undoes the deletion of a copied-up pair's target object, whose source must go with
-// it. The object made is deleted again at once (that incarnation only); the deletion's event of
-// the one meant brings the key back. False (recorded as a failure) when that delete fails.
-asio::awaitable<bool> undoResurrection(SyncState& state, ResourceSync& sync, const SyncKey& key,
-                                       policies::Side side, std::string_view ns,
-                                       std::string_view name, const JsonValue& made) {
-  const bool onSource = side == policies::Side::Source;
-  const std::string uid(kube::uidOf(made));
-  const std::string at = kube::objectKey(ns, name);
-  const kube::Result<bool> removed =
-      co_await removeIncarnation(onSource ? state.sourceClient : state.targetClient,
-                                 sync.translator->resource(), ns, name, uid);
-  const std::string what =
-      std::string(onSource ? "source" : "target") + " " + sync.name() + " " + at;
-  if (!removed) {
-    fail(state, key,
-         "the " + what +
-             " was deleted while it was written, and the write made it anew; "
-             "deleting that object: " +
-             removed.error().describe());
-    co_return false;
-  }
-  ++(onSource ? state.stats.source : state.stats.target).deletes;
-  spdlog::warn(
-      "the {} was deleted while the syncer wrote it, and the write made it anew (uid "
-      "{}); deleted that object again",
-      what, uid);
-  recordPendingDeletion(onSource ? sync.pendingSourceWrites : sync.pendingWrites, at, uid);
-  co_return true;
-}
-
 // Applies what the plan gives the source.
 asio::awaitable<SourceWrite> writeSourceSide(SyncState& state, ResourceSync& sync,
                                              const PairContext& pair, const Json& sourceView,
@@ -373,22 +339,20 @@ asio::awaitable<SourceWrite> writeSourceSide(SyncState& state, ResourceSync& syn
       &sourceHas,
       &plan.forSource,
       contested};
+  write.expectedUid = std::string(pair.sourceCached->uid);
   overlay(write.body, plan.forSource, write.body.GetAllocator());
   if (syncsPods(sync)) dropNodeName(write.body);
   const kube::Result<Json> written =
       co_await applyFields(state, sync, pair.source, write, writeReport);
   if (!written) {
+    if (const std::optional<Outcome> gone = afterMadeAnew(state, key, written.error())) {
+      co_return *gone == Outcome::Done ? SourceWrite::Gone : SourceWrite::Failed;
+    }
     if (written.error().isForbidden()) {
       co_await reportForbidden(state, sync, key.str(), pair.source, "source", written.error());
     }
     fail(state, key, "apply on the source: " + written.error().describe());
     co_return SourceWrite::Failed;
-  }
-  if (kube::uidOf(*written) != pair.sourceCached->uid) {
-    co_return co_await undoResurrection(state, sync, key, policies::Side::Source, key.ns, key.name,
-                                        *written)
-        ? SourceWrite::Gone
-        : SourceWrite::Failed;
   }
   logWrite(state, "applied " + sync.name() + " " + pair.targetKey + " -> source " + pair.sourceKey);
   co_return SourceWrite::Written;
@@ -409,17 +373,15 @@ asio::awaitable<std::optional<Outcome>> writeTargetSide(
                   &targetHas,
                   &plan.forTarget,
                   contested,
-                  /*create=*/pair.actual == nullptr};
+                  /*create=*/pair.actual == nullptr,
+                  pair.targetCached ? std::string(pair.targetCached->uid) : ""};
   const kube::Result<Json> written =
       co_await applyFields(state, sync, pair.source, write, writeReport);
   if (!written) {
+    if (const std::optional<Outcome> gone = afterMadeAnew(state, pair.key, written.error())) {
+      co_return gone;
+    }
     co_return co_await targetWriteFailed(state, sync, pair, apply.lastSynced, written.error());
-  }
-  if (pair.targetCached && kube::uidOf(*written) != pair.targetCached->uid) {
-    co_return co_await undoResurrection(state, sync, pair.key, policies::Side::Target,
-                                        pair.target.ns, pair.target.name, *written)
-        ? Outcome::Done
-        : Outcome::Retry;
   }
   logWrite(state, "applied " + sync.name() + " " + pair.sourceKey + " -> " + pair.targetKey);
   co_return std::nullopt;

@@ -214,7 +214,55 @@ std::optional<Json> takeStatus(const ResourceSync& sync, SideWrite& write) {
   return statusBody;
 }
 
+// The error of a write that made anew an object deleted meanwhile (`reason`: kReasonMadeAnew*).
+kube::Error madeAnew(SyncState& state, const SideWrite& write, std::string_view reason,
+                     std::string message) {
+  kube::Error error;
+  error.kind = kube::ErrorKind::Api;
+  error.reason = std::string(reason);
+  error.origin = clientOf(state, write.side).server();
+  error.message = std::move(message);
+  return error;
+}
+
+// `made`, the answer to `write`, is another object than the one meant (SideWrite::expectedUid):
+// that one was deleted while the write was on its way, and the apply made it anew. On the source
+// that is an object its user never made; on the target it undoes the deletion of a copied-up
+// pair's target object, whose source must go with it; a cluster-scoped copy made so would skip
+// the create, which never takes over an object someone else made at that name. The object made
+// is deleted again at once (that incarnation only).
+asio::awaitable<kube::Result<Json>> undoMadeAnew(SyncState& state, ResourceSync& sync,
+                                                 const SideWrite& write, const JsonValue& made) {
+  const std::string uid(kube::uidOf(made));
+  const std::string at = kube::objectKey(write.ns, write.name);
+  const std::string what = std::string(sideName(write.side)) + " " + sync.name() + " " + at;
+  const kube::Result<bool> removed = co_await removeIncarnation(
+      clientOf(state, write.side), sync.resourceOn(write.side), write.ns, write.name, uid);
+  if (!removed) {
+    co_return kube::fail(madeAnew(state, write, kReasonMadeAnewLeft,
+                                  "the " + what +
+                                      " was deleted while it was written, and the write made it "
+                                      "anew; deleting that object: " +
+                                      removed.error().describe()));
+  }
+  ++(write.side == Side::Target ? state.stats.target : state.stats.source).deletes;
+  spdlog::warn(
+      "the {} was deleted while the syncer wrote it, and the write made it anew (uid {}); "
+      "deleted that object again",
+      what, uid);
+  recordPendingDeletion(write.side == Side::Target ? sync.pendingWrites : sync.pendingSourceWrites,
+                        at, uid);
+  co_return kube::fail(madeAnew(state, write, kReasonMadeAnew, "the " + what + " was made anew"));
+}
+
 }  // namespace
+
+std::optional<Outcome> afterMadeAnew(SyncState& state, const SyncKey& key,
+                                     const kube::Error& error) {
+  if (error.reason == kReasonMadeAnew) return Outcome::Done;
+  if (error.reason == kReasonMadeAnewLeft) return fail(state, key, error.message);
+  return std::nullopt;
+}
 
 asio::awaitable<kube::Result<Json>> applyFields(SyncState& state, ResourceSync& sync,
                                                 const JsonValue& source, SideWrite& write,
@@ -223,6 +271,9 @@ asio::awaitable<kube::Result<Json>> applyFields(SyncState& state, ResourceSync& 
   std::optional<Json> statusBody = takeStatus(sync, write);
   kube::Result<Json> written =
       co_await applyDeciding(state, sync, source, write, write.body, "", outcome);
+  if (written && !write.expectedUid.empty() && kube::uidOf(*written) != write.expectedUid) {
+    co_return co_await undoMadeAnew(state, sync, write, *written);
+  }
   if (written && statusBody) {
     // The main write moved the resourceVersion on: the status write's precondition follows it.
     JsonValue& metadata = (*statusBody)["metadata"];

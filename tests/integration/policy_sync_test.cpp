@@ -72,6 +72,11 @@ class PolicyScene : public bisync::testing::SyncScene {
     std::ofstream(dir_.path() / "configmaps.yaml") << policy;
   }
 
+  // Another policy beside the ConfigMap one.
+  void addPolicy(const std::string& file, const std::string& text) {
+    std::ofstream(dir_.path() / file) << text;
+  }
+
   bisync::testing::DaemonOptions daemon(const std::vector<std::string>& extra = {}) const {
     std::vector<std::string> args = {"--policies", dir_.path().string()};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -218,6 +223,44 @@ int versionChanges(PolicyScene& scene, const std::string& name, std::chrono::sec
                        s = "target labels " + describe(labels);                                    \
                        return lookup(labels, kManagedBy) == (scene).cluster();                     \
                      }))
+
+// Creates ConfigMap `name` on the target as the host does, opted in to createOnSource.
+void makeOnHost(PolicyScene& scene, const std::string& name) {
+  scene.kubectl(Side::Target, {"create", "configmap", name, "--from-literal=k=host"});
+  scene.kubectl(Side::Target, {"label", "configmap", name, "kube-bisync.io/create-on-source=true"});
+}
+
+// The copied-up entries of the daemon's ownership record (each entry's value, parsed); `seen`
+// says what was read.
+std::vector<kube::Json> copiedUpEntries(PolicyScene& scene, std::string& seen) {
+  auto record = scene.api().run(scene.api().target().get(
+      kube::resources::configMaps(), PolicyScene::stateNamespace(), scene.ownershipRecord()));
+  std::vector<kube::Json> entries;
+  if (!record) {
+    seen = "the ownership record: " + record.error().describe();
+    return entries;
+  }
+  const kube::JsonValue* data = kube::member(*record, "data");
+  seen = "the ownership record: " + (data != nullptr ? kube::toJson(*data) : "no data");
+  if (data == nullptr || !data->IsObject()) return entries;
+  for (const auto& member : data->GetObject()) {
+    if (!std::string_view(member.name.GetString()).starts_with("copied-up.")) continue;
+    auto value = kube::parseJson(member.value.GetString(), "a record entry");
+    if (value) entries.push_back(std::move(*value));
+  }
+  return entries;
+}
+
+// Whether the record holds an unfinished copy-up (no source uid) of the target object `uid`.
+bool copyUpPending(PolicyScene& scene, const std::string& uid, std::string& seen) {
+  for (const kube::Json& entry : copiedUpEntries(scene, seen)) {
+    if (kube::stringMember(entry, "targetUid") == uid &&
+        kube::stringMember(entry, "sourceUid").empty()) {
+      return true;
+    }
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -674,4 +717,250 @@ TEST_CASE(
         return !scene.get(Side::Target, "made-on-host", s).has_value() &&
                !scene.get(Side::Source, "made-on-host", s).has_value();
       }));
+}
+
+// The annotation kube-bisync.io/created-from-target-uid proves a source object is the syncer's
+// only for the exact target object of an unfinished copy-up. A tenant who takes the name of a
+// pending copy-up and copies onto its object the annotations of a real copied-up object (its own,
+// readable on the source) gets a clash, not a pair: the syncer neither adopts nor writes that
+// object, and deletes nothing.
+TEST_CASE(
+    "a tenant's source object at the name of an unfinished copy-up, with another copy's "
+    "created-from-target annotations, is not adopted, and nothing is deleted",
+    "[policy][copy-up][safety]") {
+  PolicyScene scene("trick", configMapPolicy("source-wins", true));
+  scene.kubectl(Side::Source, {"create", "configmap", "anchor", "--from-literal=k=v"});
+  bisync::testing::TcpProxy sourceProxy("127.0.0.1", scene.testbed().server(Side::Source).port);
+  DaemonProcess daemon(scene.testbed(), scene.daemonThrough(Side::Source, sourceProxy));
+  REQUIRE_READY(daemon);
+  REQUIRE_COPY(daemon, scene, "anchor");  // the target namespace exists
+  // A finished copy-up: its source object carries the annotations the tenant will copy.
+  makeOnHost(scene, "genuine");
+  REQUIRE_ADOPTED(daemon, scene, "genuine");
+  std::string seen;
+  auto genuine = scene.get(Side::Source, "genuine", seen);
+  INFO(seen);
+  REQUIRE(genuine);
+  const StringMap copied = stringMapAt(*genuine, "/metadata/annotations");
+  REQUIRE(lookup(copied, "kube-bisync.io/created-from-target-uid") != "<absent>");
+
+  // The daemon cannot reach the source: the copy-up of the host's new object is recorded as an
+  // intent, and its create fails.
+  sourceProxy.setRefusing(true);
+  sourceProxy.cutConnections();
+  makeOnHost(scene, "wanted");
+  auto hosts = scene.get(Side::Target, "wanted", seen);
+  REQUIRE(hosts);
+  const std::string hostUid(kube::uidOf(*hosts));
+  REQUIRE(waitLogged(daemon, "the copy-up of wanted recorded as an intent", 30s,
+                     [&](std::string& s) { return copyUpPending(scene, hostUid, s); }));
+
+  // The tenant takes the name, with the genuine copy's annotations (its uid is another target
+  // object's), while the daemon is cut off; then the source is back.
+  kube::Json trick = configMap(scene.ns(), "wanted", {{"k", "tenant"}});
+  kube::JsonValue annotations(rapidjson::kObjectType);
+  for (const auto& [key, value] : copied) {
+    annotations.AddMember(kube::stringValue(key, trick.GetAllocator()),
+                          kube::stringValue(value, trick.GetAllocator()), trick.GetAllocator());
+  }
+  trick["metadata"].AddMember("annotations", annotations, trick.GetAllocator());
+  auto tenants = scene.tryCreate(Side::Source, kube::resources::configMaps(), trick);
+  INFO("the tenant's create: " << (tenants ? "ok" : tenants.error().describe()));
+  REQUIRE(tenants);
+  sourceProxy.setRefusing(false);
+
+  REQUIRE(waitLogged(daemon, "the unfinished copy-up dropped from the record", 60s,
+                     [&](std::string& s) {
+                       return daemon.countLog("forgetting the unfinished copy-up") == 1 &&
+                              !copyUpPending(scene, hostUid, s);
+                     }));
+  REQUIRE(waitLogged(daemon, "a NameClash Event on the tenant's object", 30s, [&](std::string& s) {
+    const auto messages = scene.events("wanted", "NameClash");
+    s = "NameClash events:" + joined(messages);
+    return !messages.empty();
+  }));
+  CHECK(daemon.countLog("finished the copy-up") == 0);
+  // Both objects stay as their makers left them: the tenant's fields, the host's object not
+  // adopted, neither deleted.
+  const auto untouched = [&](std::string& s) {
+    auto source = scene.get(Side::Source, "wanted", s);
+    auto target = scene.get(Side::Target, "wanted", s);
+    if (!source || !target) return false;
+    const StringMap sourceAnnotations = stringMapAt(*source, "/metadata/annotations");
+    const StringMap targetLabels = stringMapAt(*target, "/metadata/labels");
+    s = "source annotations " + describe(sourceAnnotations) + ", data " +
+        kube::toJson(*kube::member(*source, "data")) + "; target labels " + describe(targetLabels);
+    return kube::uidOf(*source) == kube::uidOf(*tenants) &&
+           kube::stringAt(*source, "/data/k") == "tenant" && sourceAnnotations == copied &&
+           stringMapAt(*source, "/metadata/labels").empty() && kube::uidOf(*target) == hostUid &&
+           lookup(targetLabels, kManagedBy) == "<absent>" &&
+           kube::stringAt(*target, "/data/k") == "host";
+  };
+  CHECK(bisync::testing::holdsThroughout(
+      "the tenant's and the host's objects stay untouched (a quiet window)", 5s, untouched));
+  CHECK(daemon.running());
+}
+
+namespace {
+
+// PriorityClass `name`, labelled for the policy of the scene `id`.
+kube::Json priorityClass(const std::string& name, const std::string& id,
+                         const std::string& description) {
+  kube::Json object(rapidjson::kObjectType);
+  const auto set = [&object](const char* pointer, const std::string& text) {
+    kube::JsonPointer(pointer).Set(object, text.c_str());
+  };
+  set("/apiVersion", "scheduling.k8s.io/v1");
+  set("/kind", "PriorityClass");
+  set("/metadata/name", name);
+  set("/metadata/labels/example.com~1copy", id);
+  set("/description", description);
+  kube::JsonPointer("/value").Set(object, 1000);
+  return object;
+}
+
+// Deletes the cluster-scoped PriorityClasses `names` from both sides at scope end.
+struct PriorityClassCleanup {
+  bisync::testing::Testbed& testbed;
+  std::vector<std::string> names;
+  ~PriorityClassCleanup() {
+    for (const Side side : {Side::Source, Side::Target}) {
+      for (const std::string& name : names) {
+        testbed.kubectl(side,
+                        {"delete", "priorityclass", name, "--ignore-not-found", "--wait=false"});
+      }
+    }
+  }
+};
+
+}  // namespace
+
+// The same for a cluster-scoped copy (cluster_copies.cpp): the host deleted the copy while the
+// daemon's view of the target lagged, and the daemon's next write to it made it anew, past the
+// create that never takes over an object someone else made at that name. The object the write
+// made is deleted again; the copy is then created as any new one.
+TEST_CASE(
+    "a write to a cluster-scoped copy that the host deletes meanwhile deletes the object it made, "
+    "and the copy is created anew",
+    "[policy][chaos]") {
+  PolicyScene scene("ghost-pc", configMapPolicy("source-wins"));
+  const std::string id = scene.cluster();
+  const std::string name = "ghost-" + id;
+  const std::string copyName = id + "-" + name;
+  PriorityClassCleanup cleanup{scene.testbed(), {name, copyName}};
+  const kube::ResourceInfo classes{"scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass",
+                                   false};
+  scene.addPolicy("priorityclasses.yaml",
+                  "apiVersion: kube-bisync.io/v1alpha1\n"
+                  "kind: SyncPolicy\n"
+                  "resource: {group: scheduling.k8s.io, version: v1, kind: PriorityClass}\n"
+                  "direction: down\n"
+                  "selector: {matchLabels: {example.com/copy: " +
+                      id +
+                      "}}\n"
+                      "fields:\n"
+                      "  - {path: /*, owner: source}\n");
+  auto created = scene.tryCreate(Side::Source, classes, priorityClass(name, id, "first"));
+  INFO("creating the source's PriorityClass: " << (created ? "ok" : created.error().describe()));
+  REQUIRE(created);
+  bisync::testing::TcpProxy targetProxy("127.0.0.1", scene.testbed().server(Side::Target).port);
+  DaemonProcess daemon(scene.testbed(), scene.daemonThrough(Side::Target, targetProxy));
+  REQUIRE_READY(daemon);
+  // The copy with `description`, if there is one (`seen` says what there is).
+  const auto copy = [&](const std::string& description, std::string& s) {
+    auto object = scene.api().run(scene.api().target().get(classes, "", copyName));
+    if (!object) {
+      s = object.error().describe();
+      return std::optional<kube::Json>();
+    }
+    s = "uid " + std::string(kube::uidOf(*object)) + ", description " +
+        std::string(kube::stringMember(*object, "description"));
+    if (kube::stringMember(*object, "description") != description)
+      return std::optional<kube::Json>();
+    return std::optional<kube::Json>(std::move(*object));
+  };
+  std::optional<kube::Json> first;
+  REQUIRE(waitLogged(daemon, "the copy on the target", 30s, [&](std::string& s) {
+    first = copy("first", s);
+    return first.has_value();
+  }));
+
+  // The daemon's view of the target, and its writes there, now lag 3 s behind: it still holds
+  // the copy when the tenant's edit comes, after the host deleted the copy.
+  targetProxy.setDelay(3s);
+  const bisync::testing::CommandResult deleted =
+      scene.testbed().kubectl(Side::Target, {"delete", "priorityclass", copyName});
+  REQUIRE(deleted.ok());
+  const bisync::testing::CommandResult edited = scene.testbed().kubectl(
+      Side::Source,
+      {"patch", "priorityclass", name, "--type", "merge", "-p", R"({"description":"second"})"});
+  REQUIRE(edited.ok());
+  REQUIRE(waitLogged(daemon, "the object the write made deleted again", 40s, [&](std::string& s) {
+    s = std::to_string(daemon.countLog("deleted that object again")) + " undone writes";
+    return daemon.countLog("deleted that object again") == 1;
+  }));
+  targetProxy.setDelay(0ms);
+  REQUIRE(
+      waitLogged(daemon, "the copy created anew with the tenant's edit", 40s, [&](std::string& s) {
+        const auto now = copy("second", s);
+        return now && kube::uidOf(*now) != kube::uidOf(*first);
+      }));
+  CHECK(daemon.countLog("deleted that object again") == 1);
+}
+
+// Found by the chaos checker (issue 16): a deletion of the syncer's own is waited for like any
+// other own write (PendingWrite::deletedUid). Here the daemon deletes a copied-up source object
+// (its host object was deleted) while its view of the source is cut off, so its cache still holds
+// the object; the host then makes its object anew at that name. A reconcile that took the cached
+// object for a live source would report the host's new object as a clash with it; it waits for
+// the deletion instead, and copies the new object up once the source is back.
+TEST_CASE(
+    "a host object made anew at the name of a copied-up pair the syncer just deleted is copied "
+    "up afresh, not taken for a clash with the deleted source object",
+    "[policy][chaos]") {
+  PolicyScene scene("own-delete", configMapPolicy("source-wins", true));
+  scene.kubectl(Side::Source, {"create", "configmap", "anchor", "--from-literal=k=v"});
+  bisync::testing::TcpProxy sourceProxy("127.0.0.1", scene.testbed().server(Side::Source).port);
+  DaemonProcess daemon(scene.testbed(),
+                       scene.daemonThrough(Side::Source, sourceProxy, {"--finalizer=false"}));
+  REQUIRE_READY(daemon);
+  REQUIRE_COPY(daemon, scene, "anchor");
+  makeOnHost(scene, "made-on-host");
+  REQUIRE_ADOPTED(daemon, scene, "made-on-host");
+  std::string seen;
+  auto first = scene.get(Side::Source, "made-on-host", seen);
+  INFO(seen);
+  REQUIRE(first);
+
+  // The source watch breaks; the daemon's informer waits (at least 800 ms) before it lists again,
+  // and then finds the source refusing: its cache keeps the copied-up object. The daemon's own
+  // delete of that object, on a connection of its own, goes through before.
+  sourceProxy.cutConnections();
+  scene.kubectl(Side::Target, {"delete", "configmap", "made-on-host"});
+  REQUIRE(waitLogged(
+      daemon, "the copied-up source object deleted by the daemon", 10s,
+      [&](std::string& s) { return !scene.get(Side::Source, "made-on-host", s).has_value(); },
+      20ms));
+  sourceProxy.setRefusing(true);
+  sourceProxy.cutConnections();
+  kube::Json again = configMap(scene.targetNs(), "made-on-host", {{"k", "host again"}});
+  kube::JsonPointer("/metadata/labels/kube-bisync.io~1create-on-source").Set(again, "true");
+  auto remade = scene.tryCreate(Side::Target, kube::resources::configMaps(), again);
+  INFO("the host's new object: " << (remade ? "ok" : remade.error().describe()));
+  REQUIRE(remade);
+  CHECK(bisync::testing::holdsThroughout(
+      "no clash while the source is cut off (a quiet window)", 3s, [&](std::string& s) {
+        s = std::to_string(daemon.countLog("clash")) + " clash lines; log:\n" + daemon.logTail(6);
+        return daemon.countLog("clash") == 0;
+      }));
+
+  sourceProxy.setRefusing(false);
+  REQUIRE_ADOPTED(daemon, scene, "made-on-host");
+  auto copied = scene.get(Side::Source, "made-on-host", seen);
+  INFO(seen);
+  REQUIRE(copied);
+  CHECK(kube::uidOf(*copied) != kube::uidOf(*first));
+  CHECK(lookup(stringMapAt(*copied, "/metadata/annotations"),
+               "kube-bisync.io/created-from-target-uid") == kube::uidOf(*remade));
+  CHECK(daemon.countLog("clash") == 0);
 }

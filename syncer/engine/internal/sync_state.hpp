@@ -313,7 +313,28 @@ struct SideWrite {
   // after all (made since the cache last heard from the server), nothing of it is taken over:
   // the write fails as AlreadyExists and leaves that object as it was.
   bool create = false;
+  // The uid of the object the write means to update; empty: no object is meant (a create).
+  // A server-side apply creates an object that does not exist, and no precondition stops it
+  // (the API server ignores metadata.uid and resourceVersion when it creates): when the object
+  // written has another uid, the one meant was deleted while the write was on its way, and the
+  // apply made it anew. applyFields then deletes that object again (docs/sync-engine.md, "No
+  // resurrection by apply"). Set it only with that object's resourceVersion in `body`: the
+  // precondition is what makes an apply fail (409) rather than merge into an object someone
+  // else made at the name meanwhile, which the delete would otherwise take away.
+  std::string expectedUid = {};
 };
+
+// The reasons of applyFields' error for a write that made anew an object deleted meanwhile
+// (SideWrite::expectedUid): kReasonMadeAnew once that new object is deleted again (the deletion's
+// event brings the key back), kReasonMadeAnewLeft when deleting it failed (the message says so).
+inline constexpr std::string_view kReasonMadeAnew = "MadeAnew";
+inline constexpr std::string_view kReasonMadeAnewLeft = "MadeAnewLeft";
+
+// What applyFields' `error` comes to for the key `key` when it says the write made an object
+// anew (see above): Done when that object was deleted again, Retry (recorded) when not;
+// nullopt for any other error.
+std::optional<Outcome> afterMadeAnew(SyncState& state, const SyncKey& key,
+                                     const kube::Error& error);
 
 // What applyFields found worth telling the user, besides the write itself.
 struct WriteReport {
@@ -324,7 +345,8 @@ struct WriteReport {
 // Server-side applies `write` (the /status part through the status subresource), first without
 // force; fields another manager owns are forced or left as the policy says (both reported on
 // `source`, the source object), then fields the side still holds but should not are removed
-// with a merge patch. Returns the object as written.
+// with a merge patch. Returns the object as written; an object made anew instead of the one
+// meant (SideWrite::expectedUid) is deleted again and comes back as a kReasonMadeAnew* error.
 boost::asio::awaitable<kube::Result<kube::Json>> applyFields(SyncState& state, ResourceSync& sync,
                                                              const kube::JsonValue& source,
                                                              SideWrite& write, WriteReport& report);
