@@ -86,17 +86,7 @@ class PolicyScene : public bisync::testing::SyncScene {
   // The same daemon, reaching `side` through `proxy` (so that a test can delay it).
   bisync::testing::DaemonOptions daemonThrough(Side side, bisync::testing::TcpProxy& proxy,
                                                const std::vector<std::string>& extra = {}) {
-    bisync::testing::DaemonOptions options = daemon(extra);
-    auto kubeconfig = [&](Side of, const char* file) {
-      return testbed().writeKubeconfig(of, bisync::testing::Auth::AdminToken, dir_.path() / file,
-                                       of == side ? proxy.url() : "");
-    };
-    options.kubeconfigFlags = false;
-    options.args.insert(
-        options.args.begin(),
-        {"--source-kubeconfig", kubeconfig(Side::Source, "source.kubeconfig").string(),
-         "--target-kubeconfig", kubeconfig(Side::Target, "target.kubeconfig").string()});
-    return options;
+    return bisync::testing::daemonThrough(testbed(), side, proxy.url(), dir_.path(), daemon(extra));
   }
 
   // kubectl against one side, in the namespace the scene maps on that side.
