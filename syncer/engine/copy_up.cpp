@@ -119,25 +119,19 @@ asio::awaitable<kube::Result<std::optional<CopiedUp>>> settleCopyUpIntent(
     SyncState& state, const CopiedUp& intent, const kube::CachedObjectPtr& sourceCached) {
   const Json source = sourceCached->parse();
   const JsonValue* annotations = kube::at(source, "/metadata/annotations");
-  const bool ours = annotations != nullptr &&
-                    kube::stringMember(*annotations, mapping::kCreatedFromTargetUidAnnotation) ==
-                        intent.targetUid;
-  if (!ours) {
+  const bool proven = annotations != nullptr &&
+                      kube::stringMember(*annotations, mapping::kCreatedFromTargetUidAnnotation) ==
+                          intent.targetUid;
+  kube::Result<std::optional<CopiedUp>> settled =
+      co_await state.record->finishOrForgetIntent(intent, proven, std::string(sourceCached->uid));
+  if (settled && *settled) {
+    spdlog::info("{} {}: finished the copy-up from target {} that was interrupted", intent.resource,
+                 std::string(sourceCached->key), intent.name);
+  } else if (settled) {
     spdlog::info("{} {}: not created from target {} (uid {}); forgetting the unfinished copy-up",
                  intent.resource, std::string(sourceCached->key), intent.name, intent.targetUid);
-    if (const kube::Result<void> done = co_await state.record->forgetCopiedUp(intent); !done) {
-      co_return kube::fail(done.error());
-    }
-    co_return std::nullopt;
   }
-  CopiedUp finished = intent;
-  finished.sourceUid = std::string(sourceCached->uid);
-  if (const kube::Result<void> done = co_await state.record->recordCopiedUp(finished); !done) {
-    co_return kube::fail(done.error());
-  }
-  spdlog::info("{} {}: finished the copy-up from target {} that was interrupted", intent.resource,
-               std::string(sourceCached->key), intent.name);
-  co_return finished;
+  co_return settled;
 }
 
 asio::awaitable<Outcome> deleteCopiedUpSource(SyncState& state, ResourceSync& sync,

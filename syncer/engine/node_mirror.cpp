@@ -199,24 +199,19 @@ asio::awaitable<bool> NodeMirror::handle(const std::string& node) {
 
 asio::awaitable<kube::Result<std::optional<CopiedUp>>> NodeMirror::settleIntent(
     const CopiedUp& intent, const kube::CachedObjectPtr& current) {
-  if (!madeFromHostNode(current->parse(), intent.targetUid)) {
+  const bool proven = madeFromHostNode(current->parse(), intent.targetUid);
+  kube::Result<std::optional<CopiedUp>> settled =
+      co_await state_.record->finishOrForgetIntent(intent, proven, std::string(current->uid));
+  if (settled && *settled) {
+    spdlog::info("Node {}: finished its creation in the source cluster, which was interrupted",
+                 intent.name);
+  } else if (settled) {
     spdlog::info(
         "Node {} in the source cluster was not made from host Node uid {}; forgetting "
         "the unfinished creation",
         intent.name, intent.targetUid);
-    if (const kube::Result<void> done = co_await state_.record->forgetCopiedUp(intent); !done) {
-      co_return kube::fail(done.error());
-    }
-    co_return std::nullopt;
   }
-  CopiedUp finished = intent;
-  finished.sourceUid = std::string(current->uid);
-  if (const kube::Result<void> done = co_await state_.record->recordCopiedUp(finished); !done) {
-    co_return kube::fail(done.error());
-  }
-  spdlog::info("Node {}: finished its creation in the source cluster, which was interrupted",
-               intent.name);
-  co_return finished;
+  co_return settled;
 }
 
 asio::awaitable<bool> NodeMirror::create(const std::string& node, const JsonValue& host) {

@@ -220,6 +220,22 @@ asio::awaitable<kube::Result<void>> OwnershipRecord::forgetCopiedUp(const Copied
   co_return co_await write(key, none);
 }
 
+asio::awaitable<kube::Result<std::optional<CopiedUp>>> OwnershipRecord::finishOrForgetIntent(
+    const CopiedUp& intent, bool proven, std::string shownUid) {
+  if (!proven) {
+    if (const kube::Result<void> done = co_await forgetCopiedUp(intent); !done) {
+      co_return kube::fail(done.error());
+    }
+    co_return std::nullopt;
+  }
+  CopiedUp finished = intent;
+  finished.sourceUid = std::move(shownUid);
+  if (const kube::Result<void> done = co_await recordCopiedUp(finished); !done) {
+    co_return kube::fail(done.error());
+  }
+  co_return finished;
+}
+
 asio::awaitable<kube::Result<void>> OwnershipRecord::recordCopiedDown(const CopiedUp& entry) {
   const std::string key = copiedDownEntryKey(entry.resource, entry.name);
   const std::optional<std::string> value = entryValue(entry);

@@ -96,6 +96,12 @@ class OwnershipRecord {
   boost::asio::awaitable<kube::Result<void>> forgetNamespace(const std::string& targetNamespace);
   boost::asio::awaitable<kube::Result<void>> recordCopiedUp(const CopiedUp& entry);
   boost::asio::awaitable<kube::Result<void>> forgetCopiedUp(const CopiedUp& entry);
+  // Settles an unfinished creation: `intent` is an entry written before its POST (no sourceUid),
+  // and an object of its name now shows, with uid `shownUid`. When the caller proved that object
+  // is the one the intent made (`proven`), the entry is finished with that uid and returned;
+  // otherwise the object is someone else's, the intent is forgotten and nullopt returned.
+  boost::asio::awaitable<kube::Result<std::optional<CopiedUp>>> finishOrForgetIntent(
+      const CopiedUp& intent, bool proven, std::string shownUid);
   boost::asio::awaitable<kube::Result<void>> recordCopiedDown(const CopiedUp& entry);
   boost::asio::awaitable<kube::Result<void>> forgetCopiedDown(const CopiedUp& entry);
 

@@ -60,6 +60,12 @@ std::string sourceNamespaceOf(const std::string& ns, bool target, const Scope& s
   return "";
 }
 
+std::string sourceUidOf(const kube::JsonValue& object) {
+  const kube::JsonValue* annotations = kube::at(object, "/metadata/annotations");
+  if (annotations == nullptr) return "";
+  return std::string(kube::stringMember(*annotations, testing::kSourceUid));
+}
+
 Observed observedOf(const kube::JsonValue& object, Kind kind) {
   const testing::StringMap labels = stringMapAt(object, "/metadata/labels");
   const testing::StringMap annotations = stringMapAt(object, "/metadata/annotations");
@@ -69,11 +75,10 @@ Observed observedOf(const kube::JsonValue& object, Kind kind) {
                     .labels = chaosEntries(labels),
                     .annotations = chaosEntries(annotations),
                     .managedBy = testing::lookup(labels, testing::kManagedBy),
-                    .sourceUid = testing::lookup(annotations, testing::kSourceUid),
+                    .sourceUid = sourceUidOf(object),
                     .deleting = kube::at(object, "/metadata/deletionTimestamp") != nullptr,
                     .finalizers = finalizersOf(object)};
   if (observed.managedBy == "<absent>") observed.managedBy.clear();
-  if (observed.sourceUid == "<absent>") observed.sourceUid.clear();
   return observed;
 }
 

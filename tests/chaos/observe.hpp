@@ -17,6 +17,9 @@ kube::ResourceInfo resourceOf(Kind kind);
 // The target namespace of source namespace `ns` (prefix mode: "<cluster>--<ns>").
 std::string targetNamespace(const std::string& cluster, const std::string& ns);
 
+// The annotation kube-bisync.io/source-uid of `object` (a copy the syncer made); "" without one.
+std::string sourceUidOf(const kube::JsonValue& object);
+
 // What the checker compares of `object`, a `kind` read from either side.
 Observed observedOf(const kube::JsonValue& object, Kind kind);
 

@@ -49,15 +49,13 @@ std::string readyOf(const kube::JsonValue& node) {
 
 PodObserved podOf(const kube::JsonValue& pod) {
   const testing::StringMap labels = testing::stringMapAt(pod, "/metadata/labels");
-  const testing::StringMap annotations = testing::stringMapAt(pod, "/metadata/annotations");
   const auto label = labels.find(std::string(kDeploymentLabel));
-  const auto sourceUid = annotations.find(testing::kSourceUid);
   return PodObserved{.uid = std::string(kube::uidOf(pod)),
                      .resourceVersion = std::string(kube::resourceVersionOf(pod)),
                      .phase = std::string(kube::stringAt(pod, "/status/phase")),
                      .podIP = std::string(kube::stringAt(pod, "/status/podIP")),
                      .nodeName = std::string(kube::stringAt(pod, "/spec/nodeName")),
-                     .sourceUid = sourceUid == annotations.end() ? "" : sourceUid->second,
+                     .sourceUid = sourceUidOf(pod),
                      .deployment = label == labels.end() ? "" : label->second,
                      .deleting = kube::at(pod, "/metadata/deletionTimestamp") != nullptr};
 }

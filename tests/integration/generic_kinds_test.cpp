@@ -21,6 +21,7 @@
 #include "tests/support/catch.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/http_probe.hpp"
+#include "tests/support/objects.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sync_scene.hpp"
 #include "tests/support/testbed.hpp"
@@ -28,12 +29,16 @@
 namespace {
 
 namespace kube = bisync::kube;
+using bisync::testing::ClusterCleanup;
 using bisync::testing::CommandResult;
 using bisync::testing::copyProblems;
 using bisync::testing::DaemonProcess;
 using bisync::testing::holdsThroughout;
 using bisync::testing::kReadyLine;
 using bisync::testing::lookup;
+using bisync::testing::priorityClasses;
+using bisync::testing::priorityClassObject;
+using bisync::testing::priorityClassPolicy;
 using bisync::testing::Side;
 using bisync::testing::stringMapAt;
 using bisync::testing::SyncScene;
@@ -571,31 +576,6 @@ TEST_CASE(
   CHECK(scene.get(Side::Source, configMaps, "child", seen).has_value());  // the source keeps it
 }
 
-namespace {
-
-// Deletes the named cluster-scoped objects from both sides at scope end.
-class ClusterCleanup {
- public:
-  ClusterCleanup(Testbed& testbed, std::string resource, std::vector<std::string> names)
-      : testbed_(testbed), resource_(std::move(resource)), names_(std::move(names)) {}
-  ~ClusterCleanup() {
-    for (const Side side : {Side::Source, Side::Target}) {
-      for (const std::string& name : names_) {
-        testbed_.kubectl(side, {"delete", resource_, name, "--ignore-not-found", "--wait=false"});
-      }
-    }
-  }
-  ClusterCleanup(const ClusterCleanup&) = delete;
-  ClusterCleanup& operator=(const ClusterCleanup&) = delete;
-
- private:
-  Testbed& testbed_;
-  std::string resource_;
-  std::vector<std::string> names_;
-};
-
-}  // namespace
-
 TEST_CASE("a StorageClass selected on the target appears read-only in the source", "[generic]") {
   GenericScene scene("sc");
   const std::string id = scene.cluster();
@@ -848,26 +828,6 @@ TEST_CASE("crd: fromTarget never touches a CRD the syncer did not create", "[gen
                         }));
 }
 
-namespace {
-
-// A PriorityClass `name` with `value` and `description`, labelled `offer: <offer>`.
-kube::Json priorityClass(const std::string& name, int value, const std::string& description,
-                         const std::string& offer) {
-  kube::Json object(rapidjson::kObjectType);
-  const auto set = [&object](const char* pointer, const std::string& text) {
-    kube::JsonPointer(pointer).Set(object, text.c_str());
-  };
-  set("/apiVersion", "scheduling.k8s.io/v1");
-  set("/kind", "PriorityClass");
-  set("/metadata/name", name);
-  set("/metadata/labels/example.com~1copy", offer);
-  set("/description", description);
-  kube::JsonPointer("/value").Set(object, value);
-  return object;
-}
-
-}  // namespace
-
 TEST_CASE("a cluster-scoped kind synced down is renamed with the cluster name", "[generic]") {
   GenericScene scene("pcdown");
   const std::string id = scene.cluster();
@@ -876,25 +836,17 @@ TEST_CASE("a cluster-scoped kind synced down is renamed with the cluster name", 
   const std::string copyName = id + "-" + high;
   const std::string takenName = id + "-" + clashing;
   ClusterCleanup cleanup(scene.testbed(), "priorityclass", {high, clashing, copyName, takenName});
-  const kube::ResourceInfo classes{"scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass",
-                                   false};
-  scene.addPolicy("priorityclasses.yaml",
-                  "apiVersion: kube-bisync.io/v1alpha1\n"
-                  "kind: SyncPolicy\n"
-                  "resource: {group: scheduling.k8s.io, version: v1, kind: PriorityClass}\n"
-                  "direction: down\n"
-                  "selector: {matchLabels: {example.com/copy: " +
-                      id +
-                      "}}\n"
-                      "fields:\n"
-                      "  - {path: /*, owner: source}\n");
+  const kube::ResourceInfo classes = priorityClasses();
+  scene.addPolicy("priorityclasses.yaml", priorityClassPolicy(id));
   // The host's own object at the name the copy of `clashing` would take.
-  auto hosts = scene.tryCreate(Side::Target, classes, priorityClass(takenName, 7, "host's", id));
+  auto hosts =
+      scene.tryCreate(Side::Target, classes, priorityClassObject(takenName, 7, "host's", id));
   INFO("creating the host's PriorityClass: " << (hosts ? "ok" : hosts.error().describe()));
   REQUIRE(hosts);
-  auto created = scene.tryCreate(Side::Source, classes, priorityClass(high, 1000, "first", id));
+  auto created =
+      scene.tryCreate(Side::Source, classes, priorityClassObject(high, 1000, "first", id));
   REQUIRE(created);
-  REQUIRE(scene.tryCreate(Side::Source, classes, priorityClass(clashing, 5, "tenant's", id)));
+  REQUIRE(scene.tryCreate(Side::Source, classes, priorityClassObject(clashing, 5, "tenant's", id)));
 
   DaemonProcess daemon(scene.testbed(), scene.daemon());
   REQUIRE_READY(daemon);

@@ -18,6 +18,7 @@
 #include "syncer/kube/resource.hpp"
 #include "tests/support/catch.hpp"
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/objects.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sync_scene.hpp"
 #include "tests/support/tcp_proxy.hpp"
@@ -26,12 +27,16 @@
 namespace {
 
 namespace kube = bisync::kube;
+using bisync::testing::ClusterCleanup;
 using bisync::testing::configMap;
 using bisync::testing::DaemonProcess;
 using bisync::testing::describe;
 using bisync::testing::kManagedBy;
 using bisync::testing::kReadyLine;
 using bisync::testing::lookup;
+using bisync::testing::priorityClasses;
+using bisync::testing::priorityClassObject;
+using bisync::testing::priorityClassPolicy;
 using bisync::testing::Side;
 using bisync::testing::StringMap;
 using bisync::testing::stringMapAt;
@@ -213,6 +218,21 @@ int versionChanges(PolicyScene& scene, const std::string& name, std::chrono::sec
                        s = "target labels " + describe(labels);                                    \
                        return lookup(labels, kManagedBy) == (scene).cluster();                     \
                      }))
+
+// The set-up of the race tests: a daemon that reaches `side` through a proxy the test can delay
+// or cut, ready and holding the copy of the source ConfigMap "anchor", so that the target
+// namespace exists.
+struct AnchoredDaemon {
+  AnchoredDaemon(PolicyScene& scene, Side side, const std::vector<std::string>& extra = {})
+      : proxy("127.0.0.1", scene.testbed().server(side).port),
+        daemon(scene.testbed(), scene.daemonThrough(side, proxy, extra)) {
+    scene.kubectl(Side::Source, {"create", "configmap", "anchor", "--from-literal=k=v"});
+    REQUIRE_READY(daemon);
+    REQUIRE_COPY(daemon, scene, "anchor");
+  }
+  bisync::testing::TcpProxy proxy;
+  DaemonProcess daemon;
+};
 
 // Creates ConfigMap `name` on the target as the host does, opted in to createOnSource.
 void makeOnHost(PolicyScene& scene, const std::string& name) {
@@ -604,11 +624,9 @@ TEST_CASE(
     "finishes the pair after its restart",
     "[policy][chaos]") {
   PolicyScene scene("intent", configMapPolicy("source-wins", true));
-  scene.kubectl(Side::Source, {"create", "configmap", "anchor", "--from-literal=k=v"});
-  bisync::testing::TcpProxy sourceProxy("127.0.0.1", scene.testbed().server(Side::Source).port);
-  DaemonProcess daemon(scene.testbed(), scene.daemonThrough(Side::Source, sourceProxy));
-  REQUIRE_READY(daemon);
-  REQUIRE_COPY(daemon, scene, "anchor");  // the target namespace exists
+  AnchoredDaemon anchored(scene, Side::Source);
+  bisync::testing::TcpProxy& sourceProxy = anchored.proxy;
+  DaemonProcess& daemon = anchored.daemon;
 
   // Every chunk to and from the source now takes 3 s: the create's answer comes 3 s after the
   // object exists, and the daemon dies in between.
@@ -682,11 +700,9 @@ TEST_CASE(
     "back, and its source object goes with it",
     "[policy][chaos]") {
   PolicyScene scene("ghost-up", configMapPolicy("source-wins", true));
-  scene.kubectl(Side::Source, {"create", "configmap", "anchor", "--from-literal=k=v"});
-  bisync::testing::TcpProxy targetProxy("127.0.0.1", scene.testbed().server(Side::Target).port);
-  DaemonProcess daemon(scene.testbed(), scene.daemonThrough(Side::Target, targetProxy));
-  REQUIRE_READY(daemon);
-  REQUIRE_COPY(daemon, scene, "anchor");
+  AnchoredDaemon anchored(scene, Side::Target);
+  bisync::testing::TcpProxy& targetProxy = anchored.proxy;
+  DaemonProcess& daemon = anchored.daemon;
   scene.kubectl(Side::Target, {"create", "configmap", "made-on-host", "--from-literal=k=host"});
   scene.kubectl(Side::Target,
                 {"label", "configmap", "made-on-host", "kube-bisync.io/create-on-source=true"});
@@ -719,11 +735,9 @@ TEST_CASE(
     "created-from-target annotations, is not adopted, and nothing is deleted",
     "[policy][copy-up][safety]") {
   PolicyScene scene("trick", configMapPolicy("source-wins", true));
-  scene.kubectl(Side::Source, {"create", "configmap", "anchor", "--from-literal=k=v"});
-  bisync::testing::TcpProxy sourceProxy("127.0.0.1", scene.testbed().server(Side::Source).port);
-  DaemonProcess daemon(scene.testbed(), scene.daemonThrough(Side::Source, sourceProxy));
-  REQUIRE_READY(daemon);
-  REQUIRE_COPY(daemon, scene, "anchor");  // the target namespace exists
+  AnchoredDaemon anchored(scene, Side::Source);
+  bisync::testing::TcpProxy& sourceProxy = anchored.proxy;
+  DaemonProcess& daemon = anchored.daemon;
   // A finished copy-up: its source object carries the annotations the tenant will copy.
   makeOnHost(scene, "genuine");
   REQUIRE_ADOPTED(daemon, scene, "genuine");
@@ -791,40 +805,6 @@ TEST_CASE(
   CHECK(daemon.running());
 }
 
-namespace {
-
-// PriorityClass `name`, labelled for the policy of the scene `id`.
-kube::Json priorityClass(const std::string& name, const std::string& id,
-                         const std::string& description) {
-  kube::Json object(rapidjson::kObjectType);
-  const auto set = [&object](const char* pointer, const std::string& text) {
-    kube::JsonPointer(pointer).Set(object, text.c_str());
-  };
-  set("/apiVersion", "scheduling.k8s.io/v1");
-  set("/kind", "PriorityClass");
-  set("/metadata/name", name);
-  set("/metadata/labels/example.com~1copy", id);
-  set("/description", description);
-  kube::JsonPointer("/value").Set(object, 1000);
-  return object;
-}
-
-// Deletes the cluster-scoped PriorityClasses `names` from both sides at scope end.
-struct PriorityClassCleanup {
-  bisync::testing::Testbed& testbed;
-  std::vector<std::string> names;
-  ~PriorityClassCleanup() {
-    for (const Side side : {Side::Source, Side::Target}) {
-      for (const std::string& name : names) {
-        testbed.kubectl(side,
-                        {"delete", "priorityclass", name, "--ignore-not-found", "--wait=false"});
-      }
-    }
-  }
-};
-
-}  // namespace
-
 // The same for a cluster-scoped copy (cluster_copies.cpp): the host deleted the copy while the
 // daemon's view of the target lagged, and the daemon's next write to it made it anew, past the
 // create that never takes over an object someone else made at that name. The object the write
@@ -837,20 +817,11 @@ TEST_CASE(
   const std::string id = scene.cluster();
   const std::string name = "ghost-" + id;
   const std::string copyName = id + "-" + name;
-  PriorityClassCleanup cleanup{scene.testbed(), {name, copyName}};
-  const kube::ResourceInfo classes{"scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass",
-                                   false};
-  scene.addPolicy("priorityclasses.yaml",
-                  "apiVersion: kube-bisync.io/v1alpha1\n"
-                  "kind: SyncPolicy\n"
-                  "resource: {group: scheduling.k8s.io, version: v1, kind: PriorityClass}\n"
-                  "direction: down\n"
-                  "selector: {matchLabels: {example.com/copy: " +
-                      id +
-                      "}}\n"
-                      "fields:\n"
-                      "  - {path: /*, owner: source}\n");
-  auto created = scene.tryCreate(Side::Source, classes, priorityClass(name, id, "first"));
+  ClusterCleanup cleanup(scene.testbed(), "priorityclass", {name, copyName});
+  const kube::ResourceInfo classes = priorityClasses();
+  scene.addPolicy("priorityclasses.yaml", priorityClassPolicy(id));
+  auto created =
+      scene.tryCreate(Side::Source, classes, priorityClassObject(name, 1000, "first", id));
   INFO("creating the source's PriorityClass: " << (created ? "ok" : created.error().describe()));
   REQUIRE(created);
   bisync::testing::TcpProxy targetProxy("127.0.0.1", scene.testbed().server(Side::Target).port);
@@ -909,12 +880,9 @@ TEST_CASE(
     "up afresh, not taken for a clash with the deleted source object",
     "[policy][chaos]") {
   PolicyScene scene("own-delete", configMapPolicy("source-wins", true));
-  scene.kubectl(Side::Source, {"create", "configmap", "anchor", "--from-literal=k=v"});
-  bisync::testing::TcpProxy sourceProxy("127.0.0.1", scene.testbed().server(Side::Source).port);
-  DaemonProcess daemon(scene.testbed(),
-                       scene.daemonThrough(Side::Source, sourceProxy, {"--finalizer=false"}));
-  REQUIRE_READY(daemon);
-  REQUIRE_COPY(daemon, scene, "anchor");
+  AnchoredDaemon anchored(scene, Side::Source, {"--finalizer=false"});
+  bisync::testing::TcpProxy& sourceProxy = anchored.proxy;
+  DaemonProcess& daemon = anchored.daemon;
   makeOnHost(scene, "made-on-host");
   REQUIRE_ADOPTED(daemon, scene, "made-on-host");
   std::string seen;

@@ -36,4 +36,33 @@ kube::Json configMapObject(std::string_view ns, std::string_view name, std::stri
 
 kube::Json namespaceObject(std::string_view name) { return coreObject("Namespace", "", name); }
 
+kube::ResourceInfo priorityClasses() {
+  return {"scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", false};
+}
+
+kube::Json priorityClassObject(std::string_view name, int value, std::string_view description,
+                               std::string_view copy) {
+  kube::Json object = coreObject("PriorityClass", "", name);
+  auto& allocator = object.GetAllocator();
+  object["apiVersion"].SetString("scheduling.k8s.io/v1", allocator);
+  kube::JsonValue labels(rapidjson::kObjectType);
+  labels.AddMember("example.com/copy", copyOf(copy, allocator), allocator);
+  object["metadata"].AddMember("labels", labels, allocator);
+  object.AddMember("description", copyOf(description, allocator), allocator);
+  object.AddMember("value", value, allocator);
+  return object;
+}
+
+std::string priorityClassPolicy(std::string_view copy) {
+  return "apiVersion: kube-bisync.io/v1alpha1\n"
+         "kind: SyncPolicy\n"
+         "resource: {group: scheduling.k8s.io, version: v1, kind: PriorityClass}\n"
+         "direction: down\n"
+         "selector: {matchLabels: {example.com/copy: " +
+         std::string(copy) +
+         "}}\n"
+         "fields:\n"
+         "  - {path: /*, owner: source}\n";
+}
+
 }  // namespace bisync::testing

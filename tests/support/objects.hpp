@@ -2,9 +2,11 @@
 // with RapidJSON (never by string concatenation); each returns a fresh document.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "syncer/kube/json.hpp"
+#include "syncer/kube/resource.hpp"
 
 namespace bisync::testing {
 
@@ -15,5 +17,15 @@ kube::Json configMapObject(std::string_view ns, std::string_view name, std::stri
 
 // A v1 Namespace called `name`.
 kube::Json namespaceObject(std::string_view name);
+
+// scheduling.k8s.io/v1 PriorityClasses: a cluster-scoped built-in kind for the tests of
+// cluster-scoped copies.
+kube::ResourceInfo priorityClasses();
+// A PriorityClass `name` with `value` and `description`, labelled `example.com/copy: <copy>`.
+kube::Json priorityClassObject(std::string_view name, int value, std::string_view description,
+                               std::string_view copy);
+// A policy file syncing down the PriorityClasses labelled `example.com/copy: <copy>`, every field
+// owned by the source (their copies are renamed <cluster>-<name>).
+std::string priorityClassPolicy(std::string_view copy);
 
 }  // namespace bisync::testing

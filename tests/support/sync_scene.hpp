@@ -69,6 +69,27 @@ kube::Json secret(const std::string& ns, const std::string& name, const std::str
 std::vector<kube::Json> numberedConfigMaps(const std::string& ns, int count,
                                            const std::string& value);
 
+// Deletes the named cluster-scoped objects from both sides at scope end.
+class ClusterCleanup {
+ public:
+  ClusterCleanup(Testbed& testbed, std::string resource, std::vector<std::string> names)
+      : testbed_(testbed), resource_(std::move(resource)), names_(std::move(names)) {}
+  ~ClusterCleanup() {
+    for (const Side side : {Side::Source, Side::Target}) {
+      for (const std::string& name : names_) {
+        testbed_.kubectl(side, {"delete", resource_, name, "--ignore-not-found", "--wait=false"});
+      }
+    }
+  }
+  ClusterCleanup(const ClusterCleanup&) = delete;
+  ClusterCleanup& operator=(const ClusterCleanup&) = delete;
+
+ private:
+  Testbed& testbed_;
+  std::string resource_;
+  std::vector<std::string> names_;
+};
+
 // A daemon declared after the scene is killed before the scene's cleanup runs.
 class SyncScene {
  public:
