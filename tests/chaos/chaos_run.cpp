@@ -26,6 +26,9 @@ using testing::Side;
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kCheckInterval = std::chrono::seconds(1);
+// How long the quiet window waits for the daemon to finish the reconciles it has in hand.
+constexpr auto kIdleWait = std::chrono::seconds(10);
+constexpr auto kIdlePoll = std::chrono::milliseconds(100);
 
 std::string seconds(Clock::duration duration) {
   char text[32];
@@ -260,29 +263,50 @@ class Run {
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - lastFault);
     say("converged " + seconds(Clock::now() - lastFault) + " after the last fault (" +
         summary(sides->pods) + "); quiet window " + seconds(options_.quietWindow));
-    holdQuiet(result, *sides);
+    holdQuiet(result);
     return result;
+  }
+
+  // Whether, within kIdleWait, no replica has a key in flight or waiting for a worker. A
+  // reconcile still running when the servers showed convergence counts its last write in the
+  // metrics a moment after the server applied it: a window begun before that would count it as a
+  // quiet write although no object changes in the window.
+  bool waitIdle() {
+    const Clock::time_point giveUp = Clock::now() + kIdleWait;
+    while (Clock::now() < giveUp) {
+      replicas_->supervise();
+      const std::optional<double> pending = replicas_->pendingKeys();
+      if (pending && *pending == 0) return true;
+      std::this_thread::sleep_for(kIdlePoll);
+    }
+    return false;
   }
 
   // The quiet window: no operation, no fault; the daemon must not write. Counted twice: by its
   // own metrics, and by the servers (any object of the workload's namespaces whose
-  // resourceVersion changed, that appeared or went).
-  void holdQuiet(RoundResult& result, const Sides& before) {
+  // resourceVersion changed, that appeared or went). It starts once the daemon is idle; a
+  // daemon that never is (endless rewriting) is not waited for, and its writes count.
+  void holdQuiet(RoundResult& result) {
+    if (!waitIdle()) {
+      say("the daemon still had keys to reconcile " + seconds(kIdleWait) +
+          " after convergence; the quiet window starts anyway");
+    }
     const double writesBefore = replicas_->writes();
     const std::size_t restartsBefore = replicas_->restarts();
+    const std::optional<Sides> before = readSides();
     supervisedUntil(Clock::now() + options_.quietWindow);
     result.quietWrites = replicas_->writes() - writesBefore;
     if (replicas_->restarts() != restartsBefore) {
       report_.failure = "a replica ended during the quiet window";
     }
     const std::optional<Sides> after = readSides();
-    if (!after) {
-      report_.failure = "the servers could not be read after the quiet window";
+    if (!before || !after) {
+      report_.failure = "the servers could not be read around the quiet window";
       return;
     }
-    result.quietChanges = changedEntries(before.source, after->source) +
-                          changedEntries(before.target, after->target) +
-                          changedObjects(before.pods, after->pods);
+    result.quietChanges = changedEntries(before->source, after->source) +
+                          changedEntries(before->target, after->target) +
+                          changedObjects(before->pods, after->pods);
     result.verdict = check(*after);
     say("quiet window: " + std::to_string(static_cast<long>(result.quietWrites)) +
         " daemon writes, " + std::to_string(result.quietChanges) + " objects changed");

@@ -97,6 +97,22 @@ double Replicas::writes() {
   return total;
 }
 
+std::optional<double> Replicas::pendingKeys() {
+  double total = 0;
+  for (int i = 0; i < kCount; ++i) {
+    testing::DaemonProcess& daemon = replica(i);
+    if (!daemon.running()) continue;
+    std::string seen;
+    const std::optional<std::string> text = daemon.scrapeMetrics(seen);
+    if (!text) return std::nullopt;
+    // A follower's keys wait for leadership; they are worked on only after a failover.
+    if (testing::sumOfSamples(*text, "kube_bisync_leader") == 0) continue;
+    total += testing::sumOfSamples(*text, "kube_bisync_queue_in_flight") +
+             testing::sumOfSamples(*text, "kube_bisync_queue_depth");
+  }
+  return total;
+}
+
 std::string Replicas::describe(std::size_t lines) {
   std::string out;
   for (int i = 0; i < kCount; ++i) {

@@ -50,6 +50,10 @@ class Replicas {
   // kube_bisync_namespace_writes_total), summed over both replicas and all their runs, as far as
   // scrapes saw them: a run's writes after its last scrape are not counted.
   double writes();
+  // Keys the leading replica is reconciling or holds for a worker (kube_bisync_queue_in_flight
+  // plus kube_bisync_queue_depth; keys waiting out a backoff are not counted, nor a follower's);
+  // nullopt when a running replica could not be scraped.
+  std::optional<double> pendingKeys();
   // Both replicas' state and log tails, for failure reports.
   std::string describe(std::size_t lines);
 
