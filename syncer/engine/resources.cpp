@@ -236,8 +236,12 @@ kube::ResourceInfo crdResource() {
 }
 
 struct CrdLookup {
-  enum State { None, Established, Withdrawing, Unknown } state = None;
-  std::string error;  // why it is Unknown
+  kube::CrdState state = kube::CrdState::Absent;
+  std::string error;  // why it is Unreadable
+  // Whether the kind is served through this CRD (one that is being deleted is not counted).
+  bool backs() const {
+    return state == kube::CrdState::Serving || state == kube::CrdState::NotServing;
+  }
 };
 
 // The CRD through which `client` serves `resource`, if any. Only a group with a dot can be a
@@ -249,21 +253,8 @@ asio::awaitable<CrdLookup> crdOf(kube::Client& client, const kube::ResourceInfo&
   const std::string_view clusterWide;
   const kube::Result<kube::Json> crd = co_await client.get(crds, clusterWide, name);
   if (!crd && crd.error().isNotFound()) co_return CrdLookup{};
-  if (!crd) co_return CrdLookup{CrdLookup::Unknown, crd.error().describe()};
-  co_return CrdLookup{kube::crdWithdrawing(*crd) ? CrdLookup::Withdrawing : CrdLookup::Established,
-                      ""};
-}
-
-// What a side's CRD says of a kind served through one: gone, going, or (when it could not be
-// read) nothing.
-kube::Presence presenceByCrd(const CrdLookup& crd) {
-  switch (crd.state) {
-    case CrdLookup::None: return kube::Presence::NotServed;
-    case CrdLookup::Withdrawing: return kube::Presence::Withdrawn;
-    case CrdLookup::Established:
-    case CrdLookup::Unknown: break;
-  }
-  return kube::Presence::Served;
+  if (!crd) co_return CrdLookup{kube::CrdState::Unreadable, crd.error().describe()};
+  co_return CrdLookup{kube::crdStateOf(*crd, resource.version), ""};
 }
 
 // Whether `client` serves `resource` now, by a fresh discovery and, for a kind served through a
@@ -272,12 +263,10 @@ asio::awaitable<kube::Presence> presenceOn(kube::Client& client, const kube::Res
                                            bool crdBacked) {
   const kube::GroupVersionKind kind{resource.group, resource.version, resource.kind};
   const kube::Result<kube::ResourceInfo> found = co_await client.discover(kind);
-  if (!found) {
-    co_return found.error().isNotFound() ? kube::Presence::NotServed : kube::Presence::Unknown;
-  }
-  if (!crdBacked) co_return kube::Presence::Served;
+  if (!found && !found.error().isNotFound()) co_return kube::Presence::Unknown;
+  if (!crdBacked) co_return found ? kube::Presence::Served : kube::Presence::NotServed;
   const CrdLookup crd = co_await crdOf(client, resource);
-  co_return presenceByCrd(crd);
+  co_return found ? kube::presenceByCrd(crd.state) : kube::presenceUndiscovered(crd.state);
 }
 
 // The CRDs of a kind both sides serve; false (with the reason in waiting.why) while one of them
@@ -289,7 +278,7 @@ asio::awaitable<bool> readCrds(SyncState& state, WaitingResource& waiting,
   const CrdLookup onSource = co_await crdOf(state.sourceClient, source);
   const CrdLookup onTarget = co_await crdOf(state.targetClient, target);
   for (const auto& [crd, side] : {std::pair{&onSource, "source"}, {&onTarget, "target"}}) {
-    if (crd->state == CrdLookup::Unknown) {
+    if (crd->state == kube::CrdState::Unreadable) {
       spdlog::warn(
           "{}: its CRD on the {} API server cannot be read ({}): only discovery will "
           "notice its deletion there",
@@ -297,15 +286,16 @@ asio::awaitable<bool> readCrds(SyncState& state, WaitingResource& waiting,
     }
   }
   const auto served = [](const CrdLookup& crd) {
-    return crd.state == CrdLookup::Withdrawing ? kube::Presence::Withdrawn : kube::Presence::Served;
+    return crd.state == kube::CrdState::Withdrawing ? kube::Presence::Withdrawn
+                                                    : kube::Presence::Served;
   };
   if (const auto why = kube::whyKindGone(served(onSource), served(onTarget))) {
     waiting.why = *why;
-    waiting.servedBySource = onSource.state != CrdLookup::Withdrawing;
-    waiting.servedByTarget = onTarget.state != CrdLookup::Withdrawing;
+    waiting.servedBySource = onSource.state != kube::CrdState::Withdrawing;
+    waiting.servedByTarget = onTarget.state != kube::CrdState::Withdrawing;
     co_return false;
   }
-  backing = {onSource.state == CrdLookup::Established, onTarget.state == CrdLookup::Established};
+  backing = {onSource.backs(), onTarget.backs()};
   co_return true;
 }
 
@@ -441,14 +431,15 @@ asio::awaitable<void> checkRunningKinds(SyncState& state) {
     const kube::Presence onTarget = co_await presenceOn(state.targetClient, target, targetCrd);
     if (state.stopping || sync.suspended) continue;
     if (const std::optional<std::string> why = kube::whyKindGone(onSource, onTarget)) {
-      suspendKind(state, sync, onSource == kube::Presence::Served,
-                  onTarget == kube::Presence::Served, *why);
+      suspendKind(state, sync, onSource, onTarget, *why);
     }
   }
 }
 
-void suspendKind(SyncState& state, ResourceSync& sync, bool servedBySource, bool servedByTarget,
-                 const std::string& why) {
+void suspendKind(SyncState& state, ResourceSync& sync, kube::Presence onSource,
+                 kube::Presence onTarget, const std::string& why) {
+  const bool servedBySource = onSource == kube::Presence::Served;
+  const bool servedByTarget = onTarget == kube::Presence::Served;
   if (sync.suspended) return;
   sync.suspended = true;
   // Stopped on the loop thread, an informer calls no handler any more; its loop ends on its own.
@@ -471,8 +462,10 @@ void suspendKind(SyncState& state, ResourceSync& sync, bool servedBySource, bool
       {sync.spec, sync.key, servedBySource, servedByTarget, why, sync.crdMirror});
   // The source's CRD is being deleted: its objects wait for their finalizers, and ours is never
   // taken off by a suspended kind's reconcile. The copies stay (a CRD's deletion is not the
-  // user's deletion of each object); the finalizers go, so that the deletion can finish.
-  if (!servedBySource && sync.sourceCrd && !sync.clusterScoped) {
+  // user's deletion of each object); the finalizers go, so that the deletion can finish. Only
+  // then: a kind not served for another reason (a version switched off, a server that answered
+  // 404 while starting) keeps its objects, and their deletion must still clean up.
+  if (onSource == kube::Presence::Withdrawn && sync.sourceCrd && !sync.clusterScoped) {
     asio::co_spawn(state.sourceClient.ioContext(),
                    releaseFinalizers(state.weak_from_this(), sync.sourceResource), asio::detached);
   }
@@ -528,11 +521,11 @@ asio::awaitable<SidePresence> presenceBeneath(SyncState& state, ResourceSync& sy
   const kube::CachedObjectPtr cached = cachedSource(sync, key);
   if (sync.sourceCrd && (!cached || isTerminating(cached->parse()))) {
     const CrdLookup crd = co_await crdOf(state.sourceClient, source);
-    presence.source = presenceByCrd(crd);
+    presence.source = kube::presenceByCrd(crd.state);
   }
   if (checkTarget) {
     const CrdLookup crd = co_await crdOf(state.targetClient, target);
-    presence.target = presenceByCrd(crd);
+    presence.target = kube::presenceByCrd(crd.state);
   }
   co_return presence;
 }
@@ -552,8 +545,7 @@ asio::awaitable<bool> admitKey(SyncState& state, const SyncKey& key) {
   const SidePresence presence = co_await presenceBeneath(state, sync, key);
   const std::optional<std::string> why = kube::whyKindGone(presence.source, presence.target);
   if (!why) co_return !sync.suspended;  // suspended meanwhile by another key
-  suspendKind(state, sync, presence.source == kube::Presence::Served,
-              presence.target == kube::Presence::Served, *why);
+  suspendKind(state, sync, presence.source, presence.target, *why);
   co_return false;
 }
 

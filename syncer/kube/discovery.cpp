@@ -230,4 +230,40 @@ bool crdWithdrawing(const JsonValue& crd) {
   });
 }
 
+CrdState crdStateOf(const JsonValue& crd, std::string_view version) {
+  if (!crd.IsObject()) return CrdState::Unreadable;
+  if (crdWithdrawing(crd)) return CrdState::Withdrawing;
+  const JsonValue* versions = at(crd, "/spec/versions");
+  if (versions == nullptr || !versions->IsArray()) return CrdState::Unreadable;
+  for (const JsonValue& entry : versions->GetArray()) {
+    if (!entry.IsObject() || stringMember(entry, "name") != version) continue;
+    const JsonValue* served = member(entry, "served");
+    return served != nullptr && served->IsBool() && served->GetBool() ? CrdState::Serving
+                                                                      : CrdState::NotServing;
+  }
+  return CrdState::NotServing;
+}
+
+Presence presenceByCrd(CrdState crd) {
+  switch (crd) {
+    case CrdState::Withdrawing: return Presence::Withdrawn;
+    case CrdState::Absent:
+    case CrdState::NotServing: return Presence::NotServed;
+    case CrdState::Unreadable:
+    case CrdState::Serving: break;
+  }
+  return Presence::Served;
+}
+
+Presence presenceUndiscovered(CrdState crd) {
+  switch (crd) {
+    case CrdState::Withdrawing: return Presence::Withdrawn;
+    case CrdState::Serving: return Presence::Unknown;
+    case CrdState::Absent:
+    case CrdState::Unreadable:
+    case CrdState::NotServing: break;
+  }
+  return Presence::NotServed;
+}
+
 }  // namespace bisync::kube

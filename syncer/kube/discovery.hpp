@@ -73,4 +73,19 @@ std::optional<std::string> whyKindGone(Presence source, Presence target);
 // Terminating is True. Anything else (including a malformed object) is not.
 bool crdWithdrawing(const JsonValue& crd);
 
+// What a server's CustomResourceDefinition of a kind says of it: none there, or it cannot be
+// read (no permission, network); it is being deleted (crdWithdrawing); it no longer serves the
+// kind's version (`served: false`, or the version is gone); or it serves it.
+enum class CrdState { Absent, Unreadable, Withdrawing, NotServing, Serving };
+CrdState crdStateOf(const JsonValue& crd, std::string_view version);
+
+// What a kind served through a CRD is, when its discovery lists it: the CRD tells whether it is
+// going (Withdrawn), gone or its version switched off (NotServed); a CRD that cannot be read
+// proves nothing (Served, and the next round looks again).
+Presence presenceByCrd(CrdState crd);
+// The same when its discovery does not list it (404). An API server that is still starting
+// answers so for every CRD's kind before its CRD discovery has run: while the CRD is there and
+// serves the version, that proves nothing (Unknown); a CRD that cannot be read leaves the 404.
+Presence presenceUndiscovered(CrdState crd);
+
 }  // namespace bisync::kube

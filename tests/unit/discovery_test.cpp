@@ -384,3 +384,36 @@ TEST_CASE("a CRD is withdrawing once it is being deleted or says Terminating", "
       crdWithdrawing(parse(R"({"status":{"conditions":[7,null,{"type":1,"status":"True"}]}})")));
   CHECK_FALSE(crdWithdrawing(parse("[1,2]")));
 }
+
+TEST_CASE("a CRD's state for a version: serving, switched off, gone or unreadable", "[discovery]") {
+  const std::string serving = R"({"metadata":{"name":"widgets.example.com"},
+    "spec":{"versions":[{"name":"v1","served":true,"storage":true},
+                        {"name":"v2","served":false,"storage":false}]}})";
+  CHECK(crdStateOf(parse(serving), "v1") == CrdState::Serving);
+  CHECK(crdStateOf(parse(serving), "v2") == CrdState::NotServing);
+  CHECK(crdStateOf(parse(serving), "v3") == CrdState::NotServing);
+  CHECK(crdStateOf(parse(R"({"metadata":{"deletionTimestamp":"2024-01-01T00:00:00Z"},
+    "spec":{"versions":[{"name":"v1","served":true}]}})"),
+                   "v1") == CrdState::Withdrawing);
+  // Hostile or malformed: unreadable (proves nothing), or not serving; never a crash.
+  CHECK(crdStateOf(parse(R"({"spec":{"versions":{"name":"v1"}}})"), "v1") == CrdState::Unreadable);
+  CHECK(crdStateOf(parse("[1,2]"), "v1") == CrdState::Unreadable);
+  CHECK(crdStateOf(parse(R"({"spec":{"versions":[7,{"name":"v1","served":"yes"}]}})"), "v1") ==
+        CrdState::NotServing);
+}
+
+TEST_CASE("a 404 from discovery stops a CRD's kind only when its CRD agrees", "[discovery]") {
+  // Listed by discovery: the CRD can still say it is going or switched off.
+  CHECK(presenceByCrd(CrdState::Serving) == Presence::Served);
+  CHECK(presenceByCrd(CrdState::Unreadable) == Presence::Served);
+  CHECK(presenceByCrd(CrdState::NotServing) == Presence::NotServed);
+  CHECK(presenceByCrd(CrdState::Absent) == Presence::NotServed);
+  CHECK(presenceByCrd(CrdState::Withdrawing) == Presence::Withdrawn);
+  // Not listed: a CRD that serves the version means a server still starting, not a gone kind.
+  CHECK(presenceUndiscovered(CrdState::Serving) == Presence::Unknown);
+  CHECK_FALSE(whyKindGone(presenceUndiscovered(CrdState::Serving), Presence::Served));
+  CHECK(presenceUndiscovered(CrdState::Unreadable) == Presence::NotServed);
+  CHECK(presenceUndiscovered(CrdState::NotServing) == Presence::NotServed);
+  CHECK(presenceUndiscovered(CrdState::Absent) == Presence::NotServed);
+  CHECK(presenceUndiscovered(CrdState::Withdrawing) == Presence::Withdrawn);
+}

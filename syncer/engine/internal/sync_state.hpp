@@ -478,15 +478,19 @@ boost::asio::awaitable<void> resolveWaiting(SyncState& state);
 // (resolveWaiting), then checks that both sides still serve every kind that syncs
 // (checkRunningKinds).
 boost::asio::awaitable<void> rediscover(std::shared_ptr<SyncState> state);
-// Stops every syncing kind that a side no longer serves (its discovery answers 404, or its CRD
-// there is being deleted): see suspendKind. A lookup that fails otherwise stops nothing.
+// Stops every syncing kind that a side no longer serves (its discovery answers 404 and it has no
+// CRD there that serves its version, or its CRD there is being deleted or switched the version
+// off): see suspendKind. A lookup that fails otherwise stops nothing, and nor does a 404 while
+// the CRD serves the version (an API server still starting answers so).
 boost::asio::awaitable<void> checkRunningKinds(SyncState& state);
 // Stops a kind that went away from a side, cleanly and without deleting anything: its informers
 // stop (their caches go with them), its pending writes, fight and refusal state are forgotten,
 // its keys are no longer reconciled; it waits again (log line, resource_ready 0 for that side,
 // /readyz) and resumes through resolveWaiting, with fresh informers and a full relist.
-void suspendKind(SyncState& state, ResourceSync& sync, bool servedBySource, bool servedByTarget,
-                 const std::string& why);
+// The finalizers of its source objects are taken off only when its source CRD is being deleted
+// (`onSource` Withdrawn).
+void suspendKind(SyncState& state, ResourceSync& sync, kube::Presence onSource,
+                 kube::Presence onTarget, const std::string& why);
 // Whether the object key `key` may be reconciled now; called before every reconcile of one. Not
 // when its kind is suspended (the key is dropped: a resume relists everything), nor while its
 // source informers have not listed (the key is held until they have), nor when the reconcile
