@@ -127,13 +127,13 @@ asio::awaitable<Outcome> deleteTarget(SyncState& state, ResourceSync& sync,
 // The write's own watch event re-queues the key; a lost one is covered by the expiry.
 std::optional<std::chrono::steady_clock::duration> waitForOwnWrite(
     std::unordered_map<std::string, PendingWrite>& pending, const std::string& key,
-    const kube::CachedObjectPtr& cached) {
+    const kube::CachedObjectPtr& cached, const kube::Informer* informer) {
   const auto it = pending.find(key);
   if (it == pending.end()) return std::nullopt;
-  const PendingWrite& write = it->second;
-  const bool seen = write.deletedUid.empty()
-                        ? cached && versionAtLeast(cached->resourceVersion, write.resourceVersion)
-                        : !cached || cached->uid != write.deletedUid;
+  // (Not a conditional expression: with "" for one branch it would make a temporary string.)
+  std::string_view cacheVersion;
+  if (informer != nullptr && informer->hasSynced()) cacheVersion = informer->lastResourceVersion();
+  const bool seen = ownWriteCaughtUp(it->second, cached.get(), cacheVersion);
   const auto age = std::chrono::steady_clock::now() - it->second.at;
   if (seen || age > kPendingWriteExpiry) {
     pending.erase(it);
@@ -547,8 +547,10 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   const std::string targetKey = kube::objectKey(target.ns, target.name);
   const kube::CachedObjectPtr sourceCached = sync.sourceObject(key.ns, key.name);
   const kube::CachedObjectPtr targetCached = sync.targetObject(targetKey);
-  for (const auto& wait : {waitForOwnWrite(sync.pendingSourceWrites, sourceKey, sourceCached),
-                           waitForOwnWrite(sync.pendingWrites, targetKey, targetCached)}) {
+  for (const auto& wait : {waitForOwnWrite(sync.pendingSourceWrites, sourceKey, sourceCached,
+                                           sync.sourceInformer(key.ns)),
+                           waitForOwnWrite(sync.pendingWrites, targetKey, targetCached,
+                                           sync.targetInformer(target.ns))}) {
     if (wait) {
       state.queue.addAfter(key.str(), *wait + std::chrono::milliseconds(1));
       co_return Outcome::Done;

@@ -192,6 +192,13 @@ void recordPendingDeletion(std::unordered_map<std::string, PendingWrite>& pendin
                               .deletedUid = std::string(uid)};
 }
 
+bool ownWriteCaughtUp(const PendingWrite& write, const kube::CachedObject* cached,
+                      std::string_view cacheVersion) {
+  if (!write.deletedUid.empty()) return cached == nullptr || cached->uid != write.deletedUid;
+  if (cached != nullptr) return versionAtLeast(cached->resourceVersion, write.resourceVersion);
+  return !cacheVersion.empty() && versionAtLeast(cacheVersion, write.resourceVersion);
+}
+
 namespace {
 
 // /status is only written through its subresource where the kind has one (the main resource

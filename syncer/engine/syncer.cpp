@@ -34,12 +34,16 @@ bool NamespaceSelection::selects(std::string_view ns) const {
 
 namespace internal {
 
-kube::CachedObjectPtr ResourceSync::sourceObject(const std::string& ns,
-                                                 const std::string& name) const {
+const kube::Informer* ResourceSync::sourceInformer(const std::string& ns) const {
   auto it = source.find(ns);
   if (it == source.end()) it = source.find("");
-  if (it == source.end()) return nullptr;
-  return it->second->store().get(kube::objectKey(ns, name));
+  return it != source.end() ? it->second.get() : nullptr;
+}
+
+kube::CachedObjectPtr ResourceSync::sourceObject(const std::string& ns,
+                                                 const std::string& name) const {
+  const kube::Informer* informer = sourceInformer(ns);
+  return informer != nullptr ? informer->store().get(kube::objectKey(ns, name)) : nullptr;
 }
 
 bool versionAtLeast(std::string_view version, std::string_view written) {

@@ -54,6 +54,13 @@ void recordPendingWrite(std::unordered_map<std::string, PendingWrite>& pending,
 // Remembers our deletion of incarnation `uid` of the object cached under `key`.
 void recordPendingDeletion(std::unordered_map<std::string, PendingWrite>& pending,
                            const std::string& key, std::string_view uid);
+// Whether a cache has caught up with our `write` of an object: `cached` is the object as it holds
+// it (nullptr: not there), `cacheVersion` the last resourceVersion its informer has seen ("" when
+// it has not listed). An object deleted right after our write can be gone from the cache before
+// the write's answer is handled, and never show the written version: an informer that has seen
+// a later version of its namespace has seen the write (chaos seed 4 waited out the expiry).
+bool ownWriteCaughtUp(const PendingWrite& write, const kube::CachedObject* cached,
+                      std::string_view cacheVersion);
 
 // The target refused to change a copy because a field of it is immutable (onImmutable: report).
 // The same write is not tried again while it would be the same: same copy incarnation, same
@@ -152,6 +159,8 @@ struct ResourceSync {
     return side == policies::Side::Source ? sourceResource : translator->resource();
   }
   kube::CachedObjectPtr sourceObject(const std::string& ns, const std::string& name) const;
+  // The informer that caches the source objects of namespace `ns`; nullptr when none does.
+  const kube::Informer* sourceInformer(const std::string& ns) const;
   // The informer of target namespace `ns` once it has synced, else nullptr.
   const kube::Informer* targetInformer(std::string_view ns) const;
   // The target object cached under "ns/name"; nullptr when absent or its namespace is not
