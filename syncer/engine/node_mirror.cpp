@@ -161,6 +161,13 @@ asio::awaitable<bool> NodeMirror::handle(const std::string& node) {
   if (!hosts_ || !hosts_->hasSynced() || !virtuals_->hasSynced()) co_return false;
   const CachedObjectPtr host = hosts_->store().get(node);
   const CachedObjectPtr current = virtuals_->store().get(node);
+  // Until the cache shows our last write, it would show a Node older than the one written (a
+  // write with its resourceVersion fails with 409) or none at all (the record entry would be
+  // forgotten as if the Node were gone).
+  if (const auto wait = waitForOwnWrite(ownWrites_, node, current, virtuals_.get())) {
+    queue_.addAfter(node, *wait + std::chrono::milliseconds(1));
+    co_return true;
+  }
   std::optional<CopiedUp> entry;
   if (const CopiedUp* found = state_.record->findCopiedUp(kNodesRecord, "", node)) entry = *found;
   // An unfinished creation is settled once a Node of that name shows. Until then it counts as
@@ -235,6 +242,7 @@ asio::awaitable<bool> NodeMirror::create(const std::string& node, const JsonValu
     co_return false;  // AlreadyExists: the retry finds the tenant's Node and reports the clash
   }
   ++stats_.created;
+  recordPendingWrite(ownWrites_, node, kube::resourceVersionOf(*created));
   logWrite(state_, "created Node " + node + " in the source cluster from the host's");
   CopiedUp entry = intent;
   entry.sourceUid = std::string(kube::uidOf(*created));
@@ -259,6 +267,7 @@ asio::awaitable<bool> NodeMirror::sync(const std::string& node, const JsonValue&
       co_return false;  // a conflict: the retry reads the newer Node
     }
     ++stats_.metadataWrites;
+    recordPendingWrite(ownWrites_, node, kube::resourceVersionOf(*updated));
     logWrite(state_, "restored the labels and taints of Node " + node + " from the host's");
     current = std::move(*updated);
   }
@@ -279,6 +288,7 @@ asio::awaitable<bool> NodeMirror::writeStatus(const std::string& node, const Jso
     co_return false;
   }
   ++stats_.statusWrites;
+  recordPendingWrite(ownWrites_, node, kube::resourceVersionOf(*updated));
   logWrite(state_, "wrote the status of Node " + node + " from the host's");
   co_return true;
 }
@@ -293,6 +303,7 @@ asio::awaitable<bool> NodeMirror::remove(const std::string& node, std::string ui
     co_return false;
   }
   if (*removed) ++stats_.removed;
+  recordPendingDeletion(ownWrites_, node, uid);
   logWrite(state_, "deleted Node " + node + " from the source cluster: no synced Pod runs there");
   // The record entry goes once the informer no longer shows the Node (decideNode: Forget).
   co_return true;

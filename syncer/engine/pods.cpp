@@ -141,3 +141,7 @@ void dropNodeName(Json& body) {
 }
 
 }  // namespace bisync::engine::internal
+  // Until the cache shows the binding, a reconcile would see the Pod unbound and bind it again
+  // (409 "already assigned", then a rate-limited retry).
+  recordPendingBinding(sync.pendingSourceWrites, kube::objectKey(key.ns, key.name),
+                       kube::resourceVersionOf(source));

@@ -68,10 +68,6 @@ bool policySelects(const policies::SyncPolicy& policy, std::string_view ns,
 
 namespace {
 
-// A pending write whose event has not come within this long is forgotten (a lost event, say
-// across a relist that skipped it), so that the key is never stalled.
-constexpr auto kPendingWriteExpiry = std::chrono::seconds(30);
-
 enum class NamespaceState {
   Missing,
   Terminating,
@@ -120,27 +116,6 @@ asio::awaitable<Outcome> deleteTarget(SyncState& state, ResourceSync& sync,
     logWrite(state, "deleted " + sync.name() + " " + targetKey);
   }
   co_return Outcome::Done;
-}
-
-// The time until our write to the object cached under `key` is forgotten, while the cache has
-// not caught up with it: a reconcile now would merge against data older than what we wrote.
-// The write's own watch event re-queues the key; a lost one is covered by the expiry.
-std::optional<std::chrono::steady_clock::duration> waitForOwnWrite(
-    std::unordered_map<std::string, PendingWrite>& pending, const std::string& key,
-    const kube::CachedObjectPtr& cached, const kube::Informer* informer) {
-  const auto it = pending.find(key);
-  if (it == pending.end()) return std::nullopt;
-  // (Not a conditional expression: with "" for one branch it would make a temporary string.)
-  std::string_view cacheVersion;
-  if (informer != nullptr && informer->hasSynced()) cacheVersion = informer->lastResourceVersion();
-  const bool seen = ownWriteCaughtUp(it->second, cached.get(), cacheVersion);
-  const auto age = std::chrono::steady_clock::now() - it->second.at;
-  if (seen || age > kPendingWriteExpiry) {
-    pending.erase(it);
-    return std::nullopt;
-  }
-  it->second.deferred = true;
-  return kPendingWriteExpiry - age;
 }
 
 std::string quoted(const std::optional<std::string>& value) {

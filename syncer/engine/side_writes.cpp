@@ -178,27 +178,6 @@ asio::awaitable<kube::Result<Json>> applyDeciding(SyncState& state, ResourceSync
 
 }  // namespace
 
-// From the resource, not from an object: cached objects carry no apiVersion or kind (list
-// items have none).
-void recordPendingWrite(std::unordered_map<std::string, PendingWrite>& pending,
-                        const std::string& key, std::string_view resourceVersion) {
-  pending[key] = PendingWrite{std::string(resourceVersion), std::chrono::steady_clock::now()};
-}
-
-void recordPendingDeletion(std::unordered_map<std::string, PendingWrite>& pending,
-                           const std::string& key, std::string_view uid) {
-  pending[key] = PendingWrite{.resourceVersion = "",
-                              .at = std::chrono::steady_clock::now(),
-                              .deletedUid = std::string(uid)};
-}
-
-bool ownWriteCaughtUp(const PendingWrite& write, const kube::CachedObject* cached,
-                      std::string_view cacheVersion) {
-  if (!write.deletedUid.empty()) return cached == nullptr || cached->uid != write.deletedUid;
-  if (cached != nullptr) return versionAtLeast(cached->resourceVersion, write.resourceVersion);
-  return !cacheVersion.empty() && versionAtLeast(cacheVersion, write.resourceVersion);
-}
-
 namespace {
 
 // /status is only written through its subresource where the kind has one (the main resource

@@ -46,17 +46,6 @@ kube::CachedObjectPtr ResourceSync::sourceObject(const std::string& ns,
   return informer != nullptr ? informer->store().get(kube::objectKey(ns, name)) : nullptr;
 }
 
-bool versionAtLeast(std::string_view version, std::string_view written) {
-  if (version == written) return true;
-  std::uint64_t have = 0;
-  std::uint64_t wrote = 0;
-  const auto parse = [](std::string_view text, std::uint64_t& out) {
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return error == std::errc() && end == text.data() + text.size() && !text.empty();
-  };
-  return parse(version, have) && parse(written, wrote) && have >= wrote;
-}
-
 namespace {
 
 // The queue's options, plus a log line for every retry that says why and when.
@@ -179,7 +168,11 @@ bool ownWriteSeen(SyncState& state,
   // A deletion of ours is seen when the object leaves the cache (the removal handlers).
   if (!it->second.deletedUid.empty()) return false;
   if (!internal::versionAtLeast(resourceVersion, it->second.resourceVersion)) return false;
-  const bool ours = it->second.resourceVersion == resourceVersion;
+  const bool sameVersion = it->second.resourceVersion == resourceVersion;
+  // A binding is seen at a later version than the one it was made against, and its event is
+  // a change the rest of the sync waits for (SourceWrite::Rebound): queued like any other.
+  if (it->second.beyond && sameVersion) return false;
+  const bool ours = sameVersion && !it->second.beyond;
   const bool waited = it->second.deferred;
   pending.erase(it);
   if (!ours) return false;

@@ -1,8 +1,10 @@
 // When a reconcile stops waiting for the cache to show the syncer's own write (ownWriteCaughtUp,
-// syncer/engine/internal/sync_state.hpp): pure decision code.
+// syncer/engine/internal/pending_write.hpp): pure decision code.
 #include <chrono>
+#include <string>
+#include <unordered_map>
 
-#include "syncer/engine/internal/sync_state.hpp"
+#include "syncer/engine/internal/pending_write.hpp"
 #include "syncer/kube/store.hpp"
 #include "tests/support/catch.hpp"
 
@@ -10,6 +12,7 @@ namespace {
 
 using bisync::engine::internal::ownWriteCaughtUp;
 using bisync::engine::internal::PendingWrite;
+using bisync::engine::internal::recordPendingBinding;
 using bisync::kube::CachedObject;
 
 PendingWrite wroteAt(const char* resourceVersion) {
@@ -49,4 +52,18 @@ TEST_CASE("an own deletion is seen once the cache no longer holds that incarnati
   CHECK_FALSE(ownWriteCaughtUp(deletion, &same, "200"));
   CHECK(ownWriteCaughtUp(deletion, &anew, "105"));
   CHECK(ownWriteCaughtUp(deletion, nullptr, ""));
+}
+
+// A Binding answers with a Status, not the Pod: the cache has seen it at any version after the
+// one the Pod was bound at (the CI flake of issue 16: a Pod bound twice, 409 "already assigned").
+TEST_CASE("a binding is seen once the cache holds a later version of the Pod", "[pending-writes]") {
+  std::unordered_map<std::string, PendingWrite> pending;
+  recordPendingBinding(pending, "ns/pod", "100");
+  const PendingWrite& binding = pending.at("ns/pod");
+  const CachedObject unbound("ns/pod", "uid-1", "100", "{}");
+  const CachedObject bound("ns/pod", "uid-1", "101", "{}");
+  CHECK_FALSE(ownWriteCaughtUp(binding, &unbound, "100"));
+  CHECK(ownWriteCaughtUp(binding, &bound, "101"));
+  CHECK_FALSE(ownWriteCaughtUp(binding, nullptr, "100"));
+  CHECK(ownWriteCaughtUp(binding, nullptr, "130"));  // deleted after its binding
 }

@@ -19,6 +19,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "syncer/engine/internal/pending_write.hpp"
 #include "syncer/engine/node_mirror_rules.hpp"
 #include "syncer/engine/ownership_record.hpp"
 #include "syncer/engine/work_queue.hpp"
@@ -86,6 +87,7 @@ class NodeMirror {
   std::unordered_map<std::string, std::set<std::string>> podsByNode_;  // node -> Pod copy keys
   std::unordered_map<std::string, std::string> nodeOfPod_;             // Pod copy key -> node
   std::set<std::string> clashesReported_;
+  std::unordered_map<std::string, PendingWrite> ownWrites_;  // node -> our last write of it
   NodeMirrorStats stats_;
 };
 

@@ -20,6 +20,7 @@
 #include "policies/policy.hpp"
 #include "syncer/engine/cache_forms.hpp"
 #include "syncer/engine/event_recorder.hpp"
+#include "syncer/engine/internal/pending_write.hpp"
 #include "syncer/engine/ownership_record.hpp"
 #include "syncer/engine/pair_decision.hpp"
 #include "syncer/engine/sync_key.hpp"
@@ -34,33 +35,6 @@ namespace bisync::engine::internal {
 
 class EventCopies;  // event_copies.hpp
 class NodeMirror;   // node_mirror.hpp
-
-// A write of ours whose watch event has not come back yet (loop prevention, layer 3). Until it
-// has, the cache is behind our own write: a reconcile then waits for the event (`deferred`)
-// instead of merging against stale data.
-struct PendingWrite {
-  std::string resourceVersion;               // what the server answered
-  std::chrono::steady_clock::time_point at;  // a lost event must not stall the key for ever
-  bool deferred = false;                     // a reconcile waits for this event
-  // Not empty: the write was the deletion of this incarnation, and the cache has seen it once it
-  // no longer holds that uid (until then a reconcile would act on an object that is gone, and
-  // an apply to it would create it anew).
-  std::string deletedUid = {};
-};
-
-// Remembers our write of the object cached under `key` at `resourceVersion`.
-void recordPendingWrite(std::unordered_map<std::string, PendingWrite>& pending,
-                        const std::string& key, std::string_view resourceVersion);
-// Remembers our deletion of incarnation `uid` of the object cached under `key`.
-void recordPendingDeletion(std::unordered_map<std::string, PendingWrite>& pending,
-                           const std::string& key, std::string_view uid);
-// Whether a cache has caught up with our `write` of an object: `cached` is the object as it holds
-// it (nullptr: not there), `cacheVersion` the last resourceVersion its informer has seen ("" when
-// it has not listed). An object deleted right after our write can be gone from the cache before
-// the write's answer is handled, and never show the written version: an informer that has seen
-// a later version of its namespace has seen the write (chaos seed 4 waited out the expiry).
-bool ownWriteCaughtUp(const PendingWrite& write, const kube::CachedObject* cached,
-                      std::string_view cacheVersion);
 
 // The target refused to change a copy because a field of it is immutable (onImmutable: report).
 // The same write is not tried again while it would be the same: same copy incarnation, same
@@ -288,10 +262,6 @@ std::optional<std::string> recordedSourceNamespace(const SyncState& state,
 // metadata.<field>[key] ("labels" or "annotations") as a string, "" when absent or malformed.
 std::string_view metadataEntry(const kube::JsonValue& object, std::string_view field,
                                std::string_view key);
-
-// resourceVersion `version` is at or after `written`: numerically where both are numbers (as
-// etcd's are), otherwise only when equal.
-bool versionAtLeast(std::string_view version, std::string_view written);
 
 // What the engine writes on the source object when a sync needs the user's attention
 // (kube-bisync.io/sync-status). `result` is "Synced", "Conflict", "Rejected" or "Fight".
