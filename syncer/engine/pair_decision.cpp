@@ -95,6 +95,20 @@ policies::SyncPlan planOf(const PairInputs& in, const JsonValue& sourceView,
                             in.baseForm, writtenBySyncer);
 }
 
+// Whether `copy`, our copy at the source's key, was made from another incarnation of `source`.
+bool copyOfEarlierIncarnation(const mapping::IdentityMapper& mapper, const JsonValue& copy,
+                              const JsonValue& source) {
+  const auto origin = mapper.originOf(copy);
+  const std::string_view uid = kube::uidOf(source);
+  return origin && !origin->uid.empty() && !uid.empty() && origin->uid != uid;
+}
+
+// Whether the sync view of a copy holds a field the policy gives the target or both sides.
+bool holdsTargetFields(const JsonValue& targetView, const policies::OwnershipMap& ownership) {
+  return !policies::projection(targetView, policies::Owner::Target, ownership).ObjectEmpty() ||
+         !policies::projection(targetView, policies::Owner::Both, ownership).ObjectEmpty();
+}
+
 TargetWrite targetWriteOf(const PairInputs& in, const TargetApply& apply) {
   if (in.actual == nullptr) {
     // Objects are created downward only with down or bidirectional.
@@ -141,6 +155,12 @@ kube::Result<PairDecision> decidePair(const PairInputs& in) {
   if (decision.rejected) return decision;
   if (in.actual != nullptr) {
     decision.targetView = syncView(in.actualForSource ? *in.actualForSource : *in.actual);
+    if (decision.target.role == TargetRole::OurCopy &&
+        copyOfEarlierIncarnation(in.mapper, *in.actual, in.source) &&
+        holdsTargetFields(decision.targetView, in.ownership)) {
+      decision.replaceEarlierIncarnation = true;
+      return decision;
+    }
   }
   // Identity mapper -> translator -> policy: what the source owns travels as the translator
   // made it; what the target owns or shares is the source's own, to compare and merge.

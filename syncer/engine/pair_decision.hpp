@@ -97,6 +97,10 @@ struct PairDecision {
   TargetApply apply;
   bool writeSource = false;  // the plan gives the source fields it does not hold
   TargetWrite targetWrite = TargetWrite::None;
+  // The copy is of an earlier incarnation of the source (deleted and made again under its name)
+  // and holds fields the target owns or shares: merged, they would travel up into the new
+  // object as if set for it. The copy is replaced instead; nothing else is decided.
+  bool replaceEarlierIncarnation = false;
 };
 
 // A failure here is one of the source's own metadata (stampOrigin refuses it).

@@ -152,11 +152,10 @@ std::string describeConflict(const SyncState& state, const policies::FieldConfli
 }
 
 // Deletes our copy `cached` (that incarnation only); the key comes back to create it anew.
-// `why` it cannot be updated in place goes to the log, and, with `announceOn` (the source), to a
+// `why` it is not updated in place goes to the log, and, with `announceOn` (the source), to a
 // CopyRecreated Event on it when this call deleted the copy.
 asio::awaitable<Outcome> replaceCopy(SyncState& state, ResourceSync& sync, const SyncKey& key,
-                                     const kube::CachedObjectPtr& cached,
-                                     const kube::Error& refusal, const std::string& why,
+                                     const kube::CachedObjectPtr& cached, const std::string& why,
                                      const JsonValue* announceOn = nullptr) {
   const std::string_view at = cached->key;
   const kube::Result<bool> removed = co_await removeIncarnation(
@@ -166,10 +165,10 @@ asio::awaitable<Outcome> replaceCopy(SyncState& state, ResourceSync& sync, const
     co_return fail(state, key, "replace " + std::string(at) + ": " + removed.error().describe());
   }
   if (*removed) ++state.stats.target.deletes;
-  spdlog::info("replacing {} {}: {} ({})", sync.name(), cached->key, why, refusal.message);
+  spdlog::info("replacing {} {}: {}", sync.name(), cached->key, why);
   if (*removed && announceOn != nullptr) {
-    const std::string message = "deleted the copy " + std::string(at) +
-                                " on the target to create it anew: " + why + ": " + refusal.message;
+    const std::string message =
+        "deleted the copy " + std::string(at) + " on the target to create it anew: " + why;
     const std::string_view reason = kReasonCopyRecreated;
     co_await state.recorder.record(sync.translator->resource(), *announceOn, EventType::Normal,
                                    reason, message);
@@ -218,8 +217,9 @@ asio::awaitable<Outcome> targetWriteFailed(SyncState& state, ResourceSync& sync,
                                            const kube::Error& error) {
   switch (judgeRefusal(error, state.mapper, pair.actual, pair.source, sync.policy.onImmutable)) {
     case Refusal::ReplaceEarlierIncarnation: {
-      const std::string why = "its source was recreated and the copy cannot be updated in place";
-      co_return co_await replaceCopy(state, sync, pair.key, pair.targetCached, error, why);
+      const std::string why =
+          "its source was recreated and the copy cannot be updated in place: " + error.message;
+      co_return co_await replaceCopy(state, sync, pair.key, pair.targetCached, why);
     }
     case Refusal::ReportImmutable:
       co_await reportImmutableRefusal(state, sync, pair.source, pair.targetCached, lastSynced,
@@ -227,9 +227,11 @@ asio::awaitable<Outcome> targetWriteFailed(SyncState& state, ResourceSync& sync,
       co_return Outcome::Done;  // not retried until the source changes
     case Refusal::RecreateImmutable: {
       const std::string why =
-          "the target refuses to change an immutable field of it in place (onImmutable: recreate)";
+          "the target refuses to change an immutable field of it in place (onImmutable: "
+          "recreate): " +
+          error.message;
       const JsonValue* source = &pair.source;
-      co_return co_await replaceCopy(state, sync, pair.key, pair.targetCached, error, why, source);
+      co_return co_await replaceCopy(state, sync, pair.key, pair.targetCached, why, source);
     }
     case Refusal::Rejected: {
       const std::string message = "the target rejected " + pair.targetKey + ": " + error.message;
@@ -372,6 +374,12 @@ asio::awaitable<Outcome> carryOut(SyncState& state, ResourceSync& sync, const Pa
     co_await report(state, sync, source, kReasonSyncRejected, *decision.rejected);
     co_await setSyncStatus(state, sync, source, kStatusRejected, *decision.rejected);
     co_return Outcome::Done;
+  }
+  if (decision.replaceEarlierIncarnation) {
+    const std::string why =
+        "its source was deleted and made again, and the copy holds fields the target owns for "
+        "the earlier object";
+    co_return co_await replaceCopy(state, sync, key, pair.targetCached, why, &source);
   }
   const policies::SyncPlan& plan = decision.plan;
   WriteReport status{std::string(kStatusSynced), ""};

@@ -922,3 +922,64 @@ TEST_CASE(
                "kube-bisync.io/created-from-target-uid") == kube::uidOf(*remade));
   CHECK(daemon.countLog("clash") == 0);
 }
+
+// Found by chaos seed 8: a source deleted and made again under its name met the copy of its
+// earlier incarnation, which was merged in place; a field the host had set on the old copy (a
+// target-owned annotation here) then travelled up into the new object as if set for it. Such a
+// copy is replaced: the new object starts a pair of its own.
+TEST_CASE(
+    "a source made again under its name does not inherit what the host set on the copy of the "
+    "earlier one",
+    "[policy][chaos]") {
+  PolicyScene scene("reborn", configMapPolicy("source-wins"));
+  scene.kubectl(Side::Source, {"create", "configmap", "reborn", "--from-literal=k=first"});
+  // Without the finalizer a source deleted while the daemon is down goes at once and can be made
+  // again, so the new object meets the old copy.
+  DaemonProcess daemon(scene.testbed(), scene.daemon({"--finalizer=false"}));
+  REQUIRE_READY(daemon);
+  REQUIRE_COPY(daemon, scene, "reborn");
+  scene.kubectl(Side::Target, {"annotate", "configmap", "reborn", "host.io/owner=old"});
+  REQUIRE(waitLogged(daemon, "the host's annotation on the first source", 30s, [&](std::string& s) {
+    auto source = scene.get(Side::Source, "reborn", s);
+    return source &&
+           lookup(stringMapAt(*source, "/metadata/annotations"), "host.io/owner") == "old";
+  }));
+  std::string seen;
+  auto oldCopy = scene.get(Side::Target, "reborn", seen);
+  REQUIRE(oldCopy);
+
+  REQUIRE(daemon.terminate() == "exited with status 0");
+  scene.kubectl(Side::Source, {"delete", "configmap", "reborn"});
+  scene.kubectl(Side::Source, {"create", "configmap", "reborn", "--from-literal=k=second"});
+  auto reborn = scene.get(Side::Source, "reborn", seen);
+  REQUIRE(reborn);
+  const std::string newUid(kube::uidOf(*reborn));
+  daemon.start();
+  REQUIRE_READY(daemon);
+  REQUIRE(waitLogged(daemon, "a new copy made from the new source", 30s, [&](std::string& s) {
+    auto copy = scene.get(Side::Target, "reborn", s);
+    if (!copy) return false;
+    const StringMap annotations = stringMapAt(*copy, "/metadata/annotations");
+    s = "copy uid " + std::string(kube::uidOf(*copy)) + ", annotations " + describe(annotations);
+    return kube::uidOf(*copy) != kube::uidOf(*oldCopy) &&
+           lookup(annotations, "kube-bisync.io/source-uid") == newUid &&
+           lookup(stringMapAt(*copy, "/data"), "k") == "second";
+  }));
+  CHECK(daemon.countLog("replacing configmaps " + scene.targetNs() + "/reborn") == 1);
+  CHECK(bisync::testing::holdsThroughout(
+      "quiet window: the new source never gets the old copy's host.io/owner", 3s,
+      [&](std::string& s) {
+        auto source = scene.get(Side::Source, "reborn", s);
+        if (!source) return false;
+        const StringMap annotations = stringMapAt(*source, "/metadata/annotations");
+        s = "source annotations " + describe(annotations);
+        return kube::uidOf(*source) == newUid && lookup(annotations, "host.io/owner") == "<absent>";
+      }));
+  // And the new pair works: the host's annotation of the new copy reaches the new source.
+  scene.kubectl(Side::Target, {"annotate", "configmap", "reborn", "host.io/owner=new"});
+  CHECK(waitLogged(daemon, "the host's annotation on the new source", 30s, [&](std::string& s) {
+    auto source = scene.get(Side::Source, "reborn", s);
+    return source &&
+           lookup(stringMapAt(*source, "/metadata/annotations"), "host.io/owner") == "new";
+  }));
+}

@@ -285,6 +285,43 @@ TEST_CASE("list items keyed by name merge item by item; one item changed on both
   }
 }
 
+// Chaos seed 8: a copy of an earlier incarnation merged in place carried a field the target set
+// for the old object up into the new one.
+TEST_CASE(
+    "a copy of an earlier incarnation holding fields the target owns or shares is replaced, "
+    "one holding none is updated in place",
+    "[reconciler][decisions]") {
+  const World world;
+  SECTION("shared labels on the old copy: replaced, nothing else decided") {
+    const Json copy = storedCopy(world, widget(R"("tier":"web")", R"("size":3)", "u1"));
+    const PairDecision decision =
+        decide(world, widget(R"("tier":"web")", R"("size":3)", "u2"), &copy);
+    CHECK(decision.target.role == TargetRole::OurCopy);
+    CHECK(decision.replaceEarlierIncarnation);
+    CHECK_FALSE(decision.writeSource);
+    CHECK(decision.targetWrite == TargetWrite::None);
+  }
+  SECTION("a target-owned status on the old copy: replaced") {
+    Json copy = storedCopy(world, widget("", R"("size":3)", "u1"));
+    set(copy, "/status/phase", "Ready");
+    CHECK(decide(world, widget("", R"("size":3)", "u2"), &copy).replaceEarlierIncarnation);
+  }
+  SECTION("only source-owned fields on the old copy: updated in place with the new uid") {
+    const Json copy = storedCopy(world, widget("", R"("size":3)", "u1"));
+    const PairDecision decision = decide(world, widget("", R"("size":4)", "u2"), &copy);
+    CHECK_FALSE(decision.replaceEarlierIncarnation);
+    CHECK(decision.targetWrite == TargetWrite::Update);
+    CHECK(at(decision.apply.body, "/metadata/annotations/kube-bisync.io~1source-uid") == "u2");
+  }
+  SECTION("the same incarnation with a target-owned status: merged as usual") {
+    Json copy = storedCopy(world, widget("", R"("size":3)", "u1"));
+    set(copy, "/status/phase", "Ready");
+    const PairDecision decision = decide(world, widget("", R"("size":3)", "u1"), &copy);
+    CHECK_FALSE(decision.replaceEarlierIncarnation);
+    CHECK(decision.writeSource);
+  }
+}
+
 TEST_CASE("a write the target refuses is replaced, reported or retried as the error says",
           "[reconciler][decisions]") {
   const World world;
