@@ -616,6 +616,19 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   co_return co_await keepHostPodToken(state, sync, key, *source, targetKey, targetCached);
 }
 
+// Counts a reconcile of `sync` while it runs (ResourceSync::reconcilesInFlight); entries of
+// SyncState::resources are never erased, so the reference outlives it.
+class ReconcileInFlight {
+ public:
+  explicit ReconcileInFlight(ResourceSync& sync) : sync_(sync) { ++sync_.reconcilesInFlight; }
+  ~ReconcileInFlight() { --sync_.reconcilesInFlight; }
+  ReconcileInFlight(const ReconcileInFlight&) = delete;
+  ReconcileInFlight& operator=(const ReconcileInFlight&) = delete;
+
+ private:
+  ResourceSync& sync_;
+};
+
 }  // namespace
 
 std::string_view metadataEntry(const JsonValue& object, std::string_view field,
@@ -629,6 +642,7 @@ asio::awaitable<Outcome> reconcile(SyncState& state, const SyncKey& key) {
   if (key.isNamespace()) co_return co_await reconcileNamespace(state, key);
   const auto it = state.resources.find(key.resource);
   if (it == state.resources.end()) co_return Outcome::Done;  // not a resource we sync
+  const ReconcileInFlight inFlight(it->second);
   if (it->second.copiesClusterScopedDown())
     co_return co_await reconcileClusterCopy(state, it->second, key);
   if (it->second.crdMirror) co_return co_await reconcileCrd(state, it->second, key);

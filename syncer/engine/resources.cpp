@@ -140,6 +140,21 @@ asio::awaitable<void> releaseFinalizers(std::weak_ptr<SyncState> weak,
                resource.resource, finalizer, sweep->removed);
 }
 
+// Forgets what describes the caches of `sync`, which are gone (a stop) or are made afresh (a
+// resume): the resumed kind starts from a full relist, which queues every key.
+void forgetCaches(SyncState& state, ResourceSync& sync) {
+  sync.heldKeys.clear();
+  sync.misplacedCopies.clear();
+  sync.pendingWrites.clear();
+  sync.pendingSourceWrites.clear();
+  sync.fights.clear();
+  sync.immutableRefusals.clear();
+  // Objects over a limit are judged again when the kind resumes (its relist queues them).
+  for (const auto& [ns, names] : sync.overLimit) state.stats.objectsOverLimit -= names.size();
+  sync.overLimit.clear();
+  sync.sourceCounts.clear();
+}
+
 // The translator, policy and cache forms of a kind both servers serve, and its source informers
 // (started). Target informers follow the namespaces the syncer owns (watchTargetNamespace). A
 // suspended kind of the same key is made afresh in place (its entry is never erased).
@@ -148,6 +163,9 @@ ResourceSync& addResource(SyncState& state, const WaitingResource& waiting,
                           CrdBacking crds) {
   const std::string key = resourceKey(source);
   ResourceSync& sync = state.resources[key];
+  // What reconciles of a stopped kind recorded after its stop: a pending write of theirs would
+  // have the fresh list's event of that object taken for our own, and its key never queued.
+  forgetCaches(state, sync);
   sync.key = key;
   sync.spec = waiting.spec;
   sync.crdMirror = waiting.crdMirror;
@@ -351,6 +369,13 @@ asio::awaitable<Lookup> lookUp(SyncState& state, WaitingResource& waiting) {
     }
   }
   if (state.stopping) co_return Lookup::Waiting;
+  if (const auto stopped = state.resources.find(waiting.name);
+      stopped != state.resources.end() && stopped->second.reconcilesInFlight > 0) {
+    // Begun before the stop, they may still write and record pending writes, which the fresh
+    // caches must not inherit.
+    waiting.why = "reconciles begun before the stop are still running";
+    co_return Lookup::Waiting;
+  }
   ResourceSync& sync = addResource(state, waiting, *source, *target, crds);
   if (waiting.crdMirror) {
     sync.mirroredCrds = crdsFrom(state.options, policies::CrdSource::FromTarget);
@@ -447,17 +472,7 @@ void suspendKind(SyncState& state, ResourceSync& sync, kube::Presence onSource,
   for (auto& [ns, informer] : sync.targets) informer->stop();
   sync.source.clear();
   sync.targets.clear();
-  // All of it describes caches that are gone; the resumed kind starts from a full relist.
-  sync.heldKeys.clear();
-  sync.misplacedCopies.clear();
-  sync.pendingWrites.clear();
-  sync.pendingSourceWrites.clear();
-  sync.fights.clear();
-  sync.immutableRefusals.clear();
-  // Objects over a limit are judged again when the kind resumes (its relist queues them).
-  for (const auto& [ns, names] : sync.overLimit) state.stats.objectsOverLimit -= names.size();
-  sync.overLimit.clear();
-  sync.sourceCounts.clear();
+  forgetCaches(state, sync);
   state.waiting.push_back(
       {sync.spec, sync.key, servedBySource, servedByTarget, why, sync.crdMirror});
   // The source's CRD is being deleted: its objects wait for their finalizers, and ours is never

@@ -24,6 +24,7 @@
 #include "tests/support/objects.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sync_scene.hpp"
+#include "tests/support/tcp_proxy.hpp"
 #include "tests/support/testbed.hpp"
 
 namespace {
@@ -162,6 +163,11 @@ class GenericScene : public SyncScene {
   bisync::testing::DaemonOptions daemon() const {
     return {BISYNC_DAEMON_BINARY,
             daemonArgs({"--policies", dir_.path().string(), "--discovery-interval", "1"})};
+  }
+
+  // The same daemon, reaching `side` through `proxy` (so that a test can delay it).
+  bisync::testing::DaemonOptions daemonThrough(Side side, bisync::testing::TcpProxy& proxy) {
+    return bisync::testing::daemonThrough(testbed(), side, proxy.url(), dir_.path(), daemon());
   }
 
   // The namespace the scene maps on `side`.
@@ -1055,5 +1061,89 @@ TEST_CASE(
   REQUIRE(removed);
   CHECK(waitLogged(daemon, "the copy of w deleted with its source", 30s,
                    [&](std::string& s) { return scene.absent(Side::Target, resource, "w", s); }));
+  CHECK(daemon.running());
+}
+
+namespace {
+
+// Widgets both ways: everything from the source but the status and the host.io/ annotations,
+// which the target owns; objects made on the target may be created on the source.
+std::string hostAnnotationPolicy(const std::string& group) {
+  return "apiVersion: kube-bisync.io/v1alpha1\n"
+         "kind: SyncPolicy\n"
+         "resource: {group: " +
+         group +
+         ", version: v1, kind: Widget}\n"
+         "direction: bidirectional\n"
+         "createOnSource: true\n"
+         "fields:\n"
+         "  - {path: /*, owner: source}\n"
+         "  - {path: /status, owner: target}\n"
+         "  - {path: /metadata/annotations/host.io~1*, owner: target}\n";
+}
+
+}  // namespace
+
+// Found by chaos seed 8: a reconcile in flight when its kind stops goes on to its end. Its write
+// answered after the stop left a pending-write record that the resumed kind inherited, so the
+// fresh list's event of that object was taken for the syncer's own write and the object was
+// never synced again. Here the answer of a write up to the source is held back by a slow proxy
+// while the target's CRD is deleted (the kind stops), and the object must be copied again once
+// the CRD is back.
+TEST_CASE(
+    "a kind stopped while a write of it is on its way syncs every object again when it resumes",
+    "[generic]") {
+  const std::string group = "t9.example.com";
+  const std::string key = "widgets." + group;
+  GenericScene scene("inflight");
+  ScopedWidgetCrd crd(scene.testbed(), group);
+  crd.install(Side::Source);
+  crd.install(Side::Target);
+  scene.addPolicy("widgets.yaml", hostAnnotationPolicy(group));
+  const kube::ResourceInfo resource = crd.resource();
+  bisync::testing::TcpProxy sourceProxy("127.0.0.1", scene.testbed().server(Side::Source).port);
+  DaemonProcess daemon(scene.testbed(), scene.daemonThrough(Side::Source, sourceProxy));
+  REQUIRE_READY(daemon);
+  for (const std::string name : {"w", "x"}) {
+    REQUIRE(scene.tryCreate(Side::Source, resource, widget(group, scene.ns(), name, "blue", 1)));
+    REQUIRE(waitLogged(daemon, "the copy of Widget " + name, 30s, [&](std::string& s) {
+      return scene.get(Side::Target, resource, name, s).has_value();
+    }));
+  }
+
+  // The daemon's requests to the source and their answers now take 5 s each way: the host's
+  // annotation lands on the source 5 s before the daemon hears it has.
+  sourceProxy.setDelay(5s);
+  scene.kubectl(Side::Target, {"annotate", key, "w", "host.io/note=late"});
+  REQUIRE(
+      waitLogged(daemon, "the host's annotation on the source Widget w", 30s, [&](std::string& s) {
+        auto source = scene.get(Side::Source, resource, "w", s);
+        return source &&
+               lookup(stringMapAt(*source, "/metadata/annotations"), "host.io/note") == "late";
+      }));
+  const CommandResult deleted =
+      scene.testbed().kubectl(Side::Target, {"delete", "crd", crd.name(), "--wait=false"});
+  INFO("kubectl delete crd " << crd.name() << " on the target: " << deleted.summary());
+  REQUIRE(deleted.ok());
+  REQUIRE(daemon.waitForLog("stopped syncing " + key, 30s));
+  const std::string applied = "applied " + key + " " + scene.targetNs() + "/w -> source";
+  // The scene this test is about: the write's answer had not come when the kind stopped.
+  REQUIRE(daemon.countLog(applied) == 0);
+  REQUIRE(daemon.waitForLog(applied, 30s));
+
+  sourceProxy.setDelay(0ms);
+  const CommandResult gone = scene.testbed().kubectl(
+      Side::Target, {"wait", "--for=delete", "crd/" + crd.name(), "--timeout=60s"}, 70s);
+  INFO("kubectl wait for the deletion of " << crd.name() << ": " << gone.summary());
+  REQUIRE(gone.ok());
+  crd.install(Side::Target);
+  for (const std::string name : {"x", "w"}) {
+    CHECK(waitLogged(daemon, "Widget " + name + " copied again after the kind resumed", 60s,
+                     [&](std::string& s) {
+                       s = daemon.describe(5);
+                       return scene.get(Side::Target, resource, name, s).has_value();
+                     }));
+  }
+  CHECK(daemon.countLog("syncing " + key + " (") >= 2);  // started, then resumed
   CHECK(daemon.running());
 }

@@ -60,6 +60,10 @@ struct ResourceSync {
   // both sides serve it again and it restarts like a kind that appears. It stays in
   // SyncState::resources meanwhile: reconciles and loops hold references across co_await.
   bool suspended = false;
+  // Reconciles of the kind that are running (ReconcileInFlight). One that began before a stop
+  // goes on to its end, and may write and record a pending write meanwhile: the kind resumes
+  // only once none is left, and forgets those records then (lookUp, addResource).
+  int reconcilesInFlight = 0;
   // Whether each side serves it through a CustomResourceDefinition, whose deletion then stops it
   // before the objects the deletion removes are taken for deleted by a user.
   bool sourceCrd = false;
