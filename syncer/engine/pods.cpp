@@ -86,9 +86,24 @@ asio::awaitable<Outcome> finishPodDeletion(SyncState& state, ResourceSync& sync,
   co_return Outcome::Done;
 }
 
-bool ranOnHost(const JsonValue& source) {
+bool ranOnHost(const ResourceSync& sync, const kube::CachedObject& sourceCached,
+               const JsonValue& source) {
   // No kubelet runs in the source cluster: only the syncer writes a host IP there.
-  return !kube::stringAt(source, "/status/hostIP").empty();
+  if (!kube::stringAt(source, "/status/hostIP").empty()) return true;
+  const auto gone = sync.hostPodsGone.find(std::string(sourceCached.key));
+  return gone != sync.hostPodsGone.end() && gone->second == sourceCached.uid;
+}
+
+void noteHostPodGone(SyncState& state, ResourceSync& sync, const mapping::Origin& origin,
+                     const kube::CachedObject& last) {
+  // Our own deletions (the tenant's deletion carried out, a replaced copy) are pending ones.
+  const auto ours = sync.pendingWrites.find(std::string(last.key));
+  if (ours != sync.pendingWrites.end() && ours->second.deletedUid == last.uid) return;
+  // Only the copy at the source's own key: a misplaced one going says nothing of it.
+  const mapping::TargetKey target = state.mapper.toTarget(
+      mapping::SourceKey{origin.ns, origin.name}, sync.translator->nameLimit());
+  if (kube::objectKey(target.ns, target.name) != last.key || origin.uid.empty()) return;
+  sync.hostPodsGone[kube::objectKey(origin.ns, origin.name)] = origin.uid;
 }
 
 asio::awaitable<Outcome> removePodGoneFromHost(SyncState& state, ResourceSync& sync,
@@ -108,6 +123,7 @@ asio::awaitable<Outcome> removePodGoneFromHost(SyncState& state, ResourceSync& s
                    "remove the source Pod whose host Pod is gone: " + removed.error().describe());
   }
   if (*removed) ++state.stats.source.deletes;
+  sync.hostPodsGone.erase(kube::objectKey(key.ns, key.name));
   co_return Outcome::Done;
 }
 
@@ -129,6 +145,10 @@ asio::awaitable<Binding> bindSourcePod(SyncState& state, ResourceSync& sync, con
     co_return Binding::Failed;
   }
   ++state.stats.source.creates;  // a Binding is created
+  // Until the cache shows the binding, a reconcile would see the Pod unbound and bind it again
+  // (409 "already assigned", then a rate-limited retry).
+  recordPendingBinding(sync.pendingSourceWrites, kube::objectKey(key.ns, key.name),
+                       kube::resourceVersionOf(source));
   logWrite(state, "bound source pod " + key.ns + "/" + key.name + " to node " + node);
   co_return Binding::Bound;
 }
@@ -141,7 +161,3 @@ void dropNodeName(Json& body) {
 }
 
 }  // namespace bisync::engine::internal
-  // Until the cache shows the binding, a reconcile would see the Pod unbound and bind it again
-  // (409 "already assigned", then a rate-limited retry).
-  recordPendingBinding(sync.pendingSourceWrites, kube::objectKey(key.ns, key.name),
-                       kube::resourceVersionOf(source));

@@ -603,7 +603,7 @@ asio::awaitable<Outcome> reconcileObject(SyncState& state, ResourceSync& sync, c
   if (co_await holdOverLimit(state, sync, key, *source, targetCached != nullptr)) {
     co_return Outcome::Done;  // queued again when an object or a copy in its namespace goes
   }
-  if (!targetCached && syncsPods(sync) && ranOnHost(*source)) {
+  if (!targetCached && syncsPods(sync) && ranOnHost(sync, *sourceCached, *source)) {
     co_return co_await removePodGoneFromHost(state, sync, key, *source, targetKey);
   }
   if (!targetCached && co_await holdForDependencies(state, sync, key, *source)) {

@@ -149,6 +149,7 @@ void forgetCaches(SyncState& state, ResourceSync& sync) {
   sync.pendingSourceWrites.clear();
   sync.fights.clear();
   sync.immutableRefusals.clear();
+  sync.hostPodsGone.clear();
   // Objects over a limit are judged again when the kind resumes (its relist queues them).
   for (const auto& [ns, names] : sync.overLimit) state.stats.objectsOverLimit -= names.size();
   sync.overLimit.clear();

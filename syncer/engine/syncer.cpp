@@ -203,6 +203,7 @@ kube::InformerHandlers sourceObjectHandlers(SyncState& state, ResourceSync& sync
     if (count != sync.sourceCounts.end() && --count->second == 0) sync.sourceCounts.erase(count);
     sync.pendingSourceWrites.erase(std::string(object->key));
     sync.immutableRefusals.erase(std::string(object->key));
+    sync.hostPodsGone.erase(std::string(object->key));
     if (const auto key = selectedKey(state, sync.name(), object->key)) state.enqueue(*key);
   };
   return {added,
@@ -268,6 +269,11 @@ kube::InformerHandlers targetObjectHandlers(SyncState& state, ResourceSync& sync
     const Json json = last->parse();
     const auto origin = originKey(state, sync, json);
     indexTarget(state, sync, origin, last->key, false);
+    if (internal::syncsPods(sync)) {
+      if (const auto madeFor = state.mapper.originOf(json)) {
+        internal::noteHostPodGone(state, sync, *madeFor, *last);
+      }
+    }
     sync.pendingWrites.erase(std::string(last->key));
     if (origin) internal::releaseOverLimit(state, sync, origin->ns);  // a copy went: room
     enqueue(state, origin ? origin : upwardKey(state, sync, json));

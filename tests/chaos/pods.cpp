@@ -146,30 +146,21 @@ void PodWorkload::scale() {
   }
 }
 
-// A random host Pod of the workload whose virtual Pod shows it running, evicted (the server
-// deletes it; the simulated kubelet removes it at once). The virtual Pod must go and its
-// ReplicaSet make a new one. A host Pod whose virtual Pod does not show it running yet is left
-// alone: the syncer makes such a Pod again (docs/workloads.md, "Lifecycle").
+// A random host Pod of the workload, evicted (the server deletes it; the simulated kubelet
+// removes it at once), whether or not its virtual Pod shows it running yet. The virtual Pod must
+// go and its ReplicaSet make a new one (docs/workloads.md, "Lifecycle").
 void PodWorkload::evict() {
   const kube::ResourceInfo pods = resourceOf(Kind::Pod);
   const kube::Result<kube::ListResult> hosts = loop_.run(target_.list(pods, ""));
-  const kube::Result<kube::ListResult> virtuals = loop_.run(source_.list(pods, ""));
-  if (!hosts || !virtuals) {
+  if (!hosts) {
     count("evict", false, true);
     return;
-  }
-  std::set<std::string> ranOnHost;  // virtual Pod uids
-  for (const kube::JsonValue& pod : virtuals->items().GetArray()) {
-    if (!kube::stringAt(pod, "/status/hostIP").empty()) ranOnHost.insert(podOf(pod).uid);
   }
   std::vector<std::pair<std::string, PodObserved>> candidates;  // host namespace, Pod
   for (const kube::JsonValue& pod : hosts->items().GetArray()) {
     const std::string ns(kube::namespaceOf(pod));
     PodObserved observed = podOf(pod);
-    if (sourceNamespaceOf(ns, true, scope_).empty() || observed.deleting ||
-        !ranOnHost.contains(observed.sourceUid)) {
-      continue;
-    }
+    if (sourceNamespaceOf(ns, true, scope_).empty() || observed.deleting) continue;
     candidates.emplace_back(ns + "/" + std::string(kube::nameOf(pod)), std::move(observed));
   }
   if (!candidates.empty())

@@ -488,6 +488,43 @@ TEST_CASE("an evicted host Pod is replaced through its ReplicaSet in the virtual
   CHECK(w.scene.countEvents(Side::Source, w.scene.ns(), "HostPodGone", first, seen) > 0);
 }
 
+// Found by the chaos checker: a host Pod evicted before its status reached the virtual Pod was
+// made again, hiding the eviction from the virtual ReplicaSet. The syncer now also goes by the
+// host deletions it sees that are not its own. Here the host's kubelet never starts the Pod, so
+// the virtual Pod never gets a host IP.
+TEST_CASE("a host Pod evicted before it started is not made again: its virtual Pod is replaced",
+          "[workloads][chaos]") {
+  WorkloadScene w("wl-early-evict",
+                  {.nodes = 1, .namePrefix = "early-node-", .runPods = false, .events = false});
+  DaemonProcess daemon(w.scene.testbed(), {BISYNC_DAEMON_BINARY, w.daemonArgs()});
+  REQUIRE(daemon.waitForLog(kReadyLine, 30s));
+  w.kubectl(Side::Source, {"create", "deployment", "web", "--image=registry.k8s.io/pause:3.9",
+                           "--replicas=1", "-n", w.scene.ns()});
+  std::string first;
+  REQUIRE(waitLogged(daemon, "the replica bound on both sides, not started", 60s,
+                     [&](std::string& seen) {
+                       for (const auto& [name, virt] : w.list(Side::Source, w.scene.ns(), seen)) {
+                         seen += " virtual " + podLine(virt) + ";";
+                         const auto host = w.get(Side::Target, w.scene.targetNs(), name, seen);
+                         if (host && !kube::stringAt(virt, "/spec/nodeName").empty() &&
+                             kube::stringAt(virt, "/status/hostIP").empty()) {
+                           first = name;
+                         }
+                       }
+                       return !first.empty();
+                     }));
+  w.nodes.evictPod(w.scene.targetNs(), first);
+  REQUIRE(waitLogged(daemon, "the evicted replica gone from both sides, a new one made", 60s,
+                     [&](std::string& seen) {
+                       const auto virtuals = w.list(Side::Source, w.scene.ns(), seen);
+                       const auto hosts = w.list(Side::Target, w.scene.targetNs(), seen);
+                       return !virtuals.contains(first) && !hosts.contains(first) &&
+                              virtuals.size() == 1;
+                     }));
+  std::string seen;
+  CHECK(w.scene.countEvents(Side::Source, w.scene.ns(), "HostPodGone", first, seen) > 0);
+}
+
 TEST_CASE("a Pod deleted in the virtual cluster disappears from both sides", "[workloads]") {
   WorkloadScene w("wl-delete");
   DaemonProcess daemon(w.scene.testbed(), {BISYNC_DAEMON_BINARY, w.daemonArgs()});

@@ -113,6 +113,9 @@ struct ResourceSync {
   std::unordered_map<std::string, PendingWrite> pendingWrites;
   // Source key -> our write not yet seen on the source watch.
   std::unordered_map<std::string, PendingWrite> pendingSourceWrites;
+  // Pods: source key -> the uid of the source Pod whose host Pod someone else deleted, seen by
+  // this process (ranOnHost). Dropped with the source Pod.
+  std::unordered_map<std::string, std::string> hostPodsGone;
   // Source key -> fight detection state.
   std::unordered_map<std::string, FightState> fights;
   // Source key -> the write the target refused for an immutable field; dropped once the write
@@ -610,10 +613,17 @@ std::optional<std::int64_t> hostDeletionGrace(const ResourceSync& sync,
 boost::asio::awaitable<Outcome> finishPodDeletion(SyncState& state, ResourceSync& sync,
                                                   const SyncKey& key, const std::string& targetKey,
                                                   const kube::CachedObjectPtr& sourceCached);
-// The source Pod `source` has run on the host (the syncer wrote a host IP into its status) but its
-// host Pod is gone: deleted or evicted on the host. The source Pod is removed too (an Event says
-// why), so that its controller replaces it, rather than a copy made anew behind its back.
-bool ranOnHost(const kube::JsonValue& source);
+// The source Pod `source` has run on the host but its host Pod is gone: deleted or evicted on the
+// host. The source Pod is removed too (an Event says why), so that its controller replaces it,
+// rather than a copy made anew behind its back. It ran there when the syncer wrote a host IP into
+// its status, or when this process saw its host Pod deleted by someone else (noteHostPodGone):
+// an eviction can come before the status reached the source.
+bool ranOnHost(const ResourceSync& sync, const kube::CachedObject& sourceCached,
+               const kube::JsonValue& source);
+// Called for each host Pod of ours that leaves the target cache (`last`, `origin` the source Pod
+// it was made for): remembers a deletion that was not the syncer's own.
+void noteHostPodGone(SyncState& state, ResourceSync& sync, const mapping::Origin& origin,
+                     const kube::CachedObject& last);
 boost::asio::awaitable<Outcome> removePodGoneFromHost(SyncState& state, ResourceSync& sync,
                                                       const SyncKey& key,
                                                       const kube::JsonValue& source,
