@@ -267,7 +267,8 @@ class Run {
     return result;
   }
 
-  // Whether, within kIdleWait, no replica has a key in flight or waiting for a worker. A
+  // Whether, within kIdleWait, the leading replica has no key in flight or waiting for a worker
+  // (a follower's keys wait for leadership and write nothing: Replicas::pendingKeys). A
   // reconcile still running when the servers showed convergence counts its last write in the
   // metrics a moment after the server applied it: a window begun before that would count it as a
   // quiet write although no object changes in the window.
