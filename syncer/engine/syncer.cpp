@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
 #include <stdexcept>
 
 #include <boost/asio/co_spawn.hpp>
